@@ -1,0 +1,470 @@
+//! The library's one error type.
+//!
+//! Every variant carries what a user needs to act: the endpoint, the HTTP status, the Qualys code
+//! and text, the page and byte offset. `Display` says what happened, why, and what to do. The
+//! exit code of `qharness` is derived from [`Error::exit_class`], and the retry policy from
+//! [`Error::retry`], so the two can never disagree with the message.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::api::{Permission, code};
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// What the process exit code says about a failure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ExitClass {
+    /// 1: anything not covered below (malformed response, I/O, a bug).
+    Other = 1,
+    /// 2: configuration or usage error, found before any request was sent.
+    Config = 2,
+    /// 3: credentials, account or permission problem; the user must act; never retried.
+    Account = 3,
+    /// 4: transient failure (rate limit, 5xx, timeouts) still failing after bounded retries.
+    Transient = 4,
+}
+
+impl ExitClass {
+    pub fn code(self) -> i32 {
+        self as i32
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            ExitClass::Other => "other",
+            ExitClass::Config => "config",
+            ExitClass::Account => "account",
+            ExitClass::Transient => "transient",
+        }
+    }
+}
+
+/// How the client may retry after an error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Retry {
+    /// Do not retry: the same request will fail the same way.
+    Never,
+    /// Retry after exponential backoff.
+    Backoff,
+    /// Retry after the server-given delay (rate limit).
+    After(Duration),
+}
+
+/// Which account or permission problem Qualys reported.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum AccountProblem {
+    /// CODE 2000 or HTTP 401: wrong password, no API access, or wrong platform.
+    BadLogin,
+    /// CODE 2001.
+    Expired,
+    /// CODE 2002.
+    Inactive,
+    /// CODE 2003: a new user that has not completed activation.
+    RegistrationIncomplete,
+    /// CODE 2011.
+    SecureIdRequired,
+    /// CODE 2012.
+    LicenceMissing,
+    /// HTTP 403 (the simulator's choice, see fixtures/README.md): a module permission is missing.
+    PermissionMissing(Permission),
+}
+
+impl AccountProblem {
+    /// Maps a Qualys code to the problem it names.
+    pub fn from_code(c: u32) -> Option<AccountProblem> {
+        Some(match c {
+            code::BAD_LOGIN => AccountProblem::BadLogin,
+            code::ACCOUNT_EXPIRED => AccountProblem::Expired,
+            code::ACCOUNT_INACTIVE => AccountProblem::Inactive,
+            code::REGISTRATION_INCOMPLETE => AccountProblem::RegistrationIncomplete,
+            code::SECURE_ID_REQUIRED => AccountProblem::SecureIdRequired,
+            code::LICENCE_MISSING => AccountProblem::LicenceMissing,
+            _ => return None,
+        })
+    }
+
+    fn summary(self) -> String {
+        match self {
+            AccountProblem::BadLogin => "Qualys rejected the login (Bad Login/Password)".into(),
+            AccountProblem::Expired => "the Qualys account has expired".into(),
+            AccountProblem::Inactive => "the Qualys account is inactive".into(),
+            AccountProblem::RegistrationIncomplete => {
+                "the Qualys user has not completed registration (account not activated)".into()
+            }
+            AccountProblem::SecureIdRequired => {
+                "the Qualys account requires SecureID, which blocks API access".into()
+            }
+            AccountProblem::LicenceMissing => {
+                "the subscription is not licensed for this API or module".into()
+            }
+            AccountProblem::PermissionMissing(p) => {
+                format!("the Qualys user lacks the \"{p}\" permission")
+            }
+        }
+    }
+
+    /// What the user should do, in plain words.
+    pub fn remediation(self) -> String {
+        match self {
+            AccountProblem::BadLogin => "Qualys gives this same answer for three different causes; check each:\n    \
+                 1. the username and password: log in to the Qualys web console with them;\n    \
+                 2. the user has API access: in the console, Users > edit the user > User Role, \
+                 enable \"API\" access;\n    \
+                 3. the platform URL is the API server of the platform the account lives on \
+                 (the character after the company prefix of the username names it: `_` is US1, \
+                 https://qualysapi.qualys.com; see https://www.qualys.com/platform-identification/)."
+                .into(),
+            AccountProblem::Expired => {
+                "Ask your Qualys account manager or subscription administrator to renew the \
+                 subscription or extend the account; nothing in the connector can work around it."
+                    .into()
+            }
+            AccountProblem::Inactive => {
+                "Ask a Qualys Manager to activate the user (Users > edit the user > General \
+                 Information > Activate)."
+                    .into()
+            }
+            AccountProblem::RegistrationIncomplete => {
+                "Complete the user activation process: log in to the Qualys console with the new \
+                 user's credentials, change the initial password and accept the terms. API \
+                 requests are served only after that. This is the first thing to check when the \
+                 connector is still failing for a new user."
+                    .into()
+            }
+            AccountProblem::SecureIdRequired => {
+                "Use an API user without SecureID (two-factor) authentication, or ask a Qualys \
+                 Manager to disable SecureID for this user."
+                    .into()
+            }
+            AccountProblem::LicenceMissing => {
+                "Ask your Qualys account manager to enable the module for the subscription, then \
+                 give the user access to it."
+                    .into()
+            }
+            AccountProblem::PermissionMissing(p) => format!(
+                "Ask a Qualys Manager to give the user the \"{p}\" permission (Users > edit the \
+                 user > Permissions), together with API access."
+            ),
+        }
+    }
+}
+
+/// The endpoint and HTTP exchange an error happened on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Exchange {
+    /// Path of the endpoint, e.g. `/api/2.0/fo/asset/host/vm/detection/`.
+    pub endpoint: String,
+    /// HTTP status, when a response arrived.
+    pub status: Option<u16>,
+    /// 1-based page number within the stream, when paginating.
+    pub page: Option<u32>,
+}
+
+impl fmt::Display for Exchange {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.endpoint)?;
+        if let Some(p) = self.page {
+            write!(f, " (page {p})")?;
+        }
+        if let Some(s) = self.status {
+            write!(f, ", HTTP {s}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Qualys's own words from a `SIMPLE_RETURN` (or equivalent) body.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct QualysMessage {
+    pub code: Option<u32>,
+    pub text: String,
+    /// `ITEM_LIST` key/value pairs, e.g. `SECONDS_TO_WAIT`.
+    pub items: Vec<(String, String)>,
+}
+
+impl QualysMessage {
+    pub fn item(&self, key: &str) -> Option<&str> {
+        self.items
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(key))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+impl fmt::Display for QualysMessage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.code {
+            Some(c) => write!(f, "CODE {c}: {}", self.text),
+            None => write!(f, "{}", self.text),
+        }
+    }
+}
+
+/// Whether a throttle came from the rate limit or the concurrency limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Throttle {
+    /// CODE 1965: too many calls in the rolling window.
+    Rate,
+    /// CODE 1960: too many calls running at once.
+    Concurrency,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A setting is missing, invalid or contradicts another; nothing was sent.
+    #[error("invalid configuration: {setting}: {problem}\n  what to do: {remediation}")]
+    Config {
+        setting: String,
+        problem: String,
+        remediation: String,
+    },
+
+    /// Qualys refused the credentials, the account or a permission. Never retried.
+    #[error("{exchange}: {}; Qualys said: {message}\n  what to do: {}", problem.summary(), problem.remediation())]
+    Account {
+        problem: AccountProblem,
+        exchange: Exchange,
+        message: QualysMessage,
+    },
+
+    /// Qualys rejected a request parameter (codes 19xx other than the limits).
+    #[error("{exchange}: Qualys rejected the request{}; Qualys said: {message}\n  what to do: check the value of that setting; if the connector built it, this is a connector bug worth reporting with this message", parameter.as_ref().map(|p| format!(" (parameter `{p}`)")).unwrap_or_default())]
+    Rejected {
+        exchange: Exchange,
+        message: QualysMessage,
+        parameter: Option<String>,
+    },
+
+    /// The rate or concurrency limit answered (1965 / 1960).
+    #[error("{exchange}: Qualys {} limit reached; Qualys said: {message}{}", match kind { Throttle::Rate => "API rate", Throttle::Concurrency => "API concurrency" }, wait.map(|w| format!(" (asks to wait {}s)", w.as_secs())).unwrap_or_default())]
+    Throttled {
+        kind: Throttle,
+        exchange: Exchange,
+        message: QualysMessage,
+        /// The wait Qualys asked for (`X-RateLimit-ToWait-Sec` or `SECONDS_TO_WAIT`).
+        wait: Option<Duration>,
+    },
+
+    /// The server failed (HTTP 5xx, CODE 999, GENERIC_RETURN, maintenance).
+    #[error("{exchange}: Qualys server error; Qualys said: {message}")]
+    Server {
+        exchange: Exchange,
+        message: QualysMessage,
+    },
+
+    /// An HTML page arrived where XML was expected (301 redirect, 414, a proxy's error page).
+    #[error("{exchange}: expected a Qualys XML response, got an HTML page \"{title}\"{}\n  what to do: {remediation}", location.as_ref().map(|l| format!(" redirecting to {l}")).unwrap_or_default())]
+    Html {
+        exchange: Exchange,
+        title: String,
+        location: Option<String>,
+        remediation: String,
+    },
+
+    /// The HTTP exchange itself failed: connection refused, reset, TLS, timeout.
+    #[error("{exchange}: {during} failed: {source}")]
+    Http {
+        exchange: Exchange,
+        during: &'static str,
+        #[source]
+        source: reqwest::Error,
+    },
+
+    /// The body is not well-formed XML (or not UTF-8).
+    #[error("{origin}: invalid XML at byte {offset}: {source}")]
+    Xml {
+        /// Endpoint and page, or a file name.
+        origin: String,
+        offset: u64,
+        #[source]
+        source: quick_xml::Error,
+    },
+
+    /// The body ended before the document did (connection closed mid-body, truncated file).
+    #[error(
+        "{origin}: the document ends at byte {offset} before its root element closes (truncated response)"
+    )]
+    Truncated { origin: String, offset: u64 },
+
+    /// A well-formed document of the wrong kind, or a value the connector cannot use.
+    #[error("{origin}: unexpected content at byte {offset}: {problem}")]
+    Unexpected {
+        origin: String,
+        offset: u64,
+        problem: String,
+    },
+
+    /// The truncation WARNING points at an `id_min` that does not move forward.
+    #[error(
+        "{exchange}: pagination cursor does not advance (id_min {next} after id_min {previous}); stopping instead of looping.\n  what to do: report this with the request journal; the server is returning the same page again"
+    )]
+    CursorStuck {
+        exchange: Exchange,
+        previous: u64,
+        next: u64,
+    },
+
+    /// The truncation WARNING carries no usable `id_min`.
+    #[error(
+        "{exchange}: truncation WARNING without a usable next-page URL (URL: {url:?}); the remaining records cannot be fetched"
+    )]
+    CursorMissing {
+        exchange: Exchange,
+        url: Option<String>,
+    },
+
+    /// A retryable failure kept failing until the retry budget ran out.
+    #[error("{endpoint}: still failing after {attempts} attempts over {}s: {last}\n  what to do: {remediation}", elapsed.as_secs())]
+    RetriesExhausted {
+        endpoint: String,
+        attempts: u32,
+        elapsed: Duration,
+        remediation: String,
+        #[source]
+        last: Box<Error>,
+    },
+
+    /// Reading or writing a local file failed.
+    #[error("{action} {}: {source}", path.as_ref().map(|p| p.display().to_string()).unwrap_or_else(|| "<stdout>".into()))]
+    Io {
+        action: &'static str,
+        path: Option<PathBuf>,
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// A tenant, fixture set or scenario file is invalid.
+    #[error("{}: {problem}", path.display())]
+    InvalidFile { path: PathBuf, problem: String },
+
+    /// The simulator could not start (bind, TLS).
+    #[error("simulator: {problem}")]
+    Simulator {
+        problem: String,
+        #[source]
+        source: Option<Box<dyn std::error::Error + Send + Sync>>,
+    },
+}
+
+impl Error {
+    /// Shorthand for a configuration error.
+    pub fn config(
+        setting: impl Into<String>,
+        problem: impl Into<String>,
+        remediation: impl Into<String>,
+    ) -> Error {
+        Error::Config {
+            setting: setting.into(),
+            problem: problem.into(),
+            remediation: remediation.into(),
+        }
+    }
+
+    /// Shorthand for an I/O error on a path.
+    pub fn io(action: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Error {
+        Error::Io {
+            action,
+            path: Some(path.into()),
+            source,
+        }
+    }
+
+    /// The exit class `qharness` reports for this error.
+    pub fn exit_class(&self) -> ExitClass {
+        match self {
+            Error::Config { .. } => ExitClass::Config,
+            Error::Account { .. } => ExitClass::Account,
+            Error::RetriesExhausted { .. }
+            | Error::Throttled { .. }
+            | Error::Server { .. }
+            | Error::Http { .. }
+            | Error::Truncated { .. } => ExitClass::Transient,
+            _ => ExitClass::Other,
+        }
+    }
+
+    /// Whether and how the client may retry the request that produced this error.
+    pub fn retry(&self) -> Retry {
+        match self {
+            Error::Throttled {
+                wait: Some(w),
+                kind: Throttle::Rate,
+                ..
+            } => Retry::After(*w),
+            Error::Throttled { .. } | Error::Server { .. } | Error::Truncated { .. } => {
+                Retry::Backoff
+            }
+            Error::Http { source, .. } => {
+                if source.is_builder() || source.is_redirect() {
+                    Retry::Never
+                } else {
+                    Retry::Backoff
+                }
+            }
+            // A 5xx proxy page is transient; a 301/414 page will not change on retry.
+            Error::Html { exchange, .. } if exchange.status.is_some_and(|s| s >= 500) => {
+                Retry::Backoff
+            }
+            _ => Retry::Never,
+        }
+    }
+
+    /// The Qualys code carried by this error, if any.
+    pub fn qualys_code(&self) -> Option<u32> {
+        match self {
+            Error::Account { message, .. }
+            | Error::Rejected { message, .. }
+            | Error::Throttled { message, .. }
+            | Error::Server { message, .. } => message.code,
+            Error::RetriesExhausted { last, .. } => last.qualys_code(),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn exchange() -> Exchange {
+        Exchange {
+            endpoint: "/api/2.0/fo/asset/host/vm/detection/".into(),
+            status: Some(409),
+            page: Some(1),
+        }
+    }
+
+    #[test]
+    fn registration_incomplete_tells_the_user_to_activate_in_the_console() {
+        let e = Error::Account {
+            problem: AccountProblem::from_code(2003).unwrap(),
+            exchange: exchange(),
+            message: QualysMessage {
+                code: Some(2003),
+                text: code::REGISTRATION_INCOMPLETE_TEXT.into(),
+                items: vec![],
+            },
+        };
+        let msg = e.to_string();
+        assert!(msg.contains("activation"), "{msg}");
+        assert!(msg.contains("log in to the Qualys console"), "{msg}");
+        assert_eq!(e.exit_class(), ExitClass::Account);
+        assert_eq!(e.retry(), Retry::Never);
+    }
+
+    #[test]
+    fn rate_limit_is_retried_after_the_given_wait() {
+        let e = Error::Throttled {
+            kind: Throttle::Rate,
+            exchange: exchange(),
+            message: QualysMessage::default(),
+            wait: Some(Duration::from_secs(7)),
+        };
+        assert_eq!(e.retry(), Retry::After(Duration::from_secs(7)));
+        assert_eq!(e.exit_class(), ExitClass::Transient);
+    }
+}

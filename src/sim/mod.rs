@@ -1,0 +1,1 @@
+//! The simulated Qualys server (being built).
