@@ -18,9 +18,14 @@
 //! - [`error`] is the one error type; each variant says what happened and what to do.
 
 pub mod api;
+pub mod client;
+pub mod config;
 pub mod error;
 pub mod filter;
 pub mod platform;
 pub mod sim;
+pub mod sink;
+pub mod stream;
+pub mod xml;
 
 pub use error::{Error, ExitClass, Result};

@@ -1,5 +1,298 @@
-//! `qharness`: the command-line front end. Parses arguments and calls the library.
+//! `qharness`: the command-line front end. Parses arguments, sets up logging and progress
+//! display, and calls the library. Exit codes: 0 success, 2 configuration or usage error,
+//! 3 credential/account/permission problem, 4 transient failure after retries, 1 anything else.
 
-fn main() {
-    println!("qharness: under construction");
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+use qualys_harness::client::{Live, QualysClient};
+use qualys_harness::config::{PASSWORD_ENV, Settings, StatusList};
+use qualys_harness::sink::{CountSink, FileSink, Sink, StdoutSink};
+use qualys_harness::stream::{self, StreamKind, saved};
+use qualys_harness::{Error, Result};
+
+#[derive(Parser)]
+#[command(name = "qharness", version, about = "Test and run Qualys connectors")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+    /// More logging on stderr (-v info, -vv debug). Passwords and tokens are never logged.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    verbose: u8,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run a connector stream against a Qualys platform (or the simulator) and write NDJSON.
+    Fetch(FetchArgs),
+    /// Parse a saved Qualys response with the connector's parser.
+    Parse(ParseArgs),
+}
+
+#[derive(Args)]
+struct FetchArgs {
+    /// The stream: vmdr-assets or vmdr-vulnerabilities.
+    #[arg(long)]
+    stream: Option<StreamKind>,
+    /// The platform's API server URL, e.g. https://qualysapi.qualys.com (US1).
+    #[arg(long)]
+    platform_url: Option<String>,
+    /// The Qualys API user. The password comes from QUALYS_PASSWORD or password_file.
+    #[arg(long)]
+    username: Option<String>,
+    /// Vulnerability statuses, comma-separated: New,Active,Re-Opened,Fixed (default: all).
+    #[arg(long)]
+    status: Option<String>,
+    /// Asset tag names to include, comma-separated (requires --tag-exclude).
+    #[arg(long)]
+    tag_include: Option<String>,
+    /// Asset tag names to exclude, comma-separated (requires --tag-include).
+    #[arg(long)]
+    tag_exclude: Option<String>,
+    /// any (default) or all.
+    #[arg(long)]
+    tag_include_selector: Option<String>,
+    /// any (default) or all.
+    #[arg(long)]
+    tag_exclude_selector: Option<String>,
+    /// 0 no filter, 1 exclude non-running kernels, 2 only non-running, 3 only running kernels.
+    #[arg(long, allow_negative_numbers = true)]
+    arf_kernel_filter: Option<i64>,
+    /// Hosts per page (default 1000).
+    #[arg(long)]
+    truncation_limit: Option<u32>,
+    /// QIDs per KnowledgeBase request (default 300).
+    #[arg(long)]
+    kb_batch_size: Option<usize>,
+    /// Do not join KnowledgeBase facts (title, CVEs, CVSS) onto detections.
+    #[arg(long)]
+    no_knowledge_base: bool,
+    /// Extra CA certificate (PEM) to trust, e.g. the simulator's.
+    #[arg(long)]
+    ca_cert: Option<PathBuf>,
+    /// Attempts per request for transient failures (default 5).
+    #[arg(long)]
+    max_attempts: Option<u32>,
+    /// Total seconds the run may spend waiting on rate limits and backoff (default 300).
+    #[arg(long)]
+    max_wait_secs: Option<u64>,
+    /// Write NDJSON here (atomically, when the stream completed) instead of stdout.
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// A TOML file with the same settings; flags override it.
+    #[arg(long)]
+    config: Option<PathBuf>,
+}
+
+impl FetchArgs {
+    fn settings(&self) -> Result<Settings> {
+        let file = match &self.config {
+            Some(path) => Settings::from_file(path)?,
+            None => Settings::default(),
+        };
+        let flags = Settings {
+            stream: self.stream,
+            platform_url: self.platform_url.clone(),
+            username: self.username.clone(),
+            status: self.status.clone().map(StatusList::Text),
+            tag_include: self.tag_include.clone(),
+            tag_exclude: self.tag_exclude.clone(),
+            tag_include_selector: self.tag_include_selector.clone(),
+            tag_exclude_selector: self.tag_exclude_selector.clone(),
+            arf_kernel_filter: self.arf_kernel_filter,
+            truncation_limit: self.truncation_limit,
+            kb_batch_size: self.kb_batch_size,
+            knowledge_base: self.no_knowledge_base.then_some(false),
+            ca_cert: self.ca_cert.clone(),
+            max_attempts: self.max_attempts,
+            max_wait_secs: self.max_wait_secs,
+            ..Settings::default()
+        };
+        Ok(file.overridden_by(flags))
+    }
+}
+
+#[derive(Args)]
+struct ParseArgs {
+    /// The stream whose response the file holds: vmdr-vulnerabilities or vmdr-assets.
+    #[arg(long)]
+    stream: StreamKind,
+    /// Print only the number of records the stream would emit.
+    #[arg(long)]
+    count: bool,
+    /// The saved response, or - for standard input.
+    file: PathBuf,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.verbose);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let result = match cli.command {
+        Command::Fetch(args) => runtime.block_on(fetch(args)),
+        Command::Parse(args) => parse(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            report(&e);
+            ExitCode::from(e.exit_class().code() as u8)
+        }
+    }
+}
+
+fn init_logging(verbose: u8) {
+    let level = match verbose {
+        0 => "warn",
+        1 => "info",
+        _ => "debug",
+    };
+    // Our crate at the chosen level, dependencies at warn: HTTP libraries log headers at their
+    // debug/trace levels, and an Authorization header must never reach the log.
+    let filter = std::env::var("QHARNESS_LOG")
+        .unwrap_or_else(|_| format!("warn,qualys_harness={level},qharness={level}"));
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+        .with_writer(std::io::stderr)
+        .init();
+}
+
+fn report(e: &Error) {
+    eprintln!("error: {e}");
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        eprintln!("  caused by: {s}");
+        source = s.source();
+    }
+}
+
+async fn fetch(args: FetchArgs) -> Result<()> {
+    let settings = args.settings()?;
+    let (config, warnings) = settings.validate(std::env::var(PASSWORD_ENV).ok())?;
+    for w in &warnings {
+        eprintln!("warning: {w}");
+    }
+    let client = QualysClient::new(&config)?;
+    let mut sink: Box<dyn Sink> = match &args.out {
+        Some(path) => Box::new(FileSink::create(path)?),
+        None => Box::new(StdoutSink::new()),
+    };
+    let progress = Progress::start(client.live());
+    let result = stream::run(&client, &config, sink.as_mut()).await;
+    progress.stop();
+    let mut summary = result?;
+    sink.finish()?;
+    summary.warnings.splice(0..0, warnings);
+    eprintln!("{}", summary.describe());
+    Ok(())
+}
+
+fn parse(args: ParseArgs) -> Result<()> {
+    let output = if args.count {
+        saved::Output::Count
+    } else {
+        saved::Output::Records
+    };
+    let mut count_sink = CountSink::default();
+    let mut stdout_sink = StdoutSink::new();
+    let sink: &mut dyn Sink = if args.count {
+        &mut count_sink
+    } else {
+        &mut stdout_sink
+    };
+    let summary = if args.file.as_os_str() == "-" {
+        let stdin = std::io::stdin().lock();
+        let input = std::io::BufReader::with_capacity(64 * 1024, stdin);
+        saved::parse(args.stream, input, "<stdin>", output, sink)?
+    } else {
+        let file =
+            std::fs::File::open(&args.file).map_err(|e| Error::io("opening", &args.file, e))?;
+        let input = std::io::BufReader::with_capacity(64 * 1024, file);
+        saved::parse(
+            args.stream,
+            input,
+            &args.file.display().to_string(),
+            output,
+            sink,
+        )?
+    };
+    sink.finish()?;
+    if args.count {
+        println!("{}", summary.records);
+    }
+    if summary.text.invalid_chars_replaced > 0 {
+        eprintln!(
+            "warning: {} character(s) not allowed in XML 1.0 were replaced by U+FFFD",
+            summary.text.invalid_chars_replaced
+        );
+    }
+    if summary.info_dropped > 0 {
+        eprintln!(
+            "note: {} information-gathered detection(s) are not part of the stream and were not counted",
+            summary.info_dropped
+        );
+    }
+    Ok(())
+}
+
+/// A progress bar on stderr when stderr is a terminal; nothing otherwise.
+struct Progress {
+    bar: Option<indicatif::ProgressBar>,
+    ticker: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Progress {
+    fn start(live: Arc<Live>) -> Progress {
+        if !std::io::stderr().is_terminal() {
+            return Progress {
+                bar: None,
+                ticker: None,
+            };
+        }
+        let bar = indicatif::ProgressBar::new_spinner();
+        bar.set_style(
+            indicatif::ProgressStyle::with_template("{spinner} {elapsed} {msg}")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+        );
+        let ticking = bar.clone();
+        let ticker = tokio::spawn(async move {
+            loop {
+                ticking.set_message(format!(
+                    "{} records, {} pages, {:.1} MB, {} requests",
+                    live.get(&live.records),
+                    live.get(&live.pages),
+                    live.get(&live.bytes) as f64 / 1e6,
+                    live.get(&live.requests),
+                ));
+                ticking.tick();
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        });
+        Progress {
+            bar: Some(bar),
+            ticker: Some(ticker),
+        }
+    }
+
+    fn stop(self) {
+        if let Some(t) = self.ticker {
+            t.abort();
+        }
+        if let Some(b) = self.bar {
+            b.finish_and_clear();
+        }
+    }
 }

@@ -1,0 +1,171 @@
+//! VMDR Assets: the Host List, one record per host.
+//!
+//! Calls `/api/2.0/fo/asset/host/` with `details=All`, `show_tags=1` and `show_asset_id=1`, the
+//! tag filters and `truncation_limit`, and follows the same `id_min` pagination as the
+//! vulnerabilities stream. `serial_number` is filled when the response carries
+//! `SERIAL_NUMBER` (newer API versions); the 2022 `/api/2.0` DTD has no such element, so it is
+//! usually null there.
+
+use std::io::BufRead;
+
+use serde::Serialize;
+
+use super::pages::{self, PageOutput};
+use super::vmdr_vulnerabilities::{Num, num};
+use super::{RunSummary, StreamKind};
+use crate::api::path;
+use crate::client::body::BodyReader;
+use crate::client::classify::{self, ResponseFacts};
+use crate::client::{QualysClient, Request};
+use crate::config::ConnectorConfig;
+use crate::error::{Error, Result};
+use crate::sink::{PageSpool, Sink};
+use crate::xml::{Host, HostField as H, HostPageReader, PageKind};
+
+/// The Host List endpoint below the platform URL.
+pub fn endpoint() -> String {
+    format!("{}{}", path::API_VERSION_PREFIX, path::HOST_LIST)
+}
+
+/// The first page's request for a configuration; later pages add `id_min`.
+pub fn request(config: &ConnectorConfig) -> Request {
+    let mut r = Request::new(endpoint())
+        .param("action", "list")
+        .param("details", "All")
+        .param("show_tags", "1")
+        .param("show_asset_id", "1")
+        .param("truncation_limit", config.truncation_limit.to_string());
+    for (k, v) in config.tags.params() {
+        r = r.param(k, v);
+    }
+    r
+}
+
+/// One host record. Field order is the output order.
+#[derive(Serialize)]
+struct HostRecord<'a> {
+    host_id: u64,
+    asset_id: Option<Num<'a>>,
+    ip: Option<&'a str>,
+    ipv6: Option<&'a str>,
+    dns: Option<&'a str>,
+    fqdn: Option<&'a str>,
+    netbios: Option<&'a str>,
+    os: Option<&'a str>,
+    tracking_method: Option<&'a str>,
+    serial_number: Option<&'a str>,
+    network_id: Option<Num<'a>>,
+    qg_host_id: Option<&'a str>,
+    cloud_provider: Option<&'a str>,
+    ec2_instance_id: Option<&'a str>,
+    owner: Option<&'a str>,
+    tags: &'a [String],
+    last_vuln_scan: Option<&'a str>,
+    last_vm_scanned_date: Option<&'a str>,
+    last_vm_scanned_duration: Option<Num<'a>>,
+    last_vm_auth_scanned_date: Option<&'a str>,
+    last_vm_auth_scanned_duration: Option<Num<'a>>,
+    last_compliance_scan: Option<&'a str>,
+    last_scap_scan: Option<&'a str>,
+}
+
+/// Serialises a host record into `out`.
+pub fn write_record(out: &mut Vec<u8>, host: &Host) -> Result<()> {
+    let record = HostRecord {
+        host_id: host.id(),
+        asset_id: num(host.get(H::AssetId)),
+        ip: host.get(H::Ip),
+        ipv6: host.get(H::Ipv6),
+        dns: host.get(H::Dns).or(host.get(H::Hostname)),
+        fqdn: host.get(H::Fqdn),
+        netbios: host.get(H::Netbios),
+        os: host.get(H::Os),
+        tracking_method: host.get(H::TrackingMethod),
+        serial_number: host.get(H::SerialNumber),
+        network_id: num(host.get(H::NetworkId)),
+        qg_host_id: host.get(H::QgHostId),
+        cloud_provider: host.get(H::CloudProvider),
+        ec2_instance_id: host.get(H::Ec2InstanceId),
+        owner: host.get(H::Owner),
+        tags: host.tags(),
+        last_vuln_scan: host
+            .get(H::LastVulnScanDatetime)
+            .or(host.get(H::LastScanDatetime)),
+        last_vm_scanned_date: host.get(H::LastVmScannedDate),
+        last_vm_scanned_duration: num(host.get(H::LastVmScannedDuration)),
+        last_vm_auth_scanned_date: host.get(H::LastVmAuthScannedDate),
+        last_vm_auth_scanned_duration: num(host.get(H::LastVmAuthScannedDuration)),
+        last_compliance_scan: host.get(H::LastComplianceScanDatetime),
+        last_scap_scan: host.get(H::LastScapScanDatetime),
+    };
+    serde_json::to_writer(&mut *out, &record).map_err(|e| Error::Unexpected {
+        origin: "record".into(),
+        offset: 0,
+        problem: format!("could not serialise a record: {e}"),
+    })
+}
+
+fn parse_page(body: BodyReader, facts: &ResponseFacts) -> Result<PageOutput<()>> {
+    let origin = facts.exchange.to_string();
+    let page = match HostPageReader::open(body, PageKind::Hosts, origin)? {
+        Ok(page) => page,
+        Err(other) => return Err(classify::from_other_document(facts, other)),
+    };
+    spool_page(page)
+}
+
+/// Reads a whole host page into a spool (used by the HTTP path and by `parse`).
+pub fn spool_page<R: BufRead>(mut page: HostPageReader<R>) -> Result<PageOutput<()>> {
+    let mut spool = PageSpool::new();
+    let mut json = Vec::with_capacity(4 * 1024);
+    let mut hosts = 0;
+    let mut last_host_id = None;
+    while let Some((host, _)) = page.next_host()? {
+        hosts += 1;
+        last_host_id = Some(host.id());
+        json.clear();
+        write_record(&mut json, host)?;
+        spool.push(host.id(), &json)?;
+    }
+    Ok(PageOutput {
+        spool,
+        hosts,
+        last_host_id,
+        warning: page.warning().cloned(),
+        text: page.text_stats(),
+        extra: (),
+    })
+}
+
+/// Runs the stream to completion, writing records to `sink`.
+pub async fn run(
+    client: &QualysClient,
+    config: &ConnectorConfig,
+    sink: &mut dyn Sink,
+) -> Result<RunSummary> {
+    let mut summary = RunSummary {
+        stream: Some(StreamKind::VmdrAssets),
+        ..RunSummary::default()
+    };
+    let live = client.live();
+    let pages = pages::for_each_page(
+        client,
+        request(config),
+        parse_page,
+        async |page: PageOutput<()>| {
+            summary.hosts += page.hosts;
+            summary.invalid_chars_replaced += page.text.invalid_chars_replaced;
+            page.spool.drain(|_, json| {
+                sink.record(json)?;
+                live.records
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                Ok(())
+            })
+        },
+    )
+    .await?;
+    summary.pages = pages;
+    summary.records = sink.count();
+    summary.finish(client).await;
+    Ok(summary)
+}

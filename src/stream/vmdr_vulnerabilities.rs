@@ -1,0 +1,427 @@
+//! VMDR Vulnerabilities: Host List Detection joined with the KnowledgeBase.
+//!
+//! One record per detection of TYPE Confirmed or Potential (the "vulnerabilities and potential
+//! vulnerabilities" categories), with its host context and the KnowledgeBase facts of its QID.
+//! Information-gathered detections are not requested (no `show_igs`); if a server sends them
+//! anyway they are dropped and counted in the [`RunSummary`].
+//!
+//! Per page: the detections stream into a [`PageSpool`] while the page downloads, the page's new
+//! QIDs are looked up in batched KnowledgeBase POSTs (cached for the run, so each QID is asked
+//! once), then the spooled records are joined with their KB facts on the way to the sink. The
+//! join is a byte append: each record is serialised once, without its closing brace, and the
+//! QID's pre-rendered KB fields close it.
+//!
+//! Record schema: see the README ("Record schema").
+
+use std::collections::{HashMap, HashSet};
+use std::io::BufRead;
+
+use serde::Serialize;
+
+use super::pages::{self, PageOutput};
+use super::{RunSummary, StreamKind};
+use crate::api::path;
+use crate::client::body::BodyReader;
+use crate::client::classify::{self, ResponseFacts};
+use crate::client::{QualysClient, Request};
+use crate::config::ConnectorConfig;
+use crate::error::{Error, Result};
+use crate::filter::DetectionType;
+use crate::sink::{PageSpool, Sink};
+use crate::xml::document::{self, Root};
+use crate::xml::knowledge_base::{self, KbEntry};
+use crate::xml::{Detection, DetectionField as D, Host, HostField as H, HostPageReader, PageKind};
+
+/// The Host List Detection endpoint below the platform URL.
+pub fn endpoint() -> String {
+    format!("{}{}", path::API_VERSION_PREFIX, path::HOST_DETECTION)
+}
+
+/// The first page's request for a configuration; later pages add `id_min`.
+pub fn request(config: &ConnectorConfig) -> Request {
+    let mut r = Request::new(endpoint())
+        .param("action", "list")
+        .param("show_tags", "1")
+        .param("status", config.statuses.to_param())
+        .param("truncation_limit", config.truncation_limit.to_string());
+    if let Some(arf) = config.arf_kernel_filter {
+        r = r.param("arf_kernel_filter", arf.value().to_string());
+    }
+    for (k, v) in config.tags.params() {
+        r = r.param(k, v);
+    }
+    r
+}
+
+/// A number as Qualys sent it: a JSON number when it parses, else the raw text (never lost).
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+pub enum Num<'a> {
+    N(u64),
+    Raw(&'a str),
+}
+
+/// A `0`/`1` flag as a JSON boolean, else the raw text.
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+pub enum Flag<'a> {
+    B(bool),
+    Raw(&'a str),
+}
+
+#[inline]
+pub(crate) fn num(s: Option<&str>) -> Option<Num<'_>> {
+    s.map(|s| s.parse().map(Num::N).unwrap_or(Num::Raw(s)))
+}
+
+#[inline]
+pub(crate) fn flag(s: Option<&str>) -> Option<Flag<'_>> {
+    s.map(|s| match s {
+        "1" => Flag::B(true),
+        "0" => Flag::B(false),
+        other => Flag::Raw(other),
+    })
+}
+
+/// One detection record before the KnowledgeBase join. Field order is the output order.
+#[derive(Serialize)]
+struct DetectionRecord<'a> {
+    host_id: u64,
+    asset_id: Option<Num<'a>>,
+    ip: Option<&'a str>,
+    ipv6: Option<&'a str>,
+    dns: Option<&'a str>,
+    fqdn: Option<&'a str>,
+    netbios: Option<&'a str>,
+    os: Option<&'a str>,
+    tracking_method: Option<&'a str>,
+    tags: &'a [String],
+    unique_vuln_id: Option<Num<'a>>,
+    qid: u64,
+    #[serde(rename = "type")]
+    kind: &'a str,
+    severity: Option<Num<'a>>,
+    status: Option<&'a str>,
+    port: Option<Num<'a>>,
+    protocol: Option<&'a str>,
+    ssl: Option<Flag<'a>>,
+    first_found: Option<&'a str>,
+    last_found: Option<&'a str>,
+    times_found: Option<Num<'a>>,
+    last_test: Option<&'a str>,
+    last_update: Option<&'a str>,
+    last_fixed: Option<&'a str>,
+    last_processed: Option<&'a str>,
+    is_ignored: Option<Flag<'a>>,
+    is_disabled: Option<Flag<'a>>,
+    affect_running_kernel: Option<Flag<'a>>,
+    results: Option<&'a str>,
+}
+
+/// What happened to one detection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    Emit,
+    /// Information gathered: not part of this stream.
+    DropInfo,
+    /// A TYPE this version does not know.
+    DropUnknown,
+}
+
+/// Decides whether a detection belongs to the stream.
+#[inline]
+pub fn verdict(d: &Detection) -> Verdict {
+    match d.get(D::Type).and_then(DetectionType::from_wire) {
+        Some(DetectionType::Confirmed | DetectionType::Potential) => Verdict::Emit,
+        Some(DetectionType::Info) => Verdict::DropInfo,
+        None => Verdict::DropUnknown,
+    }
+}
+
+/// Serialises a detection's record without its KnowledgeBase fields and without the closing
+/// brace (the join appends them), into `out`.
+pub fn write_open_record(out: &mut Vec<u8>, host: &Host, d: &Detection) -> Result<()> {
+    let record = DetectionRecord {
+        host_id: host.id(),
+        asset_id: num(host.get(H::AssetId)),
+        ip: host.get(H::Ip),
+        ipv6: host.get(H::Ipv6),
+        dns: host.get(H::Dns).or(host.get(H::Hostname)),
+        fqdn: host.get(H::Fqdn),
+        netbios: host.get(H::Netbios),
+        os: host.get(H::Os),
+        tracking_method: host.get(H::TrackingMethod),
+        tags: host.tags(),
+        unique_vuln_id: num(d.get(D::UniqueVulnId)),
+        qid: d.qid(),
+        kind: d.get(D::Type).unwrap_or_default(),
+        severity: num(d.get(D::Severity)),
+        status: d.get(D::Status),
+        port: num(d.get(D::Port)),
+        protocol: d.get(D::Protocol),
+        ssl: flag(d.get(D::Ssl)),
+        first_found: d.get(D::FirstFoundDatetime),
+        last_found: d.get(D::LastFoundDatetime),
+        times_found: num(d.get(D::TimesFound)),
+        last_test: d.get(D::LastTestDatetime),
+        last_update: d.get(D::LastUpdateDatetime),
+        last_fixed: d.get(D::LastFixedDatetime),
+        last_processed: d.get(D::LastProcessedDatetime),
+        is_ignored: flag(d.get(D::IsIgnored)),
+        is_disabled: flag(d.get(D::IsDisabled)),
+        affect_running_kernel: flag(d.get(D::AffectRunningKernel)),
+        results: d.get(D::Results),
+    };
+    serde_json::to_writer(&mut *out, &record).map_err(|e| Error::Unexpected {
+        origin: "record".into(),
+        offset: 0,
+        problem: format!("could not serialise a record: {e}"),
+    })?;
+    // Drop the closing brace; the KnowledgeBase join closes the object.
+    out.pop();
+    Ok(())
+}
+
+/// A CVSS score as a JSON number when it parses, else its text.
+#[derive(Serialize)]
+#[serde(untagged)]
+enum Score<'a> {
+    F(f64),
+    Raw(&'a str),
+}
+
+fn score(s: Option<&str>) -> Option<Score<'_>> {
+    s.map(|s| s.parse().map(Score::F).unwrap_or(Score::Raw(s)))
+}
+
+#[derive(Serialize)]
+struct KbFields<'a> {
+    title: Option<&'a str>,
+    cves: &'a [String],
+    cvss_base: Option<Score<'a>>,
+    cvss3_base: Option<Score<'a>>,
+    category: Option<&'a str>,
+    patchable: Option<bool>,
+}
+
+/// Renders the KB fields as the tail of a record: `,"title":…}`.
+fn render_suffix(entry: Option<&KbEntry>) -> Box<[u8]> {
+    let fields = match entry {
+        Some(e) => KbFields {
+            title: Some(e.title.as_str()).filter(|t| !t.is_empty()),
+            cves: &e.cves,
+            cvss_base: score(e.cvss_base.as_deref()),
+            cvss3_base: score(e.cvss3_base.as_deref()),
+            category: e.category.as_deref(),
+            patchable: e.patchable,
+        },
+        None => KbFields {
+            title: None,
+            cves: &[],
+            cvss_base: None,
+            cvss3_base: None,
+            category: None,
+            patchable: None,
+        },
+    };
+    // Serialising a struct of strings and numbers cannot fail.
+    let json = serde_json::to_vec(&fields).unwrap_or_else(|_| b"{}".to_vec());
+    let mut suffix = Vec::with_capacity(json.len());
+    suffix.push(b',');
+    suffix.extend_from_slice(&json[1..]);
+    suffix.into_boxed_slice()
+}
+
+/// KnowledgeBase facts for the run, rendered once per QID.
+pub struct KnowledgeBase {
+    enabled: bool,
+    suffixes: HashMap<u64, Box<[u8]>>,
+    unknown: Box<[u8]>,
+    pub requests: u64,
+    pub qids: u64,
+    pub missing: u64,
+}
+
+impl KnowledgeBase {
+    pub fn new(enabled: bool) -> Self {
+        KnowledgeBase {
+            enabled,
+            suffixes: HashMap::new(),
+            unknown: render_suffix(None),
+            requests: 0,
+            qids: 0,
+            missing: 0,
+        }
+    }
+
+    /// The record tail for a QID (nulls when unknown or when the KB is disabled).
+    #[inline]
+    pub fn suffix(&self, qid: u64) -> &[u8] {
+        self.suffixes.get(&qid).unwrap_or(&self.unknown)
+    }
+
+    /// Looks up every QID not asked for yet, in batches.
+    pub async fn ensure(
+        &mut self,
+        client: &QualysClient,
+        qids: &HashSet<u64>,
+        batch_size: usize,
+    ) -> Result<()> {
+        if !self.enabled {
+            return Ok(());
+        }
+        let mut wanted: Vec<u64> = qids
+            .iter()
+            .copied()
+            .filter(|q| !self.suffixes.contains_key(q))
+            .collect();
+        wanted.sort_unstable();
+        for batch in wanted.chunks(batch_size.max(1)) {
+            let ids = batch
+                .iter()
+                .map(u64::to_string)
+                .collect::<Vec<_>>()
+                .join(",");
+            let request = Request::new(format!(
+                "{}{}",
+                path::API_VERSION_PREFIX,
+                path::KNOWLEDGE_BASE
+            ))
+            .param("action", "list")
+            .param("details", "Basic")
+            .param("ids", ids);
+            let entries = client.fetch(&request, parse_kb).await?;
+            self.requests += 1;
+            self.qids += batch.len() as u64;
+            let found: HashMap<u64, &KbEntry> = entries.iter().map(|e| (e.qid, e)).collect();
+            for qid in batch {
+                let suffix = match found.get(qid) {
+                    Some(e) => render_suffix(Some(e)),
+                    None => {
+                        self.missing += 1;
+                        self.unknown.clone()
+                    }
+                };
+                self.suffixes.insert(*qid, suffix);
+            }
+        }
+        Ok(())
+    }
+}
+
+fn parse_kb(body: BodyReader, facts: &ResponseFacts) -> Result<Vec<KbEntry>> {
+    let origin = facts.exchange.to_string();
+    let mut reader = document::reader(body);
+    let mut buf = Vec::new();
+    let root = document::read_root(&mut reader, &mut buf, &origin)?;
+    if root == Root::KnowledgeBase {
+        return knowledge_base::read(reader, buf, &origin);
+    }
+    Err(classify::from_other_document(
+        facts,
+        crate::xml::host_page::OtherDocument { root, reader, buf },
+    ))
+}
+
+/// Per-page extras of this stream.
+#[derive(Default)]
+pub struct DetectionPage {
+    pub qids: HashSet<u64>,
+    pub detections: u64,
+    pub info_dropped: u64,
+    pub unknown_dropped: u64,
+}
+
+fn parse_page(body: BodyReader, facts: &ResponseFacts) -> Result<PageOutput<DetectionPage>> {
+    let origin = facts.exchange.to_string();
+    let page = match HostPageReader::open(body, PageKind::Detections, origin)? {
+        Ok(page) => page,
+        Err(other) => return Err(classify::from_other_document(facts, other)),
+    };
+    spool_page(page)
+}
+
+/// Reads a whole detection page into a spool (used by the HTTP path and by `parse`).
+pub fn spool_page<R: BufRead>(mut page: HostPageReader<R>) -> Result<PageOutput<DetectionPage>> {
+    let mut spool = PageSpool::new();
+    let mut extra = DetectionPage::default();
+    let mut json = Vec::with_capacity(8 * 1024);
+    let mut hosts = 0;
+    let mut last_host_id = None;
+    while let Some((host, detections)) = page.next_host()? {
+        hosts += 1;
+        last_host_id = Some(host.id());
+        for d in detections {
+            extra.detections += 1;
+            match verdict(d) {
+                Verdict::Emit => {}
+                Verdict::DropInfo => {
+                    extra.info_dropped += 1;
+                    continue;
+                }
+                Verdict::DropUnknown => {
+                    extra.unknown_dropped += 1;
+                    continue;
+                }
+            }
+            json.clear();
+            write_open_record(&mut json, host, d)?;
+            spool.push(d.qid(), &json)?;
+            extra.qids.insert(d.qid());
+        }
+    }
+    Ok(PageOutput {
+        spool,
+        hosts,
+        last_host_id,
+        warning: page.warning().cloned(),
+        text: page.text_stats(),
+        extra,
+    })
+}
+
+/// Runs the stream to completion, writing records to `sink`.
+pub async fn run(
+    client: &QualysClient,
+    config: &ConnectorConfig,
+    sink: &mut dyn Sink,
+) -> Result<RunSummary> {
+    let mut summary = RunSummary {
+        stream: Some(StreamKind::VmdrVulnerabilities),
+        ..RunSummary::default()
+    };
+    let mut kb = KnowledgeBase::new(config.knowledge_base);
+    let mut line = Vec::with_capacity(16 * 1024);
+    let live = client.live();
+    let pages = pages::for_each_page(
+        client,
+        request(config),
+        parse_page,
+        async |page: PageOutput<DetectionPage>| {
+            kb.ensure(client, &page.extra.qids, config.kb_batch_size)
+                .await?;
+            summary.hosts += page.hosts;
+            summary.detections_read += page.extra.detections;
+            summary.info_dropped += page.extra.info_dropped;
+            summary.unknown_type_dropped += page.extra.unknown_dropped;
+            summary.invalid_chars_replaced += page.text.invalid_chars_replaced;
+            page.spool.drain(|qid, open| {
+                line.clear();
+                line.extend_from_slice(open);
+                line.extend_from_slice(kb.suffix(qid));
+                sink.record(&line)?;
+                live.records
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                Ok(())
+            })
+        },
+    )
+    .await?;
+    summary.pages = pages;
+    summary.records = sink.count();
+    summary.kb_requests = kb.requests;
+    summary.kb_qids = kb.qids;
+    summary.kb_missing = kb.missing;
+    summary.finish(client).await;
+    Ok(summary)
+}

@@ -1,0 +1,670 @@
+//! Streaming reader for host pages: `HOST_LIST_VM_DETECTION_OUTPUT` (Host List Detection) and
+//! `HOST_LIST_OUTPUT` (Host List).
+//!
+//! This is the hot path of the connector: detection pages reach gigabytes. The reader is a state
+//! machine over quick-xml events that fills one reused [`Host`] and a reused pool of
+//! [`Detection`]s, and hands them out one host at a time through
+//! [`HostPageReader::next_host`]. Nothing is allocated per record once the buffers have grown to
+//! the largest host; memory is bounded by that host, never by the page.
+//!
+//! Fields are stored as text in fixed arrays indexed by [`HostField`] / [`DetectionField`], so a
+//! field lookup is an array index. Numeric fields the connector relies on (host `ID`, `QID`) are
+//! validated when their element closes, so a bad value is reported with its byte offset.
+//! Unknown elements (Qualys adds optional ones over time) are skipped with their content.
+
+use std::io::BufRead;
+
+use quick_xml::Reader;
+use quick_xml::events::Event;
+
+use super::document::{self, Root};
+use super::text::{TextAssembler, TextStats, flag, trim};
+use crate::error::{Error, Result};
+
+/// Which host page is being read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PageKind {
+    /// Host List Detection: hosts with `DETECTION_LIST`.
+    Detections,
+    /// Host List: hosts only.
+    Hosts,
+}
+
+impl PageKind {
+    fn root(self) -> Root {
+        match self {
+            PageKind::Detections => Root::HostDetections,
+            PageKind::Hosts => Root::HostList,
+        }
+    }
+}
+
+macro_rules! fields {
+    ($(#[$meta:meta])* $name:ident { $($variant:ident = $tag:literal),* $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum $name { $($variant),* }
+
+        impl $name {
+            /// Number of fields.
+            pub const COUNT: usize = [$($name::$variant),*].len();
+
+            /// The element name on the wire.
+            pub fn tag(self) -> &'static [u8] {
+                match self { $($name::$variant => $tag),* }
+            }
+
+            #[inline]
+            fn from_tag(tag: &[u8]) -> Option<$name> {
+                match tag { $($tag => Some($name::$variant),)* _ => None }
+            }
+        }
+    };
+}
+
+fields!(
+    /// Text fields of a `HOST` (both page kinds), including `DNS_DATA` children.
+    HostField {
+        Id = b"ID",
+        AssetId = b"ASSET_ID",
+        Ip = b"IP",
+        Ipv6 = b"IPV6",
+        TrackingMethod = b"TRACKING_METHOD",
+        NetworkId = b"NETWORK_ID",
+        Os = b"OS",
+        OsCpe = b"OS_CPE",
+        Dns = b"DNS",
+        Hostname = b"HOSTNAME",
+        Domain = b"DOMAIN",
+        Fqdn = b"FQDN",
+        CloudProvider = b"CLOUD_PROVIDER",
+        CloudService = b"CLOUD_SERVICE",
+        CloudResourceId = b"CLOUD_RESOURCE_ID",
+        Ec2InstanceId = b"EC2_INSTANCE_ID",
+        Netbios = b"NETBIOS",
+        QgHostId = b"QG_HOSTID",
+        SerialNumber = b"SERIAL_NUMBER",
+        LastScanDatetime = b"LAST_SCAN_DATETIME",
+        LastVulnScanDatetime = b"LAST_VULN_SCAN_DATETIME",
+        LastVmScannedDate = b"LAST_VM_SCANNED_DATE",
+        LastVmScannedDuration = b"LAST_VM_SCANNED_DURATION",
+        LastVmAuthScannedDate = b"LAST_VM_AUTH_SCANNED_DATE",
+        LastVmAuthScannedDuration = b"LAST_VM_AUTH_SCANNED_DURATION",
+        LastComplianceScanDatetime = b"LAST_COMPLIANCE_SCAN_DATETIME",
+        LastPcScannedDate = b"LAST_PC_SCANNED_DATE",
+        LastScapScanDatetime = b"LAST_SCAP_SCAN_DATETIME",
+        Owner = b"OWNER",
+        Comments = b"COMMENTS",
+        AssetGroupIds = b"ASSET_GROUP_IDS",
+    }
+);
+
+fields!(
+    /// Text fields of a `DETECTION`.
+    DetectionField {
+        UniqueVulnId = b"UNIQUE_VULN_ID",
+        Qid = b"QID",
+        Type = b"TYPE",
+        Severity = b"SEVERITY",
+        Port = b"PORT",
+        Protocol = b"PROTOCOL",
+        Fqdn = b"FQDN",
+        Ssl = b"SSL",
+        Instance = b"INSTANCE",
+        Results = b"RESULTS",
+        Status = b"STATUS",
+        FirstFoundDatetime = b"FIRST_FOUND_DATETIME",
+        LastFoundDatetime = b"LAST_FOUND_DATETIME",
+        Qds = b"QDS",
+        TimesFound = b"TIMES_FOUND",
+        LastTestDatetime = b"LAST_TEST_DATETIME",
+        LastUpdateDatetime = b"LAST_UPDATE_DATETIME",
+        LastFixedDatetime = b"LAST_FIXED_DATETIME",
+        FirstReopenedDatetime = b"FIRST_REOPENED_DATETIME",
+        LastReopenedDatetime = b"LAST_REOPENED_DATETIME",
+        TimesReopened = b"TIMES_REOPENED",
+        Service = b"SERVICE",
+        IsIgnored = b"IS_IGNORED",
+        IsDisabled = b"IS_DISABLED",
+        AffectRunningKernel = b"AFFECT_RUNNING_KERNEL",
+        AffectRunningService = b"AFFECT_RUNNING_SERVICE",
+        AffectExploitableConfig = b"AFFECT_EXPLOITABLE_CONFIG",
+        LastProcessedDatetime = b"LAST_PROCESSED_DATETIME",
+    }
+);
+
+/// One `HOST`, reused from host to host.
+#[derive(Debug, Clone)]
+pub struct Host {
+    fields: [String; HostField::COUNT],
+    id: u64,
+    tags: Vec<String>,
+    tag_count: usize,
+}
+
+impl Default for Host {
+    fn default() -> Self {
+        Host {
+            fields: std::array::from_fn(|_| String::new()),
+            id: 0,
+            tags: Vec::new(),
+            tag_count: 0,
+        }
+    }
+}
+
+impl Host {
+    /// The host ID (validated when `ID` closed).
+    pub fn id(&self) -> u64 {
+        self.id
+    }
+
+    /// A field's trimmed text, `None` when absent or empty.
+    #[inline]
+    pub fn get(&self, f: HostField) -> Option<&str> {
+        let s = trim(&self.fields[f as usize]);
+        (!s.is_empty()).then_some(s)
+    }
+
+    /// A numeric field; `None` when absent or not a number.
+    pub fn number(&self, f: HostField) -> Option<u64> {
+        self.get(f).and_then(|s| s.parse().ok())
+    }
+
+    /// Tag names (`TAGS/TAG/NAME`), in document order.
+    pub fn tags(&self) -> &[String] {
+        &self.tags[..self.tag_count]
+    }
+
+    fn clear(&mut self) {
+        for f in &mut self.fields {
+            f.clear();
+        }
+        self.id = 0;
+        self.tag_count = 0;
+    }
+}
+
+/// One `DETECTION`, reused.
+#[derive(Debug, Clone)]
+pub struct Detection {
+    fields: [String; DetectionField::COUNT],
+    qid: u64,
+}
+
+impl Default for Detection {
+    fn default() -> Self {
+        Detection {
+            fields: std::array::from_fn(|_| String::new()),
+            qid: 0,
+        }
+    }
+}
+
+impl Detection {
+    /// The QID (validated when `QID` closed).
+    pub fn qid(&self) -> u64 {
+        self.qid
+    }
+
+    /// A field's text, `None` when absent or empty. `RESULTS` is returned as sent (its leading
+    /// and trailing whitespace can matter); every other field is trimmed.
+    #[inline]
+    pub fn get(&self, f: DetectionField) -> Option<&str> {
+        let raw = &self.fields[f as usize];
+        let s = if f == DetectionField::Results {
+            raw.as_str()
+        } else {
+            trim(raw)
+        };
+        (!s.is_empty()).then_some(s)
+    }
+
+    /// A numeric field; `None` when absent.
+    #[inline]
+    pub fn number(&self, f: DetectionField) -> Option<u64> {
+        self.get(f).and_then(|s| s.parse().ok())
+    }
+
+    /// A `0`/`1` field.
+    #[inline]
+    pub fn flag(&self, f: DetectionField) -> Option<bool> {
+        self.get(f).and_then(flag)
+    }
+
+    fn clear(&mut self) {
+        for f in &mut self.fields {
+            f.clear();
+        }
+        self.qid = 0;
+    }
+}
+
+/// The truncation `WARNING` at the end of a page.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Warning {
+    pub code: Option<u32>,
+    pub text: String,
+    pub url: Option<String>,
+}
+
+/// Where the reader is in the document.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Ctx {
+    Root,
+    Response,
+    Datetime,
+    HostList,
+    Host,
+    HostText(HostField),
+    DnsData,
+    Tags,
+    Tag,
+    TagName,
+    DetectionList,
+    Detection,
+    DetectionText(DetectionField),
+    Warning,
+    WarningCode,
+    WarningText,
+    WarningUrl,
+    /// An element the reader does not use; its whole subtree is skipped.
+    Skip,
+}
+
+/// What one event did to the page.
+enum Step {
+    Continue,
+    HostDone,
+    DocumentDone,
+}
+
+/// Everything but the quick-xml reader and its buffer, so an event borrowed from the buffer can
+/// be applied to the state without fighting the borrow checker.
+struct PageState {
+    kind: PageKind,
+    origin: String,
+    stack: Vec<Ctx>,
+    host: Host,
+    detections: Vec<Detection>,
+    detection_count: usize,
+    datetime: String,
+    warning: Option<Warning>,
+    warning_code: String,
+    hosts_read: u64,
+    detections_read: u64,
+}
+
+/// A streaming reader over one host page.
+///
+/// ```
+/// use qualys_harness::xml::{HostPageReader, PageKind, DetectionField};
+///
+/// let xml = r#"<?xml version="1.0" encoding="UTF-8" ?>
+/// <HOST_LIST_VM_DETECTION_OUTPUT><RESPONSE><DATETIME>2026-01-01T00:00:00Z</DATETIME>
+/// <HOST_LIST><HOST><ID>42</ID><IP>192.0.2.7</IP><DETECTION_LIST>
+/// <DETECTION><QID>38170</QID><TYPE>Confirmed</TYPE><RESULTS><![CDATA[a < b]]></RESULTS></DETECTION>
+/// </DETECTION_LIST></HOST></HOST_LIST></RESPONSE></HOST_LIST_VM_DETECTION_OUTPUT>"#;
+///
+/// let mut page = HostPageReader::open(xml.as_bytes(), PageKind::Detections, "example")?
+///     .expect("a host page, not an error document");
+/// let (host, detections) = page.next_host()?.expect("one host");
+/// assert_eq!(host.id(), 42);
+/// assert_eq!(detections[0].qid(), 38170);
+/// assert_eq!(detections[0].get(DetectionField::Results), Some("a < b"));
+/// assert!(page.next_host()?.is_none());
+/// assert!(page.warning().is_none());
+/// # Ok::<(), qualys_harness::Error>(())
+/// ```
+pub struct HostPageReader<R> {
+    reader: Reader<R>,
+    buf: Vec<u8>,
+    state: PageState,
+    text: TextAssembler,
+    done: bool,
+}
+
+/// What [`HostPageReader::open`] found instead of a host page.
+#[derive(Debug)]
+pub struct OtherDocument<R> {
+    pub root: Root,
+    pub reader: Reader<R>,
+    pub buf: Vec<u8>,
+}
+
+impl<R: BufRead> HostPageReader<R> {
+    /// Reads the prolog. Returns `Ok(Err(other))` when the root is not the expected page (for
+    /// example a `SIMPLE_RETURN` error inside an HTTP 200), leaving the reader inside that root
+    /// so the caller can parse it.
+    pub fn open(
+        input: R,
+        kind: PageKind,
+        origin: impl Into<String>,
+    ) -> Result<std::result::Result<Self, OtherDocument<R>>> {
+        let origin = origin.into();
+        let mut reader = document::reader(input);
+        let mut buf = Vec::with_capacity(64 * 1024);
+        let root = document::read_root(&mut reader, &mut buf, &origin)?;
+        if root != kind.root() {
+            return Ok(Err(OtherDocument { root, reader, buf }));
+        }
+        Ok(Ok(HostPageReader {
+            reader,
+            buf,
+            state: PageState {
+                kind,
+                origin,
+                stack: vec![Ctx::Root],
+                host: Host::default(),
+                detections: Vec::new(),
+                detection_count: 0,
+                datetime: String::new(),
+                warning: None,
+                warning_code: String::new(),
+                hosts_read: 0,
+                detections_read: 0,
+            },
+            text: TextAssembler::default(),
+            done: false,
+        }))
+    }
+
+    /// Like [`open`](Self::open) but treats any other document as an error; for callers that
+    /// have no use for an error envelope (files, benchmarks).
+    pub fn open_expecting(input: R, kind: PageKind, origin: impl Into<String>) -> Result<Self> {
+        let origin = origin.into();
+        match Self::open(input, kind, origin.clone())? {
+            Ok(page) => Ok(page),
+            Err(other) => {
+                let offset = other.reader.buffer_position();
+                let detail = match other.root {
+                    Root::SimpleReturn | Root::GenericReturn => {
+                        let msg = super::simple_return::read(other.reader, other.buf, &origin)
+                            .map(|m| format!(": {m}"))
+                            .unwrap_or_default();
+                        format!("a Qualys error document{msg}")
+                    }
+                    ref r => format!("a <{}> document", r.name()),
+                };
+                Err(Error::Unexpected {
+                    origin,
+                    offset,
+                    problem: format!("expected <{}>, found {detail}", kind.root().name()),
+                })
+            }
+        }
+    }
+
+    /// The next complete host with its detections, or `None` at the end of the page.
+    ///
+    /// The returned references point into reused buffers and are valid until the next call.
+    pub fn next_host(&mut self) -> Result<Option<(&Host, &[Detection])>> {
+        if self.done {
+            return Ok(None);
+        }
+        loop {
+            self.buf.clear();
+            let event = self.reader.read_event_into(&mut self.buf);
+            let step = match event {
+                Ok(ev) => self.state.apply(ev, &self.reader, &mut self.text)?,
+                Err(e) => return Err(document::xml_error(&self.reader, &self.state.origin, e)),
+            };
+            match step {
+                Step::Continue => {}
+                Step::HostDone => {
+                    let s = &self.state;
+                    return Ok(Some((&s.host, &s.detections[..s.detection_count])));
+                }
+                Step::DocumentDone => {
+                    self.finish_trailer()?;
+                    self.done = true;
+                    return Ok(None);
+                }
+            }
+        }
+    }
+
+    /// After the root closes only comments and whitespace may follow (Qualys appends its
+    /// CONFIDENTIAL notice there).
+    fn finish_trailer(&mut self) -> Result<()> {
+        loop {
+            self.buf.clear();
+            match self.reader.read_event_into(&mut self.buf) {
+                Ok(Event::Eof) => return Ok(()),
+                Ok(Event::Comment(_)) | Ok(Event::PI(_)) => {}
+                Ok(Event::Text(t)) if t.trim_ascii().is_empty() => {}
+                Ok(_) => {
+                    return Err(Error::Unexpected {
+                        origin: self.state.origin.clone(),
+                        offset: self.reader.buffer_position(),
+                        problem: "content after the end of the root element".into(),
+                    });
+                }
+                Err(e) => return Err(document::xml_error(&self.reader, &self.state.origin, e)),
+            }
+        }
+    }
+
+    /// The truncation warning, once the page has been read to the end.
+    pub fn warning(&self) -> Option<&Warning> {
+        self.state.warning.as_ref()
+    }
+
+    /// `RESPONSE/DATETIME`.
+    pub fn datetime(&self) -> &str {
+        trim(&self.state.datetime)
+    }
+
+    /// Repairs made to text so far.
+    pub fn text_stats(&self) -> TextStats {
+        self.text.stats
+    }
+
+    /// Hosts and detections read so far (detections of every type).
+    pub fn counts(&self) -> (u64, u64) {
+        (self.state.hosts_read, self.state.detections_read)
+    }
+
+    /// Bytes consumed so far.
+    pub fn position(&self) -> u64 {
+        self.reader.buffer_position()
+    }
+}
+
+impl PageState {
+    #[inline]
+    fn apply<R>(
+        &mut self,
+        event: Event<'_>,
+        reader: &Reader<R>,
+        text: &mut TextAssembler,
+    ) -> Result<Step> {
+        match event {
+            Event::Start(e) => {
+                let parent = *self.stack.last().unwrap_or(&Ctx::Skip);
+                let ctx = self.child(parent, e.name().as_ref().as_bytes());
+                self.stack.push(ctx);
+                Ok(Step::Continue)
+            }
+            Event::End(_) => {
+                let ctx = self.stack.pop().unwrap_or(Ctx::Skip);
+                self.close(ctx, reader)
+            }
+            Event::Text(t) => {
+                if let Some(&ctx) = self.stack.last()
+                    && let Some(out) = self.field_mut(ctx)
+                {
+                    text.push(out, &t.xml10_content());
+                }
+                Ok(Step::Continue)
+            }
+            Event::CData(c) => {
+                if let Some(&ctx) = self.stack.last()
+                    && let Some(out) = self.field_mut(ctx)
+                {
+                    text.push(out, &c.xml10_content());
+                }
+                Ok(Step::Continue)
+            }
+            Event::GeneralRef(r) => {
+                if let Some(&ctx) = self.stack.last()
+                    && let Some(out) = self.field_mut(ctx)
+                    && let Err(name) = text.push_ref(out, &r)
+                {
+                    return Err(Error::Unexpected {
+                        origin: self.origin.clone(),
+                        offset: reader.buffer_position(),
+                        problem: format!("undeclared entity reference &{name};"),
+                    });
+                }
+                Ok(Step::Continue)
+            }
+            Event::Eof => {
+                if self.stack.is_empty() {
+                    Ok(Step::DocumentDone)
+                } else {
+                    Err(Error::Truncated {
+                        origin: self.origin.clone(),
+                        offset: reader.buffer_position(),
+                    })
+                }
+            }
+            // Comments, processing instructions, declarations inside the root: nothing to keep.
+            _ => Ok(Step::Continue),
+        }
+    }
+
+    #[inline]
+    fn field_mut(&mut self, ctx: Ctx) -> Option<&mut String> {
+        Some(match ctx {
+            Ctx::HostText(f) => &mut self.host.fields[f as usize],
+            Ctx::DetectionText(f) => &mut self.detections[self.detection_count].fields[f as usize],
+            Ctx::TagName => &mut self.host.tags[self.host.tag_count],
+            Ctx::Datetime => &mut self.datetime,
+            Ctx::WarningCode => &mut self.warning_code,
+            Ctx::WarningText => &mut self.warning.get_or_insert_with(Warning::default).text,
+            Ctx::WarningUrl => self
+                .warning
+                .get_or_insert_with(Warning::default)
+                .url
+                .get_or_insert_with(String::new),
+            _ => return None,
+        })
+    }
+
+    /// The context of a child element named `name` inside `parent`.
+    #[inline]
+    fn child(&mut self, parent: Ctx, name: &[u8]) -> Ctx {
+        match parent {
+            Ctx::Detection => match DetectionField::from_tag(name) {
+                Some(f) => Ctx::DetectionText(f),
+                None => Ctx::Skip,
+            },
+            Ctx::Host => match name {
+                b"DETECTION_LIST" if self.kind == PageKind::Detections => Ctx::DetectionList,
+                b"TAGS" => Ctx::Tags,
+                b"DNS_DATA" => Ctx::DnsData,
+                _ => match HostField::from_tag(name) {
+                    Some(f) => Ctx::HostText(f),
+                    None => Ctx::Skip,
+                },
+            },
+            Ctx::DetectionList if name == b"DETECTION" => {
+                if self.detection_count == self.detections.len() {
+                    self.detections.push(Detection::default());
+                } else {
+                    self.detections[self.detection_count].clear();
+                }
+                Ctx::Detection
+            }
+            Ctx::Tags if name == b"TAG" => {
+                if self.host.tag_count == self.host.tags.len() {
+                    self.host.tags.push(String::new());
+                } else {
+                    self.host.tags[self.host.tag_count].clear();
+                }
+                Ctx::Tag
+            }
+            Ctx::Tag if name == b"NAME" => Ctx::TagName,
+            Ctx::DnsData => match name {
+                b"HOSTNAME" => Ctx::HostText(HostField::Hostname),
+                b"DOMAIN" => Ctx::HostText(HostField::Domain),
+                b"FQDN" => Ctx::HostText(HostField::Fqdn),
+                _ => Ctx::Skip,
+            },
+            Ctx::HostList if name == b"HOST" => {
+                self.host.clear();
+                self.detection_count = 0;
+                Ctx::Host
+            }
+            Ctx::Response => match name {
+                b"DATETIME" => Ctx::Datetime,
+                b"HOST_LIST" => Ctx::HostList,
+                b"WARNING" => {
+                    self.warning.get_or_insert_with(Warning::default);
+                    Ctx::Warning
+                }
+                _ => Ctx::Skip,
+            },
+            Ctx::Warning => match name {
+                b"CODE" => Ctx::WarningCode,
+                b"TEXT" => Ctx::WarningText,
+                b"URL" => Ctx::WarningUrl,
+                _ => Ctx::Skip,
+            },
+            Ctx::Root if name == b"RESPONSE" => Ctx::Response,
+            _ => Ctx::Skip,
+        }
+    }
+
+    /// Applies the end of an element.
+    #[inline]
+    fn close<R>(&mut self, ctx: Ctx, reader: &Reader<R>) -> Result<Step> {
+        match ctx {
+            Ctx::Detection => {
+                let qid = trim(
+                    &self.detections[self.detection_count].fields[DetectionField::Qid as usize],
+                );
+                match qid.parse::<u64>() {
+                    Ok(q) => self.detections[self.detection_count].qid = q,
+                    Err(_) => return Err(self.bad_value(reader, "DETECTION/QID", qid.to_string())),
+                }
+                self.detection_count += 1;
+                self.detections_read += 1;
+                Ok(Step::Continue)
+            }
+            Ctx::Tag => {
+                self.host.tag_count += 1;
+                Ok(Step::Continue)
+            }
+            Ctx::Host => {
+                let id = trim(&self.host.fields[HostField::Id as usize]);
+                match id.parse::<u64>() {
+                    Ok(id) => self.host.id = id,
+                    Err(_) => return Err(self.bad_value(reader, "HOST/ID", id.to_string())),
+                }
+                self.hosts_read += 1;
+                Ok(Step::HostDone)
+            }
+            Ctx::WarningCode => {
+                let code = trim(&self.warning_code);
+                let parsed = code.parse::<u32>().ok();
+                if let Some(w) = self.warning.as_mut() {
+                    w.code = parsed;
+                }
+                Ok(Step::Continue)
+            }
+            Ctx::Root => Ok(Step::DocumentDone),
+            _ => Ok(Step::Continue),
+        }
+    }
+
+    #[cold]
+    fn bad_value<R>(&self, reader: &Reader<R>, element: &str, value: String) -> Error {
+        Error::Unexpected {
+            origin: self.origin.clone(),
+            offset: reader.buffer_position(),
+            problem: format!("{element} is not a number: {value:?}"),
+        }
+    }
+}
