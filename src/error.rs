@@ -228,14 +228,14 @@ pub enum Error {
     Account {
         problem: AccountProblem,
         exchange: Exchange,
-        message: QualysMessage,
+        message: Box<QualysMessage>,
     },
 
     /// Qualys rejected a request parameter (codes 19xx other than the limits).
     #[error("{exchange}: Qualys rejected the request{}; Qualys said: {message}\n  what to do: check the value of that setting; if the connector built it, this is a connector bug worth reporting with this message", parameter.as_ref().map(|p| format!(" (parameter `{p}`)")).unwrap_or_default())]
     Rejected {
         exchange: Exchange,
-        message: QualysMessage,
+        message: Box<QualysMessage>,
         parameter: Option<String>,
     },
 
@@ -244,7 +244,7 @@ pub enum Error {
     Throttled {
         kind: Throttle,
         exchange: Exchange,
-        message: QualysMessage,
+        message: Box<QualysMessage>,
         /// The wait Qualys asked for (`X-RateLimit-ToWait-Sec` or `SECONDS_TO_WAIT`).
         wait: Option<Duration>,
     },
@@ -253,7 +253,7 @@ pub enum Error {
     #[error("{exchange}: Qualys server error; Qualys said: {message}")]
     Server {
         exchange: Exchange,
-        message: QualysMessage,
+        message: Box<QualysMessage>,
     },
 
     /// An HTML page arrived where XML was expected (301 redirect, 414, a proxy's error page).
@@ -443,11 +443,11 @@ mod tests {
         let e = Error::Account {
             problem: AccountProblem::from_code(2003).unwrap(),
             exchange: exchange(),
-            message: QualysMessage {
+            message: Box::new(QualysMessage {
                 code: Some(2003),
                 text: code::REGISTRATION_INCOMPLETE_TEXT.into(),
                 items: vec![],
-            },
+            }),
         };
         let msg = e.to_string();
         assert!(msg.contains("activation"), "{msg}");
@@ -461,7 +461,7 @@ mod tests {
         let e = Error::Throttled {
             kind: Throttle::Rate,
             exchange: exchange(),
-            message: QualysMessage::default(),
+            message: Box::default(),
             wait: Some(Duration::from_secs(7)),
         };
         assert_eq!(e.retry(), Retry::After(Duration::from_secs(7)));

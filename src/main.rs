@@ -28,7 +28,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run a connector stream against a Qualys platform (or the simulator) and write NDJSON.
-    Fetch(FetchArgs),
+    Fetch(Box<FetchArgs>),
     /// Parse a saved Qualys response with the connector's parser.
     Parse(ParseArgs),
 }
@@ -142,7 +142,7 @@ fn main() -> ExitCode {
         }
     };
     let result = match cli.command {
-        Command::Fetch(args) => runtime.block_on(fetch(args)),
+        Command::Fetch(args) => runtime.block_on(fetch(*args)),
         Command::Parse(args) => parse(args),
     };
     match result {

@@ -83,6 +83,7 @@ pub fn from_other_document<R: BufRead>(facts: &ResponseFacts, other: OtherDocume
 pub fn from_message(facts: &ResponseFacts, message: QualysMessage, generic: bool) -> Error {
     let exchange = facts.exchange.clone();
     let status = exchange.status.unwrap_or(200);
+    let message = Box::new(message);
     if let Some(problem) = message.code.and_then(AccountProblem::from_code) {
         return Error::Account {
             problem,
@@ -119,10 +120,10 @@ pub fn from_message(facts: &ResponseFacts, message: QualysMessage, generic: bool
         _ => {}
     }
     if generic || status >= 500 {
-        let message = QualysMessage {
+        let message = Box::new(QualysMessage {
             code: message.code.or(Some(code::INTERNAL_ERROR)),
-            ..message
-        };
+            ..*message
+        });
         return Error::Server { exchange, message };
     }
     match status {
