@@ -494,7 +494,7 @@ impl PageState {
                 if let Some(&ctx) = self.stack.last()
                     && let Some(out) = self.field_mut(ctx)
                 {
-                    text.push(out, &t.xml10_content());
+                    text.push(out, &t);
                 }
                 Ok(Step::Continue)
             }
@@ -502,7 +502,7 @@ impl PageState {
                 if let Some(&ctx) = self.stack.last()
                     && let Some(out) = self.field_mut(ctx)
                 {
-                    text.push(out, &c.xml10_content());
+                    text.push(out, &c);
                 }
                 Ok(Step::Continue)
             }

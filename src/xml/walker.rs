@@ -82,8 +82,8 @@ impl<R: BufRead> Walker<R> {
                         text: &self.text,
                     });
                 }
-                Ok(Event::Text(t)) => self.assembler.push(&mut self.text, &t.xml10_content()),
-                Ok(Event::CData(c)) => self.assembler.push(&mut self.text, &c.xml10_content()),
+                Ok(Event::Text(t)) => self.assembler.push(&mut self.text, &t),
+                Ok(Event::CData(c)) => self.assembler.push(&mut self.text, &c),
                 Ok(Event::GeneralRef(r)) => {
                     if let Err(name) = self.assembler.push_ref(&mut self.text, &r) {
                         return Err(Error::Unexpected {
