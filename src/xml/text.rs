@@ -32,10 +32,9 @@ impl TextAssembler {
     pub fn push(&mut self, out: &mut String, fragment: &str) {
         // Branch-free OR-reduction so the scan vectorises: this runs over every byte of every
         // kept field, RESULTS included.
-        let suspicious = fragment
-            .as_bytes()
-            .iter()
-            .fold(0u8, |acc, &b| acc | ((b < 0x20) & (b != b'\t') & (b != b'\n')) as u8);
+        let suspicious = fragment.as_bytes().iter().fold(0u8, |acc, &b| {
+            acc | ((b < 0x20) & (b != b'\t') & (b != b'\n')) as u8
+        });
         if suspicious == 0 {
             out.push_str(fragment);
             return;

@@ -1,1 +1,6 @@
+//! One integration-test binary; each module is a feature area.
 
+mod cli;
+mod helpers;
+mod properties;
+mod vmdr_http;
