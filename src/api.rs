@@ -65,7 +65,10 @@ pub mod header {
 }
 
 /// The Qualys module permission a stream needs, named as the user sees it in the console.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+///
+/// Tenant files spell them `manage_vm`, `manage_web_applications` and `manage_pc`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Permission {
     ManageVm,
     ManageWebApplications,
@@ -73,6 +76,13 @@ pub enum Permission {
 }
 
 impl Permission {
+    /// Every permission, in console order.
+    pub const ALL: [Permission; 3] = [
+        Permission::ManageVm,
+        Permission::ManageWebApplications,
+        Permission::ManagePc,
+    ];
+
     pub fn label(self) -> &'static str {
         match self {
             Permission::ManageVm => "Manage VM module",

@@ -1,1 +1,80 @@
-//! The simulated Qualys server (being built).
+//! The simulated Qualys server.
+//!
+//! CI pipelines point connectors at it, support engineers reproduce a customer's failure with
+//! it, benchmarks stream gigabytes from it. It answers from two sources: recorded fixtures
+//! ([`replay`]) and a modelled tenant ([`tenant`]) with Qualys semantics for every parameter the
+//! connector sends.
+//!
+//! # How the pieces fit
+//!
+//! ```text
+//!            transport (hyper, TLS)          engine (no HTTP in here)
+//! bytes ──> SimRequest ────────────────> route ─> replay? ─> account ─> fault ─> limits ─> params
+//!                                                                                          │
+//! bytes <── SimBody <── delivery faults <── ChunkSource (page: host source ─> render) <────┘
+//!                                  │
+//!                                  └──> journal (completed with the bytes actually sent)
+//! ```
+//!
+//! - The **transport** ([`transport`], [`tls`]) owns sockets: it merges query and form
+//!   parameters, decodes Basic credentials, and sends bodies chunk by chunk from a blocking
+//!   renderer thread through a bounded channel, applying the delivery faults (delay, dribble,
+//!   clean truncation, reset mid-body).
+//! - The **engine** ([`engine`]) decides the answer: [`route`] classifies the path (API version,
+//!   missing trailing slash), [`replay`] looks for a recorded fixture, [`account`] checks login,
+//!   account state and permission, [`fault`] injects what the tenant asks for, [`limits`] keeps
+//!   the rate and concurrency budgets, [`params`] parses parameters into the types of
+//!   [`crate::filter`], and [`page`] renders the answer lazily.
+//! - The **model** is a [`tenant::Tenant`]: users, limits, faults, tags, hosts, KnowledgeBase,
+//!   and optionally a [`synthetic`] population generated on the fly. [`host_source`] walks hosts
+//!   in ID order from either; [`render`] writes them as Qualys XML; [`pagination`] builds the
+//!   truncation URL. The same renderer writes `qharness synth` files
+//!   ([`synthetic::write_page`]).
+//! - The **journal** ([`journal`]) records every exchange, readable in-process, at
+//!   `GET /__sim/journal` (NDJSON) and reset by `POST /__sim/reset`.
+//!
+//! WAS (`/qps/rest/3.0/search/was/...`) and Policy Compliance (`/auth`, `/pcrs/...`) slot in as
+//! more [`route::Endpoint`]s with their own params and pages, and more tenant sections; the
+//! request already carries its raw body for the QPS `ServiceRequest`.
+//!
+//! # Example
+//!
+//! ```no_run
+//! # async fn run() -> qualys_harness::Result<()> {
+//! use qualys_harness::sim::{Simulator, SimulatorConfig};
+//! let sim = Simulator::start(SimulatorConfig::demo()).await?;
+//! println!("serving the demo tenant at {}", sim.base_url);
+//! // ... run the client under test ...
+//! let calls = sim.journal().entries_for("/fo/asset/host/vm/detection/");
+//! assert!(calls.iter().all(|c| c.header("X-Requested-With").is_some()));
+//! # Ok(()) }
+//! ```
+
+pub mod account;
+pub mod demo;
+pub mod engine;
+pub mod fault;
+pub mod host_source;
+pub mod journal;
+pub mod limits;
+pub mod page;
+pub mod pagination;
+pub mod params;
+pub mod render;
+pub mod replay;
+pub mod request;
+pub mod response;
+pub mod route;
+pub mod simulator;
+pub mod synthetic;
+pub mod tenant;
+pub mod timestamp;
+pub mod tls;
+pub mod transport;
+
+pub use fault::{CallRange, Fault, FaultRule, RouteScope};
+pub use journal::{Journal, JournalEntry, Outcome};
+pub use replay::FixtureSet;
+pub use simulator::{RunningSimulator, ServeOptions, Simulator, SimulatorConfig, serve};
+pub use synthetic::{SynthOptions, SynthStream, SynthSummary, SyntheticSpec, write_page};
+pub use tenant::{AccountState, Host, KbEntry, LimitsSpec, Tenant, TenantSpec, User};

@@ -1,0 +1,782 @@
+//! Faults: the ways a real Qualys (or the proxies in front of it) misbehaves, on demand.
+//!
+//! A [`FaultRule`] scopes one [`Fault`] to a route, optionally a user, and a range of the calls
+//! that match that scope ("the first 2 calls", "calls 3 to 5"), so "fail, then succeed" is one
+//! rule. Rules come from the tenant file (`[[faults]]`) or, for replayed responses, from the
+//! fixture manifest. A tenant rule is written flat:
+//!
+//! ```toml
+//! [[faults]]
+//! kind = "rate_limited"      # what goes wrong (see Fault)
+//! seconds_to_wait = 1
+//! route = "detection"        # detection | host_list | knowledge_base | about | any (default)
+//! user = "quays_ab1"         # optional
+//! first = 2                  # optional: only the first 2 matching calls
+//! # calls = "3..5"           # or a range of matching calls, 1-based: "3..5" (3, 4), "3..=5", "3.."
+//! ```
+//!
+//! Faults fall in three groups, applied at different points of an exchange:
+//! - *answers* replace the response (`server_error`, `generic_return_999`, `html_error`,
+//!   `moved_permanently`, `rate_limited`, `concurrency_busy`, `simple_return`);
+//! - *pagination* faults change what the model renders (`cursor_stuck`);
+//! - *delivery* faults change how the bytes travel (`delay`, `random_delay`, `dribble`,
+//!   `disconnect_after`, `truncate`, `invalid_xml_chars`, `malformed_xml`). They compose: a
+//!   dribbled, truncated body is two rules.
+//!
+//! Content faults work on the byte stream ([`Splicer`]) so they apply to modelled and replayed
+//! bodies alike, without building the body in memory.
+
+use std::sync::Mutex;
+use std::time::Duration;
+
+use serde::{Deserialize, Deserializer, Serialize};
+
+use super::route::Endpoint;
+
+/// What goes wrong.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Fault {
+    /// Wait before sending the response head.
+    Delay { ms: u64 },
+    /// Wait a uniformly random time (seeded, so runs repeat) before the response head.
+    RandomDelay { min_ms: u64, max_ms: u64 },
+    /// Send the body in small chunks with a pause between them.
+    Dribble {
+        #[serde(default = "default_dribble_bytes")]
+        chunk_bytes: usize,
+        #[serde(default = "default_dribble_ms")]
+        interval_ms: u64,
+    },
+    /// Send `bytes` of the body, then reset the connection (TCP RST): the client sees the
+    /// connection die mid-body.
+    DisconnectAfter { bytes: u64 },
+    /// End the body early but cleanly (the HTTP message is complete, the XML document is not):
+    /// after `after_bytes`, or, when absent, just before `</RESPONSE>` so the root never closes.
+    Truncate {
+        #[serde(default)]
+        after_bytes: Option<u64>,
+    },
+    /// Insert characters that XML 1.0 forbids (default U+0001) at the start of every `RESULTS`.
+    InvalidXmlChars {
+        #[serde(default = "default_invalid_chars")]
+        chars: String,
+    },
+    /// Break the document: the first `</DETECTION>` (or `</RESPONSE>` when there is none)
+    /// becomes a mismatched end tag.
+    MalformedXml,
+    /// A bare HTTP 5xx with a one-line text body.
+    ServerError {
+        #[serde(default = "default_server_status")]
+        status: u16,
+    },
+    /// CODE 999 in a `GENERIC_RETURN` document ("Internal error…").
+    GenericReturn999 {
+        #[serde(default = "default_generic_status")]
+        status: u16,
+    },
+    /// An Apache-style HTML error page, as a proxy in front of Qualys sends.
+    HtmlError {
+        #[serde(default = "default_html_status")]
+        status: u16,
+    },
+    /// HTTP 301 with the HTML body Qualys sends for a path without its trailing slash.
+    MovedPermanently,
+    /// HTTP 409 CODE 1965 with `SECONDS_TO_WAIT` and `X-RateLimit-ToWait-Sec`.
+    RateLimited {
+        #[serde(default = "one")]
+        seconds_to_wait: u64,
+    },
+    /// HTTP 409 CODE 1960 with `CALLS_TO_FINISH`.
+    ConcurrencyBusy {
+        #[serde(default = "one_u32")]
+        calls_to_finish: u32,
+    },
+    /// Any `SIMPLE_RETURN` answer, e.g. CODE 1999 (maintenance) or 2011 (SecureID).
+    SimpleReturn {
+        status: u16,
+        #[serde(default)]
+        code: Option<u32>,
+        text: String,
+    },
+    /// The truncation WARNING's URL repeats the request's own `id_min` instead of advancing.
+    CursorStuck,
+}
+
+fn default_dribble_bytes() -> usize {
+    256
+}
+fn default_dribble_ms() -> u64 {
+    20
+}
+fn default_invalid_chars() -> String {
+    "\u{1}".into()
+}
+fn default_server_status() -> u16 {
+    503
+}
+fn default_generic_status() -> u16 {
+    500
+}
+fn default_html_status() -> u16 {
+    502
+}
+fn one() -> u64 {
+    1
+}
+fn one_u32() -> u32 {
+    1
+}
+
+impl Fault {
+    /// The `kind` name, used in the journal.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Fault::Delay { .. } => "delay",
+            Fault::RandomDelay { .. } => "random_delay",
+            Fault::Dribble { .. } => "dribble",
+            Fault::DisconnectAfter { .. } => "disconnect_after",
+            Fault::Truncate { .. } => "truncate",
+            Fault::InvalidXmlChars { .. } => "invalid_xml_chars",
+            Fault::MalformedXml => "malformed_xml",
+            Fault::ServerError { .. } => "server_error",
+            Fault::GenericReturn999 { .. } => "generic_return_999",
+            Fault::HtmlError { .. } => "html_error",
+            Fault::MovedPermanently => "moved_permanently",
+            Fault::RateLimited { .. } => "rate_limited",
+            Fault::ConcurrencyBusy { .. } => "concurrency_busy",
+            Fault::SimpleReturn { .. } => "simple_return",
+            Fault::CursorStuck => "cursor_stuck",
+        }
+    }
+
+    /// Whether this fault replaces the whole response.
+    pub fn is_answer(&self) -> bool {
+        matches!(
+            self,
+            Fault::ServerError { .. }
+                | Fault::GenericReturn999 { .. }
+                | Fault::HtmlError { .. }
+                | Fault::MovedPermanently
+                | Fault::RateLimited { .. }
+                | Fault::ConcurrencyBusy { .. }
+                | Fault::SimpleReturn { .. }
+        )
+    }
+}
+
+/// Which routes a rule applies to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RouteScope {
+    #[default]
+    Any,
+    Detection,
+    HostList,
+    KnowledgeBase,
+    About,
+}
+
+impl RouteScope {
+    pub fn covers(self, e: Endpoint) -> bool {
+        match self {
+            RouteScope::Any => true,
+            RouteScope::Detection => e == Endpoint::Detection,
+            RouteScope::HostList => e == Endpoint::HostList,
+            RouteScope::KnowledgeBase => e == Endpoint::KnowledgeBase,
+            RouteScope::About => e == Endpoint::About,
+        }
+    }
+}
+
+/// A range of matching calls, 1-based.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CallRange {
+    pub from: u64,
+    /// Inclusive; `None` = no end.
+    pub to: Option<u64>,
+}
+
+impl CallRange {
+    pub const ALWAYS: CallRange = CallRange { from: 1, to: None };
+
+    pub fn first(n: u64) -> CallRange {
+        CallRange {
+            from: 1,
+            to: Some(n),
+        }
+    }
+
+    pub fn contains(self, call: u64) -> bool {
+        call >= self.from && self.to.is_none_or(|t| call <= t)
+    }
+
+    /// `"3..5"` (3 and 4), `"3..=5"`, `"3.."`, or a single number.
+    pub fn parse(s: &str) -> Result<CallRange, String> {
+        let bad = || {
+            format!(
+                "calls = {s:?} is not a range of calls such as \"3..5\", \"3..=5\", \"3..\" or \"4\""
+            )
+        };
+        let num = |t: &str| t.trim().parse::<u64>().map_err(|_| bad());
+        let r = if let Some((a, b)) = s.split_once("..=") {
+            CallRange {
+                from: num(a)?,
+                to: Some(num(b)?),
+            }
+        } else if let Some((a, b)) = s.split_once("..") {
+            if b.trim().is_empty() {
+                CallRange {
+                    from: num(a)?,
+                    to: None,
+                }
+            } else {
+                let end = num(b)?;
+                if end == 0 {
+                    return Err(bad());
+                }
+                CallRange {
+                    from: num(a)?,
+                    to: Some(end - 1),
+                }
+            }
+        } else {
+            let n = num(s)?;
+            CallRange {
+                from: n,
+                to: Some(n),
+            }
+        };
+        if r.from == 0 || r.to.is_some_and(|t| t < r.from) {
+            return Err(format!(
+                "{}; calls are numbered from 1 and the range must not be empty",
+                bad()
+            ));
+        }
+        Ok(r)
+    }
+}
+
+impl std::fmt::Display for CallRange {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.to {
+            Some(t) => write!(f, "{}..={}", self.from, t),
+            None => write!(f, "{}..", self.from),
+        }
+    }
+}
+
+/// A fault with its scope.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FaultRule {
+    #[serde(default)]
+    pub route: RouteScope,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    #[serde(skip_serializing_if = "is_always", serialize_with = "ser_calls")]
+    pub calls: CallRange,
+    #[serde(flatten)]
+    pub fault: Fault,
+}
+
+fn is_always(c: &CallRange) -> bool {
+    *c == CallRange::ALWAYS
+}
+
+fn ser_calls<S: serde::Serializer>(c: &CallRange, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_str(c)
+}
+
+impl FaultRule {
+    /// `fault` on every call of every route.
+    pub fn always(fault: Fault) -> FaultRule {
+        FaultRule {
+            route: RouteScope::Any,
+            user: None,
+            calls: CallRange::ALWAYS,
+            fault,
+        }
+    }
+
+    pub fn on(mut self, route: RouteScope) -> FaultRule {
+        self.route = route;
+        self
+    }
+
+    pub fn for_user(mut self, user: impl Into<String>) -> FaultRule {
+        self.user = Some(user.into());
+        self
+    }
+
+    /// Only the first `n` matching calls.
+    pub fn first(mut self, n: u64) -> FaultRule {
+        self.calls = CallRange::first(n);
+        self
+    }
+
+    pub fn calls(mut self, range: CallRange) -> FaultRule {
+        self.calls = range;
+        self
+    }
+}
+
+impl<'de> Deserialize<'de> for FaultRule {
+    // Written flat in TOML (scope keys beside `kind`), which serde's `flatten` cannot combine
+    // with `deny_unknown_fields`; so the scope keys are taken out first and the rest must be
+    // exactly one `Fault`.
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::Error as _;
+        let mut table = toml::Table::deserialize(d)?;
+        let route = match table.remove("route") {
+            Some(v) => RouteScope::deserialize(v).map_err(D::Error::custom)?,
+            None => RouteScope::Any,
+        };
+        let user = match table.remove("user") {
+            Some(v) => Some(String::deserialize(v).map_err(D::Error::custom)?),
+            None => None,
+        };
+        let first = table.remove("first");
+        let calls = table.remove("calls");
+        let calls = match (first, calls) {
+            (Some(_), Some(_)) => {
+                return Err(D::Error::custom(
+                    "a fault takes `first` or `calls`, not both",
+                ));
+            }
+            (Some(v), None) => {
+                let n = u64::deserialize(v).map_err(D::Error::custom)?;
+                if n == 0 {
+                    return Err(D::Error::custom(
+                        "`first = 0` would never apply; remove the fault instead",
+                    ));
+                }
+                CallRange::first(n)
+            }
+            (None, Some(v)) => {
+                let s = match v {
+                    toml::Value::Integer(i) => i.to_string(),
+                    other => String::deserialize(other).map_err(D::Error::custom)?,
+                };
+                CallRange::parse(&s).map_err(D::Error::custom)?
+            }
+            (None, None) => CallRange::ALWAYS,
+        };
+        let fault = Fault::deserialize(toml::Value::Table(table)).map_err(D::Error::custom)?;
+        Ok(FaultRule {
+            route,
+            user,
+            calls,
+            fault,
+        })
+    }
+}
+
+/// Counts the calls each rule has seen and says which faults apply to the next one.
+#[derive(Debug, Default)]
+pub struct FaultBook {
+    counts: Mutex<Vec<u64>>,
+}
+
+impl FaultBook {
+    /// The faults of `rules` that apply to this call; counts the call for every rule whose
+    /// route and user match.
+    pub fn select<'r>(
+        &self,
+        rules: &'r [FaultRule],
+        endpoint: Endpoint,
+        user: Option<&str>,
+    ) -> Vec<&'r Fault> {
+        let mut counts = self.counts.lock().unwrap_or_else(|p| p.into_inner());
+        if counts.len() < rules.len() {
+            counts.resize(rules.len(), 0);
+        }
+        let mut out = Vec::new();
+        for (i, r) in rules.iter().enumerate() {
+            if !r.route.covers(endpoint) {
+                continue;
+            }
+            if let Some(u) = &r.user
+                && Some(u.as_str()) != user
+            {
+                continue;
+            }
+            counts[i] += 1;
+            if r.calls.contains(counts[i]) {
+                out.push(&r.fault);
+            }
+        }
+        out
+    }
+
+    pub fn reset(&self) {
+        self.counts
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clear();
+    }
+}
+
+/// How the body of one response travels: the delivery faults that apply to it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Delivery {
+    pub delay: Option<Duration>,
+    pub dribble: Option<(usize, Duration)>,
+    /// End cleanly after this many bytes.
+    pub truncate_after: Option<u64>,
+    /// End cleanly just before `</RESPONSE>`.
+    pub truncate_before_root_close: bool,
+    /// Reset the connection after this many bytes.
+    pub disconnect_after: Option<u64>,
+    pub invalid_chars: Option<Vec<u8>>,
+    pub malformed: bool,
+}
+
+impl Delivery {
+    /// Whether the body is delivered as generated, with no change of content or pacing.
+    pub fn is_plain(&self) -> bool {
+        self.dribble.is_none()
+            && self.truncate_after.is_none()
+            && !self.truncate_before_root_close
+            && self.disconnect_after.is_none()
+            && self.invalid_chars.is_none()
+            && !self.malformed
+    }
+
+    /// Adds one delivery fault; `random` draws a random delay. Returns false for faults that
+    /// are not about delivery.
+    pub fn add(&mut self, fault: &Fault, random: impl FnOnce(u64, u64) -> u64) -> bool {
+        match fault {
+            Fault::Delay { ms } => {
+                self.delay = Some(self.delay.unwrap_or_default() + Duration::from_millis(*ms))
+            }
+            Fault::RandomDelay { min_ms, max_ms } => {
+                let ms = random(*min_ms, (*max_ms).max(*min_ms));
+                self.delay = Some(self.delay.unwrap_or_default() + Duration::from_millis(ms));
+            }
+            Fault::Dribble {
+                chunk_bytes,
+                interval_ms,
+            } => self.dribble = Some(((*chunk_bytes).max(1), Duration::from_millis(*interval_ms))),
+            Fault::DisconnectAfter { bytes } => self.disconnect_after = Some(*bytes),
+            Fault::Truncate {
+                after_bytes: Some(n),
+            } => self.truncate_after = Some(*n),
+            Fault::Truncate { after_bytes: None } => self.truncate_before_root_close = true,
+            Fault::InvalidXmlChars { chars } => {
+                self.invalid_chars = Some(chars.as_bytes().to_vec())
+            }
+            Fault::MalformedXml => self.malformed = true,
+            _ => return false,
+        }
+        true
+    }
+
+    /// The content rewriter these faults need, if any.
+    pub fn splicer(&self) -> Option<Splicer> {
+        let mut rules = Vec::new();
+        if let Some(chars) = &self.invalid_chars {
+            rules.push(SpliceRule {
+                pattern: b"<RESULTS>".to_vec(),
+                action: SpliceAction::InsertAfter(chars.clone()),
+                once: false,
+            });
+        }
+        if self.malformed {
+            rules.push(SpliceRule {
+                pattern: b"</DETECTION>".to_vec(),
+                action: SpliceAction::Replace(b"</DETECTOIN>".to_vec()),
+                once: true,
+            });
+            rules.push(SpliceRule {
+                pattern: b"</RESPONSE>".to_vec(),
+                action: SpliceAction::Replace(b"</RESPOSNE>".to_vec()),
+                once: true,
+            });
+        }
+        if self.truncate_before_root_close {
+            rules.push(SpliceRule {
+                pattern: b"</RESPONSE>".to_vec(),
+                action: SpliceAction::StopBefore,
+                once: true,
+            });
+        }
+        (!rules.is_empty()).then(|| Splicer {
+            rules,
+            carry: Vec::new(),
+            malformed_done: false,
+            stopped: false,
+        })
+    }
+}
+
+#[derive(Debug, Clone)]
+enum SpliceAction {
+    InsertAfter(Vec<u8>),
+    Replace(Vec<u8>),
+    StopBefore,
+}
+
+#[derive(Debug, Clone)]
+struct SpliceRule {
+    pattern: Vec<u8>,
+    action: SpliceAction,
+    once: bool,
+}
+
+/// A streaming find-and-rewrite over body chunks; patterns split across chunk boundaries are
+/// still found because the tail of each chunk is held back until the next one arrives.
+#[derive(Debug, Clone)]
+pub struct Splicer {
+    rules: Vec<SpliceRule>,
+    carry: Vec<u8>,
+    /// The two malformed rules share one "done" flag: only the first of them fires.
+    malformed_done: bool,
+    stopped: bool,
+}
+
+impl Splicer {
+    /// Whether a `StopBefore` rule fired: the body ends here.
+    pub fn stopped(&self) -> bool {
+        self.stopped
+    }
+
+    /// Rewrites `input` into `out`, holding back a tail that may start a pattern.
+    pub fn feed(&mut self, input: &[u8], out: &mut Vec<u8>) {
+        if self.stopped {
+            return;
+        }
+        let mut data = std::mem::take(&mut self.carry);
+        data.extend_from_slice(input);
+        let keep = self
+            .rules
+            .iter()
+            .map(|r| r.pattern.len())
+            .max()
+            .unwrap_or(1)
+            - 1;
+        let processed = self.process(&data, out, false, keep);
+        if !self.stopped {
+            self.carry = data[processed..].to_vec();
+        }
+    }
+
+    /// Flushes the held-back tail at the end of the body.
+    pub fn finish(&mut self, out: &mut Vec<u8>) {
+        if self.stopped {
+            return;
+        }
+        let data = std::mem::take(&mut self.carry);
+        self.process(&data, out, true, 0);
+    }
+
+    /// Returns how many bytes of `data` were consumed (the rest is carried).
+    fn process(&mut self, data: &[u8], out: &mut Vec<u8>, last: bool, keep: usize) -> usize {
+        let mut pos = 0;
+        loop {
+            // The earliest match of any live rule.
+            let mut best: Option<(usize, usize)> = None;
+            for (i, r) in self.rules.iter().enumerate() {
+                if matches!(r.action, SpliceAction::Replace(_)) && self.malformed_done {
+                    continue;
+                }
+                if let Some(at) = memchr::memmem::find(&data[pos..], &r.pattern)
+                    && best.is_none_or(|(b, _)| pos + at < b)
+                {
+                    best = Some((pos + at, i));
+                }
+            }
+            match best {
+                Some((at, i)) => {
+                    out.extend_from_slice(&data[pos..at]);
+                    let rule = &self.rules[i];
+                    let plen = rule.pattern.len();
+                    match &rule.action {
+                        SpliceAction::InsertAfter(ins) => {
+                            out.extend_from_slice(&rule.pattern);
+                            out.extend_from_slice(ins);
+                        }
+                        SpliceAction::Replace(with) => {
+                            out.extend_from_slice(with);
+                            self.malformed_done = true;
+                        }
+                        SpliceAction::StopBefore => {
+                            self.stopped = true;
+                            return data.len();
+                        }
+                    }
+                    if rule.once && !matches!(rule.action, SpliceAction::Replace(_)) {
+                        self.rules.remove(i);
+                    }
+                    pos = at + plen;
+                }
+                None => {
+                    let end = if last {
+                        data.len()
+                    } else {
+                        data.len().saturating_sub(keep).max(pos)
+                    };
+                    out.extend_from_slice(&data[pos..end]);
+                    return end;
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn splice_in_pieces(d: &Delivery, input: &[u8], piece: usize) -> (Vec<u8>, bool) {
+        let mut s = d.splicer().unwrap();
+        let mut out = Vec::new();
+        for c in input.chunks(piece) {
+            s.feed(c, &mut out);
+        }
+        s.finish(&mut out);
+        (out, s.stopped())
+    }
+
+    #[test]
+    fn invalid_chars_land_in_every_results_even_across_chunk_boundaries() {
+        let d = Delivery {
+            invalid_chars: Some(vec![1]),
+            ..Default::default()
+        };
+        let doc = b"<A><RESULTS>x</RESULTS><RESULTS><![CDATA[y]]></RESULTS></A>";
+        for piece in [1, 2, 3, 7, 100] {
+            let (out, _) = splice_in_pieces(&d, doc, piece);
+            assert_eq!(
+                out, b"<A><RESULTS>\x01x</RESULTS><RESULTS>\x01<![CDATA[y]]></RESULTS></A>",
+                "piece {piece}"
+            );
+        }
+    }
+
+    #[test]
+    fn malformed_breaks_the_first_detection_or_else_the_response() {
+        let d = Delivery {
+            malformed: true,
+            ..Default::default()
+        };
+        let (out, _) = splice_in_pieces(
+            &d,
+            b"<R><DETECTION></DETECTION><DETECTION></DETECTION></RESPONSE>",
+            4,
+        );
+        assert_eq!(
+            out,
+            b"<R><DETECTION></DETECTOIN><DETECTION></DETECTION></RESPONSE>"
+        );
+        let (out, _) = splice_in_pieces(&d, b"<RESPONSE><DATETIME/></RESPONSE>", 5);
+        assert_eq!(out, b"<RESPONSE><DATETIME/></RESPOSNE>");
+    }
+
+    #[test]
+    fn truncate_stops_before_the_response_closes() {
+        let d = Delivery {
+            truncate_before_root_close: true,
+            ..Default::default()
+        };
+        let (out, stopped) = splice_in_pieces(&d, b"<X><RESPONSE>a</RESPONSE></X>", 3);
+        assert_eq!(out, b"<X><RESPONSE>a");
+        assert!(stopped);
+    }
+
+    #[test]
+    fn call_ranges_read_like_rust_ranges() {
+        assert_eq!(
+            CallRange::parse("3..5").unwrap(),
+            CallRange {
+                from: 3,
+                to: Some(4)
+            }
+        );
+        assert_eq!(
+            CallRange::parse("3..=5").unwrap(),
+            CallRange {
+                from: 3,
+                to: Some(5)
+            }
+        );
+        assert_eq!(
+            CallRange::parse("2..").unwrap(),
+            CallRange { from: 2, to: None }
+        );
+        assert_eq!(
+            CallRange::parse("4").unwrap(),
+            CallRange {
+                from: 4,
+                to: Some(4)
+            }
+        );
+        assert!(CallRange::parse("0..2").is_err());
+        assert!(CallRange::parse("5..5").is_err());
+        assert!(CallRange::parse("x").is_err());
+    }
+
+    #[test]
+    fn rules_are_written_flat_and_unknown_keys_are_rejected() {
+        #[derive(Deserialize)]
+        struct F {
+            faults: Vec<FaultRule>,
+        }
+        let f: F = toml::from_str(
+            r#"
+            [[faults]]
+            kind = "server_error"
+            status = 500
+            route = "detection"
+            first = 2
+            [[faults]]
+            kind = "cursor_stuck"
+            calls = "2.."
+            user = "u"
+            "#,
+        )
+        .unwrap();
+        assert_eq!(
+            f.faults[0],
+            FaultRule::always(Fault::ServerError { status: 500 })
+                .on(RouteScope::Detection)
+                .first(2)
+        );
+        assert_eq!(f.faults[1].calls, CallRange { from: 2, to: None });
+        let err = toml::from_str::<F>("[[faults]]\nkind = \"delay\"\nms = 1\nmillis = 2\n")
+            .err()
+            .unwrap();
+        assert!(err.to_string().contains("millis"), "{err}");
+        let err = toml::from_str::<F>("[[faults]]\nkind = \"explode\"\n")
+            .err()
+            .unwrap();
+        assert!(err.to_string().contains("explode"), "{err}");
+    }
+
+    #[test]
+    fn the_book_counts_matching_calls_per_rule() {
+        let rules = vec![
+            FaultRule::always(Fault::ServerError { status: 503 })
+                .on(RouteScope::Detection)
+                .first(2),
+            FaultRule::always(Fault::MalformedXml)
+                .for_user("b")
+                .calls(CallRange::parse("2..").unwrap()),
+        ];
+        let book = FaultBook::default();
+        let names = |e, u| {
+            book.select(&rules, e, u)
+                .iter()
+                .map(|f| f.name())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(names(Endpoint::HostList, Some("a")), Vec::<&str>::new());
+        assert_eq!(names(Endpoint::Detection, Some("b")), vec!["server_error"]);
+        assert_eq!(
+            names(Endpoint::Detection, Some("b")),
+            vec!["server_error", "malformed_xml"]
+        );
+        assert_eq!(names(Endpoint::Detection, Some("b")), vec!["malformed_xml"]);
+        book.reset();
+        assert_eq!(names(Endpoint::Detection, Some("a")), vec!["server_error"]);
+    }
+}

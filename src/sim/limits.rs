@@ -1,0 +1,268 @@
+//! API limits: the rate limit (calls per rolling window) and the concurrency limit (calls at
+//! once), counted per user and per API, as the `X-RateLimit-*` / `X-Concurrency-Limit-*`
+//! headers describe them.
+//!
+//! Qualys counts per subscription and API; the simulator counts per user and API so two tests'
+//! users never share a budget. Concurrency is checked first (Qualys: the concurrency error takes
+//! precedence). A blocked call is not counted. A call stays "running" until its body has been
+//! sent, so a slow, dribbled page holds its slot like a real one.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use crate::api::{code, header};
+
+use super::route::Endpoint;
+use super::tenant::Limits;
+
+/// The values of the six limit headers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LimitHeaders {
+    pub limit: u32,
+    pub window_secs: u64,
+    pub remaining: u32,
+    pub to_wait_secs: u64,
+    pub concurrency_limit: u32,
+    pub running: u32,
+}
+
+impl LimitHeaders {
+    /// In the order Qualys sends them.
+    pub fn to_headers(self) -> Vec<(String, String)> {
+        vec![
+            (header::RATE_LIMIT.into(), self.limit.to_string()),
+            (header::RATE_WINDOW.into(), self.window_secs.to_string()),
+            (
+                header::CONCURRENCY_LIMIT.into(),
+                self.concurrency_limit.to_string(),
+            ),
+            (header::CONCURRENCY_RUNNING.into(), self.running.to_string()),
+            (header::RATE_TO_WAIT.into(), self.to_wait_secs.to_string()),
+            (header::RATE_REMAINING.into(), self.remaining.to_string()),
+        ]
+    }
+}
+
+/// Holds a concurrency slot until dropped.
+#[derive(Debug)]
+pub struct RunningGuard(Arc<AtomicU32>);
+
+impl Drop for RunningGuard {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// Why a call was blocked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Blocked {
+    pub code: u32,
+    pub text: String,
+    pub item: (&'static str, String),
+    pub headers: LimitHeaders,
+}
+
+#[derive(Debug, Default)]
+struct Usage {
+    calls: VecDeque<Instant>,
+    running: Arc<AtomicU32>,
+}
+
+/// Per-user, per-API counters.
+#[derive(Debug, Default)]
+pub struct Limiter {
+    usage: Mutex<HashMap<(String, Endpoint), Usage>>,
+}
+
+impl Limiter {
+    /// Admits a call or says why not.
+    pub fn admit(
+        &self,
+        user: &str,
+        endpoint: Endpoint,
+        limits: Limits,
+    ) -> Result<(LimitHeaders, RunningGuard), Blocked> {
+        let now = Instant::now();
+        let window = Duration::from_secs(limits.rate_window_secs);
+        let mut map = self.usage.lock().unwrap_or_else(|p| p.into_inner());
+        let u = map.entry((user.to_string(), endpoint)).or_default();
+        while u
+            .calls
+            .front()
+            .is_some_and(|t| now.duration_since(*t) >= window)
+        {
+            u.calls.pop_front();
+        }
+        let running = u.running.load(Ordering::SeqCst);
+        let used = u.calls.len() as u32;
+        let base = LimitHeaders {
+            limit: limits.rate_limit,
+            window_secs: limits.rate_window_secs,
+            remaining: limits.rate_limit.saturating_sub(used),
+            to_wait_secs: 0,
+            concurrency_limit: limits.concurrency_limit,
+            running,
+        };
+        if running >= limits.concurrency_limit {
+            let n = running - limits.concurrency_limit + 1;
+            return Err(Blocked {
+                code: code::CONCURRENCY_LIMIT,
+                text: format!(
+                    "This API cannot be run again until {n} currently running API instance{} {} finished.",
+                    if n == 1 { "" } else { "s" },
+                    if n == 1 { "has" } else { "have" }
+                ),
+                item: ("CALLS_TO_FINISH", n.to_string()),
+                headers: base,
+            });
+        }
+        if used >= limits.rate_limit {
+            let oldest = u.calls.front().copied().unwrap_or(now);
+            let wait = window.saturating_sub(now.duration_since(oldest));
+            // Round up: waiting the advertised seconds must be enough.
+            let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+            let secs = secs.max(1);
+            return Err(Blocked {
+                code: code::RATE_LIMIT,
+                text: format!(
+                    "This API cannot be run again for another {}.",
+                    wait_phrase(secs)
+                ),
+                item: ("SECONDS_TO_WAIT", secs.to_string()),
+                headers: LimitHeaders {
+                    remaining: 0,
+                    to_wait_secs: secs,
+                    ..base
+                },
+            });
+        }
+        u.calls.push_back(now);
+        u.running.fetch_add(1, Ordering::SeqCst);
+        Ok((
+            LimitHeaders {
+                remaining: limits.rate_limit - used - 1,
+                ..base
+            },
+            RunningGuard(Arc::clone(&u.running)),
+        ))
+    }
+
+    /// The headers a call would see now, without counting it (for answers that replace the
+    /// response, such as an injected 1965).
+    pub fn peek(&self, user: &str, endpoint: Endpoint, limits: Limits) -> LimitHeaders {
+        let map = self.usage.lock().unwrap_or_else(|p| p.into_inner());
+        let (used, running) = map
+            .get(&(user.to_string(), endpoint))
+            .map(|u| {
+                let now = Instant::now();
+                let w = Duration::from_secs(limits.rate_window_secs);
+                (
+                    u.calls
+                        .iter()
+                        .filter(|t| now.duration_since(**t) < w)
+                        .count() as u32,
+                    u.running.load(Ordering::SeqCst),
+                )
+            })
+            .unwrap_or((0, 0));
+        LimitHeaders {
+            limit: limits.rate_limit,
+            window_secs: limits.rate_window_secs,
+            remaining: limits.rate_limit.saturating_sub(used),
+            to_wait_secs: 0,
+            concurrency_limit: limits.concurrency_limit,
+            running,
+        }
+    }
+
+    /// Forgets every window (running calls keep their slots until they finish).
+    pub fn reset(&self) {
+        let mut map = self.usage.lock().unwrap_or_else(|p| p.into_inner());
+        for u in map.values_mut() {
+            u.calls.clear();
+        }
+    }
+}
+
+/// "23 hours, 57 minutes and 54 seconds", the way the recorded 1965 text reads.
+pub fn wait_phrase(secs: u64) -> String {
+    let unit = |n: u64, one: &str| format!("{n} {one}{}", if n == 1 { "" } else { "s" });
+    let mut parts = Vec::new();
+    let (h, m, s) = (secs / 3600, secs / 60 % 60, secs % 60);
+    if h > 0 {
+        parts.push(unit(h, "hour"));
+    }
+    if m > 0 {
+        parts.push(unit(m, "minute"));
+    }
+    if s > 0 || parts.is_empty() {
+        parts.push(unit(s, "second"));
+    }
+    match parts.len() {
+        1 => parts.remove(0),
+        _ => {
+            let last = parts.pop().unwrap_or_default();
+            format!("{} and {last}", parts.join(", "))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn limits(rate: u32, conc: u32) -> Limits {
+        Limits {
+            rate_limit: rate,
+            rate_window_secs: 3600,
+            concurrency_limit: conc,
+        }
+    }
+
+    #[test]
+    fn the_rate_limit_blocks_with_1965_and_the_seconds_to_wait() {
+        let l = Limiter::default();
+        let (h1, g1) = l.admit("u", Endpoint::Detection, limits(2, 9)).unwrap();
+        drop(g1);
+        assert_eq!(h1.remaining, 1);
+        let (h2, _g2) = l.admit("u", Endpoint::Detection, limits(2, 9)).unwrap();
+        assert_eq!(h2.remaining, 0);
+        let b = l.admit("u", Endpoint::Detection, limits(2, 9)).unwrap_err();
+        assert_eq!(b.code, 1965);
+        assert_eq!(b.item.0, "SECONDS_TO_WAIT");
+        assert!(b.headers.to_wait_secs > 3500);
+        assert!(
+            l.admit("u", Endpoint::HostList, limits(2, 9)).is_ok(),
+            "counted per API"
+        );
+        assert!(
+            l.admit("v", Endpoint::Detection, limits(2, 9)).is_ok(),
+            "counted per user"
+        );
+    }
+
+    #[test]
+    fn the_concurrency_limit_counts_running_calls_until_their_guard_drops() {
+        let l = Limiter::default();
+        let (_, g) = l.admit("u", Endpoint::Detection, limits(100, 1)).unwrap();
+        let b = l
+            .admit("u", Endpoint::Detection, limits(100, 1))
+            .unwrap_err();
+        assert_eq!((b.code, b.item.0), (1960, "CALLS_TO_FINISH"));
+        assert_eq!(
+            b.text,
+            "This API cannot be run again until 1 currently running API instance has finished."
+        );
+        drop(g);
+        assert!(l.admit("u", Endpoint::Detection, limits(100, 1)).is_ok());
+    }
+
+    #[test]
+    fn wait_phrases_read_like_the_recorded_text() {
+        assert_eq!(wait_phrase(86_274), "23 hours, 57 minutes and 54 seconds");
+        assert_eq!(wait_phrase(1), "1 second");
+        assert_eq!(wait_phrase(120), "2 minutes");
+    }
+}

@@ -1,0 +1,379 @@
+//! Pages: the modelled answers of Host List Detection, Host List and KnowledgeBase, rendered
+//! incrementally as [`ChunkSource`]s.
+//!
+//! A page walks the host source from its `id_min`, keeps the hosts (and detections) the query
+//! selects, renders each as it goes, and after `truncation_limit` hosts looks ahead for the next
+//! matching host: if there is one, the page ends with the truncation WARNING pointing at it;
+//! if not, the page is the last and has no WARNING. `HOST_LIST` is opened only when a first host
+//! matches, since Qualys omits it from an empty answer.
+
+use std::sync::Arc;
+
+use super::host_source::{DetectionView, HostCursor, HostRef, HostView, SynthScratch};
+use super::pagination::next_page_url;
+use super::params::{DetectionQuery, HostDetails, HostFilter, HostListQuery, KbDetails, KbQuery};
+use super::render::{self, Echo, HldShape, HostListShape, dtd};
+use super::response::{CHUNK_TARGET, ChunkSource};
+use super::tenant::Tenant;
+use super::timestamp::Timestamp;
+
+/// Where a page is served and who asked: the parts of the request a page repeats.
+#[derive(Debug, Clone)]
+pub struct PageContext {
+    pub origin: String,
+    /// The request path (with its API version), repeated in the WARNING URL.
+    pub path: String,
+    pub params: Vec<(String, String)>,
+    pub now: Timestamp,
+    pub echo: Option<Echo>,
+    /// The `cursor_stuck` fault: the WARNING URL repeats the request's own `id_min`.
+    pub cursor_stuck: bool,
+}
+
+impl PageContext {
+    fn year(&self) -> i32 {
+        self.now.to_string()[..4].parse().unwrap_or(2024)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stage {
+    Head,
+    Hosts,
+    Done,
+}
+
+/// A host of the tenant as a view, or `None` when `filter` (and, for detection pages, the
+/// detection filter) leaves nothing of it.
+fn matching_view<'a>(
+    tenant: &'a Tenant,
+    r: HostRef,
+    scratch: &'a mut SynthScratch,
+    hosts: &HostFilter,
+    detections: Option<&DetectionQuery>,
+) -> Option<HostView<'a>> {
+    let mut v = match r {
+        HostRef::Listed(i) => HostView::of(&tenant.hosts[i], tenant),
+        HostRef::Synthetic(i) => tenant.synthetic.as_ref()?.host(i, scratch),
+    };
+    if !hosts.keeps(v.id, v.ip, &v.tags) {
+        return None;
+    }
+    let Some(q) = detections else { return Some(v) };
+    match r {
+        HostRef::Listed(i) => v
+            .detections
+            .extend(tenant.hosts[i].detections.iter().map(DetectionView::of)),
+        HostRef::Synthetic(i) => {
+            if let Some(s) = tenant.synthetic.as_ref() {
+                s.fill_detections(i, &mut v)
+            }
+        }
+    }
+    let f = &q.detections;
+    v.detections.retain(|d| {
+        f.keeps(
+            d.kind,
+            d.status,
+            d.qid,
+            d.severity,
+            d.kernel,
+            d.is_ignored,
+            d.is_disabled,
+        )
+    });
+    (!v.detections.is_empty()).then_some(v)
+}
+
+/// Which kind of host page.
+#[derive(Debug, Clone)]
+enum HostPageKind {
+    Detection {
+        query: DetectionQuery,
+        shape: HldShape,
+    },
+    HostList {
+        query: HostListQuery,
+        shape: HostListShape,
+    },
+}
+
+/// A Host List Detection or Host List page.
+pub struct HostPage {
+    tenant: Arc<Tenant>,
+    kind: HostPageKind,
+    ctx: PageContext,
+    cursor: HostCursor,
+    stage: Stage,
+    emitted: u64,
+    list_open: bool,
+    first_id: Option<u64>,
+    /// Pending `ID_SET` run (details=None).
+    run: Option<(u64, u64)>,
+}
+
+impl HostPage {
+    /// A Host List Detection page.
+    pub fn detection(
+        tenant: Arc<Tenant>,
+        query: DetectionQuery,
+        api_version: u8,
+        ctx: PageContext,
+    ) -> HostPage {
+        let shape = HldShape {
+            show_tags: query.show_tags,
+            show_results: query.show_results,
+            show_asset_id: query.show_asset_id,
+            show_reopened_info: query.show_reopened_info,
+            affect_running_kernel: query.detections.arf_kernel.is_some(),
+            unique_vuln_id: api_version >= 5,
+        };
+        let start = query.hosts.id_min.unwrap_or(0);
+        HostPage {
+            cursor: HostCursor::from_id(&tenant, start),
+            tenant,
+            kind: HostPageKind::Detection { query, shape },
+            ctx,
+            stage: Stage::Head,
+            emitted: 0,
+            list_open: false,
+            first_id: None,
+            run: None,
+        }
+    }
+
+    /// A Host List page.
+    pub fn host_list(
+        tenant: Arc<Tenant>,
+        query: HostListQuery,
+        api_version: u8,
+        ctx: PageContext,
+    ) -> HostPage {
+        let shape = HostListShape {
+            details: query.details,
+            show_tags: query.show_tags,
+            show_asset_id: query.show_asset_id,
+            serial_number: api_version >= 3 && query.details == HostDetails::All,
+        };
+        let start = query.hosts.id_min.unwrap_or(0);
+        HostPage {
+            cursor: HostCursor::from_id(&tenant, start),
+            tenant,
+            kind: HostPageKind::HostList { query, shape },
+            ctx,
+            stage: Stage::Head,
+            emitted: 0,
+            list_open: false,
+            first_id: None,
+            run: None,
+        }
+    }
+
+    fn root(&self) -> (&'static str, &'static str) {
+        match self.kind {
+            HostPageKind::Detection { .. } => {
+                ("HOST_LIST_VM_DETECTION_OUTPUT", dtd::HOST_LIST_VM_DETECTION)
+            }
+            HostPageKind::HostList { .. } => ("HOST_LIST_OUTPUT", dtd::HOST_LIST),
+        }
+    }
+
+    fn host_filter(&self) -> &HostFilter {
+        match &self.kind {
+            HostPageKind::Detection { query, .. } => &query.hosts,
+            HostPageKind::HostList { query, .. } => &query.hosts,
+        }
+    }
+
+    fn limit(&self) -> u64 {
+        match &self.kind {
+            HostPageKind::Detection { query, .. } => query.truncation_limit,
+            HostPageKind::HostList { query, .. } => query.truncation_limit,
+        }
+    }
+
+    fn is_id_set(&self) -> bool {
+        matches!(&self.kind, HostPageKind::HostList { query, .. } if query.details == HostDetails::None)
+    }
+
+    fn list_name(&self) -> &'static str {
+        if self.is_id_set() {
+            "ID_SET"
+        } else {
+            "HOST_LIST"
+        }
+    }
+
+    fn flush_run(&mut self, out: &mut Vec<u8>) {
+        if let Some((a, b)) = self.run.take() {
+            render::id_set_entry(out, a, b);
+        }
+    }
+}
+
+impl ChunkSource for HostPage {
+    fn fill(&mut self, out: &mut Vec<u8>) -> std::io::Result<bool> {
+        let (root, dtd_path) = self.root();
+        if self.stage == Stage::Head {
+            render::document_head(
+                out,
+                root,
+                &self.ctx.origin,
+                dtd_path,
+                self.ctx.now,
+                self.ctx.echo.as_ref(),
+            );
+            self.stage = Stage::Hosts;
+        }
+        if self.stage == Stage::Done {
+            return Ok(false);
+        }
+        let tenant = Arc::clone(&self.tenant);
+        let limit = self.limit();
+        let id_set = self.is_id_set();
+        let list_name = self.list_name();
+        let mut scratch = SynthScratch::default();
+        // Some(next) once the page is over: next is the ID of the first host of the next page.
+        let mut end: Option<Option<u64>> = None;
+        {
+            let (hosts, det, hld, hl) = match &self.kind {
+                HostPageKind::Detection { query, shape } => {
+                    (&query.hosts, Some(query), Some(shape), None)
+                }
+                HostPageKind::HostList { query, shape } => (&query.hosts, None, None, Some(shape)),
+            };
+            while out.len() < CHUNK_TARGET {
+                let Some((r, id)) = self.cursor.peek(&tenant) else {
+                    end = Some(None);
+                    break;
+                };
+                if hosts.id_max.is_some_and(|m| id > m) {
+                    end = Some(None);
+                    break;
+                }
+                let Some(view) = matching_view(&tenant, r, &mut scratch, hosts, det) else {
+                    self.cursor.advance(r);
+                    continue;
+                };
+                if limit > 0 && self.emitted == limit {
+                    end = Some(Some(id));
+                    break;
+                }
+                if !self.list_open {
+                    render::open(out, 2, list_name);
+                    self.list_open = true;
+                    self.first_id = Some(id);
+                }
+                if id_set {
+                    self.run = match self.run {
+                        Some((a, b)) if b + 1 == id => Some((a, id)),
+                        previous => {
+                            if let Some((a, b)) = previous {
+                                render::id_set_entry(out, a, b);
+                            }
+                            Some((id, id))
+                        }
+                    };
+                } else if let Some(shape) = hld {
+                    render::hld_host(out, &view, shape);
+                } else if let Some(shape) = hl {
+                    render::host_list_host(out, &view, shape);
+                }
+                self.emitted += 1;
+                self.cursor.advance(r);
+            }
+        }
+        match end {
+            Some(next) => {
+                self.finish(out, next);
+                Ok(false)
+            }
+            None => Ok(true),
+        }
+    }
+}
+
+impl HostPage {
+    /// Closes the list, adds the WARNING when `next` is the ID of a host left for a later page,
+    /// and closes the document.
+    fn finish(&mut self, out: &mut Vec<u8>, next: Option<u64>) {
+        let (root, _) = self.root();
+        self.flush_run(out);
+        if self.list_open {
+            render::close(out, 2, self.list_name());
+        }
+        if let Some(next) = next {
+            let id_min = if self.ctx.cursor_stuck {
+                self.host_filter().id_min.or(self.first_id).unwrap_or(next)
+            } else {
+                next
+            };
+            let url = next_page_url(&self.ctx.origin, &self.ctx.path, &self.ctx.params, id_min);
+            render::warning(out, self.limit(), &url);
+        }
+        render::document_tail(out, root, self.ctx.year());
+        self.stage = Stage::Done;
+    }
+}
+
+/// A KnowledgeBase page (small: rendered whole on the first `fill`).
+pub struct KbPage {
+    tenant: Arc<Tenant>,
+    query: KbQuery,
+    ctx: PageContext,
+    done: bool,
+}
+
+impl KbPage {
+    pub fn new(tenant: Arc<Tenant>, query: KbQuery, ctx: PageContext) -> KbPage {
+        KbPage {
+            tenant,
+            query,
+            ctx,
+            done: false,
+        }
+    }
+}
+
+impl ChunkSource for KbPage {
+    fn fill(&mut self, out: &mut Vec<u8>) -> std::io::Result<bool> {
+        if self.done {
+            return Ok(false);
+        }
+        const ROOT: &str = "KNOWLEDGE_BASE_VULN_LIST_OUTPUT";
+        render::document_head(
+            out,
+            ROOT,
+            &self.ctx.origin,
+            dtd::KNOWLEDGE_BASE,
+            self.ctx.now,
+            self.ctx.echo.as_ref(),
+        );
+        let qids: Vec<u32> = self
+            .tenant
+            .kb_qids()
+            .into_iter()
+            .filter(|q| self.query.keeps(*q))
+            .collect();
+        if !qids.is_empty() {
+            if self.query.details == KbDetails::None {
+                render::open(out, 2, "ID_SET");
+                for q in &qids {
+                    render::leaf_u64(out, 3, "ID", u64::from(*q));
+                }
+                render::close(out, 2, "ID_SET");
+            } else {
+                render::open(out, 1, "VULN_LIST");
+                for q in qids {
+                    if let Some(e) = self.tenant.kb_entry(q) {
+                        render::kb_vuln(out, &e, self.query.details);
+                    }
+                }
+                render::close(out, 1, "VULN_LIST");
+            }
+        }
+        render::document_tail(out, ROOT, self.ctx.year());
+        self.done = true;
+        Ok(false)
+    }
+}

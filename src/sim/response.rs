@@ -1,0 +1,119 @@
+//! `SimResponse`: what the engine answers, before the transport sends it.
+//!
+//! A body is either bytes already in hand or a [`ChunkSource`] that renders the next stretch of
+//! the document each time it is asked. The transport pulls a source on a blocking thread and
+//! sends each chunk as it comes, so a page of gigabytes streams in bounded memory.
+
+use std::io::Read;
+
+use bytes::Bytes;
+
+use super::fault::Delivery;
+use super::journal::Ticket;
+use super::limits::RunningGuard;
+
+/// Size the sources aim for per `fill` call.
+pub const CHUNK_TARGET: usize = 256 * 1024;
+
+/// Produces a body incrementally.
+pub trait ChunkSource: Send + 'static {
+    /// Appends the next part of the body to `out` (about [`CHUNK_TARGET`] bytes) and returns
+    /// whether more remains.
+    fn fill(&mut self, out: &mut Vec<u8>) -> std::io::Result<bool>;
+}
+
+/// Bytes in hand as a source, so delivery faults treat every body alike.
+pub struct BytesSource(pub Bytes);
+
+impl ChunkSource for BytesSource {
+    fn fill(&mut self, out: &mut Vec<u8>) -> std::io::Result<bool> {
+        let n = self.0.len().min(CHUNK_TARGET);
+        out.extend_from_slice(&self.0.split_to(n));
+        Ok(!self.0.is_empty())
+    }
+}
+
+/// A file streamed from disk (replayed bodies).
+pub struct FileSource(pub std::fs::File);
+
+impl ChunkSource for FileSource {
+    fn fill(&mut self, out: &mut Vec<u8>) -> std::io::Result<bool> {
+        let start = out.len();
+        out.resize(start + CHUNK_TARGET, 0);
+        let n = self.0.read(&mut out[start..])?;
+        out.truncate(start + n);
+        Ok(n > 0)
+    }
+}
+
+/// A response body.
+pub enum Body {
+    Empty,
+    Bytes(Bytes),
+    Source(Box<dyn ChunkSource>),
+}
+
+impl std::fmt::Debug for Body {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Body::Empty => f.write_str("Body::Empty"),
+            Body::Bytes(b) => write!(f, "Body::Bytes({} bytes)", b.len()),
+            Body::Source(_) => f.write_str("Body::Source"),
+        }
+    }
+}
+
+/// What the engine answers.
+#[derive(Debug)]
+pub struct SimResponse {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Body,
+    pub delivery: Delivery,
+    /// The journal entry to complete once the body is sent.
+    pub ticket: Option<Ticket>,
+    /// Held until the body is sent: the call counts as running until then.
+    pub guard: Option<RunningGuard>,
+}
+
+impl SimResponse {
+    pub fn new(status: u16, content_type: &str, body: impl Into<Bytes>) -> SimResponse {
+        SimResponse {
+            status,
+            headers: vec![("Content-Type".into(), content_type.into())],
+            body: Body::Bytes(body.into()),
+            delivery: Delivery::default(),
+            ticket: None,
+            guard: None,
+        }
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The body, when it is in hand (tests of the engine use this).
+    pub fn bytes(&self) -> Option<&[u8]> {
+        match &self.body {
+            Body::Bytes(b) => Some(b),
+            Body::Empty => Some(&[]),
+            Body::Source(_) => None,
+        }
+    }
+
+    /// Renders the whole body into memory. For tests and small pages only.
+    pub fn collect_body(self) -> std::io::Result<Vec<u8>> {
+        match self.body {
+            Body::Empty => Ok(Vec::new()),
+            Body::Bytes(b) => Ok(b.to_vec()),
+            Body::Source(mut s) => {
+                let mut out = Vec::new();
+                while s.fill(&mut out)? {}
+                Ok(out)
+            }
+        }
+    }
+}

@@ -1,0 +1,513 @@
+//! The transport: hyper (HTTP/1.1, optionally over TLS) in front of the [`Engine`].
+//!
+//! It accepts connections, turns each request into a [`SimRequest`] (merging query and form
+//! parameters, decoding Basic credentials, keeping only the journalled headers), asks the engine,
+//! and sends the answer. Bodies produced by a [`ChunkSource`] are rendered on a blocking thread
+//! and handed over through a small bounded channel, so a slow client slows the renderer instead
+//! of filling memory. Delivery faults happen here: the delay before the head, dribbling, clean
+//! truncation, and the connection reset of `disconnect_after` (the socket is closed with
+//! `SO_LINGER` 0, so the client sees a TCP RST).
+
+use std::convert::Infallible;
+use std::io;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::BodyExt;
+use hyper::body::{Frame, Incoming};
+use hyper::{Request, Response};
+use hyper_util::rt::TokioIo;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{mpsc, watch};
+
+use super::engine::Engine;
+use super::fault::Delivery;
+use super::journal::{Journal, Outcome, Ticket};
+use super::limits::RunningGuard;
+use super::request::{Credentials, JOURNALLED_HEADERS, SimRequest};
+use super::response::{Body, BytesSource, CHUNK_TARGET, ChunkSource};
+
+/// The largest request body read (KnowledgeBase `ids` lists are long; nothing else is).
+const MAX_REQUEST_BODY: usize = 16 * 1024 * 1024;
+
+/// Runs the accept loop until `shutdown` turns true.
+pub async fn run(
+    listener: TcpListener,
+    engine: Arc<Engine>,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    let local = listener.local_addr().ok();
+    loop {
+        let accepted = tokio::select! {
+            a = listener.accept() => a,
+            _ = shutdown.changed() => break,
+        };
+        let (stream, _) = match accepted {
+            Ok(x) => x,
+            Err(e) => {
+                tracing::warn!(error = %e, "accept failed");
+                tokio::time::sleep(Duration::from_millis(10)).await;
+                continue;
+            }
+        };
+        let _ = stream.set_nodelay(true);
+        let engine = Arc::clone(&engine);
+        let tls = tls.clone();
+        let shutdown = shutdown.clone();
+        tokio::spawn(async move {
+            let reset = Arc::new(AtomicBool::new(false));
+            let io = ResetOnDrop {
+                inner: stream,
+                reset: Arc::clone(&reset),
+            };
+            match tls {
+                Some(acceptor) => match acceptor.accept(io).await {
+                    Ok(s) => serve_connection(s, engine, reset, scheme, local, shutdown).await,
+                    Err(e) => tracing::debug!(error = %e, "TLS handshake failed"),
+                },
+                None => serve_connection(io, engine, reset, scheme, local, shutdown).await,
+            }
+        });
+    }
+}
+
+async fn serve_connection<I>(
+    io: I,
+    engine: Arc<Engine>,
+    reset: Arc<AtomicBool>,
+    scheme: &'static str,
+    local: Option<SocketAddr>,
+    mut shutdown: watch::Receiver<bool>,
+) where
+    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let service = hyper::service::service_fn(move |req| {
+        let engine = Arc::clone(&engine);
+        let reset = Arc::clone(&reset);
+        async move { Ok::<_, Infallible>(handle(req, engine, reset, scheme, local).await) }
+    });
+    let conn =
+        hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(io), service);
+    tokio::pin!(conn);
+    tokio::select! {
+        r = conn.as_mut() => {
+            if let Err(e) = r {
+                tracing::debug!(error = %e, "connection ended with an error");
+            }
+        }
+        _ = shutdown.changed() => {
+            conn.as_mut().graceful_shutdown();
+            let _ = tokio::time::timeout(Duration::from_secs(5), conn).await;
+        }
+    }
+}
+
+async fn handle(
+    req: Request<Incoming>,
+    engine: Arc<Engine>,
+    reset: Arc<AtomicBool>,
+    scheme: &str,
+    local: Option<SocketAddr>,
+) -> Response<SimBody> {
+    let (parts, body) = req.into_parts();
+    let body = match http_body_util::Limited::new(body, MAX_REQUEST_BODY)
+        .collect()
+        .await
+    {
+        Ok(c) => c.to_bytes(),
+        Err(e) => {
+            return plain(
+                413,
+                format!("qharness simulator: request body not read: {e}\n"),
+            );
+        }
+    };
+    let sim = to_sim_request(&parts, body, scheme, local);
+    let resp = engine.handle(&sim);
+    if let Some(d) = resp.delivery.delay {
+        tokio::time::sleep(d).await;
+    }
+    let mut builder = Response::builder().status(resp.status);
+    for (k, v) in &resp.headers {
+        builder = builder.header(k.as_str(), v.as_str());
+    }
+    let tracker = Tracker {
+        journal: engine.journal(),
+        ticket: resp.ticket,
+        bytes: 0,
+        finished: false,
+        guard: resp.guard,
+        reset,
+    };
+    let body = SimBody::start(resp.body, resp.delivery, tracker);
+    builder.body(body).unwrap_or_else(|e| {
+        plain(
+            500,
+            format!("qharness simulator: invalid response head: {e}\n"),
+        )
+    })
+}
+
+fn plain(status: u16, text: String) -> Response<SimBody> {
+    let mut r = Response::new(SimBody {
+        state: State::Once(Some(Bytes::from(text))),
+        tracker: Tracker::detached(),
+    });
+    *r.status_mut() =
+        http::StatusCode::from_u16(status).unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
+    r
+}
+
+/// Builds the engine's view of a request.
+pub fn to_sim_request(
+    parts: &http::request::Parts,
+    body: Bytes,
+    scheme: &str,
+    local: Option<SocketAddr>,
+) -> SimRequest {
+    let mut params: Vec<(String, String)> = Vec::new();
+    let query = parts.uri.query().map(String::from);
+    if let Some(q) = &query {
+        params.extend(url::form_urlencoded::parse(q.as_bytes()).into_owned());
+    }
+    let content_type = parts
+        .headers
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    // Qualys reads form fields from a POST whether or not the client labels the body; XML
+    // bodies (the QPS ServiceRequest of WAS) are left alone.
+    let is_form =
+        content_type.is_empty() || content_type.starts_with("application/x-www-form-urlencoded");
+    if parts.method == http::Method::POST && is_form && !body.is_empty() {
+        params.extend(url::form_urlencoded::parse(&body).into_owned());
+    }
+    let credentials = parts
+        .headers
+        .get(http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(Credentials::from_basic);
+    let headers = JOURNALLED_HEADERS
+        .iter()
+        .filter_map(|name| {
+            parts
+                .headers
+                .get(*name)
+                .and_then(|v| v.to_str().ok())
+                .map(|v| ((*name).to_string(), v.to_string()))
+        })
+        .collect();
+    let host = parts
+        .headers
+        .get(http::header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .map(String::from)
+        .or_else(|| local.map(|a| a.to_string()))
+        .unwrap_or_else(|| "127.0.0.1".into());
+    SimRequest {
+        method: parts.method.as_str().to_string(),
+        path: parts.uri.path().to_string(),
+        params,
+        credentials,
+        headers,
+        origin: format!("{scheme}://{host}"),
+        query,
+        body,
+    }
+}
+
+/// Completes the journal entry and releases the concurrency slot when the body ends.
+struct Tracker {
+    journal: Journal,
+    ticket: Option<Ticket>,
+    bytes: u64,
+    finished: bool,
+    guard: Option<RunningGuard>,
+    reset: Arc<AtomicBool>,
+}
+
+impl Tracker {
+    fn detached() -> Tracker {
+        Tracker {
+            journal: Journal::default(),
+            ticket: None,
+            bytes: 0,
+            finished: false,
+            guard: None,
+            reset: Arc::new(AtomicBool::new(false)),
+        }
+    }
+
+    fn finish(&mut self, outcome: Outcome) {
+        if self.finished {
+            return;
+        }
+        self.finished = true;
+        if let Some(t) = self.ticket {
+            self.journal.complete(t, self.bytes, outcome);
+        }
+        self.guard.take();
+    }
+}
+
+enum Chunk {
+    Data(Bytes),
+    End(Outcome),
+    Reset,
+}
+
+enum State {
+    Once(Option<Bytes>),
+    Channel(mpsc::Receiver<Chunk>),
+    Done,
+}
+
+/// The response body hyper sends.
+pub struct SimBody {
+    state: State,
+    tracker: Tracker,
+}
+
+impl SimBody {
+    fn start(body: Body, delivery: Delivery, tracker: Tracker) -> SimBody {
+        let source: Box<dyn ChunkSource> = match body {
+            Body::Empty if delivery.is_plain() => {
+                return SimBody {
+                    state: State::Once(None),
+                    tracker,
+                };
+            }
+            Body::Bytes(b) if delivery.is_plain() => {
+                return SimBody {
+                    state: State::Once(Some(b)),
+                    tracker,
+                };
+            }
+            Body::Empty => Box::new(BytesSource(Bytes::new())),
+            Body::Bytes(b) => Box::new(BytesSource(b)),
+            Body::Source(s) => s,
+        };
+        let (tx, rx) = mpsc::channel(4);
+        tokio::task::spawn_blocking(move || produce(source, delivery, tx));
+        SimBody {
+            state: State::Channel(rx),
+            tracker,
+        }
+    }
+}
+
+impl Drop for SimBody {
+    fn drop(&mut self) {
+        self.tracker.finish(Outcome::ClientGone);
+    }
+}
+
+impl hyper::body::Body for SimBody {
+    type Data = Bytes;
+    type Error = io::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, io::Error>>> {
+        let this = &mut *self;
+        match &mut this.state {
+            State::Done => Poll::Ready(None),
+            State::Once(b) => {
+                let data = b.take();
+                this.state = State::Done;
+                match data {
+                    Some(b) if !b.is_empty() => {
+                        this.tracker.bytes += b.len() as u64;
+                        this.tracker.finish(Outcome::Complete);
+                        Poll::Ready(Some(Ok(Frame::data(b))))
+                    }
+                    _ => {
+                        this.tracker.finish(Outcome::Complete);
+                        Poll::Ready(None)
+                    }
+                }
+            }
+            State::Channel(rx) => match rx.poll_recv(cx) {
+                Poll::Pending => Poll::Pending,
+                Poll::Ready(Some(Chunk::Data(b))) => {
+                    this.tracker.bytes += b.len() as u64;
+                    Poll::Ready(Some(Ok(Frame::data(b))))
+                }
+                Poll::Ready(Some(Chunk::End(outcome))) => {
+                    this.state = State::Done;
+                    this.tracker.finish(outcome);
+                    Poll::Ready(None)
+                }
+                Poll::Ready(Some(Chunk::Reset)) | Poll::Ready(None) => {
+                    this.state = State::Done;
+                    this.tracker.reset.store(true, Ordering::SeqCst);
+                    this.tracker.finish(Outcome::CutByFault);
+                    Poll::Ready(Some(Err(io::Error::new(
+                        io::ErrorKind::ConnectionReset,
+                        "qharness simulator: connection reset by the disconnect_after fault",
+                    ))))
+                }
+            },
+        }
+    }
+}
+
+/// Renders `source` and feeds the channel, applying the content and pacing faults.
+fn produce(mut source: Box<dyn ChunkSource>, delivery: Delivery, tx: mpsc::Sender<Chunk>) {
+    let mut splicer = delivery.splicer();
+    let mut raw = Vec::with_capacity(CHUNK_TARGET + CHUNK_TARGET / 2);
+    let mut spliced = Vec::new();
+    let mut sent: u64 = 0;
+    loop {
+        raw.clear();
+        let more = match source.fill(&mut raw) {
+            Ok(m) => m,
+            Err(e) => {
+                tracing::warn!(error = %e, "a response body failed while rendering; resetting the connection");
+                let _ = tx.blocking_send(Chunk::Reset);
+                return;
+            }
+        };
+        let data: &[u8] = match splicer.as_mut() {
+            Some(s) => {
+                spliced.clear();
+                s.feed(&raw, &mut spliced);
+                if !more {
+                    s.finish(&mut spliced);
+                }
+                &spliced
+            }
+            None => &raw,
+        };
+        let stopped = splicer.as_ref().is_some_and(|s| s.stopped());
+        // The byte budgets of truncate / disconnect_after: the smaller one ends the body.
+        let mut end: Option<Chunk> = None;
+        let mut take = data.len() as u64;
+        if let Some(n) = delivery.truncate_after
+            && sent + take >= n
+        {
+            take = n - sent;
+            end = Some(Chunk::End(Outcome::CutByFault));
+        }
+        if let Some(n) = delivery.disconnect_after
+            && sent + take >= n
+            && n.saturating_sub(sent) <= take
+        {
+            take = n.saturating_sub(sent);
+            end = Some(Chunk::Reset);
+        }
+        let data = &data[..take as usize];
+        if !send(&tx, data, delivery.dribble) {
+            return;
+        }
+        sent += take;
+        if let Some(end) = end {
+            if matches!(end, Chunk::Reset) {
+                // Give hyper and the kernel time to put the bytes on the wire before the RST
+                // discards what is still queued.
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            let _ = tx.blocking_send(end);
+            return;
+        }
+        if stopped {
+            let _ = tx.blocking_send(Chunk::End(Outcome::CutByFault));
+            return;
+        }
+        if !more {
+            let _ = tx.blocking_send(Chunk::End(Outcome::Complete));
+            return;
+        }
+    }
+}
+
+/// Sends `data`, in dribbles when asked; false when the client has gone.
+fn send(tx: &mpsc::Sender<Chunk>, data: &[u8], dribble: Option<(usize, Duration)>) -> bool {
+    if data.is_empty() {
+        return true;
+    }
+    match dribble {
+        None => tx
+            .blocking_send(Chunk::Data(Bytes::copy_from_slice(data)))
+            .is_ok(),
+        Some((size, pause)) => {
+            for piece in data.chunks(size) {
+                if tx
+                    .blocking_send(Chunk::Data(Bytes::copy_from_slice(piece)))
+                    .is_err()
+                {
+                    return false;
+                }
+                std::thread::sleep(pause);
+            }
+            true
+        }
+    }
+}
+
+/// A TCP stream that, when asked, closes with `SO_LINGER` 0 so the peer gets a reset.
+struct ResetOnDrop {
+    inner: TcpStream,
+    reset: Arc<AtomicBool>,
+}
+
+impl Drop for ResetOnDrop {
+    fn drop(&mut self) {
+        if self.reset.load(Ordering::SeqCst) {
+            let _ = self.inner.set_zero_linger();
+        }
+    }
+}
+
+impl AsyncRead for ResetOnDrop {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for ResetOnDrop {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write(cx, buf)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        if self.reset.load(Ordering::SeqCst) {
+            // A reset connection is not shut down politely: dropping it sends the RST.
+            return Poll::Ready(Ok(()));
+        }
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+}
