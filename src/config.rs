@@ -43,6 +43,11 @@ pub struct Settings {
     pub arf_kernel_filter: Option<i64>,
     /// Hosts per page (Qualys `truncation_limit`); 0 asks for everything in one response.
     pub truncation_limit: Option<u32>,
+    /// Also return detections a user marked ignored (Qualys `include_ignored`; default false,
+    /// as Qualys's own default).
+    pub include_ignored: Option<bool>,
+    /// Also return disabled detections (Qualys `include_disabled`; default false).
+    pub include_disabled: Option<bool>,
     /// QIDs per KnowledgeBase request.
     pub kb_batch_size: Option<usize>,
     /// Join KnowledgeBase facts onto detections (default true).
@@ -106,6 +111,8 @@ impl Settings {
             tag_exclude_selector,
             arf_kernel_filter,
             truncation_limit,
+            include_ignored,
+            include_disabled,
             kb_batch_size,
             knowledge_base,
             ca_cert,
@@ -180,6 +187,15 @@ impl Settings {
                 "remove arf_kernel_filter or select --stream vmdr-vulnerabilities",
             ));
         }
+        if (self.include_ignored.is_some() || self.include_disabled.is_some())
+            && stream != StreamKind::VmdrVulnerabilities
+        {
+            return Err(Error::config(
+                "include_ignored",
+                "include_ignored and include_disabled only apply to the vmdr-vulnerabilities stream",
+                "remove them or select --stream vmdr-vulnerabilities",
+            ));
+        }
         if self.status.is_some() && stream != StreamKind::VmdrVulnerabilities {
             return Err(Error::config(
                 "status",
@@ -222,6 +238,8 @@ impl Settings {
                 tags,
                 arf_kernel_filter,
                 truncation_limit: self.truncation_limit.unwrap_or(1000),
+                include_ignored: self.include_ignored.unwrap_or(false),
+                include_disabled: self.include_disabled.unwrap_or(false),
                 kb_batch_size,
                 knowledge_base: self.knowledge_base.unwrap_or(true),
                 ca_cert_pem: ca_cert,
@@ -487,6 +505,8 @@ pub struct ConnectorConfig {
     pub tags: TagFilter,
     pub arf_kernel_filter: Option<ArfKernelFilter>,
     pub truncation_limit: u32,
+    pub include_ignored: bool,
+    pub include_disabled: bool,
     pub kb_batch_size: usize,
     pub knowledge_base: bool,
     pub ca_cert_pem: Option<Vec<u8>>,

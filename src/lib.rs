@@ -23,6 +23,7 @@ pub mod config;
 pub mod error;
 pub mod filter;
 pub mod platform;
+pub mod scenario;
 pub mod sim;
 pub mod sink;
 pub mod stream;

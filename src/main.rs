@@ -11,6 +11,7 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand};
 use qualys_harness::client::{Live, QualysClient};
 use qualys_harness::config::{PASSWORD_ENV, Settings, StatusList};
+use qualys_harness::scenario::{self, Verdict, catalogue, report};
 use qualys_harness::sink::{CountSink, FileSink, Sink, StdoutSink};
 use qualys_harness::stream::{self, StreamKind, saved};
 use qualys_harness::{Error, Result};
@@ -31,6 +32,18 @@ enum Command {
     Fetch(Box<FetchArgs>),
     /// Parse a saved Qualys response with the connector's parser.
     Parse(ParseArgs),
+    /// Run conformance scenarios (default: the bundled catalogue) against the built-in connector
+    /// and the embedded simulator; exit 0 only if all pass.
+    Conform(ConformArgs),
+}
+
+#[derive(Args)]
+struct ConformArgs {
+    /// Scenario files or directories (searched recursively). Default: the bundled catalogue.
+    paths: Vec<PathBuf>,
+    /// Also write a JUnit XML report here.
+    #[arg(long)]
+    junit: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -65,6 +78,12 @@ struct FetchArgs {
     /// Hosts per page (default 1000).
     #[arg(long)]
     truncation_limit: Option<u32>,
+    /// Also return detections marked ignored (Qualys include_ignored=1).
+    #[arg(long)]
+    include_ignored: bool,
+    /// Also return disabled detections (Qualys include_disabled=1).
+    #[arg(long)]
+    include_disabled: bool,
     /// QIDs per KnowledgeBase request (default 300).
     #[arg(long)]
     kb_batch_size: Option<usize>,
@@ -105,6 +124,8 @@ impl FetchArgs {
             tag_exclude_selector: self.tag_exclude_selector.clone(),
             arf_kernel_filter: self.arf_kernel_filter,
             truncation_limit: self.truncation_limit,
+            include_ignored: self.include_ignored.then_some(true),
+            include_disabled: self.include_disabled.then_some(true),
             kb_batch_size: self.kb_batch_size,
             knowledge_base: self.no_knowledge_base.then_some(false),
             ca_cert: self.ca_cert.clone(),
@@ -144,6 +165,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Fetch(args) => runtime.block_on(fetch(*args)),
         Command::Parse(args) => parse(args),
+        Command::Conform(args) => runtime.block_on(conform(args)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -244,6 +266,67 @@ fn parse(args: ParseArgs) -> Result<()> {
             "note: {} information-gathered detection(s) are not part of the stream and were not counted",
             summary.info_dropped
         );
+    }
+    Ok(())
+}
+
+async fn conform(args: ConformArgs) -> Result<()> {
+    let bundled_dir;
+    let paths = if args.paths.is_empty() {
+        bundled_dir = tempfile::tempdir()
+            .map_err(|e| Error::io("creating a temporary directory in", std::env::temp_dir(), e))?;
+        let dir = catalogue::extract_bundled(bundled_dir.path())?;
+        eprintln!(
+            "running the bundled catalogue ({} scenarios){}",
+            catalogue::bundled_count(),
+            if cfg!(debug_assertions) {
+                "; debug build: throughput scenarios are skipped (use --release)"
+            } else {
+                ""
+            }
+        );
+        vec![dir]
+    } else {
+        args.paths.clone()
+    };
+    let mut scenarios = catalogue::discover(&paths)?;
+    // Timed scenarios last, so the functional ones report quickly.
+    scenarios.sort_by_key(|s| s.is_throughput());
+    let mut results = Vec::with_capacity(scenarios.len());
+    for scenario in scenarios {
+        let outcome = scenario::run(&scenario).await;
+        eprintln!(
+            "{} {} ({:.2}s)",
+            match outcome.verdict {
+                Verdict::Passed => "ok     ",
+                Verdict::Failed => "FAILED ",
+                Verdict::Skipped(_) => "skipped",
+            },
+            scenario.id(),
+            outcome.duration.as_secs_f64()
+        );
+        if !outcome.report.is_empty() {
+            eprintln!("{}", outcome.report);
+        }
+        results.push((scenario, outcome));
+    }
+    println!("{}", report::table(&results));
+    if let Some(path) = &args.junit {
+        report::write_junit(&results, path)?;
+    }
+    let failed = results
+        .iter()
+        .filter(|(_, o)| o.verdict == Verdict::Failed)
+        .count();
+    if failed > 0 {
+        return Err(Error::Unexpected {
+            origin: "conform".into(),
+            offset: 0,
+            problem: format!(
+                "{failed} of {} scenarios failed (reports above)",
+                results.len()
+            ),
+        });
     }
     Ok(())
 }

@@ -44,6 +44,12 @@ pub fn request(config: &ConnectorConfig) -> Request {
         .param("show_tags", "1")
         .param("status", config.statuses.to_param())
         .param("truncation_limit", config.truncation_limit.to_string());
+    if config.include_ignored {
+        r = r.param("include_ignored", "1");
+    }
+    if config.include_disabled {
+        r = r.param("include_disabled", "1");
+    }
     if let Some(arf) = config.arf_kernel_filter {
         r = r.param("arf_kernel_filter", arf.value().to_string());
     }

@@ -17,6 +17,7 @@
 //!
 //! Errors carry the origin (endpoint and page, or file name) and the byte offset.
 
+pub mod baseline;
 pub mod document;
 pub mod host_page;
 pub mod knowledge_base;

@@ -1,0 +1,592 @@
+//! Runs one scenario: start the simulator it describes, run the built-in connector against it,
+//! check every expectation, and explain any failure with the requests the simulator received.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use super::file::{Expect, Predicate, ScenarioFile};
+use super::throughput;
+use crate::client::QualysClient;
+use crate::error::{Error, Result};
+use crate::sim::{FixtureSet, JournalEntry, Simulator, SimulatorConfig, Tenant};
+use crate::sink::MemorySink;
+use crate::stream::{self, RunSummary, StreamKind};
+
+/// A scenario file found on disk.
+#[derive(Debug, Clone)]
+pub struct Scenario {
+    pub path: PathBuf,
+    /// The directory the scenario sits in, e.g. `filters`.
+    pub group: String,
+    /// The file stem, e.g. `status_new`.
+    pub name: String,
+    pub file: ScenarioFile,
+}
+
+impl Scenario {
+    /// `group::name`, the scenario's test name.
+    pub fn id(&self) -> String {
+        format!("{}::{}", self.group, self.name)
+    }
+
+    /// Reads and checks a scenario file.
+    pub fn load(path: &Path) -> Result<Scenario> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| Error::io("reading the scenario", path, e))?;
+        let file: ScenarioFile = toml::from_str(&text).map_err(|e| Error::InvalidFile {
+            path: path.to_path_buf(),
+            problem: format!("not a valid scenario: {}", e.to_string().trim_end()),
+        })?;
+        let group = path
+            .parent()
+            .and_then(|p| p.file_name())
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "scenarios".into());
+        let name = path
+            .file_stem()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        Ok(Scenario {
+            path: path.to_path_buf(),
+            group,
+            name,
+            file,
+        })
+    }
+
+    /// Whether this is a throughput scenario (timed; release builds only).
+    pub fn is_throughput(&self) -> bool {
+        self.file.throughput.is_some()
+    }
+
+    fn relative(&self, p: &Path) -> PathBuf {
+        match self.path.parent() {
+            Some(dir) => dir.join(p),
+            None => p.to_path_buf(),
+        }
+    }
+}
+
+/// How a scenario ended.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Verdict {
+    Passed,
+    Failed,
+    Skipped(String),
+}
+
+/// The result of running one scenario.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    pub verdict: Verdict,
+    pub duration: Duration,
+    /// Each unmet expectation, one line each.
+    pub failures: Vec<String>,
+    /// Measurements (throughput ratios) worth printing even on success.
+    pub notes: Vec<String>,
+    /// The full failure report: path, description, expected vs happened, requests received.
+    pub report: String,
+}
+
+impl Outcome {
+    pub fn passed(&self) -> bool {
+        self.verdict == Verdict::Passed
+    }
+}
+
+/// Runs a scenario to its verdict. Never panics on a scenario's content.
+pub async fn run(scenario: &Scenario) -> Outcome {
+    let started = Instant::now();
+    let mut notes = Vec::new();
+    let (failures, journal) = if let Some(spec) = &scenario.file.throughput {
+        if cfg!(debug_assertions) {
+            return Outcome {
+                verdict: Verdict::Skipped(
+                    "throughput scenarios run in release builds only (cargo run --release -- conform)"
+                        .into(),
+                ),
+                duration: started.elapsed(),
+                failures: Vec::new(),
+                notes,
+                report: String::new(),
+            };
+        }
+        match throughput::measure(scenario.file.stream, spec).await {
+            Ok(m) => {
+                notes.push(m.describe());
+                let failures = if m.ratio + f64::EPSILON < spec.min_ratio {
+                    vec![format!(
+                        "throughput ratio {:.2} is below the floor {:.2}",
+                        m.ratio, spec.min_ratio
+                    )]
+                } else {
+                    Vec::new()
+                };
+                (failures, Vec::new())
+            }
+            Err(e) => (vec![format!("the measurement failed: {e}")], Vec::new()),
+        }
+    } else {
+        match run_against_simulator(scenario).await {
+            Ok((failures, journal)) => (failures, journal),
+            Err(e) => (vec![format!("the scenario could not run: {e}")], Vec::new()),
+        }
+    };
+    let verdict = if failures.is_empty() {
+        Verdict::Passed
+    } else {
+        Verdict::Failed
+    };
+    let report = if failures.is_empty() {
+        String::new()
+    } else {
+        super::report::failure_report(scenario, &failures, &journal)
+    };
+    Outcome {
+        verdict,
+        duration: started.elapsed(),
+        failures,
+        notes,
+        report,
+    }
+}
+
+async fn run_against_simulator(scenario: &Scenario) -> Result<(Vec<String>, Vec<JournalEntry>)> {
+    let file = &scenario.file;
+    let tenant = match (&file.server.tenant_file, &file.server.tenant) {
+        (Some(_), Some(_)) => {
+            return Err(Error::InvalidFile {
+                path: scenario.path.clone(),
+                problem: "server.tenant and server.tenant_file are both set; keep one".into(),
+            });
+        }
+        (Some(path), None) => Tenant::load(&scenario.relative(path))?,
+        (None, Some(spec)) => {
+            Tenant::from_spec(spec.clone()).map_err(|problem| Error::InvalidFile {
+                path: scenario.path.clone(),
+                problem: format!("server.tenant: {problem}"),
+            })?
+        }
+        (None, None) => Tenant::demo(),
+    };
+    let mut sim_config = SimulatorConfig::from_tenant(tenant);
+    if let Some(dir) = &file.server.fixtures {
+        sim_config = sim_config.with_fixtures(FixtureSet::load(&scenario.relative(dir))?);
+    }
+    let sim = Simulator::start(sim_config).await?;
+
+    let mut settings = file.settings.clone();
+    if let Some(s) = settings.stream
+        && s != file.stream
+    {
+        return Err(Error::InvalidFile {
+            path: scenario.path.clone(),
+            problem: format!(
+                "settings.stream ({s}) contradicts stream ({}); keep one",
+                file.stream
+            ),
+        });
+    }
+    settings.stream = Some(file.stream);
+    settings.platform_url = settings
+        .platform_url
+        .or_else(|| Some(sim.base_url.to_string()));
+    settings.username = settings.username.or_else(|| {
+        Some(
+            file.server
+                .user
+                .clone()
+                .unwrap_or_else(|| "quays_ab1".into()),
+        )
+    });
+    // Scenarios exercise retries; the production defaults (1 s doubling) would only slow them.
+    settings.backoff_initial_ms = settings.backoff_initial_ms.or(Some(50));
+    let password = file
+        .server
+        .password
+        .clone()
+        .unwrap_or_else(|| "demo".into());
+
+    let mut sink = MemorySink::default();
+    let result: Result<RunSummary> = match settings.validate(Some(password)) {
+        Err(e) => Err(e),
+        Ok((config, warnings)) => match QualysClient::new(&config) {
+            Err(e) => Err(e),
+            Ok(client) => {
+                let mut r = stream::run(&client, &config, &mut sink).await;
+                if let Ok(summary) = r.as_mut() {
+                    summary.warnings.splice(0..0, warnings);
+                }
+                r
+            }
+        },
+    };
+    let journal = sim.journal().entries();
+    sim.shutdown().await;
+
+    let mut failures = Vec::new();
+    check_outcome(&file.expect, &result, &journal, &mut failures);
+    check_records(scenario, &sink.records, &mut failures);
+    if let Ok(summary) = &result {
+        check_summary(&file.expect, summary, &mut failures);
+    }
+    check_requests(&file.expect, &journal, &mut failures);
+    if let Some(snap) = &file.expect.snapshot {
+        check_snapshot(scenario, snap, &sink.records, &mut failures);
+    }
+    Ok((failures, journal))
+}
+
+fn check_outcome(
+    expect: &Expect,
+    result: &Result<RunSummary>,
+    journal: &[JournalEntry],
+    failures: &mut Vec<String>,
+) {
+    match (&expect.error, result) {
+        (None, Ok(_)) => {}
+        (None, Err(e)) => failures.push(format!("expected success, the run failed: {e}")),
+        (Some(want), Ok(summary)) => failures.push(format!(
+            "expected a {:?} error, the run succeeded with {} records",
+            want.exit, summary.records
+        )),
+        (Some(want), Err(e)) => {
+            if e.exit_class() != want.exit.class() {
+                failures.push(format!(
+                    "expected exit class {}, got {} ({e})",
+                    want.exit.class().name(),
+                    e.exit_class().name()
+                ));
+            }
+            if let Some(code) = want.code
+                && e.qualys_code() != Some(code)
+            {
+                failures.push(format!(
+                    "expected Qualys code {code}, got {:?} ({e})",
+                    e.qualys_code()
+                ));
+            }
+            let msg = e.to_string();
+            for word in &want.contains {
+                if !msg.contains(word.as_str()) {
+                    failures.push(format!("the error message lacks {word:?}: {msg}"));
+                }
+            }
+            if e.exit_class() == crate::ExitClass::Config && !journal.is_empty() {
+                failures.push(format!(
+                    "a configuration error must be found before any request, but the simulator received {}",
+                    journal.len()
+                ));
+            }
+        }
+    }
+}
+
+/// The identity of a record: `host_id:qid` for detections, `host_id` for hosts.
+fn record_key(stream: StreamKind, r: &Value) -> String {
+    match stream {
+        StreamKind::VmdrVulnerabilities => format!("{}:{}", r["host_id"], r["qid"]),
+        _ => r["host_id"].to_string(),
+    }
+}
+
+fn check_records(scenario: &Scenario, records: &[Value], failures: &mut Vec<String>) {
+    let expect = &scenario.file.expect;
+    if let Some(n) = expect.records
+        && records.len() as u64 != n
+    {
+        failures.push(format!("expected {n} records, got {}", records.len()));
+    }
+    if let Some(keys) = &expect.keys {
+        let want: BTreeSet<&str> = keys.iter().map(String::as_str).collect();
+        let got_list: Vec<String> = records
+            .iter()
+            .map(|r| record_key(scenario.file.stream, r))
+            .collect();
+        let got: BTreeSet<&str> = got_list.iter().map(String::as_str).collect();
+        if got.len() != got_list.len() {
+            failures.push(format!(
+                "duplicate records: {} records but {} distinct keys",
+                got_list.len(),
+                got.len()
+            ));
+        }
+        let missing: Vec<_> = want.difference(&got).collect();
+        let extra: Vec<_> = got.difference(&want).collect();
+        if !missing.is_empty() || !extra.is_empty() {
+            failures.push(format!(
+                "record keys differ: missing {missing:?}, unexpected {extra:?}"
+            ));
+        }
+    }
+    for (field, values) in &expect.fields {
+        let want: BTreeSet<String> = values.iter().map(Value::to_string).collect();
+        let mut got = BTreeSet::new();
+        for r in records {
+            match &r[field.as_str()] {
+                Value::Array(items) => got.extend(items.iter().map(Value::to_string)),
+                v => {
+                    got.insert(v.to_string());
+                }
+            }
+        }
+        if want != got {
+            failures.push(format!(
+                "distinct values of `{field}`: expected {want:?}, got {got:?}"
+            ));
+        }
+    }
+    for p in &expect.every {
+        if let Some(bad) = records.iter().find(|r| !holds(p, r)) {
+            failures.push(format!(
+                "every record should satisfy {}; record {} does not ({} = {})",
+                describe(p),
+                record_key(scenario.file.stream, bad),
+                p.field,
+                bad[p.field.as_str()]
+            ));
+        }
+    }
+    for p in &expect.none {
+        if let Some(bad) = records.iter().find(|r| holds(p, r)) {
+            failures.push(format!(
+                "no record should satisfy {}; record {} does ({} = {})",
+                describe(p),
+                record_key(scenario.file.stream, bad),
+                p.field,
+                bad[p.field.as_str()]
+            ));
+        }
+    }
+    for p in &expect.some {
+        if !records.iter().any(|r| holds(p, r)) {
+            failures.push(format!(
+                "some record should satisfy {}; none of {} does",
+                describe(p),
+                records.len()
+            ));
+        }
+    }
+}
+
+/// Whether a record meets every condition of a predicate.
+fn holds(p: &Predicate, record: &Value) -> bool {
+    let v = &record[p.field.as_str()];
+    let array = v.as_array();
+    let has = |x: &Value| array.is_some_and(|a| a.contains(x));
+    p.equals.as_ref().is_none_or(|e| v == e)
+        && p.one_of.as_ref().is_none_or(|set| set.contains(v))
+        && p.contains.as_ref().is_none_or(has)
+        && p.contains_any
+            .as_ref()
+            .is_none_or(|set| set.iter().any(has))
+        && p.contains_all
+            .as_ref()
+            .is_none_or(|set| set.iter().all(has))
+        && p.is_null.is_none_or(|n| v.is_null() == n)
+}
+
+fn describe(p: &Predicate) -> String {
+    let mut parts = Vec::new();
+    if let Some(e) = &p.equals {
+        parts.push(format!("{} == {e}", p.field));
+    }
+    if let Some(s) = &p.one_of {
+        parts.push(format!("{} in {}", p.field, Value::from(s.clone())));
+    }
+    if let Some(c) = &p.contains {
+        parts.push(format!("{} contains {c}", p.field));
+    }
+    if let Some(s) = &p.contains_any {
+        parts.push(format!(
+            "{} contains any of {}",
+            p.field,
+            Value::from(s.clone())
+        ));
+    }
+    if let Some(s) = &p.contains_all {
+        parts.push(format!(
+            "{} contains all of {}",
+            p.field,
+            Value::from(s.clone())
+        ));
+    }
+    if let Some(n) = p.is_null {
+        parts.push(format!(
+            "{} is {}null",
+            p.field,
+            if n { "" } else { "not " }
+        ));
+    }
+    if parts.is_empty() {
+        format!("(no condition on {})", p.field)
+    } else {
+        parts.join(" and ")
+    }
+}
+
+fn check_summary(expect: &Expect, summary: &RunSummary, failures: &mut Vec<String>) {
+    if let Some(pages) = expect.pages
+        && summary.pages != pages
+    {
+        failures.push(format!("expected {pages} pages, got {}", summary.pages));
+    }
+    let actual = serde_json::to_value(summary).unwrap_or(Value::Null);
+    for (key, want) in &expect.summary {
+        match actual.get(key) {
+            None => failures.push(format!(
+                "the run summary has no field `{key}`; fields: {}",
+                actual
+                    .as_object()
+                    .map(|o| o.keys().cloned().collect::<Vec<_>>().join(", "))
+                    .unwrap_or_default()
+            )),
+            Some(got) if got != want => {
+                failures.push(format!("summary `{key}`: expected {want}, got {got}"))
+            }
+            Some(_) => {}
+        }
+    }
+    for word in &expect.warnings {
+        if !summary.warnings.iter().any(|w| w.contains(word.as_str())) {
+            failures.push(format!(
+                "no run warning contains {word:?}; warnings: {:?}",
+                summary.warnings
+            ));
+        }
+    }
+}
+
+fn check_requests(expect: &Expect, journal: &[JournalEntry], failures: &mut Vec<String>) {
+    for want in &expect.requests {
+        let matching: Vec<&JournalEntry> = journal
+            .iter()
+            .filter(|e| want.endpoint.covers(&e.path))
+            .collect();
+        if let Some(n) = want.count
+            && matching.len() != n
+        {
+            failures.push(format!(
+                "expected {n} request(s) to {}, the simulator received {}",
+                want.endpoint.name(),
+                matching.len()
+            ));
+        }
+        let selected: Vec<(usize, &JournalEntry)> = match want.nth {
+            Some(n) => match matching.get(n.saturating_sub(1)) {
+                Some(e) => vec![(n, *e)],
+                None => {
+                    failures.push(format!(
+                        "expected a request #{n} to {}, only {} arrived",
+                        want.endpoint.name(),
+                        matching.len()
+                    ));
+                    continue;
+                }
+            },
+            None => matching
+                .iter()
+                .enumerate()
+                .map(|(i, e)| (i + 1, *e))
+                .collect(),
+        };
+        if selected.is_empty() && want.count != Some(0) {
+            failures.push(format!(
+                "expected requests to {}, none arrived",
+                want.endpoint.name()
+            ));
+        }
+        for (n, entry) in selected {
+            for (key, value) in &want.params {
+                match entry.param(key) {
+                    Some(v) if v == value => {}
+                    got => failures.push(format!(
+                        "{} request #{n}: parameter `{key}` expected {value:?}, got {got:?}",
+                        want.endpoint.name()
+                    )),
+                }
+            }
+            for key in &want.absent {
+                if let Some(v) = entry.param(key) {
+                    failures.push(format!(
+                        "{} request #{n}: parameter `{key}` must be absent, was {v:?}",
+                        want.endpoint.name()
+                    ));
+                }
+            }
+            for header in &want.headers {
+                if entry.header(header).is_none() {
+                    failures.push(format!(
+                        "{} request #{n}: header `{header}` was not sent",
+                        want.endpoint.name()
+                    ));
+                }
+            }
+        }
+    }
+}
+
+fn check_snapshot(
+    scenario: &Scenario,
+    snap: &super::file::SnapshotExpect,
+    records: &[Value],
+    failures: &mut Vec<String>,
+) {
+    let dir = match scenario.path.parent() {
+        Some(d) => d.join("snapshots"),
+        None => PathBuf::from("snapshots"),
+    };
+    let mut settings = insta::Settings::clone_current();
+    settings.set_snapshot_path(dir);
+    settings.set_prepend_module_to_snapshot(false);
+    settings.set_omit_expression(true);
+    settings.set_description(scenario.file.description.clone());
+    for selector in &snap.redact {
+        settings.add_redaction(selector, "[redacted]");
+    }
+    let name = snap.name.clone();
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        settings.bind(|| insta::assert_json_snapshot!(name.as_str(), records));
+    }));
+    if outcome.is_err() {
+        failures.push(format!(
+            "records differ from snapshot `{}` (review with `cargo insta review`; a .snap.new was written beside it)",
+            snap.name
+        ));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pred(toml_text: &str) -> Predicate {
+        toml::from_str(toml_text).unwrap()
+    }
+
+    #[test]
+    fn predicates_cover_equality_membership_and_arrays() {
+        let r = serde_json::json!({"status": "New", "tags": ["Prod", "PCI & Card"], "last_fixed": null});
+        assert!(holds(&pred("field = \"status\"\nequals = \"New\""), &r));
+        assert!(!holds(
+            &pred("field = \"status\"\none_of = [\"Fixed\"]"),
+            &r
+        ));
+        assert!(holds(
+            &pred("field = \"tags\"\ncontains = \"PCI & Card\""),
+            &r
+        ));
+        assert!(holds(
+            &pred("field = \"tags\"\ncontains_any = [\"x\", \"Prod\"]"),
+            &r
+        ));
+        assert!(!holds(
+            &pred("field = \"tags\"\ncontains_all = [\"x\", \"Prod\"]"),
+            &r
+        ));
+        assert!(holds(&pred("field = \"last_fixed\"\nis_null = true"), &r));
+    }
+}

@@ -1,0 +1,219 @@
+//! Throughput scenarios: a synthetic scan is generated once, then the subject and its baseline
+//! run interleaved (A B A B ...) on the same bytes, and the ratio of their median throughputs
+//! is compared with the scenario's floor. Only ratios measured in one run are meaningful on a
+//! shared machine; absolute MB/s are printed for information.
+//!
+//! Every timed run also checks its result (record counts against the generator's), so a broken
+//! parser cannot post a fast time.
+
+use std::fs::File;
+use std::io::{BufReader, BufWriter};
+use std::time::Instant;
+
+use super::file::{ThroughputMode, ThroughputSpec};
+use crate::client::QualysClient;
+use crate::config::Settings;
+use crate::error::{Error, Result};
+use crate::sim::{
+    Simulator, SimulatorConfig, SynthOptions, SynthSummary, SyntheticSpec, Tenant, TenantSpec,
+    write_page,
+};
+use crate::sink::CountSink;
+use crate::stream::{self, StreamKind, saved};
+use crate::xml::baseline::raw_event_loop;
+
+/// What one throughput scenario measured.
+#[derive(Debug, Clone)]
+pub struct Measurement {
+    pub mode: ThroughputMode,
+    pub bytes: u64,
+    pub records: u64,
+    pub baseline_mb_s: f64,
+    pub subject_mb_s: f64,
+    /// Subject throughput divided by baseline throughput (medians).
+    pub ratio: f64,
+    pub rounds: u32,
+}
+
+impl Measurement {
+    pub fn describe(&self) -> String {
+        let (subject, baseline) = match self.mode {
+            ThroughputMode::ParseCount => ("parse --count", "raw quick-xml loop"),
+            ThroughputMode::ParseNdjson => ("parse to NDJSON", "raw quick-xml loop"),
+            ThroughputMode::EndToEnd => ("simulator -> HTTP -> connector", "parse to NDJSON"),
+        };
+        format!(
+            "{subject} {:.0} MB/s vs {baseline} {:.0} MB/s = {:.2}x ({:.0} MB, {} records, median of {} rounds)",
+            self.subject_mb_s,
+            self.baseline_mb_s,
+            self.ratio,
+            self.bytes as f64 / 1e6,
+            self.records,
+            self.rounds
+        )
+    }
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(|a, b| a.total_cmp(b));
+    v[v.len() / 2]
+}
+
+/// Generates the scan and measures.
+pub async fn measure(stream: StreamKind, spec: &ThroughputSpec) -> Result<Measurement> {
+    if stream != StreamKind::VmdrVulnerabilities {
+        return Err(Error::config(
+            "throughput",
+            format!("throughput scenarios exist for vmdr-vulnerabilities, not {stream}"),
+            "set stream = \"vmdr-vulnerabilities\"",
+        ));
+    }
+    let dir = tempfile::tempdir()
+        .map_err(|e| Error::io("creating a temporary directory in", std::env::temp_dir(), e))?;
+    let path = dir.path().join("scan.xml");
+    let mut opts = SynthOptions::hosts(0, spec.seed);
+    opts.hosts = None;
+    opts.size = Some(spec.size_mb * 1_000_000);
+    opts.detections_per_host = f64::from(spec.detections_per_host);
+    let synth = {
+        let file = File::create(&path).map_err(|e| Error::io("creating", &path, e))?;
+        let mut out = BufWriter::with_capacity(1 << 20, file);
+        let summary = write_page(&opts, &mut out)?;
+        std::io::Write::flush(&mut out).map_err(|e| Error::io("writing", &path, e))?;
+        summary
+    };
+    let rounds = spec.rounds.max(1);
+    let mut base_times = Vec::new();
+    let mut subject_times = Vec::new();
+    let mut subject_bytes = synth.bytes;
+    for _ in 0..rounds {
+        match spec.mode {
+            ThroughputMode::ParseCount | ThroughputMode::ParseNdjson => {
+                let p = path.clone();
+                let expected = synth.detections;
+                base_times.push(
+                    blocking(move || {
+                        let t = Instant::now();
+                        let n = raw_event_loop(open(&p)?)?;
+                        check(n, expected, "DETECTION elements seen by the raw loop")?;
+                        Ok(t.elapsed().as_secs_f64())
+                    })
+                    .await?,
+                );
+                let output = if spec.mode == ThroughputMode::ParseCount {
+                    saved::Output::Count
+                } else {
+                    saved::Output::Records
+                };
+                subject_times.push(timed_parse(&path, output, &synth).await?);
+            }
+            ThroughputMode::EndToEnd => {
+                base_times.push(timed_parse(&path, saved::Output::Records, &synth).await?);
+                let (secs, bytes) = timed_end_to_end(&opts, &synth).await?;
+                subject_times.push(secs);
+                subject_bytes = bytes;
+            }
+        }
+    }
+    let baseline_mb_s = synth.bytes as f64 / 1e6 / median(base_times);
+    let subject_mb_s = subject_bytes as f64 / 1e6 / median(subject_times);
+    Ok(Measurement {
+        mode: spec.mode,
+        bytes: synth.bytes,
+        records: synth.records,
+        baseline_mb_s,
+        subject_mb_s,
+        ratio: subject_mb_s / baseline_mb_s,
+        rounds,
+    })
+}
+
+fn open(path: &std::path::Path) -> Result<BufReader<File>> {
+    let file = File::open(path).map_err(|e| Error::io("opening", path, e))?;
+    Ok(BufReader::with_capacity(64 * 1024, file))
+}
+
+fn check(got: u64, expected: u64, what: &str) -> Result<()> {
+    if got == expected {
+        Ok(())
+    } else {
+        Err(Error::Unexpected {
+            origin: "throughput".into(),
+            offset: 0,
+            problem: format!(
+                "{what}: expected {expected}, got {got}; a timing of a wrong result is meaningless"
+            ),
+        })
+    }
+}
+
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| Error::Unexpected {
+            origin: "throughput".into(),
+            offset: 0,
+            problem: format!("the measurement thread failed: {e}"),
+        })?
+}
+
+async fn timed_parse(
+    path: &std::path::Path,
+    output: saved::Output,
+    synth: &SynthSummary,
+) -> Result<f64> {
+    let p = path.to_path_buf();
+    let expected = synth.records;
+    blocking(move || {
+        let t = Instant::now();
+        let mut sink = CountSink::default();
+        let s = saved::parse(
+            StreamKind::VmdrVulnerabilities,
+            open(&p)?,
+            "scan",
+            output,
+            &mut sink,
+        )?;
+        let secs = t.elapsed().as_secs_f64();
+        check(s.records, expected, "records parsed")?;
+        if output == saved::Output::Records {
+            check(sink.count, expected, "records written")?;
+        }
+        Ok(secs)
+    })
+    .await
+}
+
+/// Serves the same synthetic population from the simulator and runs the connector over it.
+async fn timed_end_to_end(opts: &SynthOptions, synth: &SynthSummary) -> Result<(f64, u64)> {
+    let mut population = SyntheticSpec::new(synth.hosts);
+    population.detections_per_host = opts.detections_per_host;
+    population.max_detections_per_host = opts.max_detections_per_host;
+    population.seed = opts.seed;
+    population.first_host_id = opts.first_host_id;
+    let tenant = Tenant::from_spec(TenantSpec {
+        replace: vec![crate::sim::tenant::TenantSection::Hosts],
+        synthetic: Some(population),
+        ..TenantSpec::default()
+    })
+    .map_err(|problem| Error::Simulator {
+        problem: format!("the synthetic tenant is invalid: {problem}"),
+        source: None,
+    })?;
+    let sim = Simulator::start(SimulatorConfig::from_tenant(tenant)).await?;
+    let settings = Settings {
+        stream: Some(StreamKind::VmdrVulnerabilities),
+        platform_url: Some(sim.base_url.to_string()),
+        username: Some("quays_ab1".into()),
+        ..Settings::default()
+    };
+    let (config, _) = settings.validate(Some("demo".into()))?;
+    let client = QualysClient::new(&config)?;
+    let mut sink = CountSink::default();
+    let t = Instant::now();
+    let summary = stream::run(&client, &config, &mut sink).await?;
+    let secs = t.elapsed().as_secs_f64();
+    sim.shutdown().await;
+    check(summary.records, synth.records, "records fetched end to end")?;
+    Ok((secs, summary.bytes))
+}
