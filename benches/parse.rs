@@ -1,1 +1,107 @@
-fn main() {}
+//! Parsing throughput, as a table of named documents × parse paths, with quick-xml's raw event
+//! loop over the same bytes as the in-run baseline. Every iteration checks its record count, so
+//! a broken parser cannot post a fast time.
+//!
+//! Documents are generated in memory by the same deterministic generator `qharness synth` uses;
+//! set `QHARNESS_BENCH_MB` to change the synthetic size (default 20 MB).
+//!
+//! Run: `cargo bench --bench parse`; plots land in `target/criterion/`.
+
+use std::hint::black_box;
+use std::io::BufReader;
+
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use qualys_harness::sim::{SynthOptions, SynthStream, write_page};
+use qualys_harness::sink::CountSink;
+use qualys_harness::stream::{StreamKind, saved};
+use qualys_harness::xml::baseline::raw_event_loop;
+
+struct Document {
+    name: &'static str,
+    stream: StreamKind,
+    bytes: Vec<u8>,
+    /// Records the stream must emit from this document.
+    records: u64,
+    /// `DETECTION` elements the raw loop must see.
+    detections: u64,
+}
+
+fn synthetic(name: &'static str, stream: SynthStream, mb: u64, seed: u64) -> Document {
+    let mut opts = SynthOptions::hosts(0, seed);
+    opts.stream = stream;
+    opts.hosts = None;
+    opts.size = Some(mb * 1_000_000);
+    let mut bytes = Vec::with_capacity((mb * 1_000_000) as usize + (1 << 20));
+    let summary = write_page(&opts, &mut bytes).expect("the generator writes to memory");
+    let (stream, records) = match stream {
+        SynthStream::VmdrVulnerabilities => (StreamKind::VmdrVulnerabilities, summary.records),
+        SynthStream::VmdrAssets => (StreamKind::VmdrAssets, summary.hosts),
+    };
+    Document {
+        name,
+        stream,
+        bytes,
+        records,
+        detections: summary.detections,
+    }
+}
+
+fn documents() -> Vec<Document> {
+    let mb = std::env::var("QHARNESS_BENCH_MB")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(20);
+    vec![
+        synthetic("detections", SynthStream::VmdrVulnerabilities, mb, 1),
+        synthetic("hosts", SynthStream::VmdrAssets, mb / 4 + 1, 2),
+    ]
+}
+
+fn parse_count(doc: &Document, input: impl std::io::BufRead, output: saved::Output) -> u64 {
+    let mut sink = CountSink::default();
+    let summary = saved::parse(doc.stream, input, doc.name, output, &mut sink)
+        .expect("the synthetic document parses");
+    assert_eq!(summary.records, doc.records, "{}: wrong record count", doc.name);
+    if output == saved::Output::Records {
+        assert_eq!(sink.count, doc.records, "{}: wrong records written", doc.name);
+    }
+    summary.records
+}
+
+fn bench(c: &mut Criterion) {
+    for doc in documents() {
+        let mut group = c.benchmark_group(doc.name);
+        group.throughput(Throughput::Bytes(doc.bytes.len() as u64));
+        group.sample_size(10);
+
+        group.bench_function(BenchmarkId::new("raw_quick_xml_loop", "buffered"), |b| {
+            b.iter(|| {
+                let n = raw_event_loop(BufReader::with_capacity(64 * 1024, &doc.bytes[..]))
+                    .expect("the raw loop reads the document");
+                assert_eq!(n, doc.detections);
+                black_box(n)
+            })
+        });
+        for (label, output) in [
+            ("count", saved::Output::Count),
+            ("ndjson", saved::Output::Records),
+        ] {
+            group.bench_function(BenchmarkId::new(label, "buffered"), |b| {
+                b.iter(|| {
+                    black_box(parse_count(
+                        &doc,
+                        BufReader::with_capacity(64 * 1024, &doc.bytes[..]),
+                        output,
+                    ))
+                })
+            });
+            group.bench_function(BenchmarkId::new(label, "in_memory"), |b| {
+                b.iter(|| black_box(parse_count(&doc, &doc.bytes[..], output)))
+            });
+        }
+        group.finish();
+    }
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
