@@ -71,6 +71,7 @@ pub enum Fault {
         status: u16,
     },
     /// CODE 999 in a `GENERIC_RETURN` document ("Internal error…").
+    #[serde(rename = "generic_return_999")]
     GenericReturn999 {
         #[serde(default = "default_generic_status")]
         status: u16,

@@ -1,1 +1,10 @@
-
+mod helpers;
+mod sim_account;
+mod sim_dtd;
+mod sim_faults;
+mod sim_filters;
+mod sim_journal;
+mod sim_pagination;
+mod sim_replay;
+mod sim_synthetic;
+mod sim_transport;
