@@ -59,28 +59,33 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    let result = match cli.command {
+    match run(Cli::parse()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("qharness: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
         Command::Serve {
             addr,
             tenant,
             fixtures,
             tls,
             cert_out,
-        } => tokio::runtime::Runtime::new()
-            .map_err(|e| qualys_harness::Error::Simulator {
-                problem: format!("could not start the async runtime: {e}"),
-                source: Some(Box::new(e)),
-            })
-            .and_then(|rt| {
-                rt.block_on(sim::serve(sim::ServeOptions {
-                    addr,
-                    tenant,
-                    fixtures,
-                    tls,
-                    cert_out,
-                }))
-            }),
+        } => {
+            let rt = tokio::runtime::Runtime::new()?;
+            rt.block_on(sim::serve(sim::ServeOptions {
+                addr,
+                tenant,
+                fixtures,
+                tls,
+                cert_out,
+            }))?;
+        }
         Command::Synth {
             stream,
             hosts,
@@ -94,26 +99,18 @@ fn main() -> ExitCode {
             opts.hosts = hosts;
             opts.size = size;
             opts.detections_per_host = detections_per_host;
-            std::fs::File::create(&out)
-                .map_err(|e| qualys_harness::Error::io("creating", &out, e))
-                .and_then(|f| sim::write_page(&opts, std::io::BufWriter::with_capacity(1 << 20, f)))
-                .map(|s| {
-                    println!(
-                        "wrote {}: {} hosts, {} detections ({} records), {} bytes",
-                        out.display(),
-                        s.hosts,
-                        s.detections,
-                        s.records,
-                        s.bytes
-                    )
-                })
-        }
-    };
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("qharness: {e}");
-            ExitCode::FAILURE
+            let file = std::fs::File::create(&out)
+                .map_err(|e| qualys_harness::Error::io("creating", &out, e))?;
+            let s = sim::write_page(&opts, std::io::BufWriter::with_capacity(1 << 20, file))?;
+            println!(
+                "wrote {}: {} hosts, {} detections ({} records), {} bytes",
+                out.display(),
+                s.hosts,
+                s.detections,
+                s.records,
+                s.bytes
+            );
         }
     }
+    Ok(())
 }
