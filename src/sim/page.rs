@@ -128,7 +128,7 @@ impl HostPage {
             affect_running_kernel: query.detections.arf_kernel.is_some(),
             unique_vuln_id: api_version >= 5,
         };
-        let start = query.hosts.id_min.unwrap_or(0);
+        let start = query.hosts.first_candidate();
         HostPage {
             cursor: HostCursor::from_id(&tenant, start),
             tenant,
@@ -155,7 +155,7 @@ impl HostPage {
             show_asset_id: query.show_asset_id,
             serial_number: api_version >= 3 && query.details == HostDetails::All,
         };
-        let start = query.hosts.id_min.unwrap_or(0);
+        let start = query.hosts.first_candidate();
         HostPage {
             cursor: HostCursor::from_id(&tenant, start),
             tenant,

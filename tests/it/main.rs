@@ -1,5 +1,6 @@
 mod helpers;
 mod sim_account;
+mod sim_cli;
 mod sim_dtd;
 mod sim_faults;
 mod sim_filters;
