@@ -61,9 +61,17 @@ fn parse_count(doc: &Document, input: impl std::io::BufRead, output: saved::Outp
     let mut sink = CountSink::default();
     let summary = saved::parse(doc.stream, input, doc.name, output, &mut sink)
         .expect("the synthetic document parses");
-    assert_eq!(summary.records, doc.records, "{}: wrong record count", doc.name);
+    assert_eq!(
+        summary.records, doc.records,
+        "{}: wrong record count",
+        doc.name
+    );
     if output == saved::Output::Records {
-        assert_eq!(sink.count, doc.records, "{}: wrong records written", doc.name);
+        assert_eq!(
+            sink.count, doc.records,
+            "{}: wrong records written",
+            doc.name
+        );
     }
     summary.records
 }

@@ -3,6 +3,7 @@
 //! 3 credential/account/permission problem, 4 transient failure after retries, 1 anything else.
 
 use std::io::IsTerminal;
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -12,6 +13,7 @@ use clap::{Args, Parser, Subcommand};
 use qualys_harness::client::{Live, QualysClient};
 use qualys_harness::config::{PASSWORD_ENV, Settings, StatusList};
 use qualys_harness::scenario::{self, Verdict, catalogue, report};
+use qualys_harness::sim::{self, SynthOptions, SynthStream};
 use qualys_harness::sink::{CountSink, FileSink, Sink, StdoutSink};
 use qualys_harness::stream::{self, StreamKind, saved};
 use qualys_harness::{Error, Result};
@@ -35,6 +37,52 @@ enum Command {
     /// Run conformance scenarios (default: the bundled catalogue) against the built-in connector
     /// and the embedded simulator; exit 0 only if all pass.
     Conform(ConformArgs),
+    /// Run the simulated Qualys server until Ctrl-C (default: the embedded demo tenant on
+    /// 127.0.0.1:8080).
+    Serve(ServeArgs),
+    /// Write a deterministic synthetic Qualys response (a large scan) to a file.
+    Synth(SynthArgs),
+}
+
+#[derive(Args)]
+struct ServeArgs {
+    /// Address to listen on (loopback unless told otherwise; port 0 picks a free one).
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    addr: SocketAddr,
+    /// Tenant file (TOML); the embedded demo tenant when absent.
+    #[arg(long)]
+    tenant: Option<PathBuf>,
+    /// Fixture set directory (with manifest.toml) to replay before the tenant answers.
+    #[arg(long)]
+    fixtures: Option<PathBuf>,
+    /// Serve HTTPS with a self-signed certificate for 127.0.0.1 and localhost.
+    #[arg(long)]
+    tls: bool,
+    /// Write the certificate (PEM) here, for clients to trust (fetch --ca-cert).
+    #[arg(long, requires = "tls")]
+    cert_out: Option<PathBuf>,
+}
+
+#[derive(Args)]
+struct SynthArgs {
+    /// vmdr-vulnerabilities (Host List Detection) or vmdr-assets (Host List).
+    #[arg(long, value_enum)]
+    stream: SynthStream,
+    /// Number of hosts.
+    #[arg(long, conflicts_with = "size", required_unless_present = "size")]
+    hosts: Option<u64>,
+    /// Stop adding hosts once the file reaches this size (e.g. 200MB, 1GB).
+    #[arg(long, value_parser = sim::synthetic::parse_size)]
+    size: Option<u64>,
+    /// Mean detections per host (exponential, capped at 200).
+    #[arg(long, default_value_t = 50.0)]
+    detections_per_host: f64,
+    /// Seed: the same seed writes the same bytes.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// The file to write (published only once complete).
+    #[arg(long)]
+    out: PathBuf,
 }
 
 #[derive(Args)]
@@ -166,6 +214,14 @@ fn main() -> ExitCode {
         Command::Fetch(args) => runtime.block_on(fetch(*args)),
         Command::Parse(args) => parse(args),
         Command::Conform(args) => runtime.block_on(conform(args)),
+        Command::Serve(args) => runtime.block_on(sim::serve(sim::ServeOptions {
+            addr: args.addr,
+            tenant: args.tenant,
+            fixtures: args.fixtures,
+            tls: args.tls,
+            cert_out: args.cert_out,
+        })),
+        Command::Synth(args) => synth(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -267,6 +323,40 @@ fn parse(args: ParseArgs) -> Result<()> {
             summary.info_dropped
         );
     }
+    Ok(())
+}
+
+fn synth(args: SynthArgs) -> Result<()> {
+    let mut opts = SynthOptions::hosts(args.hosts.unwrap_or(0), args.seed);
+    opts.stream = args.stream;
+    opts.hosts = args.hosts;
+    opts.size = args.size;
+    opts.detections_per_host = args.detections_per_host;
+    // Written beside the target and renamed when complete: an interrupted run leaves no file
+    // that looks like a finished scan.
+    let dir = match args.out.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let tmp = tempfile::Builder::new()
+        .prefix(".qharness-synth-")
+        .tempfile_in(&dir)
+        .map_err(|e| Error::io("creating a temporary file in", &dir, e))?;
+    let mut out = std::io::BufWriter::with_capacity(1 << 20, tmp);
+    let summary = sim::write_page(&opts, &mut out)?;
+    let tmp = out
+        .into_inner()
+        .map_err(|e| Error::io("writing", &args.out, e.into_error()))?;
+    tmp.persist(&args.out)
+        .map_err(|e| Error::io("moving the finished file to", &args.out, e.error))?;
+    println!(
+        "wrote {}: {} hosts, {} detections ({} records), {} bytes",
+        args.out.display(),
+        summary.hosts,
+        summary.detections,
+        summary.records,
+        summary.bytes
+    );
     Ok(())
 }
 

@@ -124,7 +124,7 @@ impl<'a> DetectionView<'a> {
 }
 
 impl<'a> HostView<'a> {
-    /// The host without its detections (add them with [`HostView::fill_detections`]).
+    /// The host without its detections (the page adds the ones its filter keeps).
     pub fn of(h: &'a Host, tenant: &'a Tenant) -> HostView<'a> {
         HostView {
             id: h.id,

@@ -128,7 +128,7 @@ impl HostPage {
             affect_running_kernel: query.detections.arf_kernel.is_some(),
             unique_vuln_id: api_version >= 5,
         };
-        let start = query.hosts.id_min.unwrap_or(0);
+        let start = query.hosts.first_candidate();
         HostPage {
             cursor: HostCursor::from_id(&tenant, start),
             tenant,
@@ -155,7 +155,7 @@ impl HostPage {
             show_asset_id: query.show_asset_id,
             serial_number: api_version >= 3 && query.details == HostDetails::All,
         };
-        let start = query.hosts.id_min.unwrap_or(0);
+        let start = query.hosts.first_candidate();
         HostPage {
             cursor: HostCursor::from_id(&tenant, start),
             tenant,
@@ -214,6 +214,8 @@ impl HostPage {
 impl ChunkSource for HostPage {
     fn fill(&mut self, out: &mut Vec<u8>) -> std::io::Result<bool> {
         let (root, dtd_path) = self.root();
+        // Sources append: measure this call's output from where the buffer stood.
+        let start = out.len();
         if self.stage == Stage::Head {
             render::document_head(
                 out,
@@ -242,7 +244,7 @@ impl ChunkSource for HostPage {
                 }
                 HostPageKind::HostList { query, shape } => (&query.hosts, None, None, Some(shape)),
             };
-            while out.len() < CHUNK_TARGET {
+            while out.len() - start < CHUNK_TARGET {
                 let Some((r, id)) = self.cursor.peek(&tenant) else {
                     end = Some(None);
                     break;

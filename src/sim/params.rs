@@ -470,6 +470,17 @@ impl HostFilter {
         })
     }
 
+    /// The lowest host ID that can pass, so a page over a large population starts there
+    /// instead of scanning from the first host.
+    pub fn first_candidate(&self) -> u64 {
+        let from_ids = self
+            .ids
+            .as_ref()
+            .and_then(|s| s.0.iter().map(|(a, _)| *a).min())
+            .unwrap_or(0);
+        self.id_min.unwrap_or(0).max(from_ids)
+    }
+
     /// Whether the host passes (the ID bounds included).
     pub fn keeps(&self, id: u64, ip: Option<&str>, tags: &[&Tag]) -> bool {
         self.id_min.is_none_or(|m| id >= m)

@@ -1,0 +1,243 @@
+//! The web-server side: API versions, methods, about.php, redirects, headers, errors, TLS.
+
+use qualys_harness::sim::{Simulator, SimulatorConfig};
+
+use crate::helpers::*;
+
+#[tokio::test]
+async fn every_api_version_serves_the_same_hosts_and_only_v5_adds_unique_vuln_id() {
+    let sim = spawn_demo().await;
+    let mut pages = Vec::new();
+    for v in ["2.0", "3.0", "4.0", "5.0"] {
+        let body = text(
+            post(
+                &sim,
+                &format!("/api/{v}/fo/asset/host/vm/detection/"),
+                &[("action", "list"), ("truncation_limit", "3")],
+            )
+            .await,
+        )
+        .await;
+        assert_eq!(body.contains("<UNIQUE_VULN_ID>"), v == "5.0", "{v}");
+        pages.push(read_hld(&body).0.iter().map(|h| h.id).collect::<Vec<_>>());
+    }
+    assert!(pages.windows(2).all(|w| w[0] == w[1]));
+}
+
+#[tokio::test]
+async fn get_and_post_answer_the_same() {
+    let sim = spawn_demo().await;
+    let p = [
+        ("action", "list"),
+        ("truncation_limit", "4"),
+        ("show_tags", "1"),
+        ("status", "New,Fixed"),
+    ];
+    let a = read_hld(&text(post(&sim, HLD, &p).await).await);
+    let b = read_hld(&text(get(&sim, HLD, &p).await).await);
+    assert_eq!(a.0, b.0);
+}
+
+#[tokio::test]
+async fn about_php_answers_with_and_without_a_trailing_slash() {
+    let sim = spawn_demo().await;
+    for path in ["/msp/about.php", "/msp/about.php/"] {
+        let r = get(&sim, path, &[]).await;
+        assert_eq!(r.status(), 200, "{path}");
+        assert_eq!(parse(&text(r).await).name, "ABOUT");
+    }
+}
+
+#[tokio::test]
+async fn a_missing_trailing_slash_on_an_fo_path_answers_301_with_an_html_body() {
+    let sim = spawn_demo().await;
+    let c = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let mut url = sim.url("/api/2.0/fo/asset/host/vm/detection");
+    url.set_query(Some("action=list"));
+    let r = c.get(url).send().await.unwrap();
+    assert_eq!(r.status(), 301);
+    let location = r.headers()["location"].to_str().unwrap().to_string();
+    assert_eq!(
+        location,
+        format!(
+            "{}api/2.0/fo/asset/host/vm/detection/?action=list",
+            sim.base_url
+        )
+    );
+    assert!(!r.headers().contains_key("x-ratelimit-limit"));
+    let body = text(r).await;
+    assert!(body.starts_with("<!DOCTYPE HTML PUBLIC \"-//IETF//DTD HTML 2.0//EN\">"));
+    assert!(body.contains(&format!("<a href=\"{location}\">here</a>")));
+}
+
+#[tokio::test]
+async fn every_fo_answer_after_login_carries_the_six_limit_headers() {
+    let sim = spawn_tenant(
+        "[[users]]\nlogin = \"quays_one1\"\npassword = \"p\"\nlimits = { rate_limit = 1 }\n",
+    )
+    .await;
+    let names = [
+        "x-ratelimit-limit",
+        "x-ratelimit-window-sec",
+        "x-ratelimit-remaining",
+        "x-ratelimit-towait-sec",
+        "x-concurrency-limit-limit",
+        "x-concurrency-limit-running",
+    ];
+    async fn head(r: reqwest::Response) -> (u16, reqwest::header::HeaderMap) {
+        let out = (r.status().as_u16(), r.headers().clone());
+        let _ = r.bytes().await;
+        out
+    }
+    let ok = head(post(&sim, HLD, &[("action", "list"), ("truncation_limit", "1")]).await).await;
+    let bad = head(post(&sim, HLD, &[("action", "list"), ("nonsense", "1")]).await).await;
+    let denied = head(
+        post_as(
+            &sim,
+            KB,
+            "quays_novm1",
+            DEMO_PASSWORD,
+            &[("action", "list")],
+        )
+        .await,
+    )
+    .await;
+    let _ = head(
+        post_as(
+            &sim,
+            HLD,
+            "quays_one1",
+            "p",
+            &[("action", "list"), ("truncation_limit", "1")],
+        )
+        .await,
+    )
+    .await;
+    let limited = head(post_as(&sim, HLD, "quays_one1", "p", &[("action", "list")]).await).await;
+    for (what, (_, h)) in [
+        ("200", &ok),
+        ("400", &bad),
+        ("403", &denied),
+        ("409", &limited),
+    ] {
+        for n in names {
+            assert!(h.contains_key(n), "{what} lacks {n}");
+        }
+    }
+    assert_eq!(ok.1["x-ratelimit-limit"], "300");
+    assert_eq!(ok.1["x-ratelimit-window-sec"], "3600");
+    assert_eq!(ok.1["x-concurrency-limit-limit"], "2");
+    assert_eq!(limited.0, 409);
+}
+
+#[tokio::test]
+async fn unknown_parameters_get_1901_and_bad_values_1905() {
+    let sim = spawn_demo().await;
+    let r = post(&sim, HLD, &[("action", "list"), ("show_everything", "1")]).await;
+    assert_eq!(r.status(), 400);
+    assert_eq!(
+        read_simple_return(&text(r).await),
+        (
+            Some(1901),
+            "Unrecognized parameter(s): show_everything".into(),
+            vec![]
+        )
+    );
+    let r = post(&sim, HLD, &[("action", "list"), ("ids", "abc123")]).await;
+    assert_eq!(r.status(), 400);
+    assert_eq!(
+        read_simple_return(&text(r).await).1,
+        "parameter ids has invalid value: abc123 (neither a positive integer nor a range: abc123)"
+    );
+    let r = post(&sim, HLD, &[("truncation_limit", "5")]).await;
+    assert_eq!(
+        read_simple_return(&text(r).await).1,
+        "Missing required parameter(s): action"
+    );
+}
+
+#[tokio::test]
+async fn documented_parameters_the_simulator_does_not_model_are_accepted() {
+    let sim = spawn_demo().await;
+    let p = [
+        ("action", "list"),
+        ("echo_request", "1"),
+        ("output_format", "XML"),
+        ("show_results", "0"),
+        ("show_reopened_info", "1"),
+        ("include_ignored", "1"),
+        ("include_disabled", "1"),
+        ("qids", "38170-38800"),
+        ("severities", "1-5"),
+        ("ips", "192.0.2.1-203.0.113.254"),
+        ("vm_processed_after", "2020-01-01"),
+        ("show_qds", "1"),
+        ("truncation_limit", "2"),
+    ];
+    let r = post(&sim, HLD, &p).await;
+    assert_eq!(r.status(), 200);
+    let body = text(r).await;
+    let root = parse(&body);
+    assert_eq!(
+        root.text_at("REQUEST/USER_LOGIN"),
+        Some(USER),
+        "echo_request=1 adds REQUEST"
+    );
+    assert!(!body.contains("<RESULTS>"), "show_results=0 drops RESULTS");
+}
+
+#[tokio::test]
+async fn an_unmodelled_path_gets_a_404_that_says_what_is_modelled() {
+    let sim = spawn_demo().await;
+    let r = get(&sim, "/api/2.0/fo/scan/", &[("action", "list")]).await;
+    assert_eq!(r.status(), 404);
+    assert!(text(r).await.contains("not a modelled endpoint"));
+}
+
+#[tokio::test]
+async fn tls_serves_the_same_api_with_a_self_signed_certificate() {
+    let sim = Simulator::start(SimulatorConfig::demo().tls(true))
+        .await
+        .unwrap();
+    assert_eq!(sim.base_url.scheme(), "https");
+    let cert = reqwest::Certificate::from_pem(sim.certificate_pem().unwrap().as_bytes()).unwrap();
+    let c = reqwest::Client::builder()
+        .tls_certs_only([cert])
+        .build()
+        .unwrap();
+    let r = c
+        .get(sim.url("/msp/about.php"))
+        .basic_auth(USER, Some(DEMO_PASSWORD))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let mut url = sim.url(HLD);
+    url.set_query(Some("action=list&truncation_limit=1"));
+    let body = c
+        .get(url)
+        .basic_auth(USER, Some(DEMO_PASSWORD))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let (_, warning) = read_hld(&body);
+    assert!(
+        warning.unwrap().starts_with("https://127.0.0.1:"),
+        "the WARNING URL keeps the https origin"
+    );
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn shutdown_stops_accepting_connections() {
+    let sim = spawn_demo().await;
+    let url = sim.url("/msp/about.php");
+    sim.shutdown().await;
+    assert!(client().get(url).send().await.is_err());
+}
