@@ -33,10 +33,11 @@ fn synthetic(name: &'static str, stream: SynthStream, mb: u64, seed: u64) -> Doc
     opts.size = Some(mb * 1_000_000);
     let mut bytes = Vec::with_capacity((mb * 1_000_000) as usize + (1 << 20));
     let summary = write_page(&opts, &mut bytes).expect("the generator writes to memory");
-    let (stream, records) = match stream {
-        SynthStream::VmdrVulnerabilities => (StreamKind::VmdrVulnerabilities, summary.records),
-        SynthStream::VmdrAssets => (StreamKind::VmdrAssets, summary.hosts),
+    let stream = match stream {
+        SynthStream::VmdrVulnerabilities => StreamKind::VmdrVulnerabilities,
+        SynthStream::VmdrAssets => StreamKind::VmdrAssets,
     };
+    let records = summary.records;
     Document {
         name,
         stream,

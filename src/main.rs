@@ -338,8 +338,7 @@ fn synth(args: SynthArgs) -> Result<()> {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
         _ => PathBuf::from("."),
     };
-    let tmp = tempfile::Builder::new()
-        .prefix(".qharness-synth-")
+    let tmp = qualys_harness::sink::output_file_builder(".qharness-synth-")
         .tempfile_in(&dir)
         .map_err(|e| Error::io("creating a temporary file in", &dir, e))?;
     let mut out = std::io::BufWriter::with_capacity(1 << 20, tmp);

@@ -84,8 +84,7 @@ impl FileSink {
             Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
             _ => PathBuf::from("."),
         };
-        let tmp = tempfile::Builder::new()
-            .prefix(".qharness-partial-")
+        let tmp = output_file_builder(".qharness-partial-")
             .tempfile_in(&dir)
             .map_err(|e| Error::io("creating a temporary output file in", &dir, e))?;
         Ok(FileSink {
@@ -130,6 +129,20 @@ impl Sink for FileSink {
             .map_err(|e| Error::io("moving the finished output to", &self.target, e.error))?;
         Ok(())
     }
+}
+
+/// A builder for temporary files that become user-visible output: created with the usual
+/// `0666 & !umask` permissions rather than tempfile's private `0600`, since the file is renamed
+/// into place as the user's result.
+pub fn output_file_builder(prefix: &str) -> tempfile::Builder<'_, 'static> {
+    let mut b = tempfile::Builder::new();
+    b.prefix(prefix);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        b.permissions(std::fs::Permissions::from_mode(0o666));
+    }
+    b
 }
 
 /// Counts records without keeping them (`parse --count`, throughput runs).

@@ -633,7 +633,8 @@ impl SynthOptions {
 pub struct SynthSummary {
     pub hosts: u64,
     pub detections: u64,
-    /// Detections a connector emits as records: the non-Info ones.
+    /// Records a connector emits from the page: the non-Info detections of a vulnerabilities
+    /// page, the hosts of an assets page.
     pub records: u64,
     pub bytes: u64,
 }
@@ -722,7 +723,10 @@ pub fn write_page(opts: &SynthOptions, mut w: impl Write) -> Result<SynthSummary
                     .count() as u64;
                 render::hld_host(&mut buf, &view, &hld);
             }
-            SynthStream::VmdrAssets => render::host_list_host(&mut buf, &view, &hl),
+            SynthStream::VmdrAssets => {
+                sum.records += 1;
+                render::host_list_host(&mut buf, &view, &hl);
+            }
         }
         sum.hosts += 1;
         i += 1;
