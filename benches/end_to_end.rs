@@ -13,7 +13,8 @@ use qualys_harness::client::QualysClient;
 use qualys_harness::config::Settings;
 use qualys_harness::sim::tenant::TenantSection;
 use qualys_harness::sim::{
-    Simulator, SimulatorConfig, SynthOptions, SyntheticSpec, Tenant, TenantSpec, write_page,
+    LimitsSpec, Simulator, SimulatorConfig, SynthOptions, SyntheticSpec, Tenant, TenantSpec,
+    write_page,
 };
 use qualys_harness::sink::CountSink;
 use qualys_harness::stream::{self, StreamKind, saved};
@@ -37,6 +38,11 @@ fn bench(c: &mut Criterion) {
     let tenant = Tenant::from_spec(TenantSpec {
         replace: vec![TenantSection::Hosts],
         synthetic: Some(population),
+        // Repeated runs would otherwise use up the default 300 calls per hour.
+        limits: Some(LimitsSpec {
+            rate_limit: Some(u32::MAX),
+            ..LimitsSpec::default()
+        }),
         ..TenantSpec::default()
     })
     .expect("the synthetic tenant is valid");

@@ -271,6 +271,10 @@ pub struct ThroughputSpec {
     /// Interleaved rounds; the median of each side is compared.
     #[serde(default = "default_rounds")]
     pub rounds: u32,
+    /// Upper bound on the growth of peak resident memory while the subject parses (parse
+    /// modes; Linux, measured through /proc/self).
+    #[serde(default)]
+    pub max_rss_growth_mib: Option<f64>,
 }
 
 fn default_detections() -> u32 {

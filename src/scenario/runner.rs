@@ -117,14 +117,24 @@ pub async fn run(scenario: &Scenario) -> Outcome {
         match throughput::measure(scenario.file.stream, spec).await {
             Ok(m) => {
                 notes.push(m.describe());
-                let failures = if m.ratio + f64::EPSILON < spec.min_ratio {
-                    vec![format!(
+                let mut failures = Vec::new();
+                if m.ratio + f64::EPSILON < spec.min_ratio {
+                    failures.push(format!(
                         "throughput ratio {:.2} is below the floor {:.2}",
                         m.ratio, spec.min_ratio
-                    )]
-                } else {
-                    Vec::new()
-                };
+                    ));
+                }
+                if let Some(limit) = spec.max_rss_growth_mib {
+                    match m.rss_growth_mib {
+                        Some(g) if g > limit => failures.push(format!(
+                            "peak RSS grew {g:.1} MiB while parsing, above the bound of {limit:.1} MiB"
+                        )),
+                        Some(_) => {}
+                        None => notes.push(
+                            "peak RSS not measured: /proc/self/clear_refs is not available here".into(),
+                        ),
+                    }
+                }
                 (failures, Vec::new())
             }
             Err(e) => (vec![format!("the measurement failed: {e}")], Vec::new()),

@@ -14,9 +14,10 @@ use super::file::{ThroughputMode, ThroughputSpec};
 use crate::client::QualysClient;
 use crate::config::Settings;
 use crate::error::{Error, Result};
+use crate::sim::SynthStream;
 use crate::sim::{
-    Simulator, SimulatorConfig, SynthOptions, SynthSummary, SyntheticSpec, Tenant, TenantSpec,
-    write_page,
+    LimitsSpec, Simulator, SimulatorConfig, SynthOptions, SynthSummary, SyntheticSpec, Tenant,
+    TenantSpec, write_page,
 };
 use crate::sink::CountSink;
 use crate::stream::{self, StreamKind, saved};
@@ -26,6 +27,9 @@ use crate::xml::baseline::raw_event_loop;
 #[derive(Debug, Clone)]
 pub struct Measurement {
     pub mode: ThroughputMode,
+    pub stream: StreamKind,
+    /// Growth of peak resident memory during one subject run, in MiB (parse modes, Linux).
+    pub rss_growth_mib: Option<f64>,
     pub bytes: u64,
     pub records: u64,
     pub baseline_mb_s: f64,
@@ -42,8 +46,13 @@ impl Measurement {
             ThroughputMode::ParseNdjson => ("parse to NDJSON", "raw quick-xml loop"),
             ThroughputMode::EndToEnd => ("simulator -> HTTP -> connector", "parse to NDJSON"),
         };
+        let memory = match self.rss_growth_mib {
+            Some(m) => format!(", peak RSS growth {m:.1} MiB"),
+            None => String::new(),
+        };
         format!(
-            "{subject} {:.0} MB/s vs {baseline} {:.0} MB/s = {:.2}x ({:.0} MB, {} records, median of {} rounds)",
+            "{}: {subject} {:.0} MB/s vs {baseline} {:.0} MB/s = {:.2}x ({:.0} MB, {} records, median of {} rounds{memory})",
+            self.stream,
             self.subject_mb_s,
             self.baseline_mb_s,
             self.ratio,
@@ -61,13 +70,17 @@ fn median(mut v: Vec<f64>) -> f64 {
 
 /// Generates the scan and measures.
 pub async fn measure(stream: StreamKind, spec: &ThroughputSpec) -> Result<Measurement> {
-    if stream != StreamKind::VmdrVulnerabilities {
-        return Err(Error::config(
-            "throughput",
-            format!("throughput scenarios exist for vmdr-vulnerabilities, not {stream}"),
-            "set stream = \"vmdr-vulnerabilities\"",
-        ));
-    }
+    let synth_stream = match stream {
+        StreamKind::VmdrVulnerabilities => SynthStream::VmdrVulnerabilities,
+        StreamKind::VmdrAssets => SynthStream::VmdrAssets,
+        other => {
+            return Err(Error::config(
+                "throughput",
+                format!("no synthetic responses exist for the {other} stream"),
+                "use stream = \"vmdr-vulnerabilities\" or \"vmdr-assets\"",
+            ));
+        }
+    };
     let dir = tempfile::tempdir()
         .map_err(|e| Error::io("creating a temporary directory in", std::env::temp_dir(), e))?;
     let path = dir.path().join("scan.xml");
@@ -75,12 +88,35 @@ pub async fn measure(stream: StreamKind, spec: &ThroughputSpec) -> Result<Measur
     opts.hosts = None;
     opts.size = Some(spec.size_mb * 1_000_000);
     opts.detections_per_host = f64::from(spec.detections_per_host);
+    opts.stream = synth_stream;
     let synth = {
         let file = File::create(&path).map_err(|e| Error::io("creating", &path, e))?;
         let mut out = BufWriter::with_capacity(1 << 20, file);
         let summary = write_page(&opts, &mut out)?;
         std::io::Write::flush(&mut out).map_err(|e| Error::io("writing", &path, e))?;
         summary
+    };
+    // Memory first, while the allocator holds nothing from earlier runs: growth then shows
+    // every buffer the parse needs.
+    let rss_growth_mib = match spec.mode {
+        ThroughputMode::EndToEnd => None,
+        ThroughputMode::ParseCount | ThroughputMode::ParseNdjson => {
+            let output = if spec.mode == ThroughputMode::ParseCount {
+                saved::Output::Count
+            } else {
+                saved::Output::Records
+            };
+            let p = path.clone();
+            let expected = synth.records;
+            blocking(move || {
+                memory::peak_growth_mib(|| {
+                    let mut sink = CountSink::default();
+                    let s = saved::parse(stream, open(&p)?, "scan", output, &mut sink)?;
+                    check(s.records, expected, "records parsed")
+                })
+            })
+            .await?
+        }
     };
     let rounds = spec.rounds.max(1);
     let mut base_times = Vec::new();
@@ -105,11 +141,11 @@ pub async fn measure(stream: StreamKind, spec: &ThroughputSpec) -> Result<Measur
                 } else {
                     saved::Output::Records
                 };
-                subject_times.push(timed_parse(&path, output, &synth).await?);
+                subject_times.push(timed_parse(stream, &path, output, &synth).await?);
             }
             ThroughputMode::EndToEnd => {
-                base_times.push(timed_parse(&path, saved::Output::Records, &synth).await?);
-                let (secs, bytes) = timed_end_to_end(&opts, &synth).await?;
+                base_times.push(timed_parse(stream, &path, saved::Output::Records, &synth).await?);
+                let (secs, bytes) = timed_end_to_end(stream, &opts, &synth).await?;
                 subject_times.push(secs);
                 subject_bytes = bytes;
             }
@@ -119,6 +155,8 @@ pub async fn measure(stream: StreamKind, spec: &ThroughputSpec) -> Result<Measur
     let subject_mb_s = subject_bytes as f64 / 1e6 / median(subject_times);
     Ok(Measurement {
         mode: spec.mode,
+        stream,
+        rss_growth_mib,
         bytes: synth.bytes,
         records: synth.records,
         baseline_mb_s,
@@ -158,6 +196,7 @@ async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'sta
 }
 
 async fn timed_parse(
+    stream: StreamKind,
     path: &std::path::Path,
     output: saved::Output,
     synth: &SynthSummary,
@@ -167,13 +206,7 @@ async fn timed_parse(
     blocking(move || {
         let t = Instant::now();
         let mut sink = CountSink::default();
-        let s = saved::parse(
-            StreamKind::VmdrVulnerabilities,
-            open(&p)?,
-            "scan",
-            output,
-            &mut sink,
-        )?;
+        let s = saved::parse(stream, open(&p)?, "scan", output, &mut sink)?;
         let secs = t.elapsed().as_secs_f64();
         check(s.records, expected, "records parsed")?;
         if output == saved::Output::Records {
@@ -185,7 +218,11 @@ async fn timed_parse(
 }
 
 /// Serves the same synthetic population from the simulator and runs the connector over it.
-async fn timed_end_to_end(opts: &SynthOptions, synth: &SynthSummary) -> Result<(f64, u64)> {
+async fn timed_end_to_end(
+    stream: StreamKind,
+    opts: &SynthOptions,
+    synth: &SynthSummary,
+) -> Result<(f64, u64)> {
     let mut population = SyntheticSpec::new(synth.hosts);
     population.detections_per_host = opts.detections_per_host;
     population.max_detections_per_host = opts.max_detections_per_host;
@@ -194,6 +231,11 @@ async fn timed_end_to_end(opts: &SynthOptions, synth: &SynthSummary) -> Result<(
     let tenant = Tenant::from_spec(TenantSpec {
         replace: vec![crate::sim::tenant::TenantSection::Hosts],
         synthetic: Some(population),
+        // Repeated runs would otherwise use up the default 300 calls per hour.
+        limits: Some(LimitsSpec {
+            rate_limit: Some(u32::MAX),
+            ..LimitsSpec::default()
+        }),
         ..TenantSpec::default()
     })
     .map_err(|problem| Error::Simulator {
@@ -202,7 +244,7 @@ async fn timed_end_to_end(opts: &SynthOptions, synth: &SynthSummary) -> Result<(
     })?;
     let sim = Simulator::start(SimulatorConfig::from_tenant(tenant)).await?;
     let settings = Settings {
-        stream: Some(StreamKind::VmdrVulnerabilities),
+        stream: Some(stream),
         platform_url: Some(sim.base_url.to_string()),
         username: Some("quays_ab1".into()),
         ..Settings::default()
@@ -216,4 +258,29 @@ async fn timed_end_to_end(opts: &SynthOptions, synth: &SynthSummary) -> Result<(
     sim.shutdown().await;
     check(summary.records, synth.records, "records fetched end to end")?;
     Ok((secs, summary.bytes))
+}
+
+/// Peak resident memory of the process, read from Linux's /proc.
+mod memory {
+    use crate::error::Result;
+
+    fn status_kib(field: &str) -> Option<f64> {
+        let status = std::fs::read_to_string("/proc/self/status").ok()?;
+        let line = status.lines().find(|l| l.starts_with(field))?;
+        line.split_whitespace().nth(1)?.parse().ok()
+    }
+
+    /// Runs `f` and returns how far the peak resident set grew above the resident set before it,
+    /// in MiB. Resets the kernel's high-water mark first (writing 5 to /proc/self/clear_refs).
+    /// `None` when the kernel does not offer these files.
+    pub fn peak_growth_mib(f: impl FnOnce() -> Result<()>) -> Result<Option<f64>> {
+        let reset = std::fs::write("/proc/self/clear_refs", "5").is_ok();
+        let before = status_kib("VmRSS:");
+        f()?;
+        let peak = status_kib("VmHWM:");
+        Ok(match (reset, before, peak) {
+            (true, Some(b), Some(p)) => Some((p - b).max(0.0) / 1024.0),
+            _ => None,
+        })
+    }
 }

@@ -12,14 +12,15 @@ use super::{StreamKind, vmdr_assets};
 use crate::error::{Error, Result};
 use crate::sink::Sink;
 use crate::xml::text::TextStats;
-use crate::xml::{HostPageReader, PageKind};
+use crate::xml::{Capture, HostPageReader, PageKind};
 
 /// What to produce from a saved response.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Output {
     /// NDJSON records to the sink.
     Records,
-    /// Only count the records the stream would emit (no serialisation).
+    /// Only count the records the stream would emit: the same parser, keeping only the fields a
+    /// count needs (see [`crate::xml::Capture`]), no serialisation.
     Count,
 }
 
@@ -57,7 +58,11 @@ pub fn parse<R: BufRead>(
             ));
         }
     };
-    let mut page = HostPageReader::open_expecting(input, kind, origin)?;
+    let capture = match output {
+        Output::Records => Capture::All,
+        Output::Count => Capture::Counting,
+    };
+    let mut page = HostPageReader::open_expecting(input, kind, origin)?.capture(capture);
     let mut summary = ParseSummary::default();
     let mut json = Vec::with_capacity(8 * 1024);
     // No KnowledgeBase here: every QID gets the null tail.

@@ -133,6 +133,33 @@ fields!(
     }
 );
 
+/// Which fields the reader keeps.
+///
+/// Counting records needs only the host `ID`, and each detection's `QID` and `TYPE`; copying
+/// the rest (RESULTS alone is a third of a detection page) into buffers nobody reads would be
+/// wasted work. The document is parsed and checked in full either way: well-formedness, every
+/// element, the `QID`/`ID` numbers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Capture {
+    /// Every field: what a record needs.
+    #[default]
+    All,
+    /// Host `ID`, `QID`, `TYPE` and the `WARNING`: what counting records and paging need.
+    Counting,
+}
+
+impl Capture {
+    #[inline]
+    fn keeps_detection(self, f: DetectionField) -> bool {
+        self == Capture::All || matches!(f, DetectionField::Qid | DetectionField::Type)
+    }
+
+    #[inline]
+    fn keeps_host(self, f: HostField) -> bool {
+        self == Capture::All || f == HostField::Id
+    }
+}
+
 /// One `HOST`, reused from host to host.
 #[derive(Debug, Clone)]
 pub struct Host {
@@ -283,6 +310,7 @@ enum Step {
 /// be applied to the state without fighting the borrow checker.
 struct PageState {
     kind: PageKind,
+    capture: Capture,
     origin: String,
     stack: Vec<Ctx>,
     host: Host,
@@ -353,6 +381,7 @@ impl<R: BufRead> HostPageReader<R> {
             buf,
             state: PageState {
                 kind,
+                capture: Capture::All,
                 origin,
                 stack: vec![Ctx::Root],
                 host: Host::default(),
@@ -367,6 +396,12 @@ impl<R: BufRead> HostPageReader<R> {
             text: TextAssembler::default(),
             done: false,
         }))
+    }
+
+    /// Keeps only the fields `capture` names (see [`Capture`]).
+    pub fn capture(mut self, capture: Capture) -> Self {
+        self.state.capture = capture;
+        self
     }
 
     /// Like [`open`](Self::open) but treats any other document as an error; for callers that
@@ -557,16 +592,16 @@ impl PageState {
     fn child(&mut self, parent: Ctx, name: &[u8]) -> Ctx {
         match parent {
             Ctx::Detection => match DetectionField::from_tag(name) {
-                Some(f) => Ctx::DetectionText(f),
-                None => Ctx::Skip,
+                Some(f) if self.capture.keeps_detection(f) => Ctx::DetectionText(f),
+                _ => Ctx::Skip,
             },
             Ctx::Host => match name {
                 b"DETECTION_LIST" if self.kind == PageKind::Detections => Ctx::DetectionList,
-                b"TAGS" => Ctx::Tags,
-                b"DNS_DATA" => Ctx::DnsData,
+                b"TAGS" if self.capture == Capture::All => Ctx::Tags,
+                b"DNS_DATA" if self.capture == Capture::All => Ctx::DnsData,
                 _ => match HostField::from_tag(name) {
-                    Some(f) => Ctx::HostText(f),
-                    None => Ctx::Skip,
+                    Some(f) if self.capture.keeps_host(f) => Ctx::HostText(f),
+                    _ => Ctx::Skip,
                 },
             },
             Ctx::DetectionList if name == b"DETECTION" => {

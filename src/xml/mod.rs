@@ -27,5 +27,5 @@ pub mod walker;
 
 pub use document::Root;
 pub use host_page::{
-    Detection, DetectionField, Host, HostField, HostPageReader, PageKind, Warning,
+    Capture, Detection, DetectionField, Host, HostField, HostPageReader, PageKind, Warning,
 };

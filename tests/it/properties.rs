@@ -124,6 +124,44 @@ proptest! {
     }
 }
 
+#[test]
+fn counting_keeps_only_what_a_count_needs_and_counts_the_same_records() {
+    for name in [
+        "vmdr/hld_page1.xml",
+        "vmdr/hld_page2.xml",
+        "vmdr/hld_with_info.xml",
+        "vmdr/host_list_page1.xml",
+    ] {
+        let body = fixture(name);
+        let stream = if name.contains("host_list") {
+            StreamKind::VmdrAssets
+        } else {
+            StreamKind::VmdrVulnerabilities
+        };
+        let mut records = MemorySink::default();
+        let full = saved::parse(
+            stream,
+            body.as_bytes(),
+            name,
+            saved::Output::Records,
+            &mut records,
+        )
+        .expect("the fixture parses");
+        let mut counted = qualys_harness::sink::CountSink::default();
+        let count = saved::parse(
+            stream,
+            body.as_bytes(),
+            name,
+            saved::Output::Count,
+            &mut counted,
+        )
+        .expect("the fixture parses");
+        assert_eq!(count.records, full.records, "{name}");
+        assert_eq!(count.records, records.records.len() as u64, "{name}");
+        assert_eq!(counted.count, 0, "{name}: counting wrote records");
+    }
+}
+
 fn parse_all<R: BufRead>(input: R) -> Vec<serde_json::Value> {
     let mut sink = MemorySink::default();
     saved::parse(
