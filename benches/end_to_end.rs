@@ -11,11 +11,7 @@ use std::hint::black_box;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use qualys_harness::client::QualysClient;
 use qualys_harness::config::Settings;
-use qualys_harness::sim::tenant::TenantSection;
-use qualys_harness::sim::{
-    LimitsSpec, Simulator, SimulatorConfig, SynthOptions, SyntheticSpec, Tenant, TenantSpec,
-    write_page,
-};
+use qualys_harness::sim::{Simulator, SimulatorConfig, SynthOptions, Tenant, write_page};
 use qualys_harness::sink::CountSink;
 use qualys_harness::stream::{self, StreamKind, saved};
 
@@ -30,22 +26,8 @@ fn bench(c: &mut Criterion) {
     let mut page = Vec::new();
     let synth = write_page(&opts, &mut page).expect("the generator writes to memory");
 
-    let mut population = SyntheticSpec::new(synth.hosts);
-    population.seed = opts.seed;
-    population.detections_per_host = opts.detections_per_host;
-    population.max_detections_per_host = opts.max_detections_per_host;
-    population.first_host_id = opts.first_host_id;
-    let tenant = Tenant::from_spec(TenantSpec {
-        replace: vec![TenantSection::Hosts],
-        synthetic: Some(population),
-        // Repeated runs would otherwise use up the default 300 calls per hour.
-        limits: Some(LimitsSpec {
-            rate_limit: Some(u32::MAX),
-            ..LimitsSpec::default()
-        }),
-        ..TenantSpec::default()
-    })
-    .expect("the synthetic tenant is valid");
+    let tenant =
+        Tenant::streaming(opts.population(synth.hosts)).expect("the synthetic tenant is valid");
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -353,7 +353,7 @@ impl Settings {
             }
             UrlKind::PrivateGateway | UrlKind::Other => {}
         }
-        if url.scheme() == "http" && !is_loopback(&url) {
+        if url.scheme() == "http" && !platform::is_loopback(&url) {
             warnings.push(format!(
                 "{raw} uses plain HTTP: the password crosses the network unencrypted; Qualys platforms use HTTPS"
             ));
@@ -459,15 +459,6 @@ impl Settings {
             exclude: list("tag_exclude", exclude)?,
             exclude_selector: selector("tag_exclude_selector", &self.tag_exclude_selector)?,
         })
-    }
-}
-
-fn is_loopback(url: &Url) -> bool {
-    match url.host() {
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
-        None => false,
     }
 }
 

@@ -185,6 +185,17 @@ pub fn platform_of_username(username: &str) -> Option<&'static Platform> {
         .find(|p| p.identifiers.contains(&identifier))
 }
 
+/// Whether a URL points at this machine (127.0.0.0/8, ::1, localhost): a simulator or a local
+/// proxy, where plain HTTP is fine and an environment proxy must not be used.
+pub fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        None => false,
+    }
+}
+
 /// Looks a platform up by its short name (`us1`, `EU2`).
 pub fn by_name(name: &str) -> Option<&'static Platform> {
     PLATFORMS

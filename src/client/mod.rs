@@ -36,6 +36,7 @@ use self::classify::ResponseFacts;
 use crate::api::{Permission, header};
 use crate::config::{ConnectorConfig, RetryPolicy};
 use crate::error::{Error, Exchange, Result, Retry, Throttle};
+use crate::platform;
 
 /// Bodies of error responses are read up to this size; Qualys error pages are a few hundred
 /// bytes, so anything larger is cut rather than buffered.
@@ -120,7 +121,7 @@ impl QualysClient {
             .connect_timeout(config.connect_timeout)
             .read_timeout(config.read_timeout)
             .user_agent(concat!("qualys-harness/", env!("CARGO_PKG_VERSION")));
-        if is_loopback(&config.base_url) {
+        if platform::is_loopback(&config.base_url) {
             // A simulator on 127.0.0.1 must never be reached through a proxy from the environment.
             builder = builder.no_proxy();
         }
@@ -401,15 +402,6 @@ async fn read_bounded(response: &mut reqwest::Response, exchange: &Exchange) -> 
         }
     }
     Ok(body)
-}
-
-fn is_loopback(url: &Url) -> bool {
-    match url.host() {
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
-        None => false,
-    }
 }
 
 fn exhausted_remediation(error: &Error, next_delay: Duration, policy: &RetryPolicy) -> String {

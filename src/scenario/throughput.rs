@@ -15,10 +15,7 @@ use crate::client::QualysClient;
 use crate::config::Settings;
 use crate::error::{Error, Result};
 use crate::sim::SynthStream;
-use crate::sim::{
-    LimitsSpec, Simulator, SimulatorConfig, SynthOptions, SynthSummary, SyntheticSpec, Tenant,
-    TenantSpec, write_page,
-};
+use crate::sim::{Simulator, SimulatorConfig, SynthOptions, SynthSummary, Tenant, write_page};
 use crate::sink::CountSink;
 use crate::stream::{self, StreamKind, saved};
 use crate::xml::baseline::raw_event_loop;
@@ -223,25 +220,11 @@ async fn timed_end_to_end(
     opts: &SynthOptions,
     synth: &SynthSummary,
 ) -> Result<(f64, u64)> {
-    let mut population = SyntheticSpec::new(synth.hosts);
-    population.detections_per_host = opts.detections_per_host;
-    population.max_detections_per_host = opts.max_detections_per_host;
-    population.seed = opts.seed;
-    population.first_host_id = opts.first_host_id;
-    let tenant = Tenant::from_spec(TenantSpec {
-        replace: vec![crate::sim::tenant::TenantSection::Hosts],
-        synthetic: Some(population),
-        // Repeated runs would otherwise use up the default 300 calls per hour.
-        limits: Some(LimitsSpec {
-            rate_limit: Some(u32::MAX),
-            ..LimitsSpec::default()
-        }),
-        ..TenantSpec::default()
-    })
-    .map_err(|problem| Error::Simulator {
-        problem: format!("the synthetic tenant is invalid: {problem}"),
-        source: None,
-    })?;
+    let tenant =
+        Tenant::streaming(opts.population(synth.hosts)).map_err(|problem| Error::Simulator {
+            problem: format!("the synthetic tenant is invalid: {problem}"),
+            source: None,
+        })?;
     let sim = Simulator::start(SimulatorConfig::from_tenant(tenant)).await?;
     let settings = Settings {
         stream: Some(stream),

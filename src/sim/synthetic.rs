@@ -613,6 +613,17 @@ pub struct SynthOptions {
 }
 
 impl SynthOptions {
+    /// The population these options generate, limited to `hosts` hosts: served by a tenant, it
+    /// answers with the same hosts and detections [`write_page`] writes.
+    pub fn population(&self, hosts: u64) -> SyntheticSpec {
+        let mut spec = SyntheticSpec::new(hosts);
+        spec.seed = self.seed;
+        spec.detections_per_host = self.detections_per_host;
+        spec.max_detections_per_host = self.max_detections_per_host;
+        spec.first_host_id = self.first_host_id;
+        spec
+    }
+
     /// A vulnerabilities page of `hosts` hosts with the published anchors' defaults.
     pub fn hosts(hosts: u64, seed: u64) -> SynthOptions {
         SynthOptions {

@@ -573,6 +573,20 @@ impl Tenant {
         super::demo::tenant()
     }
 
+    /// The demo tenant's users serving only `population`, with the rate limit lifted: what
+    /// benchmarks and throughput scenarios stream from, run after run.
+    pub fn streaming(population: SyntheticSpec) -> std::result::Result<Tenant, String> {
+        Tenant::from_spec(TenantSpec {
+            replace: vec![TenantSection::Hosts],
+            synthetic: Some(population),
+            limits: Some(LimitsSpec {
+                rate_limit: Some(u32::MAX),
+                ..LimitsSpec::default()
+            }),
+            ..TenantSpec::default()
+        })
+    }
+
     /// Resolves a spec over its base.
     pub fn from_spec(spec: TenantSpec) -> std::result::Result<Tenant, String> {
         let base = match spec.base.unwrap_or_default() {
