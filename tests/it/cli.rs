@@ -210,3 +210,18 @@ async fn parse_reports_the_byte_offset_of_invalid_xml() {
         "expected byte {offset} in: {err}"
     );
 }
+
+#[tokio::test]
+async fn an_output_directory_that_does_not_exist_is_an_io_error_before_any_request() {
+    let server = server_answering(200, fixture("vmdr/hld_empty.xml")).await;
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("missing").join("records.ndjson");
+    let out = qharness(fetch_args(
+        &server,
+        &["--out", &target.display().to_string()],
+    ))
+    .await;
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(text(&out).contains("missing"), "{}", text(&out));
+    assert!(server.received_requests().await.unwrap().is_empty());
+}

@@ -730,3 +730,49 @@ async fn slow_response_times_out_and_is_retried() {
     let run = run(&config(s)).await;
     assert_eq!(run.summary().retries, 1);
 }
+
+#[tokio::test]
+async fn connection_refused_is_retried_then_reported_as_a_network_error() {
+    // A port that was free a moment ago and has no listener now.
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let run = run(&config(settings(
+        &format!("http://127.0.0.1:{port}"),
+        StreamKind::VmdrVulnerabilities,
+    )))
+    .await;
+    match run.error() {
+        Error::RetriesExhausted { last, attempts, .. } => {
+            assert_eq!(*attempts, 3);
+            assert!(matches!(**last, Error::Http { .. }), "{last}");
+        }
+        e => panic!("expected exhausted retries over a network error, got {e}"),
+    }
+    assert_eq!(run.error().exit_class(), ExitClass::Transient);
+}
+
+#[tokio::test]
+async fn a_qid_that_is_not_a_number_fails_with_its_offset() {
+    let body = fixture("vmdr/hld_page2.xml").replace("<QID>90001</QID>", "<QID>9x001</QID>");
+    let offset = body.find("9x001").unwrap();
+    let (run, _server) = failing_run(xml(200, body)).await;
+    match run.error() {
+        Error::Unexpected {
+            offset: at,
+            problem,
+            ..
+        } => {
+            assert!(
+                problem.contains("QID") && problem.contains("9x001"),
+                "{problem}"
+            );
+            assert!(
+                (*at as usize) >= offset,
+                "offset {at} before the value at {offset}"
+            );
+        }
+        e => panic!("expected an unexpected-content error, got {e}"),
+    }
+}
