@@ -129,10 +129,14 @@ impl HostPage {
             unique_vuln_id: api_version >= 5,
         };
         let start = query.hosts.first_candidate();
+        HostPage::new(tenant, start, HostPageKind::Detection { query, shape }, ctx)
+    }
+
+    fn new(tenant: Arc<Tenant>, start: u64, kind: HostPageKind, ctx: PageContext) -> HostPage {
         HostPage {
             cursor: HostCursor::from_id(&tenant, start),
             tenant,
-            kind: HostPageKind::Detection { query, shape },
+            kind,
             ctx,
             stage: Stage::Head,
             emitted: 0,
@@ -156,17 +160,7 @@ impl HostPage {
             serial_number: api_version >= 3 && query.details == HostDetails::All,
         };
         let start = query.hosts.first_candidate();
-        HostPage {
-            cursor: HostCursor::from_id(&tenant, start),
-            tenant,
-            kind: HostPageKind::HostList { query, shape },
-            ctx,
-            stage: Stage::Head,
-            emitted: 0,
-            list_open: false,
-            first_id: None,
-            run: None,
-        }
+        HostPage::new(tenant, start, HostPageKind::HostList { query, shape }, ctx)
     }
 
     fn root(&self) -> (&'static str, &'static str) {

@@ -336,13 +336,12 @@ pub struct HldShape {
     pub unique_vuln_id: bool,
 }
 
-/// One `HOST` of a Host List Detection page.
-pub fn hld_host(out: &mut Vec<u8>, h: &HostView, shape: &HldShape) {
+/// The start of a `HOST`, `ID` to `NETWORK_ID`: the same order in both DTDs (they part ways
+/// after it, OS before or after DNS).
+fn host_head(out: &mut Vec<u8>, h: &HostView, show_asset_id: bool) {
     open(out, 3, "HOST");
     leaf_u64(out, 4, "ID", h.id);
-    if shape.show_asset_id
-        && let Some(a) = h.asset_id
-    {
+    if show_asset_id && let Some(a) = h.asset_id {
         leaf_u64(out, 4, "ASSET_ID", a);
     }
     if let Some(ip) = h.ip {
@@ -355,6 +354,11 @@ pub fn hld_host(out: &mut Vec<u8>, h: &HostView, shape: &HldShape) {
     if let Some(n) = h.network_id {
         leaf_u64(out, 4, "NETWORK_ID", n);
     }
+}
+
+/// One `HOST` of a Host List Detection page.
+pub fn hld_host(out: &mut Vec<u8>, h: &HostView, shape: &HldShape) {
+    host_head(out, h, shape.show_asset_id);
     if let Some(os) = h.os {
         leaf_cdata(out, 4, "OS", os);
     }
@@ -489,23 +493,7 @@ pub struct HostListShape {
 
 /// One `HOST` of a Host List page (`details` Basic or All).
 pub fn host_list_host(out: &mut Vec<u8>, h: &HostView, shape: &HostListShape) {
-    open(out, 3, "HOST");
-    leaf_u64(out, 4, "ID", h.id);
-    if shape.show_asset_id
-        && let Some(a) = h.asset_id
-    {
-        leaf_u64(out, 4, "ASSET_ID", a);
-    }
-    if let Some(ip) = h.ip {
-        leaf_text(out, 4, "IP", ip);
-    }
-    if let Some(ip) = h.ipv6 {
-        leaf_text(out, 4, "IPV6", ip);
-    }
-    leaf_text(out, 4, "TRACKING_METHOD", h.tracking_method);
-    if let Some(n) = h.network_id {
-        leaf_u64(out, 4, "NETWORK_ID", n);
-    }
+    host_head(out, h, shape.show_asset_id);
     if let Some(dns) = h.dns {
         leaf_cdata(out, 4, "DNS", dns);
     }

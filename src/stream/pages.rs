@@ -4,13 +4,13 @@
 use std::sync::atomic::Ordering;
 
 use crate::client::body::BodyReader;
-use crate::client::classify::ResponseFacts;
+use crate::client::classify::{self, ResponseFacts};
 use crate::client::cursor::IdCursor;
 use crate::client::{QualysClient, Request};
 use crate::error::{Exchange, Result};
 use crate::sink::PageSpool;
-use crate::xml::Warning;
 use crate::xml::text::TextStats;
+use crate::xml::{HostPageReader, PageKind, Warning};
 
 /// What a parse function produces for one page.
 pub struct PageOutput<E> {
@@ -21,6 +21,19 @@ pub struct PageOutput<E> {
     pub text: TextStats,
     /// Stream-specific extras (QIDs seen, drop counts).
     pub extra: E,
+}
+
+/// Opens a host page from a response body; a well-formed document of another kind (an error
+/// envelope inside HTTP 200) becomes the error it carries.
+pub fn open_page(
+    body: BodyReader,
+    facts: &ResponseFacts,
+    kind: PageKind,
+) -> Result<HostPageReader<BodyReader>> {
+    match HostPageReader::open(body, kind, facts.exchange.to_string())? {
+        Ok(page) => Ok(page),
+        Err(other) => Err(classify::from_other_document(facts, other)),
+    }
 }
 
 /// Fetches every page of `request`, calling `commit` with each completed page in order.

@@ -15,7 +15,7 @@ use super::vmdr_vulnerabilities::{Num, num};
 use super::{RunSummary, StreamKind};
 use crate::api::path;
 use crate::client::body::BodyReader;
-use crate::client::classify::{self, ResponseFacts};
+use crate::client::classify::ResponseFacts;
 use crate::client::{QualysClient, Request};
 use crate::config::ConnectorConfig;
 use crate::error::{Error, Result};
@@ -106,12 +106,7 @@ pub fn write_record(out: &mut Vec<u8>, host: &Host) -> Result<()> {
 }
 
 fn parse_page(body: BodyReader, facts: &ResponseFacts) -> Result<PageOutput<()>> {
-    let origin = facts.exchange.to_string();
-    let page = match HostPageReader::open(body, PageKind::Hosts, origin)? {
-        Ok(page) => page,
-        Err(other) => return Err(classify::from_other_document(facts, other)),
-    };
-    spool_page(page)
+    spool_page(pages::open_page(body, facts, PageKind::Hosts)?)
 }
 
 /// Reads a whole host page into a spool (used by the HTTP path and by `parse`).

@@ -339,12 +339,7 @@ pub struct DetectionPage {
 }
 
 fn parse_page(body: BodyReader, facts: &ResponseFacts) -> Result<PageOutput<DetectionPage>> {
-    let origin = facts.exchange.to_string();
-    let page = match HostPageReader::open(body, PageKind::Detections, origin)? {
-        Ok(page) => page,
-        Err(other) => return Err(classify::from_other_document(facts, other)),
-    };
-    spool_page(page)
+    spool_page(pages::open_page(body, facts, PageKind::Detections)?)
 }
 
 /// Reads a whole detection page into a spool (used by the HTTP path and by `parse`).
