@@ -14,8 +14,8 @@ use serde::Deserialize;
 use url::Url;
 
 use crate::error::{Error, Result};
-use crate::filter::{ArfKernelFilter, StatusSet, TagFilter, TagSelector, parse_tag_list};
-use crate::platform::{self, UrlKind};
+use crate::qualys::filter::{ArfKernelFilter, StatusSet, TagFilter, TagSelector, parse_tag_list};
+use crate::qualys::platform::{self, UrlKind};
 use crate::stream::StreamKind;
 
 /// The environment variable the password is read from when no `password_file` is set.
@@ -448,7 +448,7 @@ impl Settings {
         let selector = |setting: &str, v: &Option<String>| -> Result<TagSelector> {
             match v {
                 None => Ok(TagSelector::Any),
-                Some(v) => v.parse().map_err(|e: crate::filter::InvalidValue| {
+                Some(v) => v.parse().map_err(|e: crate::qualys::filter::InvalidValue| {
                     Error::config(setting, e.to_string(), "use any or all")
                 }),
             }

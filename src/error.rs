@@ -9,7 +9,7 @@ use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::api::{Permission, code};
+use crate::qualys::{Permission, fo::code};
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 

@@ -12,17 +12,16 @@
 //!                         └── sim (the simulated Qualys server the tests and `qharness serve` run)
 //! ```
 //!
-//! - [`config`] and [`filter`] turn a TOML file and command-line flags into a checked
-//!   configuration; every rule is enforced before any request is sent.
-//! - [`platform`] holds the 13-platform table; [`api`] the Qualys paths, codes and headers.
+//! - [`config`] turns a TOML file and command-line flags into a checked configuration; every
+//!   rule is enforced before any request is sent.
+//! - [`qualys`] holds the facts both sides share: the endpoint registry, the FO paths, codes and
+//!   headers, the permissions, the 13-platform table and the filter vocabulary.
 //! - [`error`] is the one error type; each variant says what happened and what to do.
 
-pub mod api;
 pub mod client;
 pub mod config;
 pub mod error;
-pub mod filter;
-pub mod platform;
+pub mod qualys;
 pub mod scenario;
 pub mod sim;
 pub mod sink;

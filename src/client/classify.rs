@@ -9,8 +9,8 @@
 use std::io::BufRead;
 use std::time::Duration;
 
-use crate::api::{Permission, code};
 use crate::error::{AccountProblem, Error, Exchange, QualysMessage, Throttle};
+use crate::qualys::{Permission, fo::code};
 use crate::xml::document::{self, Root};
 use crate::xml::host_page::OtherDocument;
 use crate::xml::simple_return;

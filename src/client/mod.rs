@@ -33,10 +33,10 @@ use url::Url;
 
 use self::body::{BodyReader, CHANNEL_CHUNKS};
 use self::classify::ResponseFacts;
-use crate::api::{Permission, header};
 use crate::config::{ConnectorConfig, RetryPolicy};
 use crate::error::{Error, Exchange, Result, Retry, Throttle};
-use crate::platform;
+use crate::qualys::platform;
+use crate::qualys::{Permission, fo::header};
 
 /// Bodies of error responses are read up to this size; Qualys error pages are a few hundred
 /// bytes, so anything larger is cut rather than buffered.

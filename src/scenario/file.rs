@@ -146,36 +146,9 @@ pub struct Predicate {
     pub is_null: Option<bool>,
 }
 
-/// Which endpoint a request expectation is about.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum EndpointName {
-    Detection,
-    HostList,
-    KnowledgeBase,
-    Any,
-}
-
-impl EndpointName {
-    /// Whether a request path belongs to the endpoint (any API version).
-    pub fn covers(self, path: &str) -> bool {
-        match self {
-            EndpointName::Detection => path.ends_with("/fo/asset/host/vm/detection/"),
-            EndpointName::HostList => path.ends_with("/fo/asset/host/"),
-            EndpointName::KnowledgeBase => path.ends_with("/fo/knowledge_base/vuln/"),
-            EndpointName::Any => !path.starts_with("/__sim"),
-        }
-    }
-
-    pub fn name(self) -> &'static str {
-        match self {
-            EndpointName::Detection => "detection",
-            EndpointName::HostList => "host_list",
-            EndpointName::KnowledgeBase => "knowledge_base",
-            EndpointName::Any => "any",
-        }
-    }
-}
+/// Which endpoint a request expectation is about: an endpoint name of the registry
+/// ([`crate::qualys::endpoint`]) or `any`.
+pub use crate::qualys::endpoint::EndpointScope as EndpointName;
 
 /// Expectations on the requests to one endpoint.
 #[derive(Debug, Clone, Deserialize)]

@@ -474,7 +474,7 @@ fn check_requests(expect: &Expect, journal: &[JournalEntry], failures: &mut Vec<
     for want in &expect.requests {
         let matching: Vec<&JournalEntry> = journal
             .iter()
-            .filter(|e| want.endpoint.covers(&e.path))
+            .filter(|e| want.endpoint.covers_path(&e.path))
             .collect();
         if let Some(n) = want.count
             && matching.len() != n

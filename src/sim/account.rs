@@ -9,11 +9,13 @@
 //! | SecureID required | 409 | 2011 | client tests (graph-qualys) |
 //! | module permission missing | 403 | none; TEXT names the permission | the simulator's choice, see fixtures/README.md |
 
-use crate::api::{Permission, code};
+use crate::qualys::{Permission, fo::code};
 
 use super::request::Credentials;
 use super::route::Endpoint;
 use super::tenant::{AccountState, Tenant, User};
+#[cfg(test)]
+use crate::qualys::endpoint;
 
 /// Why a call was refused before reaching its endpoint.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -91,7 +93,7 @@ pub fn authenticate<'t>(
 
 /// Checks the module permission an endpoint needs.
 pub fn authorize(user: &User, endpoint: Endpoint) -> Result<(), Refusal> {
-    match endpoint.permission() {
+    match endpoint.permission {
         Some(p) if !user.has(p) => Err(Refusal::PermissionMissing(p)),
         _ => Ok(()),
     }
@@ -121,10 +123,10 @@ mod tests {
         assert_eq!(authenticate(&t, None).unwrap_err(), Refusal::BadLogin);
         let novm = t.user("quays_novm1").unwrap();
         assert_eq!(
-            authorize(novm, Endpoint::KnowledgeBase),
+            authorize(novm, &endpoint::KNOWLEDGE_BASE),
             Err(Refusal::PermissionMissing(Permission::ManageVm))
         );
-        assert!(authorize(t.user("quays_nowas1").unwrap(), Endpoint::Detection).is_ok());
+        assert!(authorize(t.user("quays_nowas1").unwrap(), &endpoint::HOST_DETECTION).is_ok());
         assert_eq!(
             (
                 Refusal::Expired.status(),

@@ -21,8 +21,8 @@ use std::collections::BTreeMap;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use crate::api::Permission;
-use crate::filter::{DetectionType, VulnStatus};
+use crate::qualys::Permission;
+use crate::qualys::filter::{DetectionType, VulnStatus};
 
 use super::tenant::{
     AccountState, Detection, Host, KbEntry, KernelState, Limits, Tag, Tenant, TextStyle, User,

@@ -29,6 +29,7 @@ use super::response::{Body, SimResponse};
 use super::route::{Endpoint, Route};
 use super::tenant::{Tenant, User};
 use super::timestamp::Timestamp;
+use crate::qualys::endpoint::{self, Family};
 
 const XML: &str = "application/xml";
 /// The content type Qualys sends on login and account errors (recorded).
@@ -158,7 +159,7 @@ impl Engine {
                         if !delivery.add(f, |a, b| self.random(a, b)) {
                             let endpoint = match route {
                                 Route::Api { endpoint, .. } => endpoint,
-                                _ => Endpoint::Detection,
+                                _ => &endpoint::HOST_DETECTION,
                             };
                             let limits = self.tenant.limits;
                             let r = self.fault_answer(
@@ -215,6 +216,7 @@ impl Engine {
             Route::Api {
                 endpoint,
                 api_version,
+                ..
             } => self.model(req, endpoint, api_version),
             _ => {
                 let text = format!(
@@ -231,7 +233,7 @@ impl Engine {
         if req.method != "GET" && req.method != "POST" {
             let e = QualysError {
                 status: 400,
-                code: crate::api::code::METHOD_INCOMPATIBLE,
+                code: crate::qualys::fo::code::METHOD_INCOMPATIBLE,
                 text: format!(
                     "Request method ({}) is not supported; use GET or POST.",
                     req.method
@@ -272,7 +274,7 @@ impl Engine {
             return self.journalled(req, r, &names, "model");
         }
 
-        if endpoint == Endpoint::About {
+        if endpoint == &endpoint::ABOUT {
             let mut r = SimResponse::new(200, XML, render::about(&req.origin));
             r.delivery = delivery;
             return self.journalled(req, r, &names, "model");
@@ -318,8 +320,8 @@ impl Engine {
             }),
             cursor_stuck: stuck,
         };
-        let page: Result<Box<dyn super::response::ChunkSource>, QualysError> = match endpoint {
-            Endpoint::Detection => DetectionQuery::parse(&req.params).map(|q| {
+        let page: Result<Box<dyn super::response::ChunkSource>, QualysError> = match endpoint.name {
+            "detection" => DetectionQuery::parse(&req.params).map(|q| {
                 let echo = q.echo_request;
                 Box::new(HostPage::detection(
                     Arc::clone(&self.tenant),
@@ -328,7 +330,7 @@ impl Engine {
                     ctx(echo),
                 )) as _
             }),
-            Endpoint::HostList => HostListQuery::parse(&req.params).map(|q| {
+            "host_list" => HostListQuery::parse(&req.params).map(|q| {
                 let echo = q.echo_request;
                 Box::new(HostPage::host_list(
                     Arc::clone(&self.tenant),
@@ -337,17 +339,22 @@ impl Engine {
                     ctx(echo),
                 )) as _
             }),
-            Endpoint::KnowledgeBase => KbQuery::parse(&req.params).map(|q| {
+            "knowledge_base" => KbQuery::parse(&req.params).map(|q| {
                 let echo = q.echo_request;
                 Box::new(KbPage::new(Arc::clone(&self.tenant), q, ctx(echo))) as _
             }),
-            Endpoint::About => {
-                unreachable!("about.php was answered above; this arm exists for the compiler only")
-            }
+            other => Err(QualysError {
+                status: 404,
+                code: crate::qualys::fo::code::UNRECOGNIZED_PARAMETER,
+                text: format!(
+                    "qharness simulator: the {other} endpoint ({}) is not modelled yet",
+                    endpoint.title
+                ),
+            }),
         };
         let mut r = match page {
             Ok(source) => {
-                let content_type = if endpoint == Endpoint::KnowledgeBase {
+                let content_type = if endpoint == &endpoint::KNOWLEDGE_BASE {
                     XML_UTF8
                 } else {
                     XML
@@ -409,7 +416,12 @@ impl Engine {
             &[],
             ct,
         );
-        if let (true, Some(u)) = (refusal.carries_limit_headers() && endpoint.is_fo(), user) {
+        if let (true, Some(u)) = (
+            refusal.carries_limit_headers()
+                && endpoint.family == Family::Fo
+                && endpoint != &endpoint::ABOUT,
+            user,
+        ) {
             r.headers.extend(
                 self.limiter
                     .peek(&u.login, endpoint, self.tenant.limits_for(u))
@@ -465,7 +477,7 @@ impl Engine {
                     req,
                     now,
                     409,
-                    Some(crate::api::code::RATE_LIMIT),
+                    Some(crate::qualys::fo::code::RATE_LIMIT),
                     &text,
                     &[("SECONDS_TO_WAIT", seconds_to_wait.to_string())],
                     XML,
@@ -491,7 +503,7 @@ impl Engine {
                     req,
                     now,
                     409,
-                    Some(crate::api::code::CONCURRENCY_LIMIT),
+                    Some(crate::qualys::fo::code::CONCURRENCY_LIMIT),
                     &text,
                     &[("CALLS_TO_FINISH", n.to_string())],
                     XML,

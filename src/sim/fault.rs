@@ -9,7 +9,7 @@
 //! [[faults]]
 //! kind = "rate_limited"      # what goes wrong (see Fault)
 //! seconds_to_wait = 1
-//! route = "detection"        # detection | host_list | knowledge_base | about | any (default)
+//! route = "detection"        # an endpoint name of the registry (crate::qualys::endpoint), or any (default)
 //! user = "quays_ab1"         # optional
 //! first = 2                  # optional: only the first 2 matching calls
 //! # calls = "3..5"           # or a range of matching calls, 1-based: "3..5" (3, 4), "3..=5", "3.."
@@ -32,6 +32,8 @@ use std::time::Duration;
 use serde::{Deserialize, Deserializer, Serialize};
 
 use super::route::Endpoint;
+#[cfg(test)]
+use crate::qualys::endpoint;
 
 /// What goes wrong.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -166,29 +168,8 @@ impl Fault {
     }
 }
 
-/// Which routes a rule applies to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum RouteScope {
-    #[default]
-    Any,
-    Detection,
-    HostList,
-    KnowledgeBase,
-    About,
-}
-
-impl RouteScope {
-    pub fn covers(self, e: Endpoint) -> bool {
-        match self {
-            RouteScope::Any => true,
-            RouteScope::Detection => e == Endpoint::Detection,
-            RouteScope::HostList => e == Endpoint::HostList,
-            RouteScope::KnowledgeBase => e == Endpoint::KnowledgeBase,
-            RouteScope::About => e == Endpoint::About,
-        }
-    }
-}
+/// Which endpoints a rule applies to: the registry's scope, written as an endpoint name.
+pub use crate::qualys::endpoint::EndpointScope as RouteScope;
 
 /// A range of matching calls, 1-based.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -739,7 +720,7 @@ mod tests {
         assert_eq!(
             f.faults[0],
             FaultRule::always(Fault::ServerError { status: 500 })
-                .on(RouteScope::Detection)
+                .on(RouteScope::One(&endpoint::HOST_DETECTION))
                 .first(2)
         );
         assert_eq!(f.faults[1].calls, CallRange { from: 2, to: None });
@@ -757,7 +738,7 @@ mod tests {
     fn the_book_counts_matching_calls_per_rule() {
         let rules = vec![
             FaultRule::always(Fault::ServerError { status: 503 })
-                .on(RouteScope::Detection)
+                .on(RouteScope::One(&endpoint::HOST_DETECTION))
                 .first(2),
             FaultRule::always(Fault::MalformedXml)
                 .for_user("b")
@@ -770,14 +751,23 @@ mod tests {
                 .map(|f| f.name())
                 .collect::<Vec<_>>()
         };
-        assert_eq!(names(Endpoint::HostList, Some("a")), Vec::<&str>::new());
-        assert_eq!(names(Endpoint::Detection, Some("b")), vec!["server_error"]);
+        assert_eq!(names(&endpoint::HOST_LIST, Some("a")), Vec::<&str>::new());
         assert_eq!(
-            names(Endpoint::Detection, Some("b")),
+            names(&endpoint::HOST_DETECTION, Some("b")),
+            vec!["server_error"]
+        );
+        assert_eq!(
+            names(&endpoint::HOST_DETECTION, Some("b")),
             vec!["server_error", "malformed_xml"]
         );
-        assert_eq!(names(Endpoint::Detection, Some("b")), vec!["malformed_xml"]);
+        assert_eq!(
+            names(&endpoint::HOST_DETECTION, Some("b")),
+            vec!["malformed_xml"]
+        );
         book.reset();
-        assert_eq!(names(Endpoint::Detection, Some("a")), vec!["server_error"]);
+        assert_eq!(
+            names(&endpoint::HOST_DETECTION, Some("a")),
+            vec!["server_error"]
+        );
     }
 }

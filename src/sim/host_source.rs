@@ -5,7 +5,7 @@
 //! host is viewed straight out of the tenant; a synthetic host is generated on demand into a
 //! [`SynthScratch`] and viewed from there, so a population of millions is never materialised.
 
-use crate::filter::{DetectionType, VulnStatus};
+use crate::qualys::filter::{DetectionType, VulnStatus};
 
 use super::tenant::{Detection, Host, Tag, Tenant, TextStyle};
 use super::timestamp::Timestamp;

@@ -12,10 +12,12 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::api::{code, header};
+use crate::qualys::fo::{code, header};
 
 use super::route::Endpoint;
 use super::tenant::Limits;
+#[cfg(test)]
+use crate::qualys::endpoint;
 
 /// The values of the six limit headers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -73,7 +75,7 @@ struct Usage {
 /// Per-user, per-API counters.
 #[derive(Debug, Default)]
 pub struct Limiter {
-    usage: Mutex<HashMap<(String, Endpoint), Usage>>,
+    usage: Mutex<HashMap<(String, &'static str), Usage>>,
 }
 
 impl Limiter {
@@ -87,7 +89,7 @@ impl Limiter {
         let now = Instant::now();
         let window = Duration::from_secs(limits.rate_window_secs);
         let mut map = self.usage.lock().unwrap_or_else(|p| p.into_inner());
-        let u = map.entry((user.to_string(), endpoint)).or_default();
+        let u = map.entry((user.to_string(), endpoint.name)).or_default();
         while u
             .calls
             .front()
@@ -154,7 +156,7 @@ impl Limiter {
     pub fn peek(&self, user: &str, endpoint: Endpoint, limits: Limits) -> LimitHeaders {
         let map = self.usage.lock().unwrap_or_else(|p| p.into_inner());
         let (used, running) = map
-            .get(&(user.to_string(), endpoint))
+            .get(&(user.to_string(), endpoint.name))
             .map(|u| {
                 let now = Instant::now();
                 let w = Duration::from_secs(limits.rate_window_secs);
@@ -224,21 +226,28 @@ mod tests {
     #[test]
     fn the_rate_limit_blocks_with_1965_and_the_seconds_to_wait() {
         let l = Limiter::default();
-        let (h1, g1) = l.admit("u", Endpoint::Detection, limits(2, 9)).unwrap();
+        let (h1, g1) = l
+            .admit("u", &endpoint::HOST_DETECTION, limits(2, 9))
+            .unwrap();
         drop(g1);
         assert_eq!(h1.remaining, 1);
-        let (h2, _g2) = l.admit("u", Endpoint::Detection, limits(2, 9)).unwrap();
+        let (h2, _g2) = l
+            .admit("u", &endpoint::HOST_DETECTION, limits(2, 9))
+            .unwrap();
         assert_eq!(h2.remaining, 0);
-        let b = l.admit("u", Endpoint::Detection, limits(2, 9)).unwrap_err();
+        let b = l
+            .admit("u", &endpoint::HOST_DETECTION, limits(2, 9))
+            .unwrap_err();
         assert_eq!(b.code, 1965);
         assert_eq!(b.item.0, "SECONDS_TO_WAIT");
         assert!(b.headers.to_wait_secs > 3500);
         assert!(
-            l.admit("u", Endpoint::HostList, limits(2, 9)).is_ok(),
+            l.admit("u", &endpoint::HOST_LIST, limits(2, 9)).is_ok(),
             "counted per API"
         );
         assert!(
-            l.admit("v", Endpoint::Detection, limits(2, 9)).is_ok(),
+            l.admit("v", &endpoint::HOST_DETECTION, limits(2, 9))
+                .is_ok(),
             "counted per user"
         );
     }
@@ -246,9 +255,11 @@ mod tests {
     #[test]
     fn the_concurrency_limit_counts_running_calls_until_their_guard_drops() {
         let l = Limiter::default();
-        let (_, g) = l.admit("u", Endpoint::Detection, limits(100, 1)).unwrap();
+        let (_, g) = l
+            .admit("u", &endpoint::HOST_DETECTION, limits(100, 1))
+            .unwrap();
         let b = l
-            .admit("u", Endpoint::Detection, limits(100, 1))
+            .admit("u", &endpoint::HOST_DETECTION, limits(100, 1))
             .unwrap_err();
         assert_eq!((b.code, b.item.0), (1960, "CALLS_TO_FINISH"));
         assert_eq!(
@@ -256,7 +267,10 @@ mod tests {
             "This API cannot be run again until 1 currently running API instance has finished."
         );
         drop(g);
-        assert!(l.admit("u", Endpoint::Detection, limits(100, 1)).is_ok());
+        assert!(
+            l.admit("u", &endpoint::HOST_DETECTION, limits(100, 1))
+                .is_ok()
+        );
     }
 
     #[test]

@@ -24,7 +24,7 @@
 //!   missing trailing slash), [`replay`] looks for a recorded fixture, [`account`] checks login,
 //!   account state and permission, [`fault`] injects what the tenant asks for, [`limits`] keeps
 //!   the rate and concurrency budgets, [`params`] parses parameters into the types of
-//!   [`crate::filter`], and [`page`] renders the answer lazily.
+//!   [`crate::qualys::filter`], and [`page`] renders the answer lazily.
 //! - The **model** is a [`tenant::Tenant`]: users, limits, faults, tags, hosts, KnowledgeBase,
 //!   and optionally a [`synthetic`] population generated on the fly. [`host_source`] walks hosts
 //!   in ID order from either; [`render`] writes them as Qualys XML; [`pagination`] builds the

@@ -3,16 +3,16 @@
 //! Qualys rejects a parameter it does not know with CODE 1901 and a bad value with CODE 1905,
 //! both HTTP 400. The allow-lists hold every parameter the research note documents for the
 //! endpoint, so a connector sending a real parameter is never told it is unknown; the parameters
-//! the simulator *models* are parsed into the types of [`crate::filter`] and applied, the others
+//! the simulator *models* are parsed into the types of [`crate::qualys::filter`] and applied, the others
 //! are accepted and have no effect (listed in fixtures/README.md).
 
 use std::net::Ipv4Addr;
 use std::str::FromStr;
 
-use crate::api::code;
-use crate::filter::{
+use crate::qualys::filter::{
     ArfKernelFilter, DetectionType, StatusSet, TagFilter, TagSelector, parse_tag_list,
 };
+use crate::qualys::fo::code;
 
 use super::tenant::Tag;
 
@@ -417,9 +417,9 @@ impl TagQuery {
         let selector = |name: &str| -> Result<TagSelector, QualysError> {
             match p.get(name) {
                 None => Ok(TagSelector::Any),
-                Some(v) => v
-                    .parse()
-                    .map_err(|e: crate::filter::InvalidValue| QualysError::invalid(name, v, e)),
+                Some(v) => v.parse().map_err(|e: crate::qualys::filter::InvalidValue| {
+                    QualysError::invalid(name, v, e)
+                }),
             }
         };
         let list = |name: &str, v: Option<&str>| -> Result<Vec<String>, QualysError> {
@@ -527,7 +527,7 @@ impl DetectionFilter {
     pub fn keeps(
         &self,
         kind: DetectionType,
-        status: crate::filter::VulnStatus,
+        status: crate::qualys::filter::VulnStatus,
         qid: u32,
         severity: u8,
         kernel: Option<bool>,

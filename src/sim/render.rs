@@ -207,7 +207,12 @@ pub fn document_head(
 /// The truncation WARNING: CODE 1980 and the next-page URL.
 pub fn warning(out: &mut Vec<u8>, limit: u64, url: &str) {
     open(out, 2, "WARNING");
-    leaf_u64(out, 3, "CODE", u64::from(crate::api::code::TRUNCATED));
+    leaf_u64(
+        out,
+        3,
+        "CODE",
+        u64::from(crate::qualys::fo::code::TRUNCATED),
+    );
     leaf_text(
         out,
         3,
@@ -268,7 +273,7 @@ pub fn generic_return_999(origin: &str, now: Timestamp, api: &str, user: &str) -
     out.extend_from_slice(b"\" at=\"");
     out.extend_from_slice(&now.to_wire());
     out.extend_from_slice(b"\" />\n  <RETURN status=\"FAILED\" number=\"999\">");
-    escape_into(&mut out, crate::api::code::INTERNAL_ERROR_TEXT);
+    escape_into(&mut out, crate::qualys::fo::code::INTERNAL_ERROR_TEXT);
     out.extend_from_slice(b"</RETURN>\n</GENERIC_RETURN>\n");
     out
 }

@@ -25,7 +25,7 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::filter::{DetectionType, VulnStatus};
+use crate::qualys::filter::{DetectionType, VulnStatus};
 
 use super::host_source::{DetectionView, HostView, SynthScratch, Text, TextOut};
 use super::params::HostDetails;
@@ -689,12 +689,12 @@ pub fn write_page(opts: &SynthOptions, mut w: impl Write) -> Result<SynthSummary
         SynthStream::VmdrVulnerabilities => (
             "HOST_LIST_VM_DETECTION_OUTPUT",
             dtd::HOST_LIST_VM_DETECTION,
-            crate::api::path::HOST_DETECTION,
+            crate::qualys::fo::path::HOST_DETECTION,
         ),
         SynthStream::VmdrAssets => (
             "HOST_LIST_OUTPUT",
             dtd::HOST_LIST,
-            crate::api::path::HOST_LIST,
+            crate::qualys::fo::path::HOST_LIST,
         ),
     };
     render::document_head(&mut buf, root, &opts.origin, dtd_path, now, None);

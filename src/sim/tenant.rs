@@ -50,9 +50,9 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use crate::api::Permission;
 use crate::error::{Error, Result};
-use crate::filter::{DetectionType, VulnStatus};
+use crate::qualys::Permission;
+use crate::qualys::filter::{DetectionType, VulnStatus};
 
 use super::fault::FaultRule;
 use super::synthetic::{SyntheticPopulation, SyntheticSpec};
@@ -450,7 +450,7 @@ impl Detection {
     }
 
     /// `None` when not kernel related, else whether it was found on the running kernel: the
-    /// shape [`crate::filter::ArfKernelFilter::keeps`] takes.
+    /// shape [`crate::qualys::filter::ArfKernelFilter::keeps`] takes.
     pub fn kernel_running(&self) -> Option<bool> {
         self.kernel.map(|k| k == KernelState::Running)
     }

@@ -11,7 +11,7 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::api::Permission;
+use crate::qualys::Permission;
 
 pub mod pages;
 pub mod saved;

@@ -13,12 +13,12 @@ use serde::Serialize;
 use super::pages::{self, PageOutput};
 use super::vmdr_vulnerabilities::{Num, num};
 use super::{RunSummary, StreamKind};
-use crate::api::path;
 use crate::client::body::BodyReader;
 use crate::client::classify::ResponseFacts;
 use crate::client::{QualysClient, Request};
 use crate::config::ConnectorConfig;
 use crate::error::{Error, Result};
+use crate::qualys::fo::path;
 use crate::sink::{PageSpool, Sink};
 use crate::xml::{Host, HostField as H, HostPageReader, PageKind};
 

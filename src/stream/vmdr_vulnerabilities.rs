@@ -20,13 +20,13 @@ use serde::Serialize;
 
 use super::pages::{self, PageOutput};
 use super::{RunSummary, StreamKind};
-use crate::api::path;
 use crate::client::body::BodyReader;
 use crate::client::classify::{self, ResponseFacts};
 use crate::client::{QualysClient, Request};
 use crate::config::ConnectorConfig;
 use crate::error::{Error, Result};
-use crate::filter::DetectionType;
+use crate::qualys::filter::DetectionType;
+use crate::qualys::fo::path;
 use crate::sink::{PageSpool, Sink};
 use crate::xml::document::{self, Root};
 use crate::xml::knowledge_base::{self, KbEntry};

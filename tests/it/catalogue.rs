@@ -8,7 +8,7 @@
 use std::path::Path;
 
 use qualys_harness::config::ConnectorConfig;
-use qualys_harness::filter::DetectionType;
+use qualys_harness::qualys::filter::DetectionType;
 use qualys_harness::scenario::{Scenario, catalogue};
 use qualys_harness::sim::Tenant;
 use qualys_harness::stream::StreamKind;

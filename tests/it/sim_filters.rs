@@ -5,7 +5,7 @@
 //! second; the transport is covered by the other files.
 
 use proptest::prelude::*;
-use qualys_harness::filter::{DetectionType, VulnStatus};
+use qualys_harness::qualys::filter::{DetectionType, VulnStatus};
 use qualys_harness::sim::engine::Engine;
 use qualys_harness::sim::request::SimRequest;
 use qualys_harness::sim::tenant::{Detection, KernelState};

@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use qualys_harness::config::StatusList;
 use qualys_harness::error::{AccountProblem, Error, Throttle};
 use qualys_harness::stream::StreamKind;
-use qualys_harness::{ExitClass, api::Permission};
+use qualys_harness::{ExitClass, qualys::Permission};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 

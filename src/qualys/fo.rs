@@ -1,5 +1,5 @@
-//! Qualys API facts shared by the connector and the simulated server: paths, return codes and
-//! their texts, header names.
+//! Facts of the FO API (`/api/N.0/fo/...` on the API server), shared by the connector and the
+//! simulated server: paths, `SIMPLE_RETURN` codes and their texts, header names.
 //!
 //! Each fact comes from `shared/reference/api/qualys-vmdr-pc.md` (Qualys documentation and real
 //! recorded responses). Where the research marks a fact uncertain, the choice made here is noted
@@ -62,38 +62,4 @@ pub mod header {
     pub const CONCURRENCY_RUNNING: &str = "X-Concurrency-Limit-Running";
     /// Mandatory anti-CSRF header on FO requests; any non-empty value.
     pub const REQUESTED_WITH: &str = "X-Requested-With";
-}
-
-/// The Qualys module permission a stream needs, named as the user sees it in the console.
-///
-/// Tenant files spell them `manage_vm`, `manage_web_applications` and `manage_pc`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Permission {
-    ManageVm,
-    ManageWebApplications,
-    ManagePc,
-}
-
-impl Permission {
-    /// Every permission, in console order.
-    pub const ALL: [Permission; 3] = [
-        Permission::ManageVm,
-        Permission::ManageWebApplications,
-        Permission::ManagePc,
-    ];
-
-    pub fn label(self) -> &'static str {
-        match self {
-            Permission::ManageVm => "Manage VM module",
-            Permission::ManageWebApplications => "Manage Web Applications",
-            Permission::ManagePc => "Manage PC module",
-        }
-    }
-}
-
-impl std::fmt::Display for Permission {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.label())
-    }
 }

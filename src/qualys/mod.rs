@@ -1,0 +1,22 @@
+//! Facts about Qualys that both sides share: the connector that calls Qualys and the simulator
+//! that answers like it.
+//!
+//! - [`endpoint`]: the endpoint registry. Every endpoint, its API family, permission and paths.
+//! - [`fo`]: the FO API's paths, `SIMPLE_RETURN` codes and header names.
+//! - [`permission`]: the module permissions a user needs.
+//! - [`platform`]: the 13 shared platforms and the rules that read URLs and usernames against
+//!   them.
+//! - [`filter`]: the filter vocabulary (statuses, tags, `arf_kernel_filter`) with its wire forms.
+//!
+//! Each fact comes from `shared/reference/api/` (Qualys documentation and real recorded traffic).
+//! Where the research marks a fact uncertain, the choice made is noted beside it and in
+//! `fixtures/README.md`.
+
+pub mod endpoint;
+pub mod filter;
+pub mod fo;
+pub mod permission;
+pub mod platform;
+
+pub use endpoint::{Endpoint, EndpointScope, Family};
+pub use permission::Permission;
