@@ -36,12 +36,56 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 CONNECTOR = os.path.join(HERE, "connector.py")
 PASSWORD = "demo"  # the simulator's demo password; a test fixture, not a secret
 
-# Lifts the demo tenant's 300 calls/hour and 2 concurrent calls: truncation_limit = 1 alone
-# pages through every host, and the cases run in parallel.
-UNLIMITED = """base = "demo"
+# The demo tenant plus a host and a KnowledgeBase entry for what the demo data lacks: a QID the
+# KnowledgeBase does not know, patchable 0 without CVSS or CVE, non-ASCII text, escaped RESULTS
+# with line breaks and edge spaces, a "]]>" inside CDATA, NETBIOS/network/serial fields, an
+# Info detection. Limits are lifted: truncation_limit = 1 alone pages through every host, and
+# the cases run in parallel.
+TENANT = r"""base = "demo"
 [limits]
 rate_limit = 1000000
 concurrency_limit = 100
+
+[[knowledge_base]]
+qid = 990001
+severity = 2
+title = "Example: not patchable, no CVSS, no CVE"
+category = "Local"
+published = "2024-01-01T00:00:00Z"
+patchable = false
+
+[[hosts]]
+id = 99901
+asset_id = 88001
+ip = "198.51.100.7"
+tracking_method = "NETBIOS"
+network_id = 12
+os = "Windows Server 2022 \u2014 Datacenter \u2713"
+netbios = "WIN-\u00c9DGE"
+qg_hostid = "qg-7f3a"
+serial_number = "SN-0001"
+fqdn = "win-edge.example.org"
+tags = ["Z\u00fcrich B\u00fcro", "Production"]
+last_scan = "2024-06-01T00:00:00Z"
+
+[[hosts.detections]]
+qid = 990001
+type = "Potential"
+status = "New"
+port = 8443
+protocol = "tcp"
+ssl = true
+results = "line 1\r\nline 2 <tag> & \"quoted\"\n  trailing spaces  "
+results_style = "escaped"
+
+[[hosts.detections]]
+qid = 999999
+status = "Active"
+results = "a ]]> inside CDATA"
+
+[[hosts.detections]]
+qid = 45017
+type = "Info"
 """
 
 # One user per fault, so that `first = 1` means the first call of that case and nothing else.
@@ -68,7 +112,7 @@ FAST = {"backoff_initial_ms": 10, "max_attempts": 3}  # exhausted retries end in
 
 
 def fault_tenant():
-    text = UNLIMITED
+    text = TENANT
     for name, fault in FAULTS.items():
         user = FAULT_USER[name]
         text += f'\n[[users]]\nlogin = "{user}"\npassword = "{PASSWORD}"\n'
@@ -269,14 +313,15 @@ def main(argv):
     with tempfile.TemporaryDirectory(prefix="pyconn-check-") as workdir:
         sims = []
         try:
-            plain = Simulator(qharness, workdir, "plain", UNLIMITED)
+            plain = Simulator(qharness, workdir, "plain", TENANT)
             sims.append(plain)
-            tls = Simulator(qharness, workdir, "tls", UNLIMITED, tls=True)
+            tls = Simulator(qharness, workdir, "tls", TENANT, tls=True)
             sims.append(tls)
             faults = Simulator(qharness, workdir, "faults", fault_tenant())
             sims.append(faults)
             builtin = check_records(report, qharness, workdir, plain, tls)
             check_errors(report, qharness, workdir, plain)
+            check_requests(report, qharness, workdir, faults)
             check_faults(report, workdir, faults, builtin)
             check_breaks(report, qharness, workdir, plain)
         finally:
@@ -341,6 +386,33 @@ def check_errors(report, qharness, workdir, plain):
                  expect_exit(python, 2, "qids", records="none"))
     python = run_python(plain, workdir, "other_stream", "pc-posture", {})
     report.check("config: pc-posture stream -> exit 2", expect_exit(python, 2, "VMDR streams only"))
+
+
+def check_requests(report, qharness, workdir, sim):
+    """Both connectors send the same requests: paths, form parameters in order, and the
+    mandatory X-Requested-With header. Run one after the other so the journal separates them."""
+    for name, stream, settings in (("default", VULNS, {}), ("truncation_7", VULNS, {"truncation_limit": 7}),
+                                   ("filters", VULNS, {"status": "New,Fixed", "arf_kernel_filter": 2,
+                                                       "include_ignored": True, "kb_batch_size": 3,
+                                                       "tag_include": "PCI & Card",
+                                                       "tag_exclude": "Decommissioned"}),
+                                   ("assets", ASSETS, {"truncation_limit": 50, "tag_include": "Production",
+                                                       "tag_exclude": "DMZ"})):
+        sent = []
+        for run in (run_builtin, run_python):
+            before = len(sim.journal())
+            args = (qharness, sim) if run is run_builtin else (sim,)
+            run(*args, workdir, f"requests_{name}", stream, settings)
+            sent.append([(e["path"], e["params"]) for e in sim.journal()[before:]])
+            if any(not dict(e["headers"]).get("X-Requested-With") for e in sim.journal()[before:]):
+                sent[-1].append("a request without X-Requested-With")
+        problem = None
+        if sent[0] != sent[1]:
+            first = next(i for i, (b, p) in enumerate(zip(sent[0] + [None], sent[1] + [None])) if b != p)
+            problem = (f"  request {first + 1} differs ({len(sent[0])} built-in, {len(sent[1])} python):"
+                       f"\n  built-in {sent[0][first] if first < len(sent[0]) else None}"
+                       f"\n  python   {sent[1][first] if first < len(sent[1]) else None}")
+        report.check(f"requests equal: {name} ({len(sent[1])} requests)", problem)
 
 
 def check_faults(report, workdir, faults, builtin):
