@@ -99,6 +99,12 @@ def config_error(setting, problem, fix):
     return Failure(2, f"invalid configuration: {setting}: {problem}\n  what to do: {fix}")
 
 
+def whole(value):
+    """A non-negative integer or None: header, code and cursor values are checked, not trusted."""
+    value = (value or "").strip()
+    return int(value) if re.fullmatch(r"[0-9]+", value) else None
+
+
 # --- settings -------------------------------------------------------------------------------
 
 def read_settings(stream, path):
@@ -119,7 +125,7 @@ def read_settings(stream, path):
 
     def get(key, kind, default, low=0, high=None):
         value = raw.get(key, default)
-        if value is None or not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
             raise config_error(key, f"{value!r} is not a {kind.__name__}", "fix its type")
         if kind is int and (value < low or (high is not None and value > high)):
             raise config_error(key, f"{value} is out of range", f"use {low} to {high or 'more'}")
@@ -235,7 +241,9 @@ class Qualys:
             except Failure as f:
                 if f.retry is None:
                     raise
-                delay = f.retry if f.retry != "backoff" else min(self.s["backoff"] * 2 ** failures, 30)
+                delay = f.retry
+                if delay == "backoff":  # doubling from backoff_initial_ms, at most 30 s
+                    delay = min(self.s["backoff"] * 2 ** failures, 30)
                 failures += 1
                 if failures >= self.s["max_attempts"] or self.waited + delay > self.s["max_wait"]:
                     raise Failure(4, f"{where}: still failing after {failures} attempts over "
@@ -278,7 +286,8 @@ class Qualys:
         with response:
             self.note_rate_headers(response.headers)
             if "html" in (response.headers.get("Content-Type") or "").lower():
-                raise classify(response.status, response.headers, response.read(MAX_ERROR_BODY), where)
+                body = response.read(MAX_ERROR_BODY)
+                raise classify(response.status, response.headers, body, where)
             try:
                 return parse(Body(response), where)
             except (OSError, http.client.HTTPException) as e:
@@ -287,19 +296,20 @@ class Qualys:
 
     def note_rate_headers(self, headers):
         """X-RateLimit-Remaining 0 with a ToWait means the next call would be refused: wait."""
-        to_wait = (headers.get("X-RateLimit-ToWait-Sec") or "").strip()
-        if (headers.get("X-RateLimit-Remaining") or "").strip() == "0" and to_wait.isdigit():
-            self.blocked_until = time.monotonic() + int(to_wait)
+        to_wait = whole(headers.get("X-RateLimit-ToWait-Sec"))
+        if whole(headers.get("X-RateLimit-Remaining")) == 0 and to_wait:
+            self.blocked_until = time.monotonic() + to_wait
 
 
 def classify(status, headers, body, where):
     """A response that is not the expected document, as a Failure: Qualys's CODE first, then
     the HTTP status, the way qharness reads Qualys's inconsistent error signalling."""
     head = body[:512].lstrip().lower()
-    if "html" in (headers.get("Content-Type") or "").lower() or head.startswith((b"<!doctype html", b"<html")):
+    html = head.startswith((b"<!doctype html", b"<html"))
+    if html or "html" in (headers.get("Content-Type") or "").lower():
         title = re.search(rb"<title>(.*?)</title>", body, re.I | re.S)
         title = title.group(1).decode("utf-8", "replace").strip() if title else ""
-        said = f"{where}, HTTP {status}: expected a Qualys XML response, got an HTML page \"{title}\""
+        said = f"{where}, HTTP {status}: expected Qualys XML, got an HTML page \"{title}\""
         if 300 <= status < 400:
             return Failure(1, f"{said} redirecting to {headers.get('Location')}\n  what to do: "
                            "this connector does not follow redirects because credentials may only "
@@ -318,42 +328,39 @@ def classify(status, headers, body, where):
 
 
 def from_envelope(root, status, headers, where):
-    code = (root.findtext("RESPONSE/CODE") or "").strip()
-    text = (root.findtext("RESPONSE/TEXT") or root.findtext("RETURN") or "").strip()
-    items = {(i.findtext("KEY") or "").strip().upper(): (i.findtext("VALUE") or "").strip()
+    message = (root.findtext("RESPONSE/TEXT") or root.findtext("RETURN") or "").strip()
+    items = {(i.findtext("KEY") or "").strip().upper(): i.findtext("VALUE")
              for i in root.iterfind("RESPONSE/ITEM_LIST/ITEM")}
-    return from_message(status, headers, int(code) if code.isdigit() else None, text, items,
+    return from_message(status, headers, whole(root.findtext("RESPONSE/CODE")), message, items,
                         root.tag == "GENERIC_RETURN", where)
 
 
-def from_message(status, headers, code, text, items, generic, where):
+def from_message(status, headers, code, message, items, generic, where):
     if code is None and (generic or status >= 500):
         code = 999  # Qualys's internal-error code, as the built-in reports it
-    said = f"{where}, HTTP {status}: Qualys said: " + (f"CODE {code}: {text}" if code else text)
+    said = f"{where}, HTTP {status}: Qualys said: " + (f"CODE {code}: " if code else "") + message
     if code == 2003 and "retry-2003" in BREAKS:
         return Failure(4, said, "backoff", code)  # the deliberately broken variant
     if code in ACCOUNT:
         summary, advice = ACCOUNT[code]
         return Failure(3, f"{summary}; {said}\n  what to do: {advice}", code=code)
-    if code == 1965:
-        to_wait = (headers.get("X-RateLimit-ToWait-Sec") or "").strip()
-        wait = int(to_wait) if to_wait.isdigit() and to_wait != "0" else None
-        if wait is None and items.get("SECONDS_TO_WAIT", "").isdigit():
-            wait = int(items["SECONDS_TO_WAIT"])
-        return Failure(4, f"API rate limit reached; {said}", wait if wait else "backoff", code)
+    if code == 1965:  # wait as long as Qualys asks: the header, else the body's SECONDS_TO_WAIT
+        wait = whole(headers.get("X-RateLimit-ToWait-Sec")) or whole(items.get("SECONDS_TO_WAIT"))
+        return Failure(4, f"API rate limit reached; {said}", wait or "backoff", code)
     if code == 1960:
         return Failure(4, f"API concurrency limit reached; {said}", "backoff", code)
     if code in (999, 1999) or generic or status >= 500:
         return Failure(4, f"Qualys server error; {said}", "backoff", code)
     if status == 401:
-        return Failure(3, f"Qualys rejected the login; {said}\n  what to do: {BAD_LOGIN}", code=code)
+        return Failure(3, f"Qualys rejected the login; {said}\n  what to do: {BAD_LOGIN}",
+                       code=code)
     if status == 403:
         return Failure(3, f"the Qualys user lacks the \"Manage VM module\" permission; {said}\n"
                        "  what to do: ask a Qualys Manager to give the user that permission "
                        "(Users > edit the user > Permissions), together with API access", code=code)
     if status == 429:
-        wait = headers.get("Retry-After") or headers.get("X-RateLimit-ToWait-Sec") or ""
-        return Failure(4, f"rate limited; {said}", int(wait) if wait.isdigit() else "backoff", code)
+        wait = whole(headers.get("Retry-After")) or whole(headers.get("X-RateLimit-ToWait-Sec"))
+        return Failure(4, f"rate limited; {said}", wait or "backoff", code)
     return Failure(1, f"Qualys rejected the request; {said}\n  what to do: check that setting's "
                    "value; if this connector built it, report it as a bug", code=code)
 
@@ -396,7 +403,8 @@ class Document:
                 if event == "start":
                     if self.root is None:
                         if elem.tag not in (self.root_tag, "SIMPLE_RETURN", "GENERIC_RETURN"):
-                            raise Failure(1, f"{where}: expected <{self.root_tag}>, got <{elem.tag}>")
+                            raise Failure(1, f"{where}: expected <{self.root_tag}>, got "
+                                          f"<{elem.tag}>")
                         self.root = elem
                     stack.append(elem)
                     continue
@@ -421,12 +429,14 @@ class Document:
 def text(elem, path):
     """A field's text as the built-in reads it: trimmed, None when absent or empty."""
     value = elem.findtext(path)
-    return value.strip(" \t\n\r") or None if value else None
+    return (value.strip(" \t\n\r") or None) if value else None
 
 
 def number(value):
     """An integer as a JSON number when it parses, else the text as Qualys sent it."""
-    return int(value) if value and re.fullmatch(r"\+?[0-9]+", value) and int(value) < 2 ** 64 else value
+    if value and re.fullmatch(r"\+?[0-9]+", value) and int(value) < 2 ** 64:
+        return int(value)
+    return value
 
 
 def flag(value):
@@ -440,7 +450,10 @@ def last_text(elem, path):
 
 
 def score(value):
-    return float(value) if value and re.fullmatch(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?", value) else value
+    """A CVSS score as a JSON number when it parses, else its text."""
+    if value and re.fullmatch(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?", value):
+        return float(value)
+    return value
 
 
 def required_id(elem, path, where):
@@ -495,7 +508,8 @@ def asset_record(host, where):
                 cloud_provider=text(host, "CLOUD_PROVIDER"),
                 ec2_instance_id=text(host, "EC2_INSTANCE_ID"), owner=text(host, "OWNER"),
                 tags=tags(host),
-                last_vuln_scan=text(host, "LAST_VULN_SCAN_DATETIME") or text(host, "LAST_SCAN_DATETIME"),
+                last_vuln_scan=(text(host, "LAST_VULN_SCAN_DATETIME")
+                                or text(host, "LAST_SCAN_DATETIME")),
                 last_vm_scanned_date=text(host, "LAST_VM_SCANNED_DATE"),
                 last_vm_scanned_duration=number(text(host, "LAST_VM_SCANNED_DURATION")),
                 last_vm_auth_scanned_date=text(host, "LAST_VM_AUTH_SCANNED_DATE"),
@@ -516,7 +530,8 @@ class Page:
 
     def __init__(self):
         self.spool = tempfile.SpooledTemporaryFile(8 << 20, "w+", encoding="utf-8", newline="\n")
-        self.qids, self.hosts, self.last_host_id, self.next_url, self.replaced = set(), 0, None, None, 0
+        self.qids, self.hosts, self.last_host_id, self.replaced = set(), 0, None, 0
+        self.next_url = None  # the truncation WARNING's URL, when more pages follow
 
 
 def read_page(stream, body, where):
@@ -542,11 +557,11 @@ def next_id_min(page, id_min, where):
     """id_min from the WARNING's URL; the URL itself is never requested. None on the last page."""
     if page.next_url is None:
         return None
-    found = urllib.parse.parse_qs(urllib.parse.urlsplit(page.next_url).query).get("id_min", [""])
-    if not found[0].strip().isdigit():
+    query = urllib.parse.parse_qs(urllib.parse.urlsplit(page.next_url).query)
+    next_id = whole(query.get("id_min", [""])[0])
+    if next_id is None:
         raise Failure(1, f"{where}: truncation WARNING without a usable next-page URL "
                       f"({page.next_url!r}); the remaining records cannot be fetched")
-    next_id = int(found[0])
     floor = max(v for v in (id_min, page.last_host_id, -1) if v is not None)
     if next_id <= floor:
         raise Failure(1, f"{where}: pagination cursor does not advance (id_min {next_id} after "
@@ -578,11 +593,12 @@ class KnowledgeBase:
                           cvss_base=score(last_text(vuln, "CVSS/BASE")),
                           cvss3_base=score(last_text(vuln, "CVSS_V3/BASE")),
                           category=category.strip() if category is not None else None,
-                          patchable={"1": True, "0": False}.get((vuln.findtext("PATCHABLE") or "").strip()))
+                          patchable={"1": True, "0": False}.get(text(vuln, "PATCHABLE")))
         return "," + to_json(fields)[1:]
 
     def parse(self, body, where):
-        document = Document(body, "KNOWLEDGE_BASE_VULN_LIST_OUTPUT", "RESPONSE/VULN_LIST/VULN", where)
+        document = Document(body, "KNOWLEDGE_BASE_VULN_LIST_OUTPUT", "RESPONSE/VULN_LIST/VULN",
+                            where)
         return {required_id(vuln, "QID", where): self.tail(vuln) for vuln in document}
 
     def ensure(self, qids):
@@ -633,10 +649,8 @@ class Output:
             os.unlink(self.tmp)
 
 
-def run(stream, settings, qualys, output):
-    """Pages through the stream; each page is parsed completely, its cursor checked and its
-    KnowledgeBase QIDs looked up before any of its records reach the output."""
-    kb = KnowledgeBase(qualys, settings)
+def first_request(stream, settings):
+    """The first page's form parameters, as the built-in sends them; later pages add id_min."""
     params = [("action", "list"), ("details", "All"), ("show_tags", "1"), ("show_asset_id", "1"),
               ("truncation_limit", str(settings["truncation_limit"]))]
     if stream == "vmdr-vulnerabilities":
@@ -651,6 +665,13 @@ def run(stream, settings, qualys, output):
                    ("tag_set_include", ",".join(settings["include"])),
                    ("tag_exclude_selector", settings["exclude_selector"]),
                    ("tag_set_exclude", ",".join(settings["exclude"]))]
+    return params
+
+
+def run(stream, settings, qualys, output):
+    """Pages through the stream; each page is parsed completely, its cursor checked and its
+    KnowledgeBase QIDs looked up before any of its records reach the output."""
+    kb, params = KnowledgeBase(qualys, settings), first_request(stream, settings)
     id_min, pages, hosts, replaced = None, 0, 0, 0
     while True:
         where = f"{PATHS[stream]} (page {pages + 1})"
