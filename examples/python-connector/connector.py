@@ -213,14 +213,15 @@ class Qualys:
     """HTTP to one platform: form POSTs with Basic auth, bounded retries, rate-limit waits."""
 
     def __init__(self, base, username, password, settings, ca_cert):
-        self.base, self.s = base, settings
+        self.base, self.settings = base, settings
         token = base64.b64encode(f"{username}:{password}".encode()).decode()
         self.headers = {"Authorization": "Basic " + token, "X-Requested-With": "qharness-python",
                         "Content-Type": "application/x-www-form-urlencoded",
                         "User-Agent": "qharness-python-connector/1.0"}
         context = ssl.create_default_context()
         try:
-            context.load_verify_locations(ca_cert) if ca_cert else None
+            if ca_cert:
+                context.load_verify_locations(ca_cert)
         except (OSError, ValueError) as e:
             raise config_error("QHARNESS_CA_CERT", f"{ca_cert}: {e}", "give a PEM CA file")
         handlers = [urllib.request.HTTPSHandler(context=context), RefuseRedirects()]
@@ -243,14 +244,18 @@ class Qualys:
                     raise
                 delay = f.retry
                 if delay == "backoff":  # doubling from backoff_initial_ms, at most 30 s
-                    delay = min(self.s["backoff"] * 2 ** failures, 30)
+                    delay = min(self.settings["backoff"] * 2 ** failures, 30)
                 failures += 1
-                if failures >= self.s["max_attempts"] or self.waited + delay > self.s["max_wait"]:
-                    raise Failure(4, f"{where}: still failing after {failures} attempts over "
-                                  f"{time.monotonic() - started:.0f}s: {f}\n  what to do: run "
-                                  "again later; if it persists, check the network path and any "
-                                  f"proxy (limits: max_attempts = {self.s['max_attempts']}, "
-                                  f"max_wait_secs = {self.s['max_wait']})", code=f.code)
+                limits = self.settings["max_attempts"], self.settings["max_wait"]
+                if failures >= limits[0] or self.waited + delay > limits[1]:
+                    advice = ("the subscription's API rate limit is used up; run again after "
+                              "the window passes, or raise max_wait_secs" if f.code == 1965 else
+                              "run again later; if it persists, check the network path and any "
+                              "proxy, or contact Qualys support with the time of the failure")
+                    raise Failure(4, f"{where}: still failing after {failures} attempt"
+                                  f"{'s' * (failures > 1)} over {time.monotonic() - started:.0f}s:"
+                                  f" {f}\n  what to do: {advice} (limits: max_attempts = "
+                                  f"{limits[0]}, max_wait_secs = {limits[1]})", code=f.code)
                 self.waited += delay
                 self.retries += 1
                 print(f"warning: {f}; retrying in {delay:.1f}s", file=sys.stderr)
@@ -258,7 +263,7 @@ class Qualys:
 
     def wait_for_rate_window(self):
         wait = self.blocked_until - time.monotonic()
-        if wait > 0 and self.waited + wait <= self.s["max_wait"]:
+        if wait > 0 and self.waited + wait <= self.settings["max_wait"]:
             self.waited += wait  # else: let Qualys answer 1965 and the retry budget report it
             time.sleep(wait)
         self.blocked_until = 0.0
@@ -268,7 +273,7 @@ class Qualys:
                                          data=urllib.parse.urlencode(params).encode())
         self.requests += 1
         try:
-            response = self.opener.open(request, timeout=self.s["timeout"])
+            response = self.opener.open(request, timeout=self.settings["timeout"])
         except urllib.error.HTTPError as e:
             self.note_rate_headers(e.headers)
             try:
