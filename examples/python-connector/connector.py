@@ -146,39 +146,41 @@ def read_settings(stream, path):
                                "any, all", "use any or all")
         return value
 
-    s = {"include": tag_list("tag_include"), "exclude": tag_list("tag_exclude"),
-         "include_selector": selector("tag_include_selector"),
-         "exclude_selector": selector("tag_exclude_selector")}
+    settings = {"include": tag_list("tag_include"), "exclude": tag_list("tag_exclude"),
+                "include_selector": selector("tag_include_selector"),
+                "exclude_selector": selector("tag_exclude_selector")}
     rule = ("the connector documentation says the asset tag set to include and the asset tag "
             "set to exclude each require the other")
     for have, missing in (("include", "exclude"), ("exclude", "include")):
-        if s[have] and not s[missing]:
+        if settings[have] and not settings[missing]:
             raise config_error(f"tag_{missing}", f"tag_{have} is set but tag_{missing} is "
                                f"missing; {rule}", f"set tag_{missing} too, or remove tag_{have}")
-    status = raw.get("status", "New,Active,Re-Opened,Fixed")
+    status = raw.get("status", "New,Active,Re-Opened,Fixed")  # "New,Active" or ["New", "Active"]
+    status = ",".join(map(str, status)) if isinstance(status, list) else str(status)
     wanted = set()
-    for item in str(",".join(status) if isinstance(status, list) else status).split(","):
+    for item in status.split(","):
         if item.strip().lower() not in STATUSES:
             raise config_error("status", f"{item!r} is not a valid vulnerability status; valid "
                                "values are New, Active, Re-Opened, Fixed", "use a subset of them")
         wanted.add(STATUSES[item.strip().lower()])
-    s["status"] = ",".join(v for v in ("New", "Active", "Re-Opened", "Fixed") if v in wanted)
+    settings["status"] = ",".join(v for v in ("New", "Active", "Re-Opened", "Fixed") if v in wanted)
     for key in ("arf_kernel_filter", "include_ignored", "include_disabled", "status"):
         if key in raw and stream != "vmdr-vulnerabilities":
             raise config_error(key, "only applies to the vmdr-vulnerabilities stream",
                                f"remove {key} or use the vmdr-vulnerabilities stream")
-    s.update(arf=get("arf_kernel_filter", int, 0, 0, 3) if "arf_kernel_filter" in raw else None,
-             truncation_limit=get("truncation_limit", int, 1000),
-             include_ignored=get("include_ignored", bool, False),
-             include_disabled=get("include_disabled", bool, False),
-             kb_batch_size=get("kb_batch_size", int, 300, 1, 1000),
-             knowledge_base=get("knowledge_base", bool, True),
-             max_attempts=get("max_attempts", int, 5, 1), max_wait=get("max_wait_secs", int, 300),
-             backoff=get("backoff_initial_ms", int, 1000) / 1000,
-             # urllib has one socket timeout, so it bounds connecting too (connect_timeout_secs
-             # is accepted and left unused).
-             timeout=get("read_timeout_secs", int, 300, 1))
-    return s
+    settings.update(
+        arf=get("arf_kernel_filter", int, 0, 0, 3) if "arf_kernel_filter" in raw else None,
+        truncation_limit=get("truncation_limit", int, 1000),
+        include_ignored=get("include_ignored", bool, False),
+        include_disabled=get("include_disabled", bool, False),
+        kb_batch_size=get("kb_batch_size", int, 300, 1, 1000),
+        knowledge_base=get("knowledge_base", bool, True),
+        max_attempts=get("max_attempts", int, 5, 1), max_wait=get("max_wait_secs", int, 300),
+        backoff=get("backoff_initial_ms", int, 1000) / 1000,
+        # urllib has one socket timeout, so it bounds connecting too (connect_timeout_secs is
+        # accepted and left unused).
+        timeout=get("read_timeout_secs", int, 300, 1))
+    return settings
 
 
 def check_platform_url(url):
@@ -252,13 +254,13 @@ class Qualys:
                               "the window passes, or raise max_wait_secs" if f.code == 1965 else
                               "run again later; if it persists, check the network path and any "
                               "proxy, or contact Qualys support with the time of the failure")
-                    raise Failure(4, f"{where}: still failing after {failures} attempt"
+                    raise Failure(4, f"still failing after {failures} attempt"
                                   f"{'s' * (failures > 1)} over {time.monotonic() - started:.0f}s:"
                                   f" {f}\n  what to do: {advice} (limits: max_attempts = "
                                   f"{limits[0]}, max_wait_secs = {limits[1]})", code=f.code)
                 self.waited += delay
                 self.retries += 1
-                print(f"warning: {f}; retrying in {delay:.1f}s", file=sys.stderr)
+                print(f"warning: {f}; retrying in {delay:g}s", file=sys.stderr)
                 time.sleep(delay)
 
     def wait_for_rate_window(self):
@@ -633,6 +635,9 @@ class Output:
         if target:
             fd, self.tmp = tempfile.mkstemp(prefix=".pyconn-partial-",
                                             dir=os.path.dirname(os.path.abspath(target)))
+            umask = os.umask(0o022)
+            os.umask(umask)
+            os.chmod(self.tmp, 0o666 & ~umask)  # the user's result, not mkstemp's private 0600
             self.file = os.fdopen(fd, "w", encoding="utf-8", newline="\n")
         else:
             self.file = sys.stdout
@@ -656,11 +661,12 @@ class Output:
 
 def first_request(stream, settings):
     """The first page's form parameters, as the built-in sends them; later pages add id_min."""
-    params = [("action", "list"), ("details", "All"), ("show_tags", "1"), ("show_asset_id", "1"),
-              ("truncation_limit", str(settings["truncation_limit"]))]
-    if stream == "vmdr-vulnerabilities":
-        params = [("action", "list"), ("show_tags", "1"), ("status", settings["status"]),
-                  ("truncation_limit", str(settings["truncation_limit"]))]
+    limit = ("truncation_limit", str(settings["truncation_limit"]))
+    if stream == "vmdr-assets":
+        params = [("action", "list"), ("details", "All"), ("show_tags", "1"),
+                  ("show_asset_id", "1"), limit]
+    else:  # no show_igs: information-gathered detections are not part of the stream
+        params = [("action", "list"), ("show_tags", "1"), ("status", settings["status"]), limit]
         params += [(k, "1") for k in ("include_ignored", "include_disabled") if settings[k]]
         if settings["arf"] is not None:
             params.append(("arf_kernel_filter", str(settings["arf"])))
@@ -730,7 +736,7 @@ def main(argv):
     except Failure as failure:
         print(f"error: {failure}", file=sys.stderr)
         return failure.exit_code
-    except OSError as e:  # the output file, the CA file: local problems
+    except OSError as e:  # writing the output: a local problem
         print(f"error: {e}\n  what to do: check the path and its permissions", file=sys.stderr)
         return 1
     finally:
