@@ -11,11 +11,11 @@
 
 use crate::qualys::{Permission, fo::code};
 
-use super::request::Credentials;
-use super::route::Endpoint;
-use super::tenant::{AccountState, Tenant, User};
 #[cfg(test)]
 use crate::qualys::endpoint;
+use crate::sim::engine::routing::Endpoint;
+use crate::sim::server::request::Credentials;
+use crate::sim::tenant::{AccountState, Tenant, User};
 
 /// Why a call was refused before reaching its endpoint.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -102,7 +102,7 @@ pub fn authorize(user: &User, endpoint: Endpoint) -> Result<(), Refusal> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sim::request::SimRequest;
+    use crate::sim::server::request::SimRequest;
 
     fn creds(u: &str, p: &str) -> Option<Credentials> {
         SimRequest::new("GET", "/", "http://x")

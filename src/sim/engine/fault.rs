@@ -31,9 +31,9 @@ use std::time::Duration;
 
 use serde::{Deserialize, Deserializer, Serialize};
 
-use super::route::Endpoint;
 #[cfg(test)]
 use crate::qualys::endpoint;
+use crate::sim::engine::routing::Endpoint;
 
 /// What goes wrong.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

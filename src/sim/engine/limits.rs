@@ -14,10 +14,10 @@ use std::time::{Duration, Instant};
 
 use crate::qualys::fo::{code, header};
 
-use super::route::Endpoint;
-use super::tenant::Limits;
 #[cfg(test)]
 use crate::qualys::endpoint;
+use crate::sim::engine::routing::Endpoint;
+use crate::sim::tenant::Limits;
 
 /// The values of the six limit headers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

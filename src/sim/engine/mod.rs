@@ -11,25 +11,32 @@
 //! Every exchange except control calls is journalled here; the transport completes the entry
 //! with the bytes it actually sent.
 
+pub mod accounts;
+pub mod fault;
+pub mod journal;
+pub mod limits;
+pub mod replay;
+pub mod routing;
+
 use std::sync::{Arc, Mutex};
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use super::account::{self, Refusal};
-use super::fault::{Delivery, Fault, FaultBook};
-use super::journal::{Journal, JournalEntry, Outcome, Ticket, is_secret_param};
-use super::limits::{LimitHeaders, Limiter};
-use super::page::{HostPage, KbPage, PageContext};
-use super::params::{DetectionQuery, HostListQuery, KbQuery, QualysError};
-use super::render::{self, Echo};
-use super::replay::{FixtureSet, Unmatched, unmatched_text};
-use super::request::SimRequest;
-use super::response::{Body, SimResponse};
-use super::route::{Endpoint, Route};
-use super::tenant::{Tenant, User};
-use super::timestamp::Timestamp;
+use self::accounts::Refusal;
 use crate::qualys::endpoint::{self, Family};
+use crate::sim::engine::fault::{Delivery, Fault, FaultBook};
+use crate::sim::engine::journal::{Journal, JournalEntry, Outcome, Ticket, is_secret_param};
+use crate::sim::engine::limits::{LimitHeaders, Limiter};
+use crate::sim::engine::replay::{FixtureSet, Unmatched, unmatched_text};
+use crate::sim::engine::routing::{Endpoint, Route};
+use crate::sim::server::request::SimRequest;
+use crate::sim::server::response::{Body, SimResponse};
+use crate::sim::tenant::{Tenant, User};
+use crate::sim::timestamp::Timestamp;
+use crate::sim::vmdr::host_pages::{HostPage, KbPage, PageContext};
+use crate::sim::vmdr::params::{DetectionQuery, HostListQuery, KbQuery, QualysError};
+use crate::sim::vmdr::render::{self, Echo};
 
 const XML: &str = "application/xml";
 /// The content type Qualys sends on login and account errors (recorded).
@@ -242,11 +249,11 @@ impl Engine {
             let r = self.simple_return(req, now, e.status, Some(e.code), &e.text, &[], XML);
             return self.journalled(req, r, &[], "model");
         }
-        let user = match account::authenticate(&self.tenant, req.credentials.as_ref()) {
+        let user = match accounts::authenticate(&self.tenant, req.credentials.as_ref()) {
             Ok(u) => u,
             Err(refusal) => return self.refuse(req, now, refusal, endpoint, None),
         };
-        if let Err(refusal) = account::authorize(user, endpoint) {
+        if let Err(refusal) = accounts::authorize(user, endpoint) {
             return self.refuse(req, now, refusal, endpoint, Some(user));
         }
         let limits = self.tenant.limits_for(user);
@@ -320,38 +327,39 @@ impl Engine {
             }),
             cursor_stuck: stuck,
         };
-        let page: Result<Box<dyn super::response::ChunkSource>, QualysError> = match endpoint.name {
-            "detection" => DetectionQuery::parse(&req.params).map(|q| {
-                let echo = q.echo_request;
-                Box::new(HostPage::detection(
-                    Arc::clone(&self.tenant),
-                    q,
-                    api_version,
-                    ctx(echo),
-                )) as _
-            }),
-            "host_list" => HostListQuery::parse(&req.params).map(|q| {
-                let echo = q.echo_request;
-                Box::new(HostPage::host_list(
-                    Arc::clone(&self.tenant),
-                    q,
-                    api_version,
-                    ctx(echo),
-                )) as _
-            }),
-            "knowledge_base" => KbQuery::parse(&req.params).map(|q| {
-                let echo = q.echo_request;
-                Box::new(KbPage::new(Arc::clone(&self.tenant), q, ctx(echo))) as _
-            }),
-            other => Err(QualysError {
-                status: 404,
-                code: crate::qualys::fo::code::UNRECOGNIZED_PARAMETER,
-                text: format!(
-                    "qharness simulator: the {other} endpoint ({}) is not modelled yet",
-                    endpoint.title
-                ),
-            }),
-        };
+        let page: Result<Box<dyn crate::sim::server::response::ChunkSource>, QualysError> =
+            match endpoint.name {
+                "detection" => DetectionQuery::parse(&req.params).map(|q| {
+                    let echo = q.echo_request;
+                    Box::new(HostPage::detection(
+                        Arc::clone(&self.tenant),
+                        q,
+                        api_version,
+                        ctx(echo),
+                    )) as _
+                }),
+                "host_list" => HostListQuery::parse(&req.params).map(|q| {
+                    let echo = q.echo_request;
+                    Box::new(HostPage::host_list(
+                        Arc::clone(&self.tenant),
+                        q,
+                        api_version,
+                        ctx(echo),
+                    )) as _
+                }),
+                "knowledge_base" => KbQuery::parse(&req.params).map(|q| {
+                    let echo = q.echo_request;
+                    Box::new(KbPage::new(Arc::clone(&self.tenant), q, ctx(echo))) as _
+                }),
+                other => Err(QualysError {
+                    status: 404,
+                    code: crate::qualys::fo::code::UNRECOGNIZED_PARAMETER,
+                    text: format!(
+                        "qharness simulator: the {other} endpoint ({}) is not modelled yet",
+                        endpoint.title
+                    ),
+                }),
+            };
         let mut r = match page {
             Ok(source) => {
                 let content_type = if endpoint == &endpoint::KNOWLEDGE_BASE {
@@ -438,7 +446,7 @@ impl Engine {
         f: &Fault,
         endpoint: Endpoint,
         user: &str,
-        limits: super::tenant::Limits,
+        limits: crate::sim::tenant::Limits,
     ) -> SimResponse {
         let now = Timestamp::now();
         let peek = || self.limiter.peek(user, endpoint, limits);
@@ -471,7 +479,7 @@ impl Engine {
             Fault::RateLimited { seconds_to_wait } => {
                 let text = format!(
                     "This API cannot be run again for another {}.",
-                    super::limits::wait_phrase(*seconds_to_wait)
+                    crate::sim::engine::limits::wait_phrase(*seconds_to_wait)
                 );
                 let mut r = self.simple_return(
                     req,

@@ -8,9 +8,9 @@ use std::io::Read;
 
 use bytes::Bytes;
 
-use super::fault::Delivery;
-use super::journal::Ticket;
-use super::limits::RunningGuard;
+use crate::sim::engine::fault::Delivery;
+use crate::sim::engine::journal::Ticket;
+use crate::sim::engine::limits::RunningGuard;
 
 /// Size the sources aim for per `fill` call.
 pub const CHUNK_TARGET: usize = 256 * 1024;

@@ -26,12 +26,12 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, watch};
 
-use super::engine::Engine;
-use super::fault::Delivery;
-use super::journal::{Journal, Outcome, Ticket};
-use super::limits::RunningGuard;
-use super::request::{Credentials, JOURNALLED_HEADERS, SimRequest};
-use super::response::{Body, BytesSource, CHUNK_TARGET, ChunkSource};
+use crate::sim::engine::Engine;
+use crate::sim::engine::fault::Delivery;
+use crate::sim::engine::journal::{Journal, Outcome, Ticket};
+use crate::sim::engine::limits::RunningGuard;
+use crate::sim::server::request::{Credentials, JOURNALLED_HEADERS, SimRequest};
+use crate::sim::server::response::{Body, BytesSource, CHUNK_TARGET, ChunkSource};
 
 /// The largest request body read (KnowledgeBase `ids` lists are long; nothing else is).
 const MAX_REQUEST_BODY: usize = 16 * 1024 * 1024;

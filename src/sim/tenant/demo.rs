@@ -24,10 +24,10 @@ use rand_chacha::ChaCha8Rng;
 use crate::qualys::Permission;
 use crate::qualys::filter::{DetectionType, VulnStatus};
 
-use super::tenant::{
+use crate::sim::tenant::{
     AccountState, Detection, Host, KbEntry, KernelState, Limits, Tag, Tenant, TextStyle, User,
 };
-use super::timestamp::Timestamp;
+use crate::sim::timestamp::Timestamp;
 
 /// The demo users' password.
 pub const DEMO_PASSWORD: &str = "demo";

@@ -44,6 +44,8 @@
 //! Web applications, findings, policies and postures get their own sections when the WAS and PC
 //! streams arrive; they follow the same pattern (a spec type here, a resolved type, a merge key).
 
+pub mod demo;
+
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::sync::Arc;
@@ -54,9 +56,9 @@ use crate::error::{Error, Result};
 use crate::qualys::Permission;
 use crate::qualys::filter::{DetectionType, VulnStatus};
 
-use super::fault::FaultRule;
-use super::synthetic::{SyntheticPopulation, SyntheticSpec};
-use super::timestamp::Timestamp;
+use crate::sim::engine::fault::FaultRule;
+use crate::sim::timestamp::Timestamp;
+use crate::sim::vmdr::synthetic::{SyntheticPopulation, SyntheticSpec};
 
 /// Where a tenant file starts from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -570,7 +572,7 @@ impl Tenant {
 
     /// The embedded demo tenant. Deterministic: every call returns the same data.
     pub fn demo() -> Tenant {
-        super::demo::tenant()
+        crate::sim::tenant::demo::tenant()
     }
 
     /// The demo tenant's users serving only `population`, with the rate limit lifted: what

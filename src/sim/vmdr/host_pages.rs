@@ -9,13 +9,15 @@
 
 use std::sync::Arc;
 
-use super::host_source::{DetectionView, HostCursor, HostRef, HostView, SynthScratch};
-use super::pagination::next_page_url;
-use super::params::{DetectionQuery, HostDetails, HostFilter, HostListQuery, KbDetails, KbQuery};
-use super::render::{self, Echo, HldShape, HostListShape, dtd};
-use super::response::{CHUNK_TARGET, ChunkSource};
-use super::tenant::Tenant;
-use super::timestamp::Timestamp;
+use crate::sim::server::response::{CHUNK_TARGET, ChunkSource};
+use crate::sim::tenant::Tenant;
+use crate::sim::timestamp::Timestamp;
+use crate::sim::vmdr::host_source::{DetectionView, HostCursor, HostRef, HostView, SynthScratch};
+use crate::sim::vmdr::params::{
+    DetectionQuery, HostDetails, HostFilter, HostListQuery, KbDetails, KbQuery,
+};
+use crate::sim::vmdr::render::{self, Echo, HldShape, HostListShape, dtd};
+use crate::sim::vmdr::truncation::next_page_url;
 
 /// Where a page is served and who asked: the parts of the request a page repeats.
 #[derive(Debug, Clone)]

@@ -7,8 +7,8 @@
 
 use crate::qualys::filter::{DetectionType, VulnStatus};
 
-use super::tenant::{Detection, Host, Tag, Tenant, TextStyle};
-use super::timestamp::Timestamp;
+use crate::sim::tenant::{Detection, Host, Tag, Tenant, TextStyle};
+use crate::sim::timestamp::Timestamp;
 
 /// Text with the way it is written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -14,7 +14,7 @@ use crate::qualys::filter::{
 };
 use crate::qualys::fo::code;
 
-use super::tenant::Tag;
+use crate::sim::tenant::Tag;
 
 /// A Qualys error answer: HTTP status, CODE and TEXT of a `SIMPLE_RETURN`.
 #[derive(Debug, Clone, PartialEq, Eq)]

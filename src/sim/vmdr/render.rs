@@ -8,10 +8,10 @@
 //! `Vec<u8>`: a page is rendered host by host into a reused buffer that the transport sends in
 //! large chunks, never as one string.
 
-use super::host_source::{DetectionView, HostView, Text, TextOut};
-use super::params::{HostDetails, KbDetails};
-use super::tenant::{KbEntry, Tag};
-use super::timestamp::Timestamp;
+use crate::sim::tenant::{KbEntry, Tag};
+use crate::sim::timestamp::Timestamp;
+use crate::sim::vmdr::host_source::{DetectionView, HostView, Text, TextOut};
+use crate::sim::vmdr::params::{HostDetails, KbDetails};
 
 /// The comment Qualys appends after every FO document.
 pub fn confidential_comment(year: i32) -> String {

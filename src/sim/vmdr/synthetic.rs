@@ -27,11 +27,11 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 use crate::qualys::filter::{DetectionType, VulnStatus};
 
-use super::host_source::{DetectionView, HostView, SynthScratch, Text, TextOut};
-use super::params::HostDetails;
-use super::render::{self, HldShape, HostListShape, dtd};
-use super::tenant::{KbEntry, Tag};
-use super::timestamp::Timestamp;
+use crate::sim::tenant::{KbEntry, Tag};
+use crate::sim::timestamp::Timestamp;
+use crate::sim::vmdr::host_source::{DetectionView, HostView, SynthScratch, Text, TextOut};
+use crate::sim::vmdr::params::HostDetails;
+use crate::sim::vmdr::render::{self, HldShape, HostListShape, dtd};
 
 /// A synthetic population as declared in a tenant file (`[synthetic]`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
