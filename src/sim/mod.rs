@@ -66,8 +66,8 @@ pub use vmdr::{
 };
 
 pub use fault::{CallRange, Fault, FaultRule, RouteScope};
-pub use journal::{Journal, JournalEntry, Outcome};
+pub use journal::{Completion, Journal, JournalEntry};
 pub use replay::FixtureSet;
 pub use simulator::{RunningSimulator, ServeOptions, Simulator, SimulatorConfig, serve};
 pub use synthetic::{SynthOptions, SynthStream, SynthSummary, SyntheticSpec, write_page};
-pub use tenant::{AccountState, Host, KbEntry, LimitsSpec, Tenant, TenantSpec, User};
+pub use tenant::{AccountState, LimitsSpec, SimHost, SimVuln, Tenant, TenantSpec, User};

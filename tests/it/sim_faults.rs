@@ -3,7 +3,7 @@
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
-use qualys_harness::sim::Outcome;
+use qualys_harness::sim::Completion;
 
 use crate::helpers::*;
 
@@ -255,7 +255,7 @@ async fn disconnect_after_n_bytes_resets_the_connection_mid_body() {
     assert!(failed, "the client sees the body fail, not end");
     assert!(got <= 3000, "{got}");
     let e = &sim.journal().entries_for(HLD)[0];
-    assert_eq!((e.bytes, e.outcome), (3000, Outcome::CutByFault));
+    assert_eq!((e.bytes, e.completion), (3000, Completion::CutByFault));
     assert!(e.cut());
 }
 
@@ -267,7 +267,7 @@ async fn a_truncated_document_ends_cleanly_before_the_root_closes() {
     assert!(body.contains("<HOST_LIST>"));
     assert!(!body.contains("</RESPONSE>") && !body.contains("</HOST_LIST_VM_DETECTION_OUTPUT>"));
     let e = &sim.journal().entries_for(HLD)[0];
-    assert_eq!(e.outcome, Outcome::CutByFault);
+    assert_eq!(e.completion, Completion::CutByFault);
     assert_eq!(e.bytes, body.len() as u64);
 }
 

@@ -8,14 +8,14 @@ use proptest::prelude::*;
 use qualys_harness::qualys::filter::{DetectionType, VulnStatus};
 use qualys_harness::sim::engine::Engine;
 use qualys_harness::sim::request::SimRequest;
-use qualys_harness::sim::tenant::{Detection, KernelState};
-use qualys_harness::sim::{Host, Tenant, TenantSpec, User};
+use qualys_harness::sim::tenant::{KernelState, SimDetection};
+use qualys_harness::sim::{SimHost, Tenant, TenantSpec, User};
 
 use crate::helpers::*;
 
 const TAGS: [&str; 4] = ["Prod", "PCI & Card", "Dev Test", "Old"];
 
-fn arb_detection() -> impl Strategy<Value = Detection> {
+fn arb_detection() -> impl Strategy<Value = SimDetection> {
     (
         1u32..40,
         prop_oneof![
@@ -33,7 +33,7 @@ fn arb_detection() -> impl Strategy<Value = Detection> {
         prop::bool::weighted(0.1),
     )
         .prop_map(|(qid, kind, status, kernel, ignored, disabled)| {
-            let mut d = Detection::new(qid, kind, status);
+            let mut d = SimDetection::new(qid, kind, status);
             d.kernel = kernel;
             d.is_ignored = ignored;
             d.is_disabled = disabled;
@@ -62,7 +62,7 @@ fn arb_tenant() -> impl Strategy<Value = Tenant> {
             ..Default::default()
         };
         for (id, (tags, detections)) in hosts {
-            let mut h = Host::new(id, format!("192.0.2.{}", id % 250 + 1));
+            let mut h = SimHost::new(id, format!("192.0.2.{}", id % 250 + 1));
             h.tags = tags.into_iter().map(String::from).collect();
             // One detection per QID per host, as Qualys lists them.
             let mut seen = std::collections::HashSet::new();

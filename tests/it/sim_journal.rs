@@ -1,6 +1,6 @@
 //! The journal records every exchange, readable in-process and over HTTP, and never a secret.
 
-use qualys_harness::sim::Outcome;
+use qualys_harness::sim::Completion;
 
 use crate::helpers::*;
 
@@ -114,7 +114,7 @@ async fn entries_record_merged_params_user_headers_status_and_bytes_sent() {
     assert_eq!(e.header("user-agent"), Some("qharness-it/1"));
     assert_eq!(e.status, 200);
     assert_eq!(e.bytes, body.len() as u64);
-    assert_eq!(e.outcome, Outcome::Complete);
+    assert_eq!(e.completion, Completion::Complete);
     assert_eq!(e.source, "model");
 }
 

@@ -10,10 +10,11 @@ use std::sync::{Arc, Mutex};
 
 use serde::Serialize;
 
-/// How the body of an exchange ended.
+/// How far the body of an exchange got: still sending, sent in full, cut by a fault, or
+/// abandoned by the client.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Outcome {
+pub enum Completion {
     /// Still being sent.
     InProgress,
     /// Every byte was sent.
@@ -42,7 +43,9 @@ pub struct JournalEntry {
     pub status: u16,
     /// Response body bytes actually sent.
     pub bytes: u64,
-    pub outcome: Outcome,
+    /// Serialised as `outcome`, the key the NDJSON journal has always used.
+    #[serde(rename = "outcome")]
+    pub completion: Completion,
     /// The faults applied, by kind.
     pub faults: Vec<String>,
     /// `model`, `replay:<fixture name>`, `unmatched` or `web-server` (301, 404).
@@ -69,7 +72,7 @@ impl JournalEntry {
 
     /// Whether a fault cut the body short.
     pub fn cut(&self) -> bool {
-        self.outcome == Outcome::CutByFault
+        self.completion == Completion::CutByFault
     }
 }
 
@@ -152,14 +155,14 @@ impl Journal {
         }
     }
 
-    pub(crate) fn complete(&self, t: Ticket, bytes: u64, outcome: Outcome) {
+    pub(crate) fn complete(&self, t: Ticket, bytes: u64, completion: Completion) {
         let mut g = self.lock();
         if g.generation != t.generation {
             return;
         }
         if let Some(e) = g.entries.get_mut(t.index) {
             e.bytes = bytes;
-            e.outcome = outcome;
+            e.completion = completion;
         }
     }
 }
@@ -184,7 +187,7 @@ mod tests {
             headers: vec![("X-Requested-With".into(), "t".into())],
             status: 200,
             bytes: 0,
-            outcome: Outcome::InProgress,
+            completion: Completion::InProgress,
             faults: vec![],
             source: "model".into(),
         }
@@ -196,16 +199,16 @@ mod tests {
         let t = j.push(entry());
         j.reset();
         j.push(entry());
-        j.complete(t, 99, Outcome::Complete);
+        j.complete(t, 99, Completion::Complete);
         assert_eq!(j.entries()[0].bytes, 0);
-        assert_eq!(j.entries()[0].outcome, Outcome::InProgress);
+        assert_eq!(j.entries()[0].completion, Completion::InProgress);
     }
 
     #[test]
     fn ndjson_has_one_line_per_entry_and_helpers_find_fields() {
         let j = Journal::default();
         let t = j.push(entry());
-        j.complete(t, 10, Outcome::Complete);
+        j.complete(t, 10, Completion::Complete);
         j.push(entry());
         assert_eq!(j.to_ndjson().lines().count(), 2);
         let e = &j.entries_for("/asset/host/")[0];

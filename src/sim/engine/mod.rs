@@ -26,7 +26,7 @@ use rand_chacha::ChaCha8Rng;
 use self::accounts::Refusal;
 use crate::qualys::endpoint::{self, Family};
 use crate::sim::engine::fault::{Delivery, Fault, FaultBook};
-use crate::sim::engine::journal::{Journal, JournalEntry, Outcome, Ticket, is_secret_param};
+use crate::sim::engine::journal::{Completion, Journal, JournalEntry, Ticket, is_secret_param};
 use crate::sim::engine::limits::{LimitHeaders, Limiter};
 use crate::sim::engine::replay::{FixtureSet, Unmatched, unmatched_text};
 use crate::sim::engine::routing::{Endpoint, Route};
@@ -35,7 +35,7 @@ use crate::sim::server::response::{Body, SimResponse};
 use crate::sim::tenant::{Tenant, User};
 use crate::sim::timestamp::Timestamp;
 use crate::sim::vmdr::host_pages::{HostPage, KbPage, PageContext};
-use crate::sim::vmdr::params::{DetectionQuery, HostListQuery, KbQuery, QualysError};
+use crate::sim::vmdr::params::{DetectionQuery, HostListQuery, KbQuery, Rejection};
 use crate::sim::vmdr::render::{self, Echo};
 
 const XML: &str = "application/xml";
@@ -109,7 +109,7 @@ impl Engine {
             headers: req.headers.clone(),
             status,
             bytes: 0,
-            outcome: Outcome::InProgress,
+            completion: Completion::InProgress,
             faults: faults.iter().map(|f| f.to_string()).collect(),
             source: source.to_string(),
         })
@@ -238,7 +238,7 @@ impl Engine {
     fn model(&self, req: &SimRequest, endpoint: Endpoint, api_version: u8) -> SimResponse {
         let now = Timestamp::now();
         if req.method != "GET" && req.method != "POST" {
-            let e = QualysError {
+            let e = Rejection {
                 status: 400,
                 code: crate::qualys::fo::code::METHOD_INCOMPATIBLE,
                 text: format!(
@@ -327,7 +327,7 @@ impl Engine {
             }),
             cursor_stuck: stuck,
         };
-        let page: Result<Box<dyn crate::sim::server::response::ChunkSource>, QualysError> =
+        let page: Result<Box<dyn crate::sim::server::response::ChunkSource>, Rejection> =
             match endpoint.name {
                 "detection" => DetectionQuery::parse(&req.params).map(|q| {
                     let echo = q.echo_request;
@@ -351,7 +351,7 @@ impl Engine {
                     let echo = q.echo_request;
                     Box::new(KbPage::new(Arc::clone(&self.tenant), q, ctx(echo))) as _
                 }),
-                other => Err(QualysError {
+                other => Err(Rejection {
                     status: 404,
                     code: crate::qualys::fo::code::UNRECOGNIZED_PARAMETER,
                     text: format!(

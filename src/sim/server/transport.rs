@@ -28,7 +28,7 @@ use tokio::sync::{mpsc, watch};
 
 use crate::sim::engine::Engine;
 use crate::sim::engine::fault::Delivery;
-use crate::sim::engine::journal::{Journal, Outcome, Ticket};
+use crate::sim::engine::journal::{Completion, Journal, Ticket};
 use crate::sim::engine::limits::RunningGuard;
 use crate::sim::server::request::{Credentials, JOURNALLED_HEADERS, SimRequest};
 use crate::sim::server::response::{Body, BytesSource, CHUNK_TARGET, ChunkSource};
@@ -246,13 +246,13 @@ impl Tracker {
         }
     }
 
-    fn finish(&mut self, outcome: Outcome) {
+    fn finish(&mut self, completion: Completion) {
         if self.finished {
             return;
         }
         self.finished = true;
         if let Some(t) = self.ticket {
-            self.journal.complete(t, self.bytes, outcome);
+            self.journal.complete(t, self.bytes, completion);
         }
         self.guard.take();
     }
@@ -260,7 +260,7 @@ impl Tracker {
 
 enum Chunk {
     Data(Bytes),
-    End(Outcome),
+    End(Completion),
     Reset,
 }
 
@@ -306,7 +306,7 @@ impl SimBody {
 
 impl Drop for SimBody {
     fn drop(&mut self) {
-        self.tracker.finish(Outcome::ClientGone);
+        self.tracker.finish(Completion::ClientGone);
     }
 }
 
@@ -327,11 +327,11 @@ impl hyper::body::Body for SimBody {
                 match data {
                     Some(b) if !b.is_empty() => {
                         this.tracker.bytes += b.len() as u64;
-                        this.tracker.finish(Outcome::Complete);
+                        this.tracker.finish(Completion::Complete);
                         Poll::Ready(Some(Ok(Frame::data(b))))
                     }
                     _ => {
-                        this.tracker.finish(Outcome::Complete);
+                        this.tracker.finish(Completion::Complete);
                         Poll::Ready(None)
                     }
                 }
@@ -342,15 +342,15 @@ impl hyper::body::Body for SimBody {
                     this.tracker.bytes += b.len() as u64;
                     Poll::Ready(Some(Ok(Frame::data(b))))
                 }
-                Poll::Ready(Some(Chunk::End(outcome))) => {
+                Poll::Ready(Some(Chunk::End(completion))) => {
                     this.state = State::Done;
-                    this.tracker.finish(outcome);
+                    this.tracker.finish(completion);
                     Poll::Ready(None)
                 }
                 Poll::Ready(Some(Chunk::Reset)) | Poll::Ready(None) => {
                     this.state = State::Done;
                     this.tracker.reset.store(true, Ordering::SeqCst);
-                    this.tracker.finish(Outcome::CutByFault);
+                    this.tracker.finish(Completion::CutByFault);
                     Poll::Ready(Some(Err(io::Error::new(
                         io::ErrorKind::ConnectionReset,
                         "qharness simulator: connection reset by the disconnect_after fault",
@@ -396,7 +396,7 @@ fn produce(mut source: Box<dyn ChunkSource>, delivery: Delivery, tx: mpsc::Sende
             && sent + take >= n
         {
             take = n - sent;
-            end = Some(Chunk::End(Outcome::CutByFault));
+            end = Some(Chunk::End(Completion::CutByFault));
         }
         if let Some(n) = delivery.disconnect_after
             && sent + take >= n
@@ -420,11 +420,11 @@ fn produce(mut source: Box<dyn ChunkSource>, delivery: Delivery, tx: mpsc::Sende
             return;
         }
         if stopped {
-            let _ = tx.blocking_send(Chunk::End(Outcome::CutByFault));
+            let _ = tx.blocking_send(Chunk::End(Completion::CutByFault));
             return;
         }
         if !more {
-            let _ = tx.blocking_send(Chunk::End(Outcome::Complete));
+            let _ = tx.blocking_send(Chunk::End(Completion::Complete));
             return;
         }
     }

@@ -25,7 +25,7 @@ use crate::qualys::Permission;
 use crate::qualys::filter::{DetectionType, VulnStatus};
 
 use crate::sim::tenant::{
-    AccountState, Detection, Host, KbEntry, KernelState, Limits, Tag, Tenant, TextStyle, User,
+    AccountState, KernelState, Limits, SimDetection, SimHost, SimVuln, Tag, Tenant, TextStyle, User,
 };
 use crate::sim::timestamp::Timestamp;
 
@@ -418,7 +418,7 @@ pub fn tenant() -> Tenant {
         };
         knowledge_base.insert(
             *qid,
-            KbEntry {
+            SimVuln {
                 qid: *qid,
                 vuln_type: vuln_type.into(),
                 severity: *severity,
@@ -472,7 +472,7 @@ pub fn tenant() -> Tenant {
         };
         let slot = i % 762;
         let net = ["192.0.2", "198.51.100", "203.0.113"][slot / 254];
-        let mut h = Host::new(id, format!("{net}.{}", slot % 254 + 1));
+        let mut h = SimHost::new(id, format!("{net}.{}", slot % 254 + 1));
         h.asset_id = Some(20_000_000 + i as u64 * 3);
         h.ipv6 = (i % 7 == 0).then(|| format!("2001:db8:10::{:x}", i + 1));
         h.tracking_method = ["IP", "IP", "DNS", "AGENT"][i % 4].to_string();
@@ -535,7 +535,7 @@ pub fn tenant() -> Tenant {
             }
             used.push(qid);
             let status = VulnStatus::ALL[rng.random_range(0..4)];
-            let mut d = Detection::new(qid, kind, status);
+            let mut d = SimDetection::new(qid, kind, status);
             d.severity = Some(severity);
             if qid % 3 != 0 {
                 d.port = Some([443, 22, 80, 3389, 445][(qid % 5) as usize]);
@@ -631,7 +631,7 @@ mod tests {
             t.hosts.windows(2).all(|w| w[0].id < w[1].id),
             "hosts sorted by ID"
         );
-        let dets: Vec<&Detection> = t.hosts.iter().flat_map(|h| &h.detections).collect();
+        let dets: Vec<&SimDetection> = t.hosts.iter().flat_map(|h| &h.detections).collect();
         for s in VulnStatus::ALL {
             assert!(dets.iter().any(|d| d.status == s), "{s}");
         }

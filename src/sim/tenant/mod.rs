@@ -106,9 +106,9 @@ pub struct TenantSpec {
     #[serde(default)]
     pub tags: Vec<TagSpec>,
     #[serde(default)]
-    pub hosts: Vec<Host>,
+    pub hosts: Vec<SimHost>,
     #[serde(default)]
-    pub knowledge_base: Vec<KbEntry>,
+    pub knowledge_base: Vec<SimVuln>,
     /// A generated population served after (by ID) the listed hosts.
     #[serde(default)]
     pub synthetic: Option<SyntheticSpec>,
@@ -315,7 +315,7 @@ pub enum KernelState {
 /// A host of the tenant, as written in the tenant file and as served.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Host {
+pub struct SimHost {
     pub id: u64,
     #[serde(default)]
     pub asset_id: Option<u64>,
@@ -355,7 +355,7 @@ pub struct Host {
     #[serde(default)]
     pub tags: Vec<String>,
     #[serde(default)]
-    pub detections: Vec<Detection>,
+    pub detections: Vec<SimDetection>,
 }
 
 fn default_tracking() -> String {
@@ -365,7 +365,7 @@ fn default_tracking() -> String {
 /// A detection of a QID on a host.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Detection {
+pub struct SimDetection {
     pub qid: u32,
     /// Assigned from the host ID and QID when absent.
     #[serde(default)]
@@ -422,10 +422,10 @@ fn default_status() -> VulnStatus {
     VulnStatus::Active
 }
 
-impl Detection {
+impl SimDetection {
     /// A detection with defaults for everything but the QID, type and status.
-    pub fn new(qid: u32, kind: DetectionType, status: VulnStatus) -> Detection {
-        Detection {
+    pub fn new(qid: u32, kind: DetectionType, status: VulnStatus) -> SimDetection {
+        SimDetection {
             qid,
             unique_vuln_id: None,
             kind,
@@ -458,10 +458,10 @@ impl Detection {
     }
 }
 
-impl Host {
+impl SimHost {
     /// A host with only an ID and an IP; the rest takes defaults.
-    pub fn new(id: u64, ip: impl Into<String>) -> Host {
-        Host {
+    pub fn new(id: u64, ip: impl Into<String>) -> SimHost {
+        SimHost {
             id,
             asset_id: None,
             ip: Some(ip.into()),
@@ -488,7 +488,7 @@ impl Host {
 /// A KnowledgeBase entry (`KNOWLEDGE_BASE_VULN_LIST_OUTPUT/.../VULN`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct KbEntry {
+pub struct SimVuln {
     pub qid: u32,
     /// `Vulnerability`, `Potential Vulnerability`, `Information Gathered` or
     /// `Vulnerability or Potential Vulnerability`.
@@ -550,8 +550,8 @@ pub struct Tenant {
     /// Tags by name.
     pub tags: BTreeMap<String, Tag>,
     /// Sorted by ID, IDs unique.
-    pub hosts: Vec<Host>,
-    pub knowledge_base: BTreeMap<u32, KbEntry>,
+    pub hosts: Vec<SimHost>,
+    pub knowledge_base: BTreeMap<u32, SimVuln>,
     pub synthetic: Option<Arc<SyntheticPopulation>>,
 }
 
@@ -665,7 +665,7 @@ impl Tenant {
         if replaces(TenantSection::Hosts) {
             self.hosts.clear();
         }
-        let mut by_id: BTreeMap<u64, Host> = std::mem::take(&mut self.hosts)
+        let mut by_id: BTreeMap<u64, SimHost> = std::mem::take(&mut self.hosts)
             .into_iter()
             .map(|h| (h.id, h))
             .collect();
@@ -791,7 +791,7 @@ impl Tenant {
     }
 
     /// A KnowledgeBase entry, from the listed ones or the synthetic population's QID pool.
-    pub fn kb_entry(&self, qid: u32) -> Option<KbEntry> {
+    pub fn kb_entry(&self, qid: u32) -> Option<SimVuln> {
         if let Some(e) = self.knowledge_base.get(&qid) {
             return Some(e.clone());
         }

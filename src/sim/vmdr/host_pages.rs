@@ -89,7 +89,7 @@ fn matching_view<'a>(
 
 /// Which kind of host page.
 #[derive(Debug, Clone)]
-enum HostPageKind {
+enum HostPageQuery {
     Detection {
         query: DetectionQuery,
         shape: HldShape,
@@ -103,7 +103,7 @@ enum HostPageKind {
 /// A Host List Detection or Host List page.
 pub struct HostPage {
     tenant: Arc<Tenant>,
-    kind: HostPageKind,
+    kind: HostPageQuery,
     ctx: PageContext,
     cursor: HostCursor,
     stage: Stage,
@@ -131,10 +131,15 @@ impl HostPage {
             unique_vuln_id: api_version >= 5,
         };
         let start = query.hosts.first_candidate();
-        HostPage::new(tenant, start, HostPageKind::Detection { query, shape }, ctx)
+        HostPage::new(
+            tenant,
+            start,
+            HostPageQuery::Detection { query, shape },
+            ctx,
+        )
     }
 
-    fn new(tenant: Arc<Tenant>, start: u64, kind: HostPageKind, ctx: PageContext) -> HostPage {
+    fn new(tenant: Arc<Tenant>, start: u64, kind: HostPageQuery, ctx: PageContext) -> HostPage {
         HostPage {
             cursor: HostCursor::from_id(&tenant, start),
             tenant,
@@ -162,34 +167,34 @@ impl HostPage {
             serial_number: api_version >= 3 && query.details == HostDetails::All,
         };
         let start = query.hosts.first_candidate();
-        HostPage::new(tenant, start, HostPageKind::HostList { query, shape }, ctx)
+        HostPage::new(tenant, start, HostPageQuery::HostList { query, shape }, ctx)
     }
 
     fn root(&self) -> (&'static str, &'static str) {
         match self.kind {
-            HostPageKind::Detection { .. } => {
+            HostPageQuery::Detection { .. } => {
                 ("HOST_LIST_VM_DETECTION_OUTPUT", dtd::HOST_LIST_VM_DETECTION)
             }
-            HostPageKind::HostList { .. } => ("HOST_LIST_OUTPUT", dtd::HOST_LIST),
+            HostPageQuery::HostList { .. } => ("HOST_LIST_OUTPUT", dtd::HOST_LIST),
         }
     }
 
     fn host_filter(&self) -> &HostFilter {
         match &self.kind {
-            HostPageKind::Detection { query, .. } => &query.hosts,
-            HostPageKind::HostList { query, .. } => &query.hosts,
+            HostPageQuery::Detection { query, .. } => &query.hosts,
+            HostPageQuery::HostList { query, .. } => &query.hosts,
         }
     }
 
     fn limit(&self) -> u64 {
         match &self.kind {
-            HostPageKind::Detection { query, .. } => query.truncation_limit,
-            HostPageKind::HostList { query, .. } => query.truncation_limit,
+            HostPageQuery::Detection { query, .. } => query.truncation_limit,
+            HostPageQuery::HostList { query, .. } => query.truncation_limit,
         }
     }
 
     fn is_id_set(&self) -> bool {
-        matches!(&self.kind, HostPageKind::HostList { query, .. } if query.details == HostDetails::None)
+        matches!(&self.kind, HostPageQuery::HostList { query, .. } if query.details == HostDetails::None)
     }
 
     fn list_name(&self) -> &'static str {
@@ -235,10 +240,10 @@ impl ChunkSource for HostPage {
         let mut end: Option<Option<u64>> = None;
         {
             let (hosts, det, hld, hl) = match &self.kind {
-                HostPageKind::Detection { query, shape } => {
+                HostPageQuery::Detection { query, shape } => {
                     (&query.hosts, Some(query), Some(shape), None)
                 }
-                HostPageKind::HostList { query, shape } => (&query.hosts, None, None, Some(shape)),
+                HostPageQuery::HostList { query, shape } => (&query.hosts, None, None, Some(shape)),
             };
             while out.len() - start < CHUNK_TARGET {
                 let Some((r, id)) = self.cursor.peek(&tenant) else {

@@ -7,7 +7,7 @@
 
 use crate::qualys::filter::{DetectionType, VulnStatus};
 
-use crate::sim::tenant::{Detection, Host, Tag, Tenant, TextStyle};
+use crate::sim::tenant::{SimDetection, SimHost, Tag, Tenant, TextStyle};
 use crate::sim::timestamp::Timestamp;
 
 /// Text with the way it is written.
@@ -91,7 +91,7 @@ pub struct HostView<'a> {
 const DEFAULT_FOUND: Timestamp = Timestamp(1_704_067_200); // 2024-01-01T00:00:00Z
 
 impl<'a> DetectionView<'a> {
-    pub fn of(d: &'a Detection) -> DetectionView<'a> {
+    pub fn of(d: &'a SimDetection) -> DetectionView<'a> {
         let first = d.first_found.unwrap_or(DEFAULT_FOUND);
         let last = d.last_found.unwrap_or(first);
         DetectionView {
@@ -125,7 +125,7 @@ impl<'a> DetectionView<'a> {
 
 impl<'a> HostView<'a> {
     /// The host without its detections (the page adds the ones its filter keeps).
-    pub fn of(h: &'a Host, tenant: &'a Tenant) -> HostView<'a> {
+    pub fn of(h: &'a SimHost, tenant: &'a Tenant) -> HostView<'a> {
         HostView {
             id: h.id,
             asset_id: h.asset_id,

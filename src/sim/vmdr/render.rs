@@ -8,7 +8,7 @@
 //! `Vec<u8>`: a page is rendered host by host into a reused buffer that the transport sends in
 //! large chunks, never as one string.
 
-use crate::sim::tenant::{KbEntry, Tag};
+use crate::sim::tenant::{SimVuln, Tag};
 use crate::sim::timestamp::Timestamp;
 use crate::sim::vmdr::host_source::{DetectionView, HostView, Text, TextOut};
 use crate::sim::vmdr::params::{HostDetails, KbDetails};
@@ -557,7 +557,7 @@ pub fn id_set_entry(out: &mut Vec<u8>, from: u64, to: u64) {
 }
 
 /// One `VULN` of a KnowledgeBase page.
-pub fn kb_vuln(out: &mut Vec<u8>, v: &KbEntry, details: KbDetails) {
+pub fn kb_vuln(out: &mut Vec<u8>, v: &SimVuln, details: KbDetails) {
     open(out, 2, "VULN");
     leaf_u64(out, 3, "QID", u64::from(v.qid));
     leaf_text(out, 3, "VULN_TYPE", &v.vuln_type);

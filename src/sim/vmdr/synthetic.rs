@@ -27,7 +27,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 use crate::qualys::filter::{DetectionType, VulnStatus};
 
-use crate::sim::tenant::{KbEntry, Tag};
+use crate::sim::tenant::{SimVuln, Tag};
 use crate::sim::timestamp::Timestamp;
 use crate::sim::vmdr::host_source::{DetectionView, HostView, SynthScratch, Text, TextOut};
 use crate::sim::vmdr::params::HostDetails;
@@ -452,7 +452,7 @@ impl SyntheticPopulation {
     }
 
     /// The KnowledgeBase entry of one of the population's QIDs.
-    pub fn kb_entry(&self, qid: u32) -> Option<KbEntry> {
+    pub fn kb_entry(&self, qid: u32) -> Option<SimVuln> {
         let at = self.qids.binary_search_by_key(&qid, |q| q.qid).ok()?;
         let q = &self.qids[at];
         let h = splitmix(u64::from(qid) ^ self.spec.seed);
@@ -502,7 +502,7 @@ impl SyntheticPopulation {
                 })
                 .collect()
         };
-        Some(KbEntry {
+        Some(SimVuln {
             qid,
             vuln_type: vuln_type.into(),
             severity: q.severity,
