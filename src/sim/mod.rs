@@ -50,12 +50,14 @@
 //! # Ok(()) }
 //! ```
 
+pub mod dialect;
 pub mod engine;
 pub mod server;
 pub mod simulator;
 pub mod tenant;
 pub mod timestamp;
 pub mod vmdr;
+pub mod xml_writer;
 
 // The paths these modules had before the split, until the next commits make them private.
 pub use engine::{accounts as account, fault, journal, limits, replay, routing as route};

@@ -25,6 +25,7 @@ use rand_chacha::ChaCha8Rng;
 
 use self::accounts::Refusal;
 use crate::qualys::endpoint::{self, Family};
+use crate::sim::dialect::{fo, web_server};
 use crate::sim::engine::fault::{Delivery, Fault, FaultBook};
 use crate::sim::engine::journal::{Completion, Journal, JournalEntry, Ticket, is_secret_param};
 use crate::sim::engine::limits::{LimitHeaders, Limiter};
@@ -150,7 +151,7 @@ impl Engine {
                     Some(q) => format!("{}{location}?{q}", req.origin),
                     None => format!("{}{location}", req.origin),
                 };
-                let mut r = SimResponse::new(301, HTML, render::html_moved(&location));
+                let mut r = SimResponse::new(301, HTML, web_server::html_moved(&location));
                 r.headers.push(("Location".into(), location));
                 return self.journalled(req, r, &[], "web-server");
             }
@@ -398,7 +399,7 @@ impl Engine {
         SimResponse::new(
             status,
             content_type,
-            render::simple_return(&req.origin, now, code, text, items),
+            fo::simple_return(&req.origin, now, code, text, items),
         )
     }
 
@@ -462,17 +463,17 @@ impl Engine {
                 let mut r = SimResponse::new(
                     *status,
                     XML_UTF8,
-                    render::generic_return_999(&req.origin, now, &req.path, user),
+                    fo::generic_return_999(&req.origin, now, &req.path, user),
                 );
                 r.headers.extend(peek().to_headers());
                 r
             }
             Fault::HtmlError { status } => {
-                SimResponse::new(*status, HTML, render::html_error(*status))
+                SimResponse::new(*status, HTML, web_server::html_error(*status))
             }
             Fault::MovedPermanently => {
                 let location = format!("{}{}", req.origin, req.path);
-                let mut r = SimResponse::new(301, HTML, render::html_moved(&location));
+                let mut r = SimResponse::new(301, HTML, web_server::html_moved(&location));
                 r.headers.push(("Location".into(), location));
                 r
             }

@@ -18,6 +18,7 @@ use crate::sim::vmdr::params::{
 };
 use crate::sim::vmdr::render::{self, Echo, HldShape, HostListShape, dtd};
 use crate::sim::vmdr::truncation::next_page_url;
+use crate::sim::xml_writer;
 
 /// Where a page is served and who asked: the parts of the request a page repeats.
 #[derive(Debug, Clone)]
@@ -263,7 +264,7 @@ impl ChunkSource for HostPage {
                     break;
                 }
                 if !self.list_open {
-                    render::open(out, 2, list_name);
+                    xml_writer::open(out, 2, list_name);
                     self.list_open = true;
                     self.first_id = Some(id);
                 }
@@ -303,7 +304,7 @@ impl HostPage {
         let (root, _) = self.root();
         self.flush_run(out);
         if self.list_open {
-            render::close(out, 2, self.list_name());
+            xml_writer::close(out, 2, self.list_name());
         }
         if let Some(next) = next {
             let id_min = if self.ctx.cursor_stuck {
@@ -360,19 +361,19 @@ impl ChunkSource for KbPage {
             .collect();
         if !qids.is_empty() {
             if self.query.details == KbDetails::None {
-                render::open(out, 2, "ID_SET");
+                xml_writer::open(out, 2, "ID_SET");
                 for q in &qids {
-                    render::leaf_u64(out, 3, "ID", u64::from(*q));
+                    xml_writer::leaf_u64(out, 3, "ID", u64::from(*q));
                 }
-                render::close(out, 2, "ID_SET");
+                xml_writer::close(out, 2, "ID_SET");
             } else {
-                render::open(out, 1, "VULN_LIST");
+                xml_writer::open(out, 1, "VULN_LIST");
                 for q in qids {
                     if let Some(e) = self.tenant.kb_entry(q) {
                         render::kb_vuln(out, &e, self.query.details);
                     }
                 }
-                render::close(out, 1, "VULN_LIST");
+                xml_writer::close(out, 1, "VULN_LIST");
             }
         }
         render::document_tail(out, ROOT, self.ctx.year());

@@ -32,6 +32,7 @@ use crate::sim::timestamp::Timestamp;
 use crate::sim::vmdr::host_source::{DetectionView, HostView, SynthScratch, Text, TextOut};
 use crate::sim::vmdr::params::HostDetails;
 use crate::sim::vmdr::render::{self, HldShape, HostListShape, dtd};
+use crate::sim::xml_writer;
 
 /// A synthetic population as declared in a tenant file (`[synthetic]`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -583,7 +584,7 @@ fn results_text(rng: &mut ChaCha8Rng) -> ResultsText {
         }
     }
     raw.truncate(len.max(50));
-    let escaped = render::escape(&raw);
+    let escaped = crate::sim::xml_writer::escape(&raw);
     ResultsText { raw, escaped }
 }
 
@@ -698,7 +699,7 @@ pub fn write_page(opts: &SynthOptions, mut w: impl Write) -> Result<SynthSummary
         ),
     };
     render::document_head(&mut buf, root, &opts.origin, dtd_path, now, None);
-    render::open(&mut buf, 2, "HOST_LIST");
+    xml_writer::open(&mut buf, 2, "HOST_LIST");
     let hld = HldShape {
         show_tags: true,
         show_results: true,
@@ -747,7 +748,7 @@ pub fn write_page(opts: &SynthOptions, mut w: impl Write) -> Result<SynthSummary
             buf.clear();
         }
     }
-    render::close(&mut buf, 2, "HOST_LIST");
+    xml_writer::close(&mut buf, 2, "HOST_LIST");
     let next = pop.host_id(i);
     let params = match opts.stream {
         SynthStream::VmdrVulnerabilities => {
