@@ -186,7 +186,7 @@ impl Filter {
     /// The plain reference: what Qualys's documentation says each parameter does.
     fn expected(&self, t: &Tenant) -> Vec<(u64, Vec<u32>)> {
         let mut out = Vec::new();
-        for h in &t.hosts {
+        for h in &t.vmdr.hosts {
             if self.id_min.is_some_and(|m| h.id < m) || self.id_max.is_some_and(|m| h.id > m) {
                 continue;
             }
@@ -281,7 +281,7 @@ proptest! {
         prop_assert_eq!(got, f.expected(&t));
         for h in &hosts {
             for d in &h.detections {
-                let kernel = t.hosts.iter().find(|x| x.id == h.id).unwrap().detections.iter().find(|x| x.qid == d.0).unwrap().kernel;
+                let kernel = t.vmdr.hosts.iter().find(|x| x.id == h.id).unwrap().detections.iter().find(|x| x.qid == d.0).unwrap().kernel;
                 let want = match (f.arf, kernel) {
                     (Some(_), Some(KernelState::Running)) => Some("1".to_string()),
                     (Some(_), Some(KernelState::NotRunning)) => Some("0".to_string()),
@@ -332,7 +332,7 @@ fn the_demo_tenant_hides_information_gathered_unless_show_igs_is_set() {
 #[test]
 fn tag_filters_by_id_select_the_same_hosts_as_by_name() {
     let t = Tenant::demo();
-    let pci = t.tag("PCI & Card").unwrap().id.to_string();
+    let pci = t.vmdr.tag("PCI & Card").unwrap().id.to_string();
     let engine = Engine::new(t, None);
     let hosts = |by: &str, value: &str| {
         let r = SimRequest::new("POST", HLD, "http://sim.test")
@@ -396,6 +396,7 @@ proptest! {
     fn host_list_filters_and_pages_match_the_reference(t in arb_tenant(), f in arb_filter(), limit in 0u64..6) {
         let engine = Engine::new(t.clone(), None);
         let want: Vec<u64> = t
+            .vmdr
             .hosts
             .iter()
             .filter(|h| f.id_min.is_none_or(|m| h.id >= m) && f.id_max.is_none_or(|m| h.id <= m))

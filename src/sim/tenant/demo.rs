@@ -25,7 +25,8 @@ use crate::qualys::Permission;
 use crate::qualys::filter::{DetectionType, VulnStatus};
 
 use crate::sim::tenant::{
-    AccountState, KernelState, Limits, SimDetection, SimHost, SimVuln, Tag, Tenant, TextStyle, User,
+    AccountState, KernelState, Limits, SimDetection, SimHost, SimVuln, Tag, Tenant, TextStyle,
+    User, VmdrData,
 };
 use crate::sim::timestamp::Timestamp;
 
@@ -605,10 +606,12 @@ pub fn tenant() -> Tenant {
         ],
         limits: Limits::default(),
         faults: Vec::new(),
-        tags,
-        hosts,
-        knowledge_base,
-        synthetic: None,
+        vmdr: VmdrData {
+            tags,
+            hosts,
+            knowledge_base,
+            synthetic: None,
+        },
     }
 }
 
@@ -619,19 +622,19 @@ mod tests {
     #[test]
     fn the_demo_tenant_is_deterministic() {
         let (a, b) = (tenant(), tenant());
-        assert_eq!(a.hosts, b.hosts);
-        assert_eq!(a.knowledge_base, b.knowledge_base);
+        assert_eq!(a.vmdr.hosts, b.vmdr.hosts);
+        assert_eq!(a.vmdr.knowledge_base, b.vmdr.knowledge_base);
     }
 
     #[test]
     fn the_demo_tenant_covers_every_state_the_connector_filters_on() {
         let t = tenant();
-        assert!(t.hosts.len() >= 200);
+        assert!(t.vmdr.hosts.len() >= 200);
         assert!(
-            t.hosts.windows(2).all(|w| w[0].id < w[1].id),
+            t.vmdr.hosts.windows(2).all(|w| w[0].id < w[1].id),
             "hosts sorted by ID"
         );
-        let dets: Vec<&SimDetection> = t.hosts.iter().flat_map(|h| &h.detections).collect();
+        let dets: Vec<&SimDetection> = t.vmdr.hosts.iter().flat_map(|h| &h.detections).collect();
         for s in VulnStatus::ALL {
             assert!(dets.iter().any(|d| d.status == s), "{s}");
         }
@@ -648,11 +651,13 @@ mod tests {
                 .any(|d| d.kernel == Some(KernelState::NotRunning))
         );
         assert!(
-            dets.iter().all(|d| t.knowledge_base.contains_key(&d.qid)),
+            dets.iter()
+                .all(|d| t.vmdr.knowledge_base.contains_key(&d.qid)),
             "KB entry for every QID"
         );
         assert!(
-            t.hosts
+            t.vmdr
+                .hosts
                 .iter()
                 .any(|h| h.tags.iter().any(|n| n.contains('&') && n.contains(' ')))
         );

@@ -10,7 +10,7 @@
 use std::sync::Arc;
 
 use crate::sim::server::response::{CHUNK_TARGET, ChunkSource};
-use crate::sim::tenant::Tenant;
+use crate::sim::tenant::{Tenant, VmdrData};
 use crate::sim::timestamp::Timestamp;
 use crate::sim::vmdr::host_source::{DetectionView, HostCursor, HostRef, HostView, SynthScratch};
 use crate::sim::vmdr::params::{
@@ -49,15 +49,15 @@ enum Stage {
 /// A host of the tenant as a view, or `None` when `filter` (and, for detection pages, the
 /// detection filter) leaves nothing of it.
 fn matching_view<'a>(
-    tenant: &'a Tenant,
+    vmdr: &'a VmdrData,
     r: HostRef,
     scratch: &'a mut SynthScratch,
     hosts: &HostFilter,
     detections: Option<&DetectionQuery>,
 ) -> Option<HostView<'a>> {
     let mut v = match r {
-        HostRef::Listed(i) => HostView::of(&tenant.hosts[i], tenant),
-        HostRef::Synthetic(i) => tenant.synthetic.as_ref()?.host(i, scratch),
+        HostRef::Listed(i) => HostView::of(&vmdr.hosts[i], vmdr),
+        HostRef::Synthetic(i) => vmdr.synthetic.as_ref()?.host(i, scratch),
     };
     if !hosts.keeps(v.id, v.ip, &v.tags) {
         return None;
@@ -66,9 +66,9 @@ fn matching_view<'a>(
     match r {
         HostRef::Listed(i) => v
             .detections
-            .extend(tenant.hosts[i].detections.iter().map(DetectionView::of)),
+            .extend(vmdr.hosts[i].detections.iter().map(DetectionView::of)),
         HostRef::Synthetic(i) => {
-            if let Some(s) = tenant.synthetic.as_ref() {
+            if let Some(s) = vmdr.synthetic.as_ref() {
                 s.fill_detections(i, &mut v)
             }
         }
@@ -142,7 +142,7 @@ impl HostPage {
 
     fn new(tenant: Arc<Tenant>, start: u64, kind: HostPageQuery, ctx: PageContext) -> HostPage {
         HostPage {
-            cursor: HostCursor::from_id(&tenant, start),
+            cursor: HostCursor::from_id(&tenant.vmdr, start),
             tenant,
             kind,
             ctx,
@@ -247,7 +247,7 @@ impl ChunkSource for HostPage {
                 HostPageQuery::HostList { query, shape } => (&query.hosts, None, None, Some(shape)),
             };
             while out.len() - start < CHUNK_TARGET {
-                let Some((r, id)) = self.cursor.peek(&tenant) else {
+                let Some((r, id)) = self.cursor.peek(&tenant.vmdr) else {
                     end = Some(None);
                     break;
                 };
@@ -255,7 +255,7 @@ impl ChunkSource for HostPage {
                     end = Some(None);
                     break;
                 }
-                let Some(view) = matching_view(&tenant, r, &mut scratch, hosts, det) else {
+                let Some(view) = matching_view(&tenant.vmdr, r, &mut scratch, hosts, det) else {
                     self.cursor.advance(r);
                     continue;
                 };
@@ -355,6 +355,7 @@ impl ChunkSource for KbPage {
         );
         let qids: Vec<u32> = self
             .tenant
+            .vmdr
             .kb_qids()
             .into_iter()
             .filter(|q| self.query.keeps(*q))
@@ -369,7 +370,7 @@ impl ChunkSource for KbPage {
             } else {
                 xml_writer::open(out, 1, "VULN_LIST");
                 for q in qids {
-                    if let Some(e) = self.tenant.kb_entry(q) {
+                    if let Some(e) = self.tenant.vmdr.kb_entry(q) {
                         render::kb_vuln(out, &e, self.query.details);
                     }
                 }
