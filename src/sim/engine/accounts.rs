@@ -77,8 +77,10 @@ pub fn authenticate<'t>(
     creds: Option<&Credentials>,
 ) -> Result<&'t User, Refusal> {
     let creds = creds.ok_or(Refusal::BadLogin)?;
-    let user = tenant.user(&creds.user).ok_or(Refusal::BadLogin)?;
-    if !user.password_matches(creds.password()) {
+    let user = tenant
+        .user(creds.user().ok_or(Refusal::BadLogin)?)
+        .ok_or(Refusal::BadLogin)?;
+    if !user.password_matches(creds.password().unwrap_or_default()) {
         return Err(Refusal::BadLogin);
     }
     match user.state {

@@ -1,46 +1,79 @@
 //! `SimRequest`: an HTTP request as the engine sees it, independent of the transport.
 //!
 //! The transport builds it: query and form parameters merged in arrival order, the Basic-auth
-//! credentials decoded (the password held as a secret that never prints), a few headers kept,
+//! credentials or bearer token decoded (held as secrets that never print), a few headers kept,
 //! and the origin the client used, so URLs in responses point back at it.
 
 use secrecy::{ExposeSecret, SecretString};
 
-/// Basic-auth credentials.
-pub struct Credentials {
-    pub user: String,
-    pub password: SecretString,
+/// What a request's `Authorization` header carries: a Basic login (FO and QPS) or a bearer
+/// token (the API gateway, after `POST /auth`). Neither secret ever prints.
+pub enum Credentials {
+    Basic {
+        user: String,
+        password: SecretString,
+    },
+    Bearer(SecretString),
 }
 
 impl std::fmt::Debug for Credentials {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Credentials")
-            .field("user", &self.user)
-            .finish_non_exhaustive()
+        match self {
+            Credentials::Basic { user, .. } => f
+                .debug_struct("Basic")
+                .field("user", user)
+                .finish_non_exhaustive(),
+            Credentials::Bearer(_) => f.write_str("Bearer(<redacted>)"),
+        }
     }
 }
 
 impl Credentials {
-    /// Decodes an `Authorization: Basic …` header value.
-    pub fn from_basic(header: &str) -> Option<Credentials> {
+    /// Decodes an `Authorization` header value: `Basic <base64 user:password>` or
+    /// `Bearer <token>`; anything else is no credentials.
+    pub fn from_authorization(header: &str) -> Option<Credentials> {
         use base64::Engine as _;
-        let (scheme, b64) = header.trim().split_once(' ')?;
+        let (scheme, value) = header.trim().split_once(' ')?;
+        let value = value.trim();
+        if scheme.eq_ignore_ascii_case("bearer") {
+            return (!value.is_empty()).then(|| Credentials::Bearer(SecretString::from(value)));
+        }
         if !scheme.eq_ignore_ascii_case("basic") {
             return None;
         }
         let raw = base64::engine::general_purpose::STANDARD
-            .decode(b64.trim())
+            .decode(value)
             .ok()?;
         let text = String::from_utf8(raw).ok()?;
         let (user, password) = text.split_once(':')?;
-        Some(Credentials {
+        Some(Credentials::Basic {
             user: user.to_string(),
             password: SecretString::from(password.to_string()),
         })
     }
 
-    pub fn password(&self) -> &str {
-        self.password.expose_secret()
+    /// The Basic-auth user name; `None` for a bearer token.
+    pub fn user(&self) -> Option<&str> {
+        match self {
+            Credentials::Basic { user, .. } => Some(user),
+            Credentials::Bearer(_) => None,
+        }
+    }
+
+    /// The Basic-auth password; `None` for a bearer token.
+    pub fn password(&self) -> Option<&str> {
+        match self {
+            Credentials::Basic { password, .. } => Some(password.expose_secret()),
+            Credentials::Bearer(_) => None,
+        }
+    }
+
+    /// The bearer token; `None` for a Basic login.
+    pub fn token(&self) -> Option<&str> {
+        match self {
+            Credentials::Bearer(t) => Some(t.expose_secret()),
+            Credentials::Basic { .. } => None,
+        }
     }
 }
 
@@ -89,15 +122,21 @@ impl SimRequest {
     }
 
     pub fn with_basic(mut self, user: &str, password: &str) -> SimRequest {
-        self.credentials = Some(Credentials {
+        self.credentials = Some(Credentials::Basic {
             user: user.to_string(),
             password: SecretString::from(password.to_string()),
         });
         self
     }
 
+    pub fn with_bearer(mut self, token: &str) -> SimRequest {
+        self.credentials = Some(Credentials::Bearer(SecretString::from(token)));
+        self
+    }
+
+    /// The Basic-auth user name, whether or not it logs in; `None` without one.
     pub fn user(&self) -> Option<&str> {
-        self.credentials.as_ref().map(|c| c.user.as_str())
+        self.credentials.as_ref().and_then(Credentials::user)
     }
 
     pub fn header(&self, name: &str) -> Option<&str> {
@@ -115,11 +154,21 @@ mod tests {
     #[test]
     fn basic_credentials_decode_and_the_password_stays_out_of_debug() {
         // "quays_ab1:pa:ss" — a colon in the password belongs to the password.
-        let c = Credentials::from_basic("Basic cXVheXNfYWIxOnBhOnNz").unwrap();
-        assert_eq!(c.user, "quays_ab1");
-        assert_eq!(c.password(), "pa:ss");
+        let c = Credentials::from_authorization("Basic cXVheXNfYWIxOnBhOnNz").unwrap();
+        assert_eq!(c.user(), Some("quays_ab1"));
+        assert_eq!(c.password(), Some("pa:ss"));
         assert!(!format!("{c:?}").contains("pa:ss"));
-        assert!(Credentials::from_basic("Bearer abc").is_none());
-        assert!(Credentials::from_basic("Basic !!!").is_none());
+        assert!(Credentials::from_authorization("Basic !!!").is_none());
+        assert!(Credentials::from_authorization("Digest abc").is_none());
+    }
+
+    #[test]
+    fn a_bearer_token_is_read_and_never_printed() {
+        let c = Credentials::from_authorization("Bearer eyJ.secret.sig").unwrap();
+        assert_eq!((c.token(), c.user()), (Some("eyJ.secret.sig"), None));
+        assert_eq!(format!("{c:?}"), "Bearer(<redacted>)");
+        let req = SimRequest::new("GET", "/", "http://x").with_bearer("eyJ.secret.sig");
+        assert!(!format!("{req:?}").contains("secret"));
+        assert!(Credentials::from_authorization("Bearer ").is_none());
     }
 }

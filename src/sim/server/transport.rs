@@ -194,7 +194,7 @@ pub fn to_sim_request(
         .headers
         .get(http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(Credentials::from_basic);
+        .and_then(Credentials::from_authorization);
     let headers = JOURNALLED_HEADERS
         .iter()
         .filter_map(|name| {
