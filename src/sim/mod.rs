@@ -52,6 +52,7 @@
 
 pub mod dialect;
 pub mod engine;
+pub mod registry;
 pub mod server;
 pub mod simulator;
 pub mod tenant;

@@ -1,7 +1,38 @@
 //! The web server in front of every API family: the HTML pages Apache (or a proxy) sends before
 //! a request reaches Qualys, the same whichever family the path belongs to.
 
+use crate::sim::server::response::{SimResponse, content_type};
 use crate::sim::xml_writer::escape_into;
+
+/// HTTP 301 to `location` with Apache's body, as for a path without its trailing slash.
+pub fn moved(location: String) -> SimResponse {
+    let mut r = SimResponse::new(301, content_type::HTML, html_moved(&location));
+    r.headers.push(("Location".into(), location));
+    r
+}
+
+/// A bare HTTP 5xx with a one-line text body (`server_error`).
+pub fn bare_error(status: u16) -> SimResponse {
+    let reason = http::StatusCode::from_u16(status)
+        .ok()
+        .and_then(|s| s.canonical_reason())
+        .unwrap_or("Server Error");
+    SimResponse::new(status, content_type::TEXT, format!("{status} {reason}\n"))
+}
+
+/// A proxy's HTML error page (`html_error`).
+pub fn error_page(status: u16) -> SimResponse {
+    SimResponse::new(status, content_type::HTML, html_error(status))
+}
+
+/// HTTP 404 for a path no family knows, naming the paths the simulator answers.
+pub fn unknown_path(method: &str, path: &str, modelled: &[String]) -> SimResponse {
+    let text = format!(
+        "qharness simulator: {method} {path} is not a modelled endpoint. Modelled: {}, GET /__sim/journal, POST /__sim/reset.\n",
+        modelled.join(", ")
+    );
+    SimResponse::new(404, content_type::TEXT, text)
+}
 
 /// The Apache page for a 301 to the path with its trailing slash. As in the recording, the link
 /// in the body repeats the location.

@@ -1,91 +1,162 @@
-//! Accounts: who may call what, and how Qualys says no.
+//! Accounts: who is calling ([`Authenticate`], one impl per way a family logs in) and whether
+//! they may call this endpoint ([`authorize`]). Saying no is the dialect's job: a [`Refusal`]
+//! only says why.
 //!
-//! | situation | HTTP | CODE | source |
-//! |---|---|---|---|
-//! | unknown user, wrong password, no API access | 401 | 2000 "Bad Login/Password" | recorded |
-//! | account expired | 200 | 2001 | recorded |
-//! | registration not completed | 409 | 2003 | client tests (graph-qualys) |
-//! | account inactive | 409 | 2002 | the simulator's choice |
-//! | SecureID required | 409 | 2011 | client tests (graph-qualys) |
-//! | module permission missing | 403 | none; TEXT names the permission | the simulator's choice, see fixtures/README.md |
+//! | family | how the caller is known | impl |
+//! |---|---|---|
+//! | FO, QPS | HTTP Basic, checked against the tenant's users | [`BasicAuth`] |
+//! | gateway | `Authorization: Bearer <JWT>` issued by `POST /auth`, looked up in a [`SessionStore`]; `/auth` itself takes the form's `username` and `password` | [`GatewayAuth`] |
+//!
+//! Either way the account state is checked the same way ([`check_state`]): an expired,
+//! inactive or unregistered account is refused whatever the family.
 
-use crate::qualys::{Permission, fo::code};
+use std::sync::Arc;
 
-#[cfg(test)]
-use crate::qualys::endpoint;
-use crate::sim::engine::routing::Endpoint;
-use crate::sim::server::request::Credentials;
+use crate::qualys::{Endpoint, Permission};
+use crate::sim::server::request::SimRequest;
 use crate::sim::tenant::{AccountState, Tenant, User};
 
 /// Why a call was refused before reaching its endpoint.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Refusal {
+    /// No credentials, an unknown user or a wrong password.
     BadLogin,
+    /// The user's role has no API access.
+    NoApiAccess,
     Expired,
     Inactive,
     RegistrationIncomplete,
     SecureIdRequired,
     PermissionMissing(Permission),
+    /// A gateway call without a token the gateway issued.
+    NotAuthenticated,
+    /// A gateway call whose token has expired.
+    SessionExpired,
 }
 
-impl Refusal {
-    pub fn status(self) -> u16 {
-        match self {
-            Refusal::BadLogin => 401,
-            Refusal::Expired => 200,
-            Refusal::Inactive | Refusal::RegistrationIncomplete | Refusal::SecureIdRequired => 409,
-            Refusal::PermissionMissing(_) => 403,
-        }
-    }
+/// How an API family knows who calls. The engine asks once per call, before authorisation.
+pub trait Authenticate: Send + Sync + 'static {
+    /// The calling user, or why there is none.
+    fn authenticate<'t>(
+        &self,
+        tenant: &'t Tenant,
+        request: &SimRequest,
+        endpoint: &'static Endpoint,
+    ) -> Result<&'t User, Refusal>;
+}
 
-    pub fn code(self) -> Option<u32> {
-        match self {
-            Refusal::BadLogin => Some(code::BAD_LOGIN),
-            Refusal::Expired => Some(code::ACCOUNT_EXPIRED),
-            Refusal::Inactive => Some(code::ACCOUNT_INACTIVE),
-            Refusal::RegistrationIncomplete => Some(code::REGISTRATION_INCOMPLETE),
-            Refusal::SecureIdRequired => Some(code::SECURE_ID_REQUIRED),
-            Refusal::PermissionMissing(_) => None,
-        }
-    }
+/// HTTP Basic against the tenant's users: the FO API and QPS.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct BasicAuth;
 
-    pub fn text(self) -> String {
-        match self {
-            Refusal::BadLogin => code::BAD_LOGIN_TEXT.into(),
-            Refusal::Expired => code::ACCOUNT_EXPIRED_TEXT.into(),
-            Refusal::Inactive => code::ACCOUNT_INACTIVE_TEXT.into(),
-            Refusal::RegistrationIncomplete => code::REGISTRATION_INCOMPLETE_TEXT.into(),
-            Refusal::SecureIdRequired => code::SECURE_ID_TEXT.into(),
-            Refusal::PermissionMissing(p) => {
-                format!(
-                    "Access denied: this user does not have the \"{p}\" permission required by this API."
-                )
-            }
-        }
-    }
-
-    /// Whether the limit headers accompany this answer. The recorded 401 and 2001 answers
-    /// carry none: Qualys refuses them before counting the call.
-    pub fn carries_limit_headers(self) -> bool {
-        matches!(self, Refusal::PermissionMissing(_))
+impl Authenticate for BasicAuth {
+    fn authenticate<'t>(
+        &self,
+        tenant: &'t Tenant,
+        request: &SimRequest,
+        _endpoint: &'static Endpoint,
+    ) -> Result<&'t User, Refusal> {
+        let creds = request.credentials.as_ref().ok_or(Refusal::BadLogin)?;
+        let (Some(login), Some(password)) = (creds.user(), creds.password()) else {
+            return Err(Refusal::BadLogin);
+        };
+        check_state(log_in(tenant, login, password)?)
     }
 }
 
-/// Checks the credentials and the account state.
-pub fn authenticate<'t>(
-    tenant: &'t Tenant,
-    creds: Option<&Credentials>,
-) -> Result<&'t User, Refusal> {
-    let creds = creds.ok_or(Refusal::BadLogin)?;
-    let user = tenant
-        .user(creds.user().ok_or(Refusal::BadLogin)?)
-        .ok_or(Refusal::BadLogin)?;
-    if !user.password_matches(creds.password().unwrap_or_default()) {
+/// The sessions `POST /auth` opens on the API gateway: the seam where Policy Compliance's JWT
+/// issuing plugs in. Until then [`NoSessions`] knows no token.
+pub trait SessionStore: Send + Sync + std::fmt::Debug + 'static {
+    /// The login a bearer token was issued to, or why the token is no good.
+    fn login_for(&self, token: &str) -> Result<String, SessionProblem>;
+}
+
+/// Why a bearer token does not log in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionProblem {
+    /// Never issued (or issued by another gateway).
+    Unknown,
+    /// Issued, but past its lifetime.
+    Expired,
+}
+
+/// A gateway that has issued no token: every bearer call is "Not authenticated".
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoSessions;
+
+impl SessionStore for NoSessions {
+    fn login_for(&self, _token: &str) -> Result<String, SessionProblem> {
+        Err(SessionProblem::Unknown)
+    }
+}
+
+/// The API gateway's authentication: a bearer token on every endpoint but the login endpoint,
+/// which reads `username` and `password` from its form.
+#[derive(Debug, Clone)]
+pub struct GatewayAuth {
+    login: &'static Endpoint,
+    sessions: Arc<dyn SessionStore>,
+}
+
+impl GatewayAuth {
+    /// `login` is the endpoint that takes a username and password (`/auth`); `sessions` knows
+    /// the tokens it issued.
+    pub fn new(login: &'static Endpoint, sessions: impl SessionStore) -> GatewayAuth {
+        GatewayAuth {
+            login,
+            sessions: Arc::new(sessions),
+        }
+    }
+}
+
+impl Authenticate for GatewayAuth {
+    fn authenticate<'t>(
+        &self,
+        tenant: &'t Tenant,
+        request: &SimRequest,
+        endpoint: &'static Endpoint,
+    ) -> Result<&'t User, Refusal> {
+        if endpoint == self.login {
+            let param = |name: &str| {
+                request
+                    .params
+                    .iter()
+                    .rev()
+                    .find(|(k, _)| k == name)
+                    .map(|(_, v)| v.as_str())
+            };
+            let (Some(login), Some(password)) = (param("username"), param("password")) else {
+                return Err(Refusal::BadLogin);
+            };
+            return check_state(log_in(tenant, login, password)?);
+        }
+        let token = request
+            .credentials
+            .as_ref()
+            .and_then(|c| c.token())
+            .ok_or(Refusal::NotAuthenticated)?;
+        let login = self.sessions.login_for(token).map_err(|p| match p {
+            SessionProblem::Unknown => Refusal::NotAuthenticated,
+            SessionProblem::Expired => Refusal::SessionExpired,
+        })?;
+        check_state(tenant.user(&login).ok_or(Refusal::NotAuthenticated)?)
+    }
+}
+
+/// The user whose login and password these are.
+fn log_in<'t>(tenant: &'t Tenant, login: &str, password: &str) -> Result<&'t User, Refusal> {
+    let user = tenant.user(login).ok_or(Refusal::BadLogin)?;
+    if !user.password_matches(password) {
         return Err(Refusal::BadLogin);
     }
+    Ok(user)
+}
+
+/// The user, if the account may call the API at all.
+pub fn check_state(user: &User) -> Result<&User, Refusal> {
     match user.state {
         AccountState::Active => Ok(user),
-        AccountState::NoApiAccess => Err(Refusal::BadLogin),
+        AccountState::NoApiAccess => Err(Refusal::NoApiAccess),
         AccountState::Expired => Err(Refusal::Expired),
         AccountState::Inactive => Err(Refusal::Inactive),
         AccountState::RegistrationIncomplete => Err(Refusal::RegistrationIncomplete),
@@ -94,7 +165,7 @@ pub fn authenticate<'t>(
 }
 
 /// Checks the module permission an endpoint needs.
-pub fn authorize(user: &User, endpoint: Endpoint) -> Result<(), Refusal> {
+pub fn authorize(user: &User, endpoint: &Endpoint) -> Result<(), Refusal> {
     match endpoint.permission {
         Some(p) if !user.has(p) => Err(Refusal::PermissionMissing(p)),
         _ => Ok(()),
@@ -104,42 +175,108 @@ pub fn authorize(user: &User, endpoint: Endpoint) -> Result<(), Refusal> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sim::server::request::SimRequest;
+    use crate::qualys::endpoint;
 
-    fn creds(u: &str, p: &str) -> Option<Credentials> {
-        SimRequest::new("GET", "/", "http://x")
-            .with_basic(u, p)
-            .credentials
+    fn basic(u: &str, p: &str) -> Result<String, Refusal> {
+        let t = Tenant::demo();
+        let req = SimRequest::new("GET", "/", "http://x").with_basic(u, p);
+        BasicAuth
+            .authenticate(&t, &req, &endpoint::WAS_WEBAPP_SEARCH)
+            .map(|u| u.login.clone())
     }
 
     #[test]
-    fn every_demo_account_state_maps_to_its_answer() {
-        let t = Tenant::demo();
-        let r = |u: &str, p: &str| authenticate(&t, creds(u, p).as_ref()).map(|u| u.login.clone());
-        assert_eq!(r("quays_ab1", "demo"), Ok("quays_ab1".into()));
-        assert_eq!(r("quays_ab1", "wrong"), Err(Refusal::BadLogin));
-        assert_eq!(r("nobody", "demo"), Err(Refusal::BadLogin));
-        assert_eq!(r("quays_noapi1", "demo"), Err(Refusal::BadLogin));
-        assert_eq!(r("quays_ex1", "demo"), Err(Refusal::Expired));
-        assert_eq!(r("quays_na1", "demo"), Err(Refusal::RegistrationIncomplete));
-        assert_eq!(authenticate(&t, None).unwrap_err(), Refusal::BadLogin);
-        let novm = t.user("quays_novm1").unwrap();
+    fn every_demo_account_state_maps_to_its_refusal() {
+        assert_eq!(basic("quays_ab1", "demo"), Ok("quays_ab1".into()));
+        assert_eq!(basic("quays_ab1", "wrong"), Err(Refusal::BadLogin));
+        assert_eq!(basic("nobody", "demo"), Err(Refusal::BadLogin));
+        assert_eq!(basic("quays_noapi1", "demo"), Err(Refusal::NoApiAccess));
+        assert_eq!(basic("quays_ex1", "demo"), Err(Refusal::Expired));
         assert_eq!(
-            authorize(novm, &endpoint::KNOWLEDGE_BASE),
-            Err(Refusal::PermissionMissing(Permission::ManageVm))
+            basic("quays_na1", "demo"),
+            Err(Refusal::RegistrationIncomplete)
         );
-        assert!(authorize(t.user("quays_nowas1").unwrap(), &endpoint::HOST_DETECTION).is_ok());
+        let t = Tenant::demo();
+        let anonymous = SimRequest::new("GET", "/", "http://x");
         assert_eq!(
-            (
-                Refusal::Expired.status(),
-                Refusal::RegistrationIncomplete.status()
-            ),
-            (200, 409)
+            BasicAuth
+                .authenticate(&t, &anonymous, &endpoint::WAS_WEBAPP_SEARCH)
+                .unwrap_err(),
+            Refusal::BadLogin
+        );
+        assert_eq!(
+            authorize(t.user("quays_nopc1").unwrap(), &endpoint::PCRS_POSTURE_INFO),
+            Err(Refusal::PermissionMissing(Permission::ManagePc))
         );
         assert!(
-            Refusal::PermissionMissing(Permission::ManageVm)
-                .text()
-                .contains("Manage VM module")
+            authorize(
+                t.user("quays_nowas1").unwrap(),
+                &endpoint::PCRS_POSTURE_INFO
+            )
+            .is_ok()
         );
+        assert!(authorize(t.user("quays_nopc1").unwrap(), &endpoint::ABOUT).is_ok());
+    }
+
+    #[test]
+    fn a_bearer_token_is_no_basic_login_and_basic_is_no_gateway_session() {
+        let t = Tenant::demo();
+        let bearer = SimRequest::new("POST", "/", "http://x").with_bearer("eyJ.a.b");
+        assert_eq!(
+            BasicAuth
+                .authenticate(&t, &bearer, &endpoint::WAS_WEBAPP_SEARCH)
+                .unwrap_err(),
+            Refusal::BadLogin
+        );
+        let gateway = GatewayAuth::new(&endpoint::GATEWAY_AUTH, NoSessions);
+        let basic = SimRequest::new("POST", "/", "http://x").with_basic("quays_ab1", "demo");
+        for req in [&bearer, &basic] {
+            assert_eq!(
+                gateway
+                    .authenticate(&t, req, &endpoint::PCRS_POSTURE_INFO)
+                    .unwrap_err(),
+                Refusal::NotAuthenticated
+            );
+        }
+    }
+
+    #[derive(Debug)]
+    struct OneExpiredToken;
+
+    impl SessionStore for OneExpiredToken {
+        fn login_for(&self, token: &str) -> Result<String, SessionProblem> {
+            match token {
+                "live" => Ok("quays_ab1".into()),
+                "old" => Err(SessionProblem::Expired),
+                _ => Err(SessionProblem::Unknown),
+            }
+        }
+    }
+
+    #[test]
+    fn the_gateway_logs_in_at_auth_with_the_form_and_elsewhere_with_a_session() {
+        let t = Tenant::demo();
+        let gateway = GatewayAuth::new(&endpoint::GATEWAY_AUTH, OneExpiredToken);
+        let login = |u: &str, p: &str| {
+            let req = SimRequest::new("POST", "/auth", "http://x")
+                .with_param("username", u)
+                .with_param("password", p);
+            gateway
+                .authenticate(&t, &req, &endpoint::GATEWAY_AUTH)
+                .map(|u| u.login.clone())
+        };
+        assert_eq!(login("quays_ab1", "demo"), Ok("quays_ab1".into()));
+        assert_eq!(login("quays_ab1", "nope"), Err(Refusal::BadLogin));
+        assert_eq!(login("quays_ex1", "demo"), Err(Refusal::Expired));
+        let bearer = |token: &str| {
+            let req = SimRequest::new("GET", "/pcrs/1.0/posture/policy/list", "http://x")
+                .with_bearer(token);
+            gateway
+                .authenticate(&t, &req, &endpoint::PCRS_POLICY_LIST)
+                .map(|u| u.login.clone())
+        };
+        assert_eq!(bearer("live"), Ok("quays_ab1".into()));
+        assert_eq!(bearer("old"), Err(Refusal::SessionExpired));
+        assert_eq!(bearer("forged"), Err(Refusal::NotAuthenticated));
     }
 }

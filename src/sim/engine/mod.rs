@@ -1,18 +1,21 @@
 //! The engine: turns a [`SimRequest`] into a [`SimResponse`], knowing nothing of HTTP
-//! connections.
+//! connections and nothing of any API family's data.
 //!
 //! The order of checks follows what a real exchange goes through:
 //! 1. the web server: a control path (`/__sim/...`), or a path without its trailing slash (301);
 //! 2. replay, when a fixture set is loaded and a fixture matches;
-//! 3. the API: login and account state (401 / 2001 / 2003 …), module permission (403),
-//!    injected answers (tenant faults), rate and concurrency limits (409 / 1965, 1960),
-//!    parameters (400 / 1901, 1903, 1905), and finally the page.
+//! 3. the API, for a path of the endpoint registry: the method, authentication by the
+//!    endpoint's family ([`accounts::Authenticate`]), authorisation by the endpoint's
+//!    permission, injected answers (tenant faults), rate and concurrency limits, and finally the
+//!    endpoint's [`handler::Handler`] from the [`routing::RoutingTable`]. Every "no" on the way
+//!    is rendered by the family's [`Dialect`].
 //!
 //! Every exchange except control calls is journalled here; the transport completes the entry
 //! with the bytes it actually sent.
 
 pub mod accounts;
 pub mod fault;
+pub mod handler;
 pub mod journal;
 pub mod limits;
 pub mod replay;
@@ -23,33 +26,29 @@ use std::sync::{Arc, Mutex};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use self::accounts::Refusal;
-use crate::qualys::endpoint::{self, Family};
-use crate::sim::dialect::{fo, web_server};
-use crate::sim::engine::fault::{Delivery, Fault, FaultBook};
-use crate::sim::engine::journal::{Completion, Journal, JournalEntry, Ticket, is_secret_param};
-use crate::sim::engine::limits::{LimitHeaders, Limiter};
-use crate::sim::engine::replay::{FixtureSet, Unmatched, unmatched_text};
-use crate::sim::engine::routing::{Endpoint, Route};
+use crate::qualys::Endpoint;
+use crate::sim::dialect::{Context, Dialect, InjectedError, web_server};
 use crate::sim::server::request::SimRequest;
-use crate::sim::server::response::{Body, SimResponse};
-use crate::sim::tenant::{Tenant, User};
+use crate::sim::server::response::{SimResponse, content_type};
+use crate::sim::tenant::Tenant;
 use crate::sim::timestamp::Timestamp;
-use crate::sim::vmdr::host_pages::{HostPage, KbPage, PageContext};
-use crate::sim::vmdr::params::{DetectionQuery, HostListQuery, KbQuery, Rejection};
-use crate::sim::vmdr::render::{self, Echo};
 
-const XML: &str = "application/xml";
-/// The content type Qualys sends on login and account errors (recorded).
-const XML_UTF8: &str = "text/xml;charset=UTF-8";
-const HTML: &str = "text/html; charset=iso-8859-1";
-const TEXT: &str = "text/plain; charset=utf-8";
+use self::fault::{Delivery, Fault, FaultBook};
+use self::handler::{Call, Rejection};
+use self::journal::{Completion, Journal, JournalEntry, Ticket, is_secret_param};
+use self::limits::{LimitHeaders, Limiter, Throttle};
+use self::replay::{FixtureSet, Unmatched, unmatched_text};
+use self::routing::{Route, RoutingTable};
+
+/// The journal's `source` of an answer from the tenant model.
+const MODEL: &str = "model";
 
 /// The simulated server's state and logic.
 #[derive(Debug)]
 pub struct Engine {
     tenant: Arc<Tenant>,
     fixtures: Option<Arc<FixtureSet>>,
+    routes: RoutingTable,
     journal: Journal,
     limiter: Limiter,
     book: FaultBook,
@@ -57,10 +56,22 @@ pub struct Engine {
 }
 
 impl Engine {
+    /// An engine serving `tenant` (and `fixtures` first, when given) with the simulator's
+    /// routing table (`sim/registry.rs`).
     pub fn new(tenant: Tenant, fixtures: Option<FixtureSet>) -> Engine {
+        Engine::with_routes(tenant, fixtures, crate::sim::registry::routing_table())
+    }
+
+    /// An engine with another routing table (tests of the seam itself).
+    pub fn with_routes(
+        tenant: Tenant,
+        fixtures: Option<FixtureSet>,
+        routes: RoutingTable,
+    ) -> Engine {
         Engine {
             tenant: Arc::new(tenant),
             fixtures: fixtures.map(Arc::new),
+            routes,
             journal: Journal::default(),
             limiter: Limiter::default(),
             book: FaultBook::default(),
@@ -133,136 +144,159 @@ impl Engine {
         let route = Route::of(&req.path);
         match &route {
             Route::Journal => {
-                return SimResponse::new(200, "application/x-ndjson", self.journal.to_ndjson());
+                return SimResponse::new(200, content_type::NDJSON, self.journal.to_ndjson());
             }
             Route::Reset if req.method == "POST" => {
                 self.reset();
                 return SimResponse::new(
                     200,
-                    TEXT,
+                    content_type::TEXT,
                     "journal, fault counters, limits and fixture sequences reset\n",
                 );
             }
             Route::Reset => {
-                return SimResponse::new(405, TEXT, "POST /__sim/reset to reset the simulator\n");
+                return SimResponse::new(
+                    405,
+                    content_type::TEXT,
+                    "POST /__sim/reset to reset the simulator\n",
+                );
             }
             Route::MissingSlash { location } => {
                 let location = match &req.query {
                     Some(q) => format!("{}{location}?{q}", req.origin),
                     None => format!("{}{location}", req.origin),
                 };
-                let mut r = SimResponse::new(301, HTML, web_server::html_moved(&location));
-                r.headers.push(("Location".into(), location));
-                return self.journalled(req, r, &[], "web-server");
+                return self.journalled(req, web_server::moved(location), &[], "web-server");
             }
             _ => {}
         }
-        if let Some(fx) = &self.fixtures {
-            match fx.answer(req) {
-                Ok((fixture, recorded)) => {
-                    let mut delivery = Delivery::default();
-                    let mut names = Vec::new();
-                    if let Some(f) = &recorded.fault {
-                        names.push(f.name());
-                        if !delivery.add(f, |a, b| self.random(a, b)) {
-                            let endpoint = match route {
-                                Route::Api { endpoint, .. } => endpoint,
-                                _ => &endpoint::HOST_DETECTION,
-                            };
-                            let limits = self.tenant.limits;
-                            let r = self.fault_answer(
-                                req,
-                                f,
-                                endpoint,
-                                req.user().unwrap_or(""),
-                                limits,
-                            );
-                            return self.journalled(
-                                req,
-                                r,
-                                &names,
-                                &format!("replay:{}", fixture.name),
-                            );
-                        }
-                    }
-                    let mut r = match fx.body(recorded, &req.origin) {
-                        Ok(body) => SimResponse {
-                            status: recorded.status,
-                            headers: recorded
-                                .headers
-                                .iter()
-                                .map(|(k, v)| (k.clone(), v.clone()))
-                                .collect(),
-                            body,
-                            delivery,
-                            ticket: None,
-                            guard: None,
-                        },
-                        Err(e) => SimResponse::new(
-                            500,
-                            TEXT,
-                            format!(
-                                "qharness simulator: fixture {:?} could not read its body: {e}\n",
-                                fixture.name
-                            ),
-                        ),
-                    };
-                    r.headers.retain(|(k, _)| {
-                        !k.eq_ignore_ascii_case("transfer-encoding")
-                            && !k.eq_ignore_ascii_case("content-length")
-                    });
-                    return self.journalled(req, r, &names, &format!("replay:{}", fixture.name));
-                }
-                Err(misses) if fx.unmatched() == Unmatched::Error => {
-                    let r = SimResponse::new(404, TEXT, unmatched_text(req, &misses));
-                    return self.journalled(req, r, &[], "unmatched");
-                }
-                Err(_) => {}
-            }
+        let endpoint = match route {
+            Route::Api { endpoint, .. } => Some(endpoint),
+            _ => None,
+        };
+        if let Some(r) = self.replay(req, endpoint) {
+            return r;
         }
         match route {
             Route::Api {
                 endpoint,
-                api_version,
-                ..
-            } => self.model(req, endpoint, api_version),
+                version,
+                id,
+            } => self.answer(req, endpoint, version, id),
             _ => {
-                let text = format!(
-                    "qharness simulator: {} {} is not a modelled endpoint. Modelled: /api/{{2,3,4,5}}.0/fo/asset/host/vm/detection/, /api/{{2,3,4,5}}.0/fo/asset/host/, /api/{{2,3,4,5}}.0/fo/knowledge_base/vuln/, /msp/about.php, GET /__sim/journal, POST /__sim/reset.\n",
-                    req.method, req.path
-                );
-                self.journalled(req, SimResponse::new(404, TEXT, text), &[], "web-server")
+                let modelled: Vec<String> = self.routes.modelled().map(|e| e.shape()).collect();
+                let r = web_server::unknown_path(&req.method, &req.path, &modelled);
+                self.journalled(req, r, &[], "web-server")
             }
         }
     }
 
-    fn model(&self, req: &SimRequest, endpoint: Endpoint, api_version: u8) -> SimResponse {
-        let now = Timestamp::now();
-        if req.method != "GET" && req.method != "POST" {
-            let e = Rejection {
-                status: 400,
-                code: crate::qualys::fo::code::METHOD_INCOMPATIBLE,
-                text: format!(
-                    "Request method ({}) is not supported; use GET or POST.",
-                    req.method
-                ),
-            };
-            let r = self.simple_return(req, now, e.status, Some(e.code), &e.text, &[], XML);
-            return self.journalled(req, r, &[], "model");
-        }
-        let user = match accounts::authenticate(&self.tenant, req.credentials.as_ref()) {
-            Ok(u) => u,
-            Err(refusal) => return self.refuse(req, now, refusal, endpoint, None),
+    /// The answer of the fixture set, if one is loaded and it answers this request.
+    fn replay(&self, req: &SimRequest, endpoint: Option<&'static Endpoint>) -> Option<SimResponse> {
+        let fx = self.fixtures.as_ref()?;
+        let (fixture, recorded) = match fx.answer(req) {
+            Ok(found) => found,
+            Err(misses) if fx.unmatched() == Unmatched::Error => {
+                let r = SimResponse::new(404, content_type::TEXT, unmatched_text(req, &misses));
+                return Some(self.journalled(req, r, &[], "unmatched"));
+            }
+            Err(_) => return None,
         };
-        if let Err(refusal) = accounts::authorize(user, endpoint) {
-            return self.refuse(req, now, refusal, endpoint, Some(user));
+        let source = format!("replay:{}", fixture.name);
+        let mut delivery = Delivery::default();
+        let mut names = Vec::new();
+        if let Some(f) = &recorded.fault {
+            names.push(f.name());
+            if !delivery.add(f, |a, b| self.random(a, b)) {
+                let user = req.user().unwrap_or("");
+                let limits = self.tenant.limits;
+                let ctx = Context {
+                    origin: &req.origin,
+                    path: &req.path,
+                    endpoint,
+                    user,
+                    now: Timestamp::now(),
+                    limits: Some(match endpoint {
+                        Some(e) => self.limiter.peek(user, e, limits),
+                        None => LimitHeaders::fresh(limits),
+                    }),
+                };
+                let dialect = &*self.routes.family_row(endpoint.map(|e| e.family)).dialect;
+                let r = fault_answer(&ctx, dialect, f);
+                return Some(self.journalled(req, r, &names, &source));
+            }
         }
+        let mut r = match fx.body(recorded, &req.origin) {
+            Ok(body) => SimResponse {
+                status: recorded.status,
+                headers: recorded
+                    .headers
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect(),
+                body,
+                delivery,
+                ticket: None,
+                guard: None,
+            },
+            Err(e) => SimResponse::new(
+                500,
+                content_type::TEXT,
+                format!(
+                    "qharness simulator: fixture {:?} could not read its body: {e}\n",
+                    fixture.name
+                ),
+            ),
+        };
+        r.headers.retain(|(k, _)| {
+            !k.eq_ignore_ascii_case("transfer-encoding")
+                && !k.eq_ignore_ascii_case("content-length")
+        });
+        Some(self.journalled(req, r, &names, &source))
+    }
+
+    /// The answer of the tenant model to a call of a registered endpoint.
+    fn answer(
+        &self,
+        req: &SimRequest,
+        endpoint: &'static Endpoint,
+        version: u8,
+        id: Option<u64>,
+    ) -> SimResponse {
+        let family = self.routes.family_row(Some(endpoint.family));
+        let dialect = &*family.dialect;
+        let mut ctx = Context {
+            origin: &req.origin,
+            path: &req.path,
+            endpoint: Some(endpoint),
+            user: req.user().unwrap_or(""),
+            now: Timestamp::now(),
+            limits: None,
+        };
+        if req.method != "GET" && req.method != "POST" {
+            let r = dialect.rejection(&ctx, &Rejection::method_not_allowed(&req.method));
+            return self.journalled(req, r, &[], MODEL);
+        }
+        let user = match family
+            .authentication
+            .authenticate(&self.tenant, req, endpoint)
+        {
+            Ok(u) => u,
+            Err(refusal) => {
+                return self.journalled(req, dialect.refusal(&ctx, refusal), &[], MODEL);
+            }
+        };
         let limits = self.tenant.limits_for(user);
+        ctx.user = &user.login;
+        ctx.limits = Some(self.limiter.peek(&user.login, endpoint, limits));
+        if let Err(refusal) = accounts::authorize(user, endpoint) {
+            return self.journalled(req, dialect.refusal(&ctx, refusal), &[], MODEL);
+        }
 
         let mut delivery = Delivery::default();
         let mut names = Vec::new();
         let mut answer: Option<&Fault> = None;
-        let mut stuck = false;
+        let mut render_faults = Vec::new();
         for f in self
             .book
             .select(&self.tenant.faults, endpoint, Some(&user.login))
@@ -270,276 +304,98 @@ impl Engine {
             names.push(f.name());
             if f.is_answer() {
                 answer = answer.or(Some(f));
-            } else if *f == Fault::CursorStuck {
-                stuck = true;
-            } else {
-                delivery.add(f, |a, b| self.random(a, b));
+            } else if !delivery.add(f, |a, b| self.random(a, b)) {
+                render_faults.push(f);
             }
         }
+        let finish = |mut r: SimResponse, delivery: Delivery| {
+            r.delivery = delivery;
+            self.journalled(req, r, &names, MODEL)
+        };
         if let Some(f) = answer {
-            let mut r = self.fault_answer(req, f, endpoint, &user.login, limits);
-            r.delivery = delivery;
-            return self.journalled(req, r, &names, "model");
+            return finish(fault_answer(&ctx, dialect, f), delivery);
         }
-
-        if endpoint == &endpoint::ABOUT {
-            let mut r = SimResponse::new(200, XML, render::about(&req.origin));
-            r.delivery = delivery;
-            return self.journalled(req, r, &names, "model");
-        }
-
-        let (headers, guard) = match self.limiter.admit(&user.login, endpoint, limits) {
-            Ok(x) => x,
-            Err(b) => {
-                let mut r = self.simple_return(
-                    req,
-                    now,
-                    409,
-                    Some(b.code),
-                    &b.text,
-                    &[(b.item.0, b.item.1.clone())],
-                    XML,
-                );
-                r.headers.extend(b.headers.to_headers());
-                r.delivery = delivery;
-                return self.journalled(req, r, &names, "model");
+        let Some(row) = self.routes.handler(endpoint) else {
+            let r = dialect.rejection(&ctx, &Rejection::not_modelled(endpoint));
+            return finish(r, delivery);
+        };
+        let admitted = if row.limited {
+            match self.limiter.admit(&user.login, endpoint, limits) {
+                Ok(admitted) => Some(admitted),
+                Err(throttle) => return finish(dialect.throttle(&ctx, &throttle), delivery),
             }
-        };
-        let ctx = |echo: bool| PageContext {
-            origin: req.origin.clone(),
-            path: req.path.clone(),
-            params: req
-                .params
-                .iter()
-                .filter(|(k, _)| !is_secret_param(k))
-                .cloned()
-                .collect(),
-            now,
-            echo: echo.then(|| Echo {
-                datetime: now,
-                user: user.login.clone(),
-                resource: req.path.clone(),
-                params: req
-                    .params
-                    .iter()
-                    .filter(|(k, _)| !is_secret_param(k))
-                    .cloned()
-                    .collect(),
-            }),
-            cursor_stuck: stuck,
-        };
-        let page: Result<Box<dyn crate::sim::server::response::ChunkSource>, Rejection> =
-            match endpoint.name {
-                "detection" => DetectionQuery::parse(&req.params).map(|q| {
-                    let echo = q.echo_request;
-                    Box::new(HostPage::detection(
-                        Arc::clone(&self.tenant),
-                        q,
-                        api_version,
-                        ctx(echo),
-                    )) as _
-                }),
-                "host_list" => HostListQuery::parse(&req.params).map(|q| {
-                    let echo = q.echo_request;
-                    Box::new(HostPage::host_list(
-                        Arc::clone(&self.tenant),
-                        q,
-                        api_version,
-                        ctx(echo),
-                    )) as _
-                }),
-                "knowledge_base" => KbQuery::parse(&req.params).map(|q| {
-                    let echo = q.echo_request;
-                    Box::new(KbPage::new(Arc::clone(&self.tenant), q, ctx(echo))) as _
-                }),
-                other => Err(Rejection {
-                    status: 404,
-                    code: crate::qualys::fo::code::UNRECOGNIZED_PARAMETER,
-                    text: format!(
-                        "qharness simulator: the {other} endpoint ({}) is not modelled yet",
-                        endpoint.title
-                    ),
-                }),
-            };
-        let mut r = match page {
-            Ok(source) => {
-                let content_type = if endpoint == &endpoint::KNOWLEDGE_BASE {
-                    XML_UTF8
-                } else {
-                    XML
-                };
-                SimResponse {
-                    status: 200,
-                    headers: vec![("Content-Type".into(), content_type.into())],
-                    body: Body::Source(source),
-                    delivery: Delivery::default(),
-                    ticket: None,
-                    guard: None,
-                }
-            }
-            Err(e) => self.simple_return(req, now, e.status, Some(e.code), &e.text, &[], XML),
-        };
-        r.headers.extend(headers.to_headers());
-        r.delivery = delivery;
-        r.guard = Some(guard);
-        self.journalled(req, r, &names, "model")
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    fn simple_return(
-        &self,
-        req: &SimRequest,
-        now: Timestamp,
-        status: u16,
-        code: Option<u32>,
-        text: &str,
-        items: &[(&str, String)],
-        content_type: &str,
-    ) -> SimResponse {
-        SimResponse::new(
-            status,
-            content_type,
-            fo::simple_return(&req.origin, now, code, text, items),
-        )
-    }
-
-    fn refuse(
-        &self,
-        req: &SimRequest,
-        now: Timestamp,
-        refusal: Refusal,
-        endpoint: Endpoint,
-        user: Option<&User>,
-    ) -> SimResponse {
-        let ct = if refusal.carries_limit_headers() {
-            XML
         } else {
-            XML_UTF8
+            None
         };
-        let mut r = self.simple_return(
-            req,
-            now,
-            refusal.status(),
-            refusal.code(),
-            &refusal.text(),
-            &[],
-            ct,
-        );
-        if let (true, Some(u)) = (
-            refusal.carries_limit_headers()
-                && endpoint.family == Family::Fo
-                && endpoint != &endpoint::ABOUT,
+        let call = Call {
+            request: req,
+            endpoint,
+            version,
+            id,
             user,
-        ) {
-            r.headers.extend(
-                self.limiter
-                    .peek(&u.login, endpoint, self.tenant.limits_for(u))
-                    .to_headers(),
-            );
+            tenant: &self.tenant,
+            now: ctx.now,
+            render_faults: &render_faults,
+        };
+        let mut r = row
+            .handler
+            .respond(&call)
+            .unwrap_or_else(|rejection| dialect.rejection(&ctx, &rejection));
+        if let Some((headers, guard)) = admitted {
+            r.headers.extend(dialect.limit_headers(headers));
+            r.guard = Some(guard);
         }
-        self.journalled(req, r, &[], "model")
+        finish(r, delivery)
     }
+}
 
-    /// The response an answer fault injects (not journalled here).
-    fn fault_answer(
-        &self,
-        req: &SimRequest,
-        f: &Fault,
-        endpoint: Endpoint,
-        user: &str,
-        limits: crate::sim::tenant::Limits,
-    ) -> SimResponse {
-        let now = Timestamp::now();
-        let peek = || self.limiter.peek(user, endpoint, limits);
-        match f {
-            Fault::ServerError { status } => {
-                let reason = http::StatusCode::from_u16(*status)
-                    .ok()
-                    .and_then(|s| s.canonical_reason())
-                    .unwrap_or("Server Error");
-                SimResponse::new(*status, TEXT, format!("{status} {reason}\n"))
-            }
-            Fault::GenericReturn999 { status } => {
-                let mut r = SimResponse::new(
-                    *status,
-                    XML_UTF8,
-                    fo::generic_return_999(&req.origin, now, &req.path, user),
-                );
-                r.headers.extend(peek().to_headers());
-                r
-            }
-            Fault::HtmlError { status } => {
-                SimResponse::new(*status, HTML, web_server::html_error(*status))
-            }
-            Fault::MovedPermanently => {
-                let location = format!("{}{}", req.origin, req.path);
-                let mut r = SimResponse::new(301, HTML, web_server::html_moved(&location));
-                r.headers.push(("Location".into(), location));
-                r
-            }
-            Fault::RateLimited { seconds_to_wait } => {
-                let text = format!(
-                    "This API cannot be run again for another {}.",
-                    crate::sim::engine::limits::wait_phrase(*seconds_to_wait)
-                );
-                let mut r = self.simple_return(
-                    req,
-                    now,
-                    409,
-                    Some(crate::qualys::fo::code::RATE_LIMIT),
-                    &text,
-                    &[("SECONDS_TO_WAIT", seconds_to_wait.to_string())],
-                    XML,
-                );
-                r.headers.extend(
-                    LimitHeaders {
-                        remaining: 0,
-                        to_wait_secs: *seconds_to_wait,
-                        ..peek()
-                    }
-                    .to_headers(),
-                );
-                r
-            }
-            Fault::ConcurrencyBusy { calls_to_finish } => {
-                let n = *calls_to_finish;
-                let text = format!(
-                    "This API cannot be run again until {n} currently running API instance{} {} finished.",
-                    if n == 1 { "" } else { "s" },
-                    if n == 1 { "has" } else { "have" }
-                );
-                let mut r = self.simple_return(
-                    req,
-                    now,
-                    409,
-                    Some(crate::qualys::fo::code::CONCURRENCY_LIMIT),
-                    &text,
-                    &[("CALLS_TO_FINISH", n.to_string())],
-                    XML,
-                );
-                let h = peek();
-                r.headers.extend(
-                    LimitHeaders {
-                        running: h.concurrency_limit.max(n),
-                        ..h
-                    }
-                    .to_headers(),
-                );
-                r
-            }
-            Fault::SimpleReturn { status, code, text } => {
-                let mut r = self.simple_return(req, now, *status, *code, text, &[], XML);
-                r.headers.extend(peek().to_headers());
-                r
-            }
-            other => SimResponse::new(
-                500,
-                TEXT,
-                format!(
-                    "qharness simulator: fault {} does not replace a response; this is a simulator bug\n",
-                    other.name()
-                ),
-            ),
+/// The response an answer fault injects. What the web server in front sends looks the same for
+/// every family; throttles and family errors are said in the family's dialect.
+fn fault_answer(ctx: &Context<'_>, dialect: &dyn Dialect, f: &Fault) -> SimResponse {
+    let peek = ctx.limits.unwrap_or_default();
+    match f {
+        Fault::ServerError { status } => web_server::bare_error(*status),
+        Fault::HtmlError { status } => web_server::error_page(*status),
+        Fault::MovedPermanently => web_server::moved(format!("{}{}", ctx.origin, ctx.path)),
+        Fault::RateLimited { seconds_to_wait } => dialect.throttle(
+            ctx,
+            &Throttle::Rate {
+                seconds_to_wait: *seconds_to_wait,
+                headers: LimitHeaders {
+                    remaining: 0,
+                    to_wait_secs: *seconds_to_wait,
+                    ..peek
+                },
+            },
+        ),
+        Fault::ConcurrencyBusy { calls_to_finish } => dialect.throttle(
+            ctx,
+            &Throttle::Concurrency {
+                calls_to_finish: *calls_to_finish,
+                headers: LimitHeaders {
+                    running: peek.concurrency_limit.max(*calls_to_finish),
+                    ..peek
+                },
+            },
+        ),
+        Fault::GenericReturn999 { status } => {
+            dialect.injected(ctx, InjectedError::Internal { status: *status })
         }
+        Fault::SimpleReturn { status, code, text } => dialect.injected(
+            ctx,
+            InjectedError::Coded {
+                status: *status,
+                code: *code,
+                text,
+            },
+        ),
+        other => SimResponse::new(
+            500,
+            content_type::TEXT,
+            format!(
+                "qharness simulator: fault {} does not replace a response; this is a simulator bug\n",
+                other.name()
+            ),
+        ),
     }
 }

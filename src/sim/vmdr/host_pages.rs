@@ -1,5 +1,5 @@
-//! Pages: the modelled answers of Host List Detection, Host List and KnowledgeBase, rendered
-//! incrementally as [`ChunkSource`]s.
+//! Host pages: the answers of Host List Detection and Host List, rendered incrementally as
+//! [`ChunkSource`]s, so a page of millions of hosts streams in bounded memory.
 //!
 //! A page walks the host source from its `id_min`, keeps the hosts (and detections) the query
 //! selects, renders each as it goes, and after `truncation_limit` hosts looks ahead for the next
@@ -13,9 +13,7 @@ use crate::sim::server::response::{CHUNK_TARGET, ChunkSource};
 use crate::sim::tenant::{Tenant, VmdrData};
 use crate::sim::timestamp::Timestamp;
 use crate::sim::vmdr::host_source::{DetectionView, HostCursor, HostRef, HostView, SynthScratch};
-use crate::sim::vmdr::params::{
-    DetectionQuery, HostDetails, HostFilter, HostListQuery, KbDetails, KbQuery,
-};
+use crate::sim::vmdr::params::{DetectionQuery, HostDetails, HostFilter, HostListQuery};
 use crate::sim::vmdr::render::{self, Echo, HldShape, HostListShape, dtd};
 use crate::sim::vmdr::truncation::next_page_url;
 use crate::sim::xml_writer;
@@ -34,7 +32,8 @@ pub struct PageContext {
 }
 
 impl PageContext {
-    fn year(&self) -> i32 {
+    /// The year of the CONFIDENTIAL comment's copyright.
+    pub fn year(&self) -> i32 {
         self.now.to_string()[..4].parse().unwrap_or(2024)
     }
 }
@@ -317,68 +316,5 @@ impl HostPage {
         }
         render::document_tail(out, root, self.ctx.year());
         self.stage = Stage::Done;
-    }
-}
-
-/// A KnowledgeBase page (small: rendered whole on the first `fill`).
-pub struct KbPage {
-    tenant: Arc<Tenant>,
-    query: KbQuery,
-    ctx: PageContext,
-    done: bool,
-}
-
-impl KbPage {
-    pub fn new(tenant: Arc<Tenant>, query: KbQuery, ctx: PageContext) -> KbPage {
-        KbPage {
-            tenant,
-            query,
-            ctx,
-            done: false,
-        }
-    }
-}
-
-impl ChunkSource for KbPage {
-    fn fill(&mut self, out: &mut Vec<u8>) -> std::io::Result<bool> {
-        if self.done {
-            return Ok(false);
-        }
-        const ROOT: &str = "KNOWLEDGE_BASE_VULN_LIST_OUTPUT";
-        render::document_head(
-            out,
-            ROOT,
-            &self.ctx.origin,
-            dtd::KNOWLEDGE_BASE,
-            self.ctx.now,
-            self.ctx.echo.as_ref(),
-        );
-        let qids: Vec<u32> = self
-            .tenant
-            .vmdr
-            .kb_qids()
-            .into_iter()
-            .filter(|q| self.query.keeps(*q))
-            .collect();
-        if !qids.is_empty() {
-            if self.query.details == KbDetails::None {
-                xml_writer::open(out, 2, "ID_SET");
-                for q in &qids {
-                    xml_writer::leaf_u64(out, 3, "ID", u64::from(*q));
-                }
-                xml_writer::close(out, 2, "ID_SET");
-            } else {
-                xml_writer::open(out, 1, "VULN_LIST");
-                for q in qids {
-                    if let Some(e) = self.tenant.vmdr.kb_entry(q) {
-                        render::kb_vuln(out, &e, self.query.details);
-                    }
-                }
-                xml_writer::close(out, 1, "VULN_LIST");
-            }
-        }
-        render::document_tail(out, ROOT, self.ctx.year());
-        self.done = true;
-        Ok(false)
     }
 }

@@ -1,7 +1,7 @@
 //! Request parameters: the allow-list of each endpoint and their parsing into typed queries.
 //!
 //! Qualys rejects a parameter it does not know with CODE 1901 and a bad value with CODE 1905,
-//! both HTTP 400. The allow-lists hold every parameter the research note documents for the
+//! both HTTP 400 (a [`Rejection`] the FO dialect renders). The allow-lists hold every parameter the research note documents for the
 //! endpoint, so a connector sending a real parameter is never told it is unknown; the parameters
 //! the simulator *models* are parsed into the types of [`crate::qualys::filter`] and applied, the others
 //! are accepted and have no effect (listed in fixtures/README.md).
@@ -12,52 +12,9 @@ use std::str::FromStr;
 use crate::qualys::filter::{
     ArfKernelFilter, DetectionType, StatusSet, TagFilter, TagSelector, parse_tag_list,
 };
-use crate::qualys::fo::code;
 
+use crate::sim::engine::handler::Rejection;
 use crate::sim::tenant::Tag;
-
-/// A request the endpoint refuses (unknown parameter, bad value, ...): not an error of the
-/// simulator but an answer to render, as HTTP status, CODE and TEXT of a `SIMPLE_RETURN`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Rejection {
-    pub status: u16,
-    pub code: u32,
-    pub text: String,
-}
-
-impl Rejection {
-    pub fn invalid(name: &str, value: &str, reason: impl std::fmt::Display) -> Rejection {
-        Rejection {
-            status: 400,
-            code: code::INVALID_VALUE,
-            text: format!("parameter {name} has invalid value: {value} ({reason})"),
-        }
-    }
-
-    pub fn missing(names: &str) -> Rejection {
-        Rejection {
-            status: 400,
-            code: code::MISSING_PARAMETER,
-            text: format!("Missing required parameter(s): {names}"),
-        }
-    }
-
-    fn unknown(names: &[&str]) -> Rejection {
-        Rejection {
-            status: 400,
-            code: code::UNRECOGNIZED_PARAMETER,
-            text: format!("Unrecognized parameter(s): {}", names.join(",")),
-        }
-    }
-
-    fn exclusive(a: &str, b: &str) -> Rejection {
-        Rejection {
-            status: 400,
-            code: code::EXCLUSIVE_PARAMETERS,
-            text: format!("Please specify only one of these parameters: {a}, {b}"),
-        }
-    }
-}
 
 /// Host List Detection parameters (research note §2.1).
 pub const DETECTION_PARAMS: &[&str] = &[
@@ -747,6 +704,7 @@ impl KbQuery {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sim::engine::handler::RejectionKind;
 
     fn params(s: &str) -> Vec<(String, String)> {
         url::form_urlencoded::parse(s.as_bytes())
@@ -779,14 +737,14 @@ mod tests {
     #[test]
     fn unknown_parameters_get_1901_listing_each_once() {
         let e = DetectionQuery::parse(&params("action=list&foo=1&bar=2&foo=3")).unwrap_err();
-        assert_eq!((e.status, e.code), (400, 1901));
+        assert_eq!(e.kind, RejectionKind::UnknownParameter);
         assert_eq!(e.text, "Unrecognized parameter(s): foo,bar");
     }
 
     #[test]
     fn bad_values_get_1905_in_the_recorded_wording() {
         let e = DetectionQuery::parse(&params("action=list&ids=abc123")).unwrap_err();
-        assert_eq!(e.code, 1905);
+        assert_eq!(e.kind, RejectionKind::InvalidValue);
         assert_eq!(
             e.text,
             "parameter ids has invalid value: abc123 (neither a positive integer nor a range: abc123)"
@@ -799,7 +757,7 @@ mod tests {
             "truncation_limit=-1",
         ] {
             let e = DetectionQuery::parse(&params(&format!("action=list&{bad}"))).unwrap_err();
-            assert_eq!(e.code, 1905, "{bad}: {}", e.text);
+            assert_eq!(e.kind, RejectionKind::InvalidValue, "{bad}: {}", e.text);
         }
     }
 
@@ -808,12 +766,12 @@ mod tests {
         assert_eq!(
             HostListQuery::parse(&params("details=All"))
                 .unwrap_err()
-                .code,
-            1903
+                .kind,
+            RejectionKind::MissingParameter
         );
         assert_eq!(
-            KbQuery::parse(&params("action=purge")).unwrap_err().code,
-            1905
+            KbQuery::parse(&params("action=purge")).unwrap_err().kind,
+            RejectionKind::InvalidValue
         );
     }
 
@@ -822,12 +780,17 @@ mod tests {
         assert_eq!(
             HostListQuery::parse(&params("action=list&tag_set_include=Prod"))
                 .unwrap_err()
-                .code,
-            1903
+                .kind,
+            RejectionKind::MissingParameter
         );
         let e = HostListQuery::parse(&params("action=list&use_tags=1&tag_set_include=Prod"))
             .unwrap_err();
-        assert_eq!(e.code, 1905, "tag_set_by defaults to id: {}", e.text);
+        assert_eq!(
+            e.kind,
+            RejectionKind::InvalidValue,
+            "tag_set_by defaults to id: {}",
+            e.text
+        );
     }
 
     #[test]

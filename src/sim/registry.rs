@@ -1,0 +1,39 @@
+//! The simulator's registry rows: how each API family authenticates and says no, and which
+//! handler answers each endpoint of the endpoint registry ([`crate::qualys::endpoint`]).
+//!
+//! Adding a family or an endpoint is adding rows here; the engine reads the table and never
+//! names an endpoint. A registered endpoint without a handler row answers "not modelled" in its
+//! family's dialect.
+
+use crate::qualys::endpoint::{self, Family};
+use crate::sim::dialect::fo::FoDialect;
+use crate::sim::engine::accounts::BasicAuth;
+use crate::sim::engine::routing::RoutingTable;
+use crate::sim::vmdr;
+
+/// The routing table the simulator serves with.
+pub fn routing_table() -> RoutingTable {
+    RoutingTable::new()
+        .family(Family::Fo, BasicAuth, FoDialect)
+        .family(Family::Qps, BasicAuth, FoDialect)
+        .family(Family::Gateway, BasicAuth, FoDialect)
+        // Paths outside the registry (a replayed fixture's fault) speak the API server's own.
+        .default_family(Family::Fo)
+        .answer(&endpoint::HOST_DETECTION, vmdr::HostDetection)
+        .answer(&endpoint::HOST_LIST, vmdr::HostList)
+        .answer(&endpoint::KNOWLEDGE_BASE, vmdr::KnowledgeBase)
+        .answer_without_limits(&endpoint::ABOUT, vmdr::About)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_family_of_the_endpoint_registry_has_a_row() {
+        let table = routing_table();
+        for e in endpoint::ENDPOINTS {
+            assert!(table.has_family(e.family), "{}: {:?}", e.name, e.family);
+        }
+    }
+}
