@@ -7,7 +7,9 @@
 
 use crate::qualys::endpoint::{self, Family};
 use crate::sim::dialect::fo::FoDialect;
-use crate::sim::engine::accounts::BasicAuth;
+use crate::sim::dialect::gateway::GatewayDialect;
+use crate::sim::dialect::qps::QpsDialect;
+use crate::sim::engine::accounts::{BasicAuth, GatewayAuth, NoSessions};
 use crate::sim::engine::routing::RoutingTable;
 use crate::sim::vmdr;
 
@@ -15,8 +17,13 @@ use crate::sim::vmdr;
 pub fn routing_table() -> RoutingTable {
     RoutingTable::new()
         .family(Family::Fo, BasicAuth, FoDialect)
-        .family(Family::Qps, BasicAuth, FoDialect)
-        .family(Family::Gateway, BasicAuth, FoDialect)
+        .family(Family::Qps, BasicAuth, QpsDialect)
+        // Policy Compliance's JWT sessions replace NoSessions when /auth gets its handler.
+        .family(
+            Family::Gateway,
+            GatewayAuth::new(&endpoint::GATEWAY_AUTH, NoSessions),
+            GatewayDialect,
+        )
         // Paths outside the registry (a replayed fixture's fault) speak the API server's own.
         .default_family(Family::Fo)
         .answer(&endpoint::HOST_DETECTION, vmdr::HostDetection)

@@ -7,11 +7,15 @@
 //! | family | dialect | a refusal looks like |
 //! |---|---|---|
 //! | FO (`/api/N.0/fo/`, about.php) | [`fo::FoDialect`] | `SIMPLE_RETURN` with a CODE, HTTP 401/409/403 (2001 inside HTTP 200) |
+//! | QPS (`/qps/rest/`, WAS) | [`qps::QpsDialect`] | `ServiceResponse` with `responseCode` `INVALID_CREDENTIALS` / `UNAUTHORIZED` inside HTTP 200 |
+//! | gateway (`/auth`, `/pcrs/`) | [`gateway::GatewayDialect`] | JSON, HTTP 401 `{"status":401,"error":"Unauthorized","message":"Not authenticated"}`, 429 |
 //!
 //! What comes from the web server in front of Qualys (a 301 for a missing slash, a proxy's HTML
 //! error page, a bare 5xx) is the same for every family and lives in [`web_server`].
 
 pub mod fo;
+pub mod gateway;
+pub mod qps;
 pub mod web_server;
 
 use crate::qualys::Endpoint;
