@@ -124,6 +124,7 @@ impl Engine {
             completion: Completion::InProgress,
             faults: faults.iter().map(|f| f.to_string()).collect(),
             source: source.to_string(),
+            body: journal::journalled_body(req),
         })
     }
 

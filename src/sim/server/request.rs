@@ -77,6 +77,15 @@ impl Credentials {
     }
 }
 
+/// Whether a request's body is a form whose fields join the parameters. Qualys reads form
+/// fields from a POST whether or not the client labels the body; XML and JSON bodies (a QPS
+/// `ServiceRequest`, a PCRS posture request) are left alone.
+pub fn is_form_body(method: &str, content_type: &str) -> bool {
+    method == "POST"
+        && (content_type.is_empty()
+            || content_type.starts_with("application/x-www-form-urlencoded"))
+}
+
 /// Request headers the journal keeps (and the only ones the engine may look at).
 pub const JOURNALLED_HEADERS: [&str; 3] = ["X-Requested-With", "Content-Type", "User-Agent"];
 

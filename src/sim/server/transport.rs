@@ -30,7 +30,7 @@ use crate::sim::engine::Engine;
 use crate::sim::engine::fault::Delivery;
 use crate::sim::engine::journal::{Completion, Journal, Ticket};
 use crate::sim::engine::limits::RunningGuard;
-use crate::sim::server::request::{Credentials, JOURNALLED_HEADERS, SimRequest};
+use crate::sim::server::request::{Credentials, JOURNALLED_HEADERS, SimRequest, is_form_body};
 use crate::sim::server::response::{Body, BytesSource, CHUNK_TARGET, ChunkSource};
 
 /// The largest request body read (KnowledgeBase `ids` lists are long; nothing else is).
@@ -183,11 +183,7 @@ pub fn to_sim_request(
         .get(http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
-    // Qualys reads form fields from a POST whether or not the client labels the body; XML
-    // bodies (the QPS ServiceRequest of WAS) are left alone.
-    let is_form =
-        content_type.is_empty() || content_type.starts_with("application/x-www-form-urlencoded");
-    if parts.method == http::Method::POST && is_form && !body.is_empty() {
+    if is_form_body(parts.method.as_str(), content_type) && !body.is_empty() {
         params.extend(url::form_urlencoded::parse(&body).into_owned());
     }
     let credentials = parts
