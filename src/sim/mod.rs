@@ -50,27 +50,33 @@
 //! # Ok(()) }
 //! ```
 
-pub mod dialect;
-pub mod engine;
-pub mod registry;
-pub mod server;
-pub mod simulator;
-pub mod tenant;
-pub mod timestamp;
-pub mod vmdr;
-pub mod xml_writer;
+mod dialect;
+mod engine;
+mod registry;
+mod server;
+mod simulator;
+mod tenant;
+mod timestamp;
+mod vmdr;
+mod xml_writer;
 
-// The paths these modules had before the split, until the next commits make them private.
-pub use engine::{accounts as account, fault, journal, limits, replay, routing as route};
-pub use server::{request, response, tls, transport};
-pub use tenant::demo;
-pub use vmdr::{
-    host_pages as page, host_source, params, render, synthetic, truncation as pagination,
+pub use engine::Engine;
+pub use engine::fault::{CallRange, Fault, FaultRule, RouteScope};
+pub use engine::journal::{BODY_CAP, Completion, Journal, JournalEntry};
+pub use engine::replay::FixtureSet;
+pub use server::request::SimRequest;
+pub use server::response::SimResponse;
+pub use simulator::{RunningSimulator, ServeOptions, Simulator, SimulatorConfig, serve};
+pub use tenant::{
+    AccountState, KernelState, Limits, LimitsSpec, SimDetection, SimHost, SimVuln, Tag, TagSpec,
+    Tenant, TenantBase, TenantSection, TenantSpec, TextStyle, User, VmdrData,
+};
+pub use timestamp::Timestamp;
+pub use vmdr::synthetic::{
+    SynthOptions, SynthStream, SynthSummary, SyntheticSpec, parse_size, synth_writer, write_page,
 };
 
-pub use fault::{CallRange, Fault, FaultRule, RouteScope};
-pub use journal::{Completion, Journal, JournalEntry};
-pub use replay::FixtureSet;
-pub use simulator::{RunningSimulator, ServeOptions, Simulator, SimulatorConfig, serve};
-pub use synthetic::{SynthOptions, SynthStream, SynthSummary, SyntheticSpec, write_page};
-pub use tenant::{AccountState, LimitsSpec, SimHost, SimVuln, Tenant, TenantSpec, User};
+/// The path `qharness synth --size` parses sizes through; [`parse_size`] is the same function.
+pub mod synthetic {
+    pub use super::vmdr::synthetic::parse_size;
+}

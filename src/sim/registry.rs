@@ -38,9 +38,20 @@ mod tests {
 
     #[test]
     fn every_family_of_the_endpoint_registry_has_a_row() {
+        routing_table().assert_covers_registry();
+    }
+
+    #[test]
+    fn every_vmdr_endpoint_has_a_handler_and_only_about_php_is_outside_the_limits() {
         let table = routing_table();
-        for e in endpoint::ENDPOINTS {
-            assert!(table.has_family(e.family), "{}: {:?}", e.name, e.family);
+        for e in [
+            &endpoint::HOST_DETECTION,
+            &endpoint::HOST_LIST,
+            &endpoint::KNOWLEDGE_BASE,
+        ] {
+            assert!(table.handler(e).is_some_and(|h| h.limited), "{}", e.name);
         }
+        assert!(table.handler(&endpoint::ABOUT).is_some_and(|h| !h.limited));
+        assert!(table.handler(&endpoint::WAS_FINDING_SEARCH).is_none());
     }
 }

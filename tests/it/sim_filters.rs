@@ -6,10 +6,10 @@
 
 use proptest::prelude::*;
 use qualys_harness::qualys::filter::{DetectionType, VulnStatus};
-use qualys_harness::sim::engine::Engine;
-use qualys_harness::sim::request::SimRequest;
-use qualys_harness::sim::tenant::{KernelState, SimDetection};
-use qualys_harness::sim::{SimHost, Tenant, TenantSpec, User};
+use qualys_harness::sim::{
+    Engine, KernelState, LimitsSpec, SimDetection, SimHost, SimRequest, Tenant, TenantBase,
+    TenantSpec, User,
+};
 
 use crate::helpers::*;
 
@@ -52,9 +52,9 @@ fn arb_tenant() -> impl Strategy<Value = Tenant> {
     )
     .prop_map(|hosts| {
         let mut spec = TenantSpec {
-            base: Some(qualys_harness::sim::tenant::TenantBase::Empty),
+            base: Some(TenantBase::Empty),
             users: vec![User::new("u", "p")],
-            limits: Some(qualys_harness::sim::LimitsSpec {
+            limits: Some(LimitsSpec {
                 rate_limit: Some(u32::MAX),
                 rate_window_secs: None,
                 concurrency_limit: Some(u32::MAX),

@@ -37,11 +37,23 @@ where
 #[derive(Debug)]
 pub struct Call<'a> {
     pub request: &'a SimRequest,
+    /// The endpoint called, for a handler that serves several.
+    #[cfg_attr(
+        not(test),
+        expect(dead_code, reason = "each VMDR handler serves one endpoint")
+    )]
     pub endpoint: &'static Endpoint,
     /// The major version in the path: FO `/api/N.0`, PCRS `/pcrs/N.0`, 3 for QPS, 0 for
     /// unversioned paths.
     pub version: u8,
     /// The object id of a QPS `get` path.
+    #[cfg_attr(
+        not(test),
+        expect(
+            dead_code,
+            reason = "read by the WAS get handlers, which come with WAS"
+        )
+    )]
     pub id: Option<u64>,
     /// Who is calling: authenticated, with the endpoint's permission.
     pub user: &'a User,

@@ -63,11 +63,16 @@ impl Engine {
     }
 
     /// An engine with another routing table (tests of the seam itself).
-    pub fn with_routes(
+    ///
+    /// # Panics
+    ///
+    /// When the table lacks a row for a family of the endpoint registry.
+    pub(crate) fn with_routes(
         tenant: Tenant,
         fixtures: Option<FixtureSet>,
         routes: RoutingTable,
     ) -> Engine {
+        routes.assert_covers_registry();
         Engine {
             tenant: Arc::new(tenant),
             fixtures: fixtures.map(Arc::new),
@@ -398,5 +403,103 @@ fn fault_answer(ctx: &Context<'_>, dialect: &dyn Dialect, f: &Fault) -> SimRespo
                 other.name()
             ),
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::qualys::endpoint::{self, Family};
+    use crate::sim::dialect::fo::FoDialect;
+    use crate::sim::dialect::gateway::GatewayDialect;
+    use crate::sim::dialect::qps::QpsDialect;
+    use crate::sim::engine::accounts::{BasicAuth, GatewayAuth, NoSessions};
+    use crate::sim::engine::handler::RejectionKind;
+
+    fn table() -> RoutingTable {
+        RoutingTable::new()
+            .family(Family::Fo, BasicAuth, FoDialect)
+            .family(Family::Qps, BasicAuth, QpsDialect)
+            .family(
+                Family::Gateway,
+                GatewayAuth::new(&endpoint::GATEWAY_AUTH, NoSessions),
+                GatewayDialect,
+            )
+            .default_family(Family::Fo)
+    }
+
+    fn body(r: SimResponse) -> String {
+        String::from_utf8(r.collect_body().unwrap()).unwrap()
+    }
+
+    #[test]
+    fn a_handler_registered_for_an_endpoint_gets_the_call_after_every_generic_check() {
+        let routes = table().answer(&endpoint::WAS_WEBAPP_GET, |call: &Call<'_>| {
+            Ok(SimResponse::new(
+                200,
+                content_type::TEXT,
+                format!(
+                    "{} v{} id={:?} user={}",
+                    call.endpoint.name, call.version, call.id, call.user.login
+                ),
+            ))
+        });
+        let engine = Engine::with_routes(Tenant::demo(), None, routes);
+        let get = |user: &str| {
+            engine.handle(
+                &SimRequest::new("GET", "/qps/rest/3.0/get/was/webapp/42", "http://sim")
+                    .with_basic(user, "demo"),
+            )
+        };
+        let r = get("quays_ab1");
+        assert_eq!(r.status, 200);
+        assert_eq!(body(r), "was_webapp_get v3 id=Some(42) user=quays_ab1");
+        let refused = get("quays_nowas1");
+        assert!(body(refused).contains("<responseCode>UNAUTHORIZED</responseCode>"));
+        let journal = engine.journal().entries();
+        assert_eq!(
+            journal.iter().map(|e| e.status).collect::<Vec<_>>(),
+            vec![200, 200]
+        );
+    }
+
+    #[test]
+    fn a_handlers_rejection_and_the_render_faults_reach_the_right_places() {
+        let routes = table().answer(&endpoint::WAS_FINDING_SEARCH, |call: &Call<'_>| {
+            if call.has_fault(&Fault::CursorStuck) {
+                return Ok(SimResponse::new(200, content_type::TEXT, "stuck"));
+            }
+            Err(Rejection::new(
+                RejectionKind::InvalidValue,
+                "Criteria: Invalid value format for criteria 'webApp.id' (abc123).",
+            ))
+        });
+        let mut tenant = Tenant::demo();
+        tenant.faults.push(
+            crate::sim::engine::fault::FaultRule::always(Fault::CursorStuck)
+                .on(endpoint::EndpointScope::One(&endpoint::WAS_FINDING_SEARCH))
+                .calls(crate::sim::engine::fault::CallRange::parse("2").unwrap()),
+        );
+        let engine = Engine::with_routes(tenant, None, routes);
+        let search = || {
+            engine.handle(
+                &SimRequest::new("POST", "/qps/rest/3.0/search/was/finding", "http://sim")
+                    .with_basic("quays_ab1", "demo"),
+            )
+        };
+        let rejected = search();
+        assert_eq!(rejected.status, 200, "QPS rejects inside HTTP 200");
+        assert!(body(rejected).contains("<responseCode>INVALID_REQUEST</responseCode>"));
+        assert_eq!(body(search()), "stuck");
+        assert_eq!(engine.journal().entries()[1].faults, vec!["cursor_stuck"]);
+    }
+
+    #[test]
+    #[should_panic(expected = "no row for the Gateway family")]
+    fn a_table_missing_a_family_fails_at_start() {
+        let routes = RoutingTable::new()
+            .family(Family::Fo, BasicAuth, FoDialect)
+            .family(Family::Qps, BasicAuth, QpsDialect);
+        let _ = Engine::with_routes(Tenant::demo(), None, routes);
     }
 }

@@ -204,6 +204,23 @@ impl RoutingTable {
         self.families.iter().any(|(f, _)| *f == family)
     }
 
+    /// Checks that every family of the endpoint registry has a row, so a missing row fails
+    /// when the simulator starts rather than on the first call of that family.
+    ///
+    /// # Panics
+    ///
+    /// When a family has no row: a programmer error in `sim/registry.rs`.
+    pub fn assert_covers_registry(&self) {
+        for e in crate::qualys::endpoint::ENDPOINTS {
+            assert!(
+                self.has_family(e.family),
+                "the simulator's routing table has no row for the {:?} family of endpoint {}; add one in sim/registry.rs",
+                e.family,
+                e.name
+            );
+        }
+    }
+
     /// The endpoints that have a handler, in the order they were registered.
     pub fn modelled(&self) -> impl Iterator<Item = &'static Endpoint> + '_ {
         self.handlers.iter().map(|h| h.endpoint)

@@ -597,6 +597,50 @@ pub enum SynthStream {
     VmdrAssets,
 }
 
+impl SynthStream {
+    /// Every stream with a synthetic writer.
+    pub const ALL: [SynthStream; 2] = [SynthStream::VmdrVulnerabilities, SynthStream::VmdrAssets];
+
+    /// The stream's name, as the connector, scenario files and `qharness synth --stream`
+    /// spell it.
+    pub fn name(self) -> &'static str {
+        match self {
+            SynthStream::VmdrVulnerabilities => "vmdr-vulnerabilities",
+            SynthStream::VmdrAssets => "vmdr-assets",
+        }
+    }
+
+    /// Writes one page of this stream: [`write_page`] with `opts.stream` set to it.
+    pub fn write(self, opts: &SynthOptions, w: impl Write) -> Result<SynthSummary> {
+        write_page(
+            &SynthOptions {
+                stream: self,
+                ..opts.clone()
+            },
+            w,
+        )
+    }
+}
+
+/// The synthetic writer of the stream called `stream_name`, or `None` for a stream that has
+/// none yet (Policy Compliance, WAS): how the connector side reaches `synth` from a stream's
+/// name.
+///
+/// ```
+/// use qualys_harness::sim::{SynthOptions, synth_writer};
+///
+/// let writer = synth_writer("vmdr-assets").expect("the assets stream has a writer");
+/// let summary = writer.write(&SynthOptions::hosts(3, 7), std::io::sink())?;
+/// assert_eq!(summary.records, 3);
+/// assert!(synth_writer("pc-posture").is_none());
+/// # Ok::<(), qualys_harness::Error>(())
+/// ```
+pub fn synth_writer(stream_name: &str) -> Option<SynthStream> {
+    SynthStream::ALL
+        .into_iter()
+        .find(|s| s.name() == stream_name)
+}
+
 /// What `write_page` generates.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SynthOptions {
@@ -886,6 +930,16 @@ mod tests {
             "{}",
             s.bytes
         );
+    }
+
+    #[test]
+    fn writer_names_are_the_cli_names_and_find_their_writer() {
+        use clap::ValueEnum as _;
+        for s in SynthStream::ALL {
+            assert_eq!(s.to_possible_value().unwrap().get_name(), s.name());
+            assert_eq!(synth_writer(s.name()), Some(s));
+        }
+        assert_eq!(synth_writer("vmdr"), None);
     }
 
     #[test]
