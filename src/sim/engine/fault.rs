@@ -17,8 +17,13 @@
 //!
 //! Faults fall in three groups, applied at different points of an exchange:
 //! - *answers* replace the response (`server_error`, `generic_return_999`, `html_error`,
-//!   `moved_permanently`, `rate_limited`, `concurrency_busy`, `simple_return`);
-//! - *pagination* faults change what the model renders (`cursor_stuck`);
+//!   `moved_permanently`, `rate_limited`, `concurrency_busy`, `simple_return`). Those of the
+//!   web server in front (`server_error`, `html_error`, `moved_permanently`) look the same on
+//!   every family; the others are said in the endpoint family's dialect: `rate_limited` is a
+//!   `SIMPLE_RETURN` 409 CODE 1965 on an FO path, a `ServiceResponse` 429 on a WAS path, a JSON
+//!   429 on the gateway;
+//! - *render* faults change what the endpoint's handler renders (`cursor_stuck`, which the
+//!   VMDR host pages honour); the engine hands them to the handler without reading them;
 //! - *delivery* faults change how the bytes travel (`delay`, `random_delay`, `dribble`,
 //!   `disconnect_after`, `truncate`, `invalid_xml_chars`, `malformed_xml`). They compose: a
 //!   dribbled, truncated body is two rules.
