@@ -26,10 +26,10 @@ pub fn routing_table() -> RoutingTable {
         )
         // Paths outside the registry (a replayed fixture's fault) speak the API server's own.
         .default_family(Family::Fo)
-        .answer(&endpoint::HOST_DETECTION, vmdr::HostDetection)
-        .answer(&endpoint::HOST_LIST, vmdr::HostList)
-        .answer(&endpoint::KNOWLEDGE_BASE, vmdr::KnowledgeBase)
-        .answer_without_limits(&endpoint::ABOUT, vmdr::About)
+        .answer(&endpoint::HOST_DETECTION, vmdr::HostDetectionHandler)
+        .answer(&endpoint::HOST_LIST, vmdr::HostListHandler)
+        .answer(&endpoint::KNOWLEDGE_BASE, vmdr::KnowledgeBaseHandler)
+        .answer_without_limits(&endpoint::ABOUT, vmdr::AboutHandler)
 }
 
 #[cfg(test)]

@@ -18,7 +18,7 @@
 use crate::qualys::fo::code;
 use crate::sim::engine::accounts::Refusal;
 use crate::sim::engine::handler::{Rejection, RejectionKind};
-use crate::sim::engine::limits::{LimitHeaders, Throttle};
+use crate::sim::engine::limits::{LimitHeaders, LimitReached};
 use crate::sim::server::response::{SimResponse, content_type};
 use crate::sim::timestamp::Timestamp;
 use crate::sim::xml_writer::{close, escape_into, leaf_text, leaf_time, leaf_u64, open, prologue};
@@ -51,15 +51,15 @@ impl Dialect for FoDialect {
         r
     }
 
-    fn throttle(&self, ctx: &Context<'_>, throttle: &Throttle) -> SimResponse {
-        let (code, item) = match *throttle {
-            Throttle::Rate {
+    fn limit_reached(&self, ctx: &Context<'_>, reached: &LimitReached) -> SimResponse {
+        let (code, item) = match *reached {
+            LimitReached::Rate {
                 seconds_to_wait, ..
             } => (
                 code::RATE_LIMIT,
                 ("SECONDS_TO_WAIT", seconds_to_wait.to_string()),
             ),
-            Throttle::Concurrency {
+            LimitReached::Concurrency {
                 calls_to_finish, ..
             } => (
                 code::CONCURRENCY_LIMIT,
@@ -69,15 +69,9 @@ impl Dialect for FoDialect {
         let mut r = SimResponse::new(
             409,
             content_type::XML,
-            simple_return(
-                ctx.origin,
-                ctx.now,
-                Some(code),
-                &throttle.message(),
-                &[item],
-            ),
+            simple_return(ctx.origin, ctx.now, Some(code), &reached.message(), &[item]),
         );
-        r.headers.extend(throttle.headers().to_headers());
+        r.headers.extend(reached.headers().to_headers());
         r
     }
 
@@ -300,9 +294,9 @@ mod tests {
             to_wait_secs: 86_274,
             ..LimitHeaders::fresh(Limits::default())
         };
-        let r = FoDialect.throttle(
+        let r = FoDialect.limit_reached(
             &ctx(None),
-            &Throttle::Rate {
+            &LimitReached::Rate {
                 seconds_to_wait: 86_274,
                 headers,
             },

@@ -17,7 +17,7 @@
 use crate::qualys::fo::code;
 use crate::sim::engine::accounts::Refusal;
 use crate::sim::engine::handler::{Rejection, RejectionKind};
-use crate::sim::engine::limits::{LimitHeaders, Throttle};
+use crate::sim::engine::limits::{LimitHeaders, LimitReached};
 use crate::sim::server::response::{SimResponse, content_type};
 use crate::sim::timestamp::Timestamp;
 
@@ -47,11 +47,11 @@ impl Dialect for GatewayDialect {
         }
     }
 
-    fn throttle(&self, _ctx: &Context<'_>, throttle: &Throttle) -> SimResponse {
-        let mut r = status_body(429, &throttle.message());
-        if let Throttle::Rate {
+    fn limit_reached(&self, _ctx: &Context<'_>, reached: &LimitReached) -> SimResponse {
+        let mut r = status_body(429, &reached.message());
+        if let LimitReached::Rate {
             seconds_to_wait, ..
-        } = throttle
+        } = reached
         {
             r.headers
                 .push(("Retry-After".into(), seconds_to_wait.to_string()));
@@ -198,11 +198,11 @@ mod tests {
 
     #[test]
     fn throttles_are_429_and_parameters_the_coded_400_array() {
-        let t = Throttle::Rate {
+        let t = LimitReached::Rate {
             seconds_to_wait: 60,
             headers: LimitHeaders::fresh(Limits::default()),
         };
-        let r = GatewayDialect.throttle(&ctx(), &t);
+        let r = GatewayDialect.limit_reached(&ctx(), &t);
         assert_eq!((r.status, r.header("Retry-After")), (429, Some("60")));
         assert!(body(&r).starts_with(r#"{"status":429,"error":"Too Many Requests","message":"This API cannot be run again for another 1 minute."#));
         let r = GatewayDialect.rejection(

@@ -21,7 +21,7 @@ pub mod web_server;
 use crate::qualys::Endpoint;
 use crate::sim::engine::accounts::Refusal;
 use crate::sim::engine::handler::Rejection;
-use crate::sim::engine::limits::{LimitHeaders, Throttle};
+use crate::sim::engine::limits::{LimitHeaders, LimitReached};
 use crate::sim::server::response::SimResponse;
 use crate::sim::timestamp::Timestamp;
 
@@ -32,7 +32,7 @@ pub trait Dialect: Send + Sync + 'static {
     fn refusal(&self, ctx: &Context<'_>, refusal: Refusal) -> SimResponse;
 
     /// A call held back by the rate or concurrency limit, real or injected.
-    fn throttle(&self, ctx: &Context<'_>, throttle: &Throttle) -> SimResponse;
+    fn limit_reached(&self, ctx: &Context<'_>, reached: &LimitReached) -> SimResponse;
 
     /// A request the endpoint (or the engine, for a method or an unmodelled endpoint) rejects.
     fn rejection(&self, ctx: &Context<'_>, rejection: &Rejection) -> SimResponse;

@@ -29,7 +29,7 @@ use crate::qualys::endpoint::{Endpoint, PathPattern};
 use crate::qualys::fo::code;
 use crate::sim::engine::accounts::Refusal;
 use crate::sim::engine::handler::{Rejection, RejectionKind};
-use crate::sim::engine::limits::{LimitHeaders, Throttle};
+use crate::sim::engine::limits::{LimitHeaders, LimitReached};
 use crate::sim::server::response::{SimResponse, content_type};
 use crate::sim::xml_writer::{close, escape_into, leaf_text, leaf_u64, open};
 
@@ -108,12 +108,12 @@ impl Dialect for QpsDialect {
         )
     }
 
-    fn throttle(&self, ctx: &Context<'_>, throttle: &Throttle) -> SimResponse {
-        let resolution = match throttle {
-            Throttle::Rate {
+    fn limit_reached(&self, ctx: &Context<'_>, reached: &LimitReached) -> SimResponse {
+        let resolution = match reached {
+            LimitReached::Rate {
                 seconds_to_wait, ..
             } => format!("Wait {seconds_to_wait} seconds before calling this API again."),
-            Throttle::Concurrency { .. } => {
+            LimitReached::Concurrency { .. } => {
                 "Wait for the running calls of this API to finish.".to_string()
             }
         };
@@ -123,13 +123,13 @@ impl Dialect for QpsDialect {
                 ctx.origin,
                 &schema_location(ctx.endpoint),
                 "OTHER_ERROR",
-                Some((&throttle.message(), Some(&resolution))),
+                Some((&reached.message(), Some(&resolution))),
                 None,
             ),
         );
-        if let Throttle::Rate {
+        if let LimitReached::Rate {
             seconds_to_wait, ..
-        } = throttle
+        } = reached
         {
             r.headers
                 .push(("Retry-After".into(), seconds_to_wait.to_string()));
@@ -344,11 +344,11 @@ mod tests {
     #[test]
     fn throttles_are_429_with_retry_after_and_no_limit_headers() {
         let c = ctx(&endpoint::WAS_WEBAPP_SEARCH);
-        let t = Throttle::Rate {
+        let t = LimitReached::Rate {
             seconds_to_wait: 30,
             headers: LimitHeaders::fresh(Limits::default()),
         };
-        let r = QpsDialect.throttle(&c, &t);
+        let r = QpsDialect.limit_reached(&c, &t);
         assert_eq!((r.status, r.header("Retry-After")), (429, Some("30")));
         assert_eq!(r.header("X-RateLimit-Limit"), None);
         assert!(body(&r).contains("<responseCode>OTHER_ERROR</responseCode>"));

@@ -74,7 +74,7 @@ impl LimitHeaders {
 /// Why a call was held back, by the limiter or by an injected `rate_limited` /
 /// `concurrency_busy` fault; each family's dialect says it in its own words.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Throttle {
+pub enum LimitReached {
     /// The rate limit: no call of this API for another `seconds_to_wait`.
     Rate {
         seconds_to_wait: u64,
@@ -87,11 +87,13 @@ pub enum Throttle {
     },
 }
 
-impl Throttle {
+impl LimitReached {
     /// The six limit headers as they stand for this call.
     pub fn headers(&self) -> LimitHeaders {
         match self {
-            Throttle::Rate { headers, .. } | Throttle::Concurrency { headers, .. } => *headers,
+            LimitReached::Rate { headers, .. } | LimitReached::Concurrency { headers, .. } => {
+                *headers
+            }
         }
     }
 
@@ -99,13 +101,13 @@ impl Throttle {
     /// reuses: "This API cannot be run again for another 23 hours, 57 minutes and 54 seconds."
     pub fn message(&self) -> String {
         match *self {
-            Throttle::Rate {
+            LimitReached::Rate {
                 seconds_to_wait, ..
             } => format!(
                 "This API cannot be run again for another {}.",
                 wait_phrase(seconds_to_wait)
             ),
-            Throttle::Concurrency {
+            LimitReached::Concurrency {
                 calls_to_finish: n, ..
             } => format!(
                 "This API cannot be run again until {n} currently running API instance{} {} finished.",
@@ -135,7 +137,7 @@ impl Limiter {
         user: &str,
         endpoint: &'static Endpoint,
         limits: Limits,
-    ) -> Result<(LimitHeaders, RunningGuard), Throttle> {
+    ) -> Result<(LimitHeaders, RunningGuard), LimitReached> {
         let now = Instant::now();
         let window = Duration::from_secs(limits.rate_window_secs);
         let mut map = self.usage.lock().unwrap_or_else(|p| p.into_inner());
@@ -158,7 +160,7 @@ impl Limiter {
             running,
         };
         if running >= limits.concurrency_limit {
-            return Err(Throttle::Concurrency {
+            return Err(LimitReached::Concurrency {
                 calls_to_finish: running - limits.concurrency_limit + 1,
                 headers: base,
             });
@@ -169,7 +171,7 @@ impl Limiter {
             // Round up: waiting the advertised seconds must be enough.
             let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
             let secs = secs.max(1);
-            return Err(Throttle::Rate {
+            return Err(LimitReached::Rate {
                 seconds_to_wait: secs,
                 headers: LimitHeaders {
                     remaining: 0,
@@ -276,7 +278,7 @@ mod tests {
         let b = l
             .admit("u", &endpoint::WAS_FINDING_SEARCH, limits(2, 9))
             .unwrap_err();
-        let Throttle::Rate {
+        let LimitReached::Rate {
             seconds_to_wait,
             headers,
         } = b
@@ -306,7 +308,7 @@ mod tests {
             .unwrap_err();
         assert!(matches!(
             b,
-            Throttle::Concurrency {
+            LimitReached::Concurrency {
                 calls_to_finish: 1,
                 ..
             }

@@ -36,7 +36,7 @@ use crate::sim::timestamp::Timestamp;
 use self::fault::{Delivery, Fault, FaultBook};
 use self::handler::{Call, Rejection};
 use self::journal::{Completion, Journal, JournalEntry, Ticket, is_secret_param};
-use self::limits::{LimitHeaders, Limiter, Throttle};
+use self::limits::{LimitHeaders, LimitReached, Limiter};
 use self::replay::{FixtureSet, Unmatched, unmatched_text};
 use self::routing::{Route, RoutingTable};
 
@@ -328,7 +328,7 @@ impl Engine {
         let admitted = if row.limited {
             match self.limiter.admit(&user.login, endpoint, limits) {
                 Ok(admitted) => Some(admitted),
-                Err(throttle) => return finish(dialect.throttle(&ctx, &throttle), delivery),
+                Err(reached) => return finish(dialect.limit_reached(&ctx, &reached), delivery),
             }
         } else {
             None
@@ -363,9 +363,9 @@ fn fault_answer(ctx: &Context<'_>, dialect: &dyn Dialect, f: &Fault) -> SimRespo
         Fault::ServerError { status } => web_server::bare_error(*status),
         Fault::HtmlError { status } => web_server::error_page(*status),
         Fault::MovedPermanently => web_server::moved(format!("{}{}", ctx.origin, ctx.path)),
-        Fault::RateLimited { seconds_to_wait } => dialect.throttle(
+        Fault::RateLimited { seconds_to_wait } => dialect.limit_reached(
             ctx,
-            &Throttle::Rate {
+            &LimitReached::Rate {
                 seconds_to_wait: *seconds_to_wait,
                 headers: LimitHeaders {
                     remaining: 0,
@@ -374,9 +374,9 @@ fn fault_answer(ctx: &Context<'_>, dialect: &dyn Dialect, f: &Fault) -> SimRespo
                 },
             },
         ),
-        Fault::ConcurrencyBusy { calls_to_finish } => dialect.throttle(
+        Fault::ConcurrencyBusy { calls_to_finish } => dialect.limit_reached(
             ctx,
-            &Throttle::Concurrency {
+            &LimitReached::Concurrency {
                 calls_to_finish: *calls_to_finish,
                 headers: LimitHeaders {
                     running: peek.concurrency_limit.max(*calls_to_finish),

@@ -76,8 +76,8 @@ pub struct HandlerRow {
 /// ```text
 /// RoutingTable::new()
 ///     .family(Family::Fo, BasicAuth, FoDialect)
-///     .answer(&endpoint::HOST_LIST, vmdr::HostList)
-///     .answer_without_limits(&endpoint::ABOUT, vmdr::About)
+///     .answer(&endpoint::HOST_LIST, vmdr::HostListHandler)
+///     .answer_without_limits(&endpoint::ABOUT, vmdr::AboutHandler)
 ///     .default_family(Family::Fo)
 /// ```
 pub struct RoutingTable {

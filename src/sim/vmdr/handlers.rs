@@ -13,9 +13,9 @@ use crate::sim::vmdr::render::{self, Echo};
 
 /// Host List Detection (`/api/N.0/fo/asset/host/vm/detection/`).
 #[derive(Debug, Clone, Copy, Default)]
-pub struct HostDetection;
+pub struct HostDetectionHandler;
 
-impl Handler for HostDetection {
+impl Handler for HostDetectionHandler {
     fn respond(&self, call: &Call<'_>) -> Result<SimResponse, Rejection> {
         let query = DetectionQuery::parse(&call.request.params)?;
         let ctx = page_context(call, query.echo_request);
@@ -26,9 +26,9 @@ impl Handler for HostDetection {
 
 /// Host List (`/api/N.0/fo/asset/host/`).
 #[derive(Debug, Clone, Copy, Default)]
-pub struct HostList;
+pub struct HostListHandler;
 
-impl Handler for HostList {
+impl Handler for HostListHandler {
     fn respond(&self, call: &Call<'_>) -> Result<SimResponse, Rejection> {
         let query = HostListQuery::parse(&call.request.params)?;
         let ctx = page_context(call, query.echo_request);
@@ -40,9 +40,9 @@ impl Handler for HostList {
 /// KnowledgeBase (`/api/N.0/fo/knowledge_base/vuln/`); Qualys labels it
 /// `text/xml;charset=UTF-8`.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct KnowledgeBase;
+pub struct KnowledgeBaseHandler;
 
-impl Handler for KnowledgeBase {
+impl Handler for KnowledgeBaseHandler {
     fn respond(&self, call: &Call<'_>) -> Result<SimResponse, Rejection> {
         let query = KbQuery::parse(&call.request.params)?;
         let ctx = page_context(call, query.echo_request);
@@ -53,9 +53,9 @@ impl Handler for KnowledgeBase {
 
 /// `/msp/about.php`: the versions document clients use as a connectivity check.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct About;
+pub struct AboutHandler;
 
-impl Handler for About {
+impl Handler for AboutHandler {
     fn respond(&self, call: &Call<'_>) -> Result<SimResponse, Rejection> {
         Ok(SimResponse::new(
             200,

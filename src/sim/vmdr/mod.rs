@@ -18,4 +18,4 @@ pub mod render;
 pub mod synthetic;
 pub mod truncation;
 
-pub use handlers::{About, HostDetection, HostList, KnowledgeBase};
+pub use handlers::{AboutHandler, HostDetectionHandler, HostListHandler, KnowledgeBaseHandler};
