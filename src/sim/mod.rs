@@ -10,7 +10,7 @@
 //! # A request's way through
 //!
 //! ```text
-//!         server/                 engine/                                           vmdr/ (a family)
+//!         server/                 engine/                                       vmdr/ (per module)
 //! bytes ──> SimRequest ──> route ─> replay? ─> authenticate ─> authorise ─> faults ─> limits ─> Handler
 //!                                              (by family)    (permission)                       │
 //!              every "no" on the way is said by the family's Dialect (dialect/) <── Rejection ───┤
@@ -62,7 +62,7 @@
 //!    parameter or body parsing and its pages.
 //! 3. A tenant section `sim/tenant/<module>.rs` with its written and resolved forms, a table of
 //!    its own in tenant files (`[pc]`, `[was]`), wired in `Tenant::merge`.
-//! 4. Rows in `sim/registry.rs`: `.answer(&endpoint::WAS_FINDING_SEARCH, was::FindingSearch)`
+//! 4. Rows in `sim/registry.rs`: `.answer(&endpoint::WAS_FINDING_SEARCH, was::FindingSearchHandler)`
 //!    and so on. The dialect and authentication rows exist; Policy Compliance replaces
 //!    `NoSessions` with a JWT session store shared by its `/auth` handler and `GatewayAuth`.
 //!
