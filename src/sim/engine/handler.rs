@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use crate::qualys::Endpoint;
 use crate::sim::engine::fault::Fault;
-use crate::sim::engine::journal::is_secret_param;
+use crate::sim::engine::redaction::is_secret_param;
 use crate::sim::server::request::SimRequest;
 use crate::sim::server::response::SimResponse;
 use crate::sim::tenant::{Tenant, User};

@@ -18,6 +18,7 @@ pub mod fault;
 pub mod handler;
 pub mod journal;
 pub mod limits;
+pub mod redaction;
 pub mod replay;
 pub mod routing;
 
@@ -35,8 +36,9 @@ use crate::sim::timestamp::Timestamp;
 
 use self::fault::{Delivery, Fault, FaultBook};
 use self::handler::{Call, Rejection};
-use self::journal::{Completion, Journal, JournalEntry, Ticket, is_secret_param};
+use self::journal::{Completion, Journal, JournalEntry, Ticket};
 use self::limits::{LimitHeaders, LimitReached, Limiter};
+use self::redaction::{is_secret_param, journalled_body};
 use self::replay::{FixtureSet, Unmatched, unmatched_text};
 use self::routing::{Route, RoutingTable};
 
@@ -129,7 +131,7 @@ impl Engine {
             completion: Completion::InProgress,
             faults: faults.iter().map(|f| f.to_string()).collect(),
             source: source.to_string(),
-            body: journal::journalled_body(req),
+            body: journalled_body(req),
         })
     }
 

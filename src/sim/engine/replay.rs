@@ -292,7 +292,7 @@ pub fn unmatched_text(req: &SimRequest, misses: &[NearMiss]) -> String {
         req.user().unwrap_or("(none)"),
         req.params
             .iter()
-            .filter(|(k, _)| !crate::sim::engine::journal::is_secret_param(k))
+            .filter(|(k, _)| !crate::sim::engine::redaction::is_secret_param(k))
             .map(|(k, v)| format!("{k}={v}"))
             .collect::<Vec<_>>()
     );
