@@ -5,6 +5,8 @@
 //! names an endpoint. A registered endpoint without a handler row answers "not modelled" in its
 //! family's dialect.
 
+use std::sync::Arc;
+
 use crate::qualys::endpoint::{self, Family};
 use crate::sim::dialect::fo::FoDialect;
 use crate::sim::dialect::gateway::GatewayDialect;
@@ -21,7 +23,7 @@ pub fn routing_table() -> RoutingTable {
         // Policy Compliance's JWT sessions replace NoSessions when /auth gets its handler.
         .family(
             Family::Gateway,
-            GatewayAuth::new(&endpoint::GATEWAY_AUTH, NoSessions),
+            GatewayAuth::new(&endpoint::GATEWAY_AUTH, Arc::new(NoSessions)),
             GatewayDialect,
         )
         // Paths outside the registry (a replayed fixture's fault) speak the API server's own.

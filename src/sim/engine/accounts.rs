@@ -107,12 +107,9 @@ pub struct GatewayAuth {
 
 impl GatewayAuth {
     /// `login` is the endpoint that takes a username and password (`/auth`); `sessions` knows
-    /// the tokens it issued.
-    pub fn new(login: &'static Endpoint, sessions: impl SessionStore) -> GatewayAuth {
-        GatewayAuth {
-            login,
-            sessions: Arc::new(sessions),
-        }
+    /// the tokens issued, and is shared with the handler of `login` that issues them.
+    pub fn new(login: &'static Endpoint, sessions: Arc<dyn SessionStore>) -> GatewayAuth {
+        GatewayAuth { login, sessions }
     }
 }
 
@@ -235,7 +232,7 @@ mod tests {
                 .unwrap_err(),
             Refusal::BadLogin
         );
-        let gateway = GatewayAuth::new(&endpoint::GATEWAY_AUTH, NoSessions);
+        let gateway = GatewayAuth::new(&endpoint::GATEWAY_AUTH, Arc::new(NoSessions));
         let basic = SimRequest::new("POST", "/", "http://x").with_basic("quays_ab1", "demo");
         for req in [&bearer, &basic] {
             assert_eq!(
@@ -263,7 +260,7 @@ mod tests {
     #[test]
     fn the_gateway_logs_in_at_auth_with_the_form_and_elsewhere_with_a_session() {
         let t = Tenant::demo();
-        let gateway = GatewayAuth::new(&endpoint::GATEWAY_AUTH, OneExpiredToken);
+        let gateway = GatewayAuth::new(&endpoint::GATEWAY_AUTH, Arc::new(OneExpiredToken));
         let login = |u: &str, p: &str| {
             let req = SimRequest::new("POST", "/auth", "http://x")
                 .with_param("username", u)

@@ -424,7 +424,7 @@ mod tests {
             .family(Family::Qps, BasicAuth, QpsDialect)
             .family(
                 Family::Gateway,
-                GatewayAuth::new(&endpoint::GATEWAY_AUTH, NoSessions),
+                GatewayAuth::new(&endpoint::GATEWAY_AUTH, Arc::new(NoSessions)),
                 GatewayDialect,
             )
             .default_family(Family::Fo)
