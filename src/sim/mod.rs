@@ -2,40 +2,71 @@
 //!
 //! CI pipelines point connectors at it, support engineers reproduce a customer's failure with
 //! it, benchmarks stream gigabytes from it. It answers from two sources: recorded fixtures
-//! ([`replay`]) and a modelled tenant ([`tenant`]) with Qualys semantics for every parameter the
-//! connector sends.
+//! ([`FixtureSet`]) and a modelled [`Tenant`] with Qualys semantics for every parameter the
+//! connector sends. It speaks three API families: FO (VMDR's `/api/N.0/fo/`, modelled), QPS
+//! (WAS's `/qps/rest/`) and the API gateway (`/auth`, PCRS); the last two authenticate and say
+//! no in their own words today, and answer "not modelled" until their handlers land.
 //!
-//! # How the pieces fit
+//! # A request's way through
 //!
 //! ```text
-//!            transport (hyper, TLS)          engine (no HTTP in here)
-//! bytes ──> SimRequest ────────────────> route ─> replay? ─> account ─> fault ─> limits ─> params
-//!                                                                                          │
-//! bytes <── SimBody <── delivery faults <── ChunkSource (page: host source ─> render) <────┘
-//!                                  │
-//!                                  └──> journal (completed with the bytes actually sent)
+//!         server/                 engine/                                       vmdr/ (per module)
+//! bytes ──> SimRequest ──> route ─> replay? ─> authenticate ─> authorise ─> faults ─> limits ─> Handler
+//!                                              (by family)    (permission)                       │
+//!              every "no" on the way is said by the family's Dialect (dialect/) <── Rejection ───┤
+//!                                                                                                ▼
+//! bytes <── SimBody <── delivery faults <────── ChunkSource (a page rendered lazily) <─── SimResponse
+//!              │
+//!              └──> journal: the entry written on arrival is completed with the bytes sent
 //! ```
 //!
-//! - The **transport** ([`transport`], [`tls`]) owns sockets: it merges query and form
-//!   parameters, decodes Basic credentials, and sends bodies chunk by chunk from a blocking
-//!   renderer thread through a bounded channel, applying the delivery faults (delay, dribble,
-//!   clean truncation, reset mid-body).
-//! - The **engine** ([`engine`]) decides the answer: [`route`] classifies the path (API version,
-//!   missing trailing slash), [`replay`] looks for a recorded fixture, [`account`] checks login,
-//!   account state and permission, [`fault`] injects what the tenant asks for, [`limits`] keeps
-//!   the rate and concurrency budgets, [`params`] parses parameters into the types of
-//!   [`crate::qualys::filter`], and [`page`] renders the answer lazily.
-//! - The **model** is a [`tenant::Tenant`]: users, limits, faults, tags, hosts, KnowledgeBase,
-//!   and optionally a [`synthetic`] population generated on the fly. [`host_source`] walks hosts
-//!   in ID order from either; [`render`] writes them as Qualys XML; [`pagination`] builds the
-//!   truncation URL. The same renderer writes `qharness synth` files
-//!   ([`synthetic::write_page`]).
-//! - The **journal** ([`journal`]) records every exchange, readable in-process, at
-//!   `GET /__sim/journal` (NDJSON) and reset by `POST /__sim/reset`.
+//! - **server/** owns sockets: hyper over TCP or TLS (a self-signed certificate made at
+//!   start-up). It turns bytes into a `SimRequest` (query and form parameters merged, Basic
+//!   credentials or a bearer token decoded into secrets that never print, a few headers kept),
+//!   and sends a `SimResponse`, pulling a streamed body from a blocking renderer thread
+//!   through a bounded channel while applying the delivery faults (delay, dribble, clean
+//!   truncation, reset mid-body).
+//! - **engine/** decides the answer and knows no family's data. `routing.rs` classifies the
+//!   path against the endpoint registry ([`crate::qualys::endpoint`]) and holds the routing
+//!   table; `replay.rs` answers from fixtures; `accounts.rs` authenticates through the
+//!   family's `Authenticate` (HTTP Basic for FO and QPS, bearer sessions from `POST /auth` for
+//!   the gateway) and authorises by the endpoint's permission; `fault.rs` injects what the
+//!   tenant asks for; `limits.rs` keeps the rate and concurrency budgets; `handler.rs` is the
+//!   seam: one `Handler` trait (modelled on wiremock's `Respond`) whose impl for the endpoint
+//!   answers the call or rejects it; `journal.rs` records every exchange, request body
+//!   included (`redaction.rs`: no password or token, cut at 64 KiB), readable in-process,
+//!   at `GET /__sim/journal` (NDJSON) and reset by `POST /__sim/reset`.
+//! - **dialect/** is how each family says no: `fo.rs` (`SIMPLE_RETURN`, HTTP 401/409/403),
+//!   `qps.rs` (`ServiceResponse` with a `responseCode`, inside HTTP 200), `gateway.rs` (JSON,
+//!   401/429), and `web_server.rs` for what the web server in front sends whatever the
+//!   family (a 301 for a missing slash, a proxy's HTML page, a bare 5xx). Refusals, throttles,
+//!   rejections and answer faults all go through the family's `Dialect`.
+//! - **tenant/** is the modelled subscription: `accounts.rs` (users, states, permissions,
+//!   limits; every family reads it), one data section per module (`vmdr.rs`: tags, hosts,
+//!   detections, KnowledgeBase, a synthetic population) and the embedded demo tenant.
+//! - **vmdr/** is the FO family's VMDR endpoints: one handler per endpoint (`handlers.rs`),
+//!   their parameters (`params.rs`), the lazily rendered pages (`host_pages.rs`, `kb_page.rs`)
+//!   walking the host source (`host_source.rs`), the truncation URL (`truncation.rs`), the XML
+//!   (`render.rs`) and the synthetic population (`synthetic.rs`, which also writes
+//!   `qharness synth` files).
+//! - Shared by name: `xml_writer.rs` (XML into byte buffers, for every family's documents) and
+//!   `timestamp.rs` (Qualys's `*_DATETIME` form, written millions of times a second).
+//! - `registry.rs` holds the rows: each family's authentication and dialect, each endpoint's
+//!   handler.
 //!
-//! WAS (`/qps/rest/3.0/search/was/...`) and Policy Compliance (`/auth`, `/pcrs/...`) slot in as
-//! more [`route::Endpoint`]s with their own params and pages, and more tenant sections; the
-//! request already carries its raw body for the QPS `ServiceRequest`.
+//! # Adding an API family (Policy Compliance, WAS)
+//!
+//! 1. Endpoints: rows in `src/qualys/endpoint.rs` (already there for QPS and the gateway), so
+//!    routing, fault scopes and scenario request expectations know them.
+//! 2. A module `sim/<family>/` (`pc/`, `was/`) with one `Handler` impl per endpoint, its
+//!    parameter or body parsing and its pages.
+//! 3. A tenant section `sim/tenant/<module>.rs` with its written and resolved forms, a table of
+//!    its own in tenant files (`[pc]`, `[was]`), wired in `Tenant::merge`.
+//! 4. Rows in `sim/registry.rs`: `.answer(&endpoint::WAS_FINDING_SEARCH, was::FindingSearchHandler)`
+//!    and so on. The dialect and authentication rows exist; Policy Compliance replaces
+//!    `NoSessions` with a JWT session store shared by its `/auth` handler and `GatewayAuth`.
+//!
+//! The engine is not edited: it has no `match` on endpoints or family data.
 //!
 //! # Example
 //!
@@ -50,31 +81,34 @@
 //! # Ok(()) }
 //! ```
 
-pub mod account;
-pub mod demo;
-pub mod engine;
-pub mod fault;
-pub mod host_source;
-pub mod journal;
-pub mod limits;
-pub mod page;
-pub mod pagination;
-pub mod params;
-pub mod render;
-pub mod replay;
-pub mod request;
-pub mod response;
-pub mod route;
-pub mod simulator;
-pub mod synthetic;
-pub mod tenant;
-pub mod timestamp;
-pub mod tls;
-pub mod transport;
+mod dialect;
+mod engine;
+mod registry;
+mod server;
+mod simulator;
+mod tenant;
+mod timestamp;
+mod vmdr;
+mod xml_writer;
 
-pub use fault::{CallRange, Fault, FaultRule, RouteScope};
-pub use journal::{Journal, JournalEntry, Outcome};
-pub use replay::FixtureSet;
+pub use engine::Engine;
+pub use engine::fault::{CallRange, Fault, FaultRule, RouteScope};
+pub use engine::journal::{Completion, Journal, JournalEntry};
+pub use engine::redaction::BODY_CAP;
+pub use engine::replay::FixtureSet;
+pub use server::request::SimRequest;
+pub use server::response::SimResponse;
 pub use simulator::{RunningSimulator, ServeOptions, Simulator, SimulatorConfig, serve};
-pub use synthetic::{SynthOptions, SynthStream, SynthSummary, SyntheticSpec, write_page};
-pub use tenant::{AccountState, Host, KbEntry, LimitsSpec, Tenant, TenantSpec, User};
+pub use tenant::{
+    AccountState, KernelState, Limits, LimitsSpec, SimDetection, SimHost, SimVuln, Tag, TagSpec,
+    Tenant, TenantBase, TenantSection, TenantSpec, TextStyle, User, VmdrData,
+};
+pub use timestamp::Timestamp;
+pub use vmdr::synthetic::{
+    SynthOptions, SynthStream, SynthSummary, SyntheticSpec, parse_size, synth_writer, write_page,
+};
+
+/// The path `qharness synth --size` parses sizes through; [`parse_size`] is the same function.
+pub mod synthetic {
+    pub use super::vmdr::synthetic::parse_size;
+}

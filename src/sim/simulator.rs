@@ -10,12 +10,12 @@ use url::Url;
 
 use crate::error::{Error, Result};
 
-use super::engine::Engine;
-use super::journal::Journal;
-use super::replay::FixtureSet;
-use super::tenant::Tenant;
-use super::tls::SelfSigned;
-use super::transport;
+use crate::sim::engine::Engine;
+use crate::sim::engine::journal::Journal;
+use crate::sim::engine::replay::FixtureSet;
+use crate::sim::server::tls::SelfSigned;
+use crate::sim::server::transport;
+use crate::sim::tenant::Tenant;
 
 /// How to start a simulator.
 #[derive(Debug)]

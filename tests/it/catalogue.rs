@@ -18,7 +18,7 @@ fn reference(tenant: &Tenant, config: &ConnectorConfig) -> (u64, u64, u64) {
     let mut records = 0;
     let mut hosts = 0;
     let mut qids = std::collections::BTreeSet::new();
-    for host in &tenant.hosts {
+    for host in &tenant.vmdr.hosts {
         if !config.tags.keeps(&host.tags) {
             continue;
         }

@@ -137,3 +137,93 @@ impl QueryFree for reqwest::RequestBuilder {
         reqwest::RequestBuilder::from_parts(client, req)
     }
 }
+
+/// The refusals of the other two API families, each in its own dialect.
+mod other_families {
+    use super::*;
+
+    const WAS_SEARCH: &str = "/qps/rest/3.0/search/was/finding";
+    const POSTURE: &str = "/pcrs/1.0/posture/postureInfo";
+
+    async fn was_as(user: &str, password: &str) -> (u16, String) {
+        let sim = spawn_demo().await;
+        let r = client()
+            .post(sim.url(WAS_SEARCH))
+            .basic_auth(user, Some(password))
+            .header("Content-Type", "text/xml")
+            .body("<ServiceRequest/>")
+            .send()
+            .await
+            .unwrap();
+        assert!(!r.headers().contains_key("x-powered-by"));
+        (r.status().as_u16(), text(r).await)
+    }
+
+    #[tokio::test]
+    async fn a_wrong_password_on_qps_is_invalid_credentials_inside_http_200() {
+        let (status, body) = was_as(USER, "not-demo").await;
+        assert_eq!(status, 200, "QPS says no inside HTTP 200");
+        assert!(
+            body.contains("<responseCode>INVALID_CREDENTIALS</responseCode>"),
+            "{body}"
+        );
+        assert!(body.contains("<errorMessage>Authentication failed</errorMessage>"));
+    }
+
+    #[tokio::test]
+    async fn a_user_without_the_was_module_is_unauthorized_on_qps() {
+        let (status, body) = was_as("quays_nowas1", DEMO_PASSWORD).await;
+        assert_eq!(status, 200);
+        assert!(
+            body.contains("<responseCode>UNAUTHORIZED</responseCode>"),
+            "{body}"
+        );
+        let (status, body) = was_as("quays_na1", DEMO_PASSWORD).await;
+        assert_eq!(status, 200);
+        assert!(body.contains("Registration must be completed"), "{body}");
+    }
+
+    #[tokio::test]
+    async fn a_gateway_call_without_a_session_is_not_authenticated_and_never_journals_the_token() {
+        let sim = spawn_demo().await;
+        let token = "eyJhbGciOi.distinctive-token.sig";
+        let r = client()
+            .post(sim.url(POSTURE))
+            .bearer_auth(token)
+            .header("Content-Type", "application/json")
+            .body("[]")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 401);
+        assert_eq!(
+            text(r).await,
+            r#"{"status":401,"error":"Unauthorized","message":"Not authenticated"}"#
+        );
+        // Basic is no way into the gateway either.
+        let r = post(&sim, POSTURE, &[]).await;
+        assert_eq!(r.status(), 401);
+        let journal = format!("{:?}", sim.journal().entries());
+        assert!(!journal.contains("distinctive-token"), "{journal}");
+    }
+
+    #[tokio::test]
+    async fn a_failed_gateway_login_is_the_auth_401() {
+        let sim = spawn_demo().await;
+        let r = client()
+            .post(sim.url("/auth"))
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .body(encode_form(&[("username", USER), ("password", "nope")]))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 401);
+        let body: serde_json::Value = serde_json::from_str(&text(r).await).unwrap();
+        assert!(
+            body["authentication_exceptions"][0][0]
+                .as_str()
+                .unwrap()
+                .ends_with("InvalidCredentialsException")
+        );
+    }
+}

@@ -3,7 +3,7 @@
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
-use qualys_harness::sim::Outcome;
+use qualys_harness::sim::Completion;
 
 use crate::helpers::*;
 
@@ -255,7 +255,7 @@ async fn disconnect_after_n_bytes_resets_the_connection_mid_body() {
     assert!(failed, "the client sees the body fail, not end");
     assert!(got <= 3000, "{got}");
     let e = &sim.journal().entries_for(HLD)[0];
-    assert_eq!((e.bytes, e.outcome), (3000, Outcome::CutByFault));
+    assert_eq!((e.bytes, e.completion), (3000, Completion::CutByFault));
     assert!(e.cut());
 }
 
@@ -267,7 +267,7 @@ async fn a_truncated_document_ends_cleanly_before_the_root_closes() {
     assert!(body.contains("<HOST_LIST>"));
     assert!(!body.contains("</RESPONSE>") && !body.contains("</HOST_LIST_VM_DETECTION_OUTPUT>"));
     let e = &sim.journal().entries_for(HLD)[0];
-    assert_eq!(e.outcome, Outcome::CutByFault);
+    assert_eq!(e.completion, Completion::CutByFault);
     assert_eq!(e.bytes, body.len() as u64);
 }
 
@@ -346,4 +346,122 @@ async fn any_simple_return_can_be_injected_for_one_user_and_a_range_of_calls() {
         as_("quays_nowas1").await.status().as_u16(),
     ];
     assert_eq!(statuses, [200, 200, 409, 409, 200]);
+}
+
+const WAS_SEARCH: &str = "/qps/rest/3.0/search/was/webapp";
+
+/// POSTs a QPS ServiceRequest as a WAS client does (Basic auth, text/xml).
+async fn qps_search(sim: &qualys_harness::sim::RunningSimulator) -> reqwest::Response {
+    client()
+        .post(sim.url(WAS_SEARCH))
+        .basic_auth(USER, Some(DEMO_PASSWORD))
+        .header("Content-Type", "text/xml")
+        .body("<ServiceRequest><preferences><limitResults>100</limitResults></preferences></ServiceRequest>")
+        .send()
+        .await
+        .unwrap()
+}
+
+/// POSTs the gateway login form.
+async fn gateway_login(sim: &qualys_harness::sim::RunningSimulator) -> reqwest::Response {
+    client()
+        .post(sim.url("/auth"))
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .body(encode_form(&[
+            ("username", USER),
+            ("password", DEMO_PASSWORD),
+            ("token", "true"),
+        ]))
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn answer_faults_on_a_qps_endpoint_speak_the_qps_dialect() {
+    let sim = spawn_tenant(
+        "[[faults]]\nkind = \"rate_limited\"\nseconds_to_wait = 7\nroute = \"was_webapp_search\"\nfirst = 1\n\
+         [[faults]]\nkind = \"simple_return\"\nstatus = 503\ncode = 1999\ntext = \"maintenance window\"\nroute = \"was_webapp_search\"\ncalls = \"2\"\n\
+         [[faults]]\nkind = \"server_error\"\nroute = \"was_webapp_search\"\ncalls = \"3\"\n",
+    )
+    .await;
+    let r = qps_search(&sim).await;
+    assert_eq!(r.status(), 429);
+    assert_eq!(r.headers()["retry-after"], "7");
+    assert!(!r.headers().contains_key("x-ratelimit-limit"));
+    let body = text(r).await;
+    assert!(
+        body.contains("<responseCode>OTHER_ERROR</responseCode>")
+            && body.contains("for another 7 seconds"),
+        "{body}"
+    );
+
+    let r = qps_search(&sim).await;
+    assert_eq!(r.status(), 503);
+    let body = text(r).await;
+    assert!(body.starts_with("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<ServiceResponse"));
+    assert!(
+        body.contains("<internalErrorCodeId>1999</internalErrorCodeId>"),
+        "{body}"
+    );
+
+    // What the web server in front sends is the same for every family.
+    let r = qps_search(&sim).await;
+    assert_eq!(r.status(), 503);
+    assert_eq!(text(r).await, "503 Service Unavailable\n");
+
+    // Past the faults: the endpoint is registered but not modelled, said in QPS.
+    let r = qps_search(&sim).await;
+    assert_eq!(r.status(), 404);
+    assert!(
+        text(r)
+            .await
+            .contains("<responseCode>OPERATION_NOT_SUPPORTED</responseCode>")
+    );
+    let faults: Vec<Vec<String>> = sim
+        .journal()
+        .entries_for("/search/was/webapp")
+        .into_iter()
+        .map(|e| e.faults)
+        .collect();
+    assert_eq!(
+        faults,
+        vec![
+            vec!["rate_limited".to_string()],
+            vec!["simple_return".to_string()],
+            vec!["server_error".to_string()],
+            vec![]
+        ]
+    );
+}
+
+#[tokio::test]
+async fn answer_faults_on_the_gateway_speak_json() {
+    let sim = spawn_tenant(
+        "[[faults]]\nkind = \"concurrency_busy\"\nroute = \"auth\"\nfirst = 1\n\
+         [[faults]]\nkind = \"generic_return_999\"\nroute = \"auth\"\ncalls = \"2\"\n",
+    )
+    .await;
+    let r = gateway_login(&sim).await;
+    assert_eq!(r.status(), 429);
+    assert_eq!(r.headers()["content-type"], "application/json");
+    let body: serde_json::Value = serde_json::from_str(&text(r).await).unwrap();
+    assert_eq!(body["error"], "Too Many Requests");
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("until 1 currently running API instance has finished")
+    );
+
+    let r = gateway_login(&sim).await;
+    assert_eq!(r.status(), 500);
+    assert_eq!(
+        text(r).await,
+        r#"{"status":500,"error":"Internal Server Error","message":"Internal error. Please contact customer support."}"#
+    );
+
+    let r = gateway_login(&sim).await;
+    assert_eq!(r.status(), 404, "/auth is registered but not modelled yet");
+    assert!(text(r).await.contains("the auth endpoint"));
 }

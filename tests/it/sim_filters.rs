@@ -6,16 +6,16 @@
 
 use proptest::prelude::*;
 use qualys_harness::qualys::filter::{DetectionType, VulnStatus};
-use qualys_harness::sim::engine::Engine;
-use qualys_harness::sim::request::SimRequest;
-use qualys_harness::sim::tenant::{Detection, KernelState};
-use qualys_harness::sim::{Host, Tenant, TenantSpec, User};
+use qualys_harness::sim::{
+    Engine, KernelState, LimitsSpec, SimDetection, SimHost, SimRequest, Tenant, TenantBase,
+    TenantSpec, User,
+};
 
 use crate::helpers::*;
 
 const TAGS: [&str; 4] = ["Prod", "PCI & Card", "Dev Test", "Old"];
 
-fn arb_detection() -> impl Strategy<Value = Detection> {
+fn arb_detection() -> impl Strategy<Value = SimDetection> {
     (
         1u32..40,
         prop_oneof![
@@ -33,7 +33,7 @@ fn arb_detection() -> impl Strategy<Value = Detection> {
         prop::bool::weighted(0.1),
     )
         .prop_map(|(qid, kind, status, kernel, ignored, disabled)| {
-            let mut d = Detection::new(qid, kind, status);
+            let mut d = SimDetection::new(qid, kind, status);
             d.kernel = kernel;
             d.is_ignored = ignored;
             d.is_disabled = disabled;
@@ -52,9 +52,9 @@ fn arb_tenant() -> impl Strategy<Value = Tenant> {
     )
     .prop_map(|hosts| {
         let mut spec = TenantSpec {
-            base: Some(qualys_harness::sim::tenant::TenantBase::Empty),
+            base: Some(TenantBase::Empty),
             users: vec![User::new("u", "p")],
-            limits: Some(qualys_harness::sim::LimitsSpec {
+            limits: Some(LimitsSpec {
                 rate_limit: Some(u32::MAX),
                 rate_window_secs: None,
                 concurrency_limit: Some(u32::MAX),
@@ -62,7 +62,7 @@ fn arb_tenant() -> impl Strategy<Value = Tenant> {
             ..Default::default()
         };
         for (id, (tags, detections)) in hosts {
-            let mut h = Host::new(id, format!("192.0.2.{}", id % 250 + 1));
+            let mut h = SimHost::new(id, format!("192.0.2.{}", id % 250 + 1));
             h.tags = tags.into_iter().map(String::from).collect();
             // One detection per QID per host, as Qualys lists them.
             let mut seen = std::collections::HashSet::new();
@@ -186,7 +186,7 @@ impl Filter {
     /// The plain reference: what Qualys's documentation says each parameter does.
     fn expected(&self, t: &Tenant) -> Vec<(u64, Vec<u32>)> {
         let mut out = Vec::new();
-        for h in &t.hosts {
+        for h in &t.vmdr.hosts {
             if self.id_min.is_some_and(|m| h.id < m) || self.id_max.is_some_and(|m| h.id > m) {
                 continue;
             }
@@ -281,7 +281,7 @@ proptest! {
         prop_assert_eq!(got, f.expected(&t));
         for h in &hosts {
             for d in &h.detections {
-                let kernel = t.hosts.iter().find(|x| x.id == h.id).unwrap().detections.iter().find(|x| x.qid == d.0).unwrap().kernel;
+                let kernel = t.vmdr.hosts.iter().find(|x| x.id == h.id).unwrap().detections.iter().find(|x| x.qid == d.0).unwrap().kernel;
                 let want = match (f.arf, kernel) {
                     (Some(_), Some(KernelState::Running)) => Some("1".to_string()),
                     (Some(_), Some(KernelState::NotRunning)) => Some("0".to_string()),
@@ -332,7 +332,7 @@ fn the_demo_tenant_hides_information_gathered_unless_show_igs_is_set() {
 #[test]
 fn tag_filters_by_id_select_the_same_hosts_as_by_name() {
     let t = Tenant::demo();
-    let pci = t.tag("PCI & Card").unwrap().id.to_string();
+    let pci = t.vmdr.tag("PCI & Card").unwrap().id.to_string();
     let engine = Engine::new(t, None);
     let hosts = |by: &str, value: &str| {
         let r = SimRequest::new("POST", HLD, "http://sim.test")
@@ -396,6 +396,7 @@ proptest! {
     fn host_list_filters_and_pages_match_the_reference(t in arb_tenant(), f in arb_filter(), limit in 0u64..6) {
         let engine = Engine::new(t.clone(), None);
         let want: Vec<u64> = t
+            .vmdr
             .hosts
             .iter()
             .filter(|h| f.id_min.is_none_or(|m| h.id >= m) && f.id_max.is_none_or(|m| h.id <= m))

@@ -1,6 +1,6 @@
 //! The journal records every exchange, readable in-process and over HTTP, and never a secret.
 
-use qualys_harness::sim::Outcome;
+use qualys_harness::sim::Completion;
 
 use crate::helpers::*;
 
@@ -114,8 +114,61 @@ async fn entries_record_merged_params_user_headers_status_and_bytes_sent() {
     assert_eq!(e.header("user-agent"), Some("qharness-it/1"));
     assert_eq!(e.status, 200);
     assert_eq!(e.bytes, body.len() as u64);
-    assert_eq!(e.outcome, Outcome::Complete);
+    assert_eq!(e.completion, Completion::Complete);
     assert_eq!(e.source, "model");
+    assert_eq!(
+        e.body.as_deref(),
+        Some("status=New%2CActive&truncation_limit=3"),
+        "the form body, as sent"
+    );
+}
+
+#[tokio::test]
+async fn a_qps_service_request_body_is_journalled_for_scenarios_to_assert_on() {
+    let sim = spawn_demo().await;
+    let service_request = "<ServiceRequest><filters><Criteria field=\"id\" operator=\"GREATER\">18119520</Criteria></filters></ServiceRequest>";
+    let r = client()
+        .post(sim.url("/qps/rest/3.0/search/was/finding"))
+        .basic_auth(USER, Some(DEMO_PASSWORD))
+        .header("Content-Type", "text/xml")
+        .body(service_request)
+        .send()
+        .await
+        .unwrap();
+    let _ = r.bytes().await;
+    let e = &sim.journal().entries()[0];
+    assert_eq!(e.body.as_deref(), Some(service_request));
+    assert!(e.params.is_empty(), "an XML body is not a form");
+    let nd = client()
+        .get(sim.url("/__sim/journal"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let line: serde_json::Value = serde_json::from_str(nd.lines().next().unwrap()).unwrap();
+    assert_eq!(line["body"], service_request);
+}
+
+#[tokio::test]
+async fn the_gateway_login_form_is_journalled_with_its_user_name_only() {
+    let sim = spawn_demo().await;
+    let r = client()
+        .post(sim.url("/auth"))
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .body(encode_form(&[
+            ("username", USER),
+            ("password", SECRET),
+            ("token", "true"),
+        ]))
+        .send()
+        .await
+        .unwrap();
+    let _ = r.bytes().await;
+    let e = &sim.journal().entries()[0];
+    assert_eq!(e.body.as_deref(), Some("username=quays_ab1"));
+    assert!(!format!("{e:?}").contains(SECRET));
 }
 
 #[tokio::test]

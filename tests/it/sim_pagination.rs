@@ -65,7 +65,7 @@ async fn the_default_truncation_limit_is_1000_hosts() {
 #[tokio::test]
 async fn ids_id_min_and_id_max_select_hosts_by_id() {
     let sim = spawn_demo().await;
-    let ids: Vec<u64> = sim.tenant().hosts.iter().map(|h| h.id).collect();
+    let ids: Vec<u64> = sim.tenant().vmdr.hosts.iter().map(|h| h.id).collect();
     let (lo, hi) = (ids[10], ids[20]);
     let body = text(
         post(

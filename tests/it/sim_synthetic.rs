@@ -43,7 +43,7 @@ async fn a_synthetic_population_streams_chunked_and_the_journal_counts_every_byt
 #[tokio::test]
 async fn synthetic_hosts_page_by_id_like_listed_ones() {
     let sim = spawn_tenant("[synthetic]\nhosts = 120\ndetections_per_host = 3\nseed = 2\n").await;
-    let listed = sim.tenant().hosts.len();
+    let listed = sim.tenant().vmdr.hosts.len();
     let mut ids = Vec::new();
     let mut params = vec![
         ("action".to_string(), "list".to_string()),

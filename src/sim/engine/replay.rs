@@ -38,9 +38,9 @@ use serde::Deserialize;
 
 use crate::error::{Error, Result};
 
-use super::fault::Fault;
-use super::request::SimRequest;
-use super::response::{Body, FileSource};
+use crate::sim::engine::fault::Fault;
+use crate::sim::server::request::SimRequest;
+use crate::sim::server::response::{Body, FileSource};
 
 /// What to do with a request no fixture matches.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
@@ -292,7 +292,7 @@ pub fn unmatched_text(req: &SimRequest, misses: &[NearMiss]) -> String {
         req.user().unwrap_or("(none)"),
         req.params
             .iter()
-            .filter(|(k, _)| !super::journal::is_secret_param(k))
+            .filter(|(k, _)| !crate::sim::engine::redaction::is_secret_param(k))
             .map(|(k, v)| format!("{k}={v}"))
             .collect::<Vec<_>>()
     );

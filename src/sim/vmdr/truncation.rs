@@ -1,4 +1,4 @@
-//! Pagination: the next-page URL of a truncated page.
+//! Truncation: the next-page URL of a truncated Host List or Host List Detection page.
 //!
 //! Qualys pages Host List and Host List Detection by host ID: hosts come sorted by ID, at most
 //! `truncation_limit` per page, and a truncated page ends with WARNING CODE 1980 whose URL is

@@ -1,17 +1,19 @@
-//! The renderer: Qualys XML (and the HTML pages of the web server in front of it) written into a
-//! byte buffer.
+//! The VMDR renderer: Host List Detection, Host List, KnowledgeBase and about.php as Qualys XML.
 //!
 //! Output follows the recorded responses: XML declaration, a DOCTYPE whose system ID points at
 //! the serving origin, two-space indentation, OS/DNS/NETBIOS/RESULTS/TITLE in CDATA, and the
 //! CONFIDENTIAL comment after the root. Element order follows the DTDs in
 //! `shared/reference/dtd` so served pages validate. Every function appends to a caller's
-//! `Vec<u8>`: a page is rendered host by host into a reused buffer that the transport sends in
-//! large chunks, never as one string.
+//! `Vec<u8>` (see [`crate::sim::xml_writer`]).
 
-use super::host_source::{DetectionView, HostView, Text, TextOut};
-use super::params::{HostDetails, KbDetails};
-use super::tenant::{KbEntry, Tag};
-use super::timestamp::Timestamp;
+use crate::sim::tenant::{SimVuln, Tag};
+use crate::sim::timestamp::Timestamp;
+use crate::sim::vmdr::host_source::{DetectionView, HostView, Text, TextOut};
+use crate::sim::vmdr::params::{HostDetails, KbDetails};
+use crate::sim::xml_writer::{
+    cdata_into, close, end, escape_into, indent, leaf_bool, leaf_cdata, leaf_raw, leaf_text,
+    leaf_time, leaf_u64, open, prologue, start,
+};
 
 /// The comment Qualys appends after every FO document.
 pub fn confidential_comment(year: i32) -> String {
@@ -22,90 +24,12 @@ pub fn confidential_comment(year: i32) -> String {
 
 /// DTD system paths, below the origin.
 pub mod dtd {
-    pub const SIMPLE_RETURN: &str = "/api/2.0/simple_return.dtd";
     pub const HOST_LIST_VM_DETECTION: &str =
         "/api/2.0/fo/asset/host/vm/detection/host_list_vm_detection_output.dtd";
     pub const HOST_LIST: &str = "/api/2.0/fo/asset/host/host_list_output.dtd";
     pub const KNOWLEDGE_BASE: &str =
         "/api/2.0/fo/knowledge_base/vuln/knowledge_base_vuln_list_output.dtd";
-    pub const GENERIC_RETURN: &str = "/generic_return.dtd";
     pub const ABOUT: &str = "/msp/about.dtd";
-}
-
-/// Appends the XML declaration and DOCTYPE.
-pub fn prologue(out: &mut Vec<u8>, root: &str, origin: &str, dtd_path: &str) {
-    out.extend_from_slice(b"<?xml version=\"1.0\" encoding=\"UTF-8\" ?>\n<!DOCTYPE ");
-    out.extend_from_slice(root.as_bytes());
-    out.extend_from_slice(b" SYSTEM \"");
-    out.extend_from_slice(origin.as_bytes());
-    out.extend_from_slice(dtd_path.as_bytes());
-    out.extend_from_slice(b"\">\n");
-}
-
-fn indent(out: &mut Vec<u8>, depth: usize) {
-    const SPACES: &[u8; 32] = b"                                ";
-    out.extend_from_slice(&SPACES[..(depth * 2).min(32)]);
-}
-
-pub fn open(out: &mut Vec<u8>, depth: usize, name: &str) {
-    indent(out, depth);
-    out.push(b'<');
-    out.extend_from_slice(name.as_bytes());
-    out.extend_from_slice(b">\n");
-}
-
-pub fn close(out: &mut Vec<u8>, depth: usize, name: &str) {
-    indent(out, depth);
-    out.extend_from_slice(b"</");
-    out.extend_from_slice(name.as_bytes());
-    out.extend_from_slice(b">\n");
-}
-
-fn start(out: &mut Vec<u8>, depth: usize, name: &str) {
-    indent(out, depth);
-    out.push(b'<');
-    out.extend_from_slice(name.as_bytes());
-    out.push(b'>');
-}
-
-fn end(out: &mut Vec<u8>, name: &str) {
-    out.extend_from_slice(b"</");
-    out.extend_from_slice(name.as_bytes());
-    out.extend_from_slice(b">\n");
-}
-
-/// `<NAME>value</NAME>` for text that needs no escaping (numbers, enums, dates).
-pub fn leaf_raw(out: &mut Vec<u8>, depth: usize, name: &str, value: &[u8]) {
-    start(out, depth, name);
-    out.extend_from_slice(value);
-    end(out, name);
-}
-
-pub fn leaf_u64(out: &mut Vec<u8>, depth: usize, name: &str, v: u64) {
-    let mut b = itoa::Buffer::new();
-    leaf_raw(out, depth, name, b.format(v).as_bytes());
-}
-
-pub fn leaf_time(out: &mut Vec<u8>, depth: usize, name: &str, t: Timestamp) {
-    leaf_raw(out, depth, name, &t.to_wire());
-}
-
-pub fn leaf_bool(out: &mut Vec<u8>, depth: usize, name: &str, v: bool) {
-    leaf_raw(out, depth, name, if v { b"1" } else { b"0" });
-}
-
-/// `<NAME>escaped text</NAME>`.
-pub fn leaf_text(out: &mut Vec<u8>, depth: usize, name: &str, text: &str) {
-    start(out, depth, name);
-    escape_into(out, text);
-    end(out, name);
-}
-
-/// `<NAME><![CDATA[text]]></NAME>`.
-pub fn leaf_cdata(out: &mut Vec<u8>, depth: usize, name: &str, text: &str) {
-    start(out, depth, name);
-    cdata_into(out, text);
-    end(out, name);
 }
 
 fn leaf(out: &mut Vec<u8>, depth: usize, name: &str, t: Text) {
@@ -116,47 +40,6 @@ fn leaf(out: &mut Vec<u8>, depth: usize, name: &str, t: Text) {
         TextOut::PreEscaped => out.extend_from_slice(t.text.as_bytes()),
     }
     end(out, name);
-}
-
-/// Writes `text` as one or more CDATA sections (a literal `]]>` is split across two).
-pub fn cdata_into(out: &mut Vec<u8>, text: &str) {
-    out.extend_from_slice(b"<![CDATA[");
-    let mut rest = text.as_bytes();
-    while let Some(at) = memchr::memmem::find(rest, b"]]>") {
-        out.extend_from_slice(&rest[..at + 2]);
-        out.extend_from_slice(b"]]><![CDATA[");
-        rest = &rest[at + 2..];
-    }
-    out.extend_from_slice(rest);
-    out.extend_from_slice(b"]]>");
-}
-
-/// Escapes the five XML special characters, as Qualys does in escaped RESULTS.
-pub fn escape_into(out: &mut Vec<u8>, text: &str) {
-    let bytes = text.as_bytes();
-    let mut from = 0;
-    for (i, b) in bytes.iter().enumerate() {
-        let rep: &[u8] = match b {
-            b'&' => b"&amp;",
-            b'<' => b"&lt;",
-            b'>' => b"&gt;",
-            b'"' => b"&quot;",
-            b'\'' => b"&apos;",
-            _ => continue,
-        };
-        out.extend_from_slice(&bytes[from..i]);
-        out.extend_from_slice(rep);
-        from = i + 1;
-    }
-    out.extend_from_slice(&bytes[from..]);
-}
-
-/// Escapes `text` into a new string.
-pub fn escape(text: &str) -> String {
-    let mut v = Vec::with_capacity(text.len() + 16);
-    escape_into(&mut v, text);
-    // Escaping only replaces ASCII bytes, so UTF-8 stays valid.
-    String::from_utf8(v).unwrap_or_default()
 }
 
 /// The `REQUEST` block `echo_request=1` adds.
@@ -228,94 +111,6 @@ pub fn document_tail(out: &mut Vec<u8>, root: &str, year: i32) {
     close(out, 1, "RESPONSE");
     close(out, 0, root);
     out.extend_from_slice(confidential_comment(year).as_bytes());
-}
-
-/// A `SIMPLE_RETURN` document.
-pub fn simple_return(
-    origin: &str,
-    now: Timestamp,
-    code: Option<u32>,
-    text: &str,
-    items: &[(&str, String)],
-) -> Vec<u8> {
-    let mut out = Vec::with_capacity(512);
-    prologue(&mut out, "SIMPLE_RETURN", origin, dtd::SIMPLE_RETURN);
-    open(&mut out, 0, "SIMPLE_RETURN");
-    open(&mut out, 1, "RESPONSE");
-    leaf_time(&mut out, 2, "DATETIME", now);
-    if let Some(c) = code {
-        leaf_u64(&mut out, 2, "CODE", u64::from(c));
-    }
-    leaf_text(&mut out, 2, "TEXT", text);
-    if !items.is_empty() {
-        open(&mut out, 2, "ITEM_LIST");
-        for (k, v) in items {
-            open(&mut out, 3, "ITEM");
-            leaf_text(&mut out, 4, "KEY", k);
-            leaf_text(&mut out, 4, "VALUE", v);
-            close(&mut out, 3, "ITEM");
-        }
-        close(&mut out, 2, "ITEM_LIST");
-    }
-    close(&mut out, 1, "RESPONSE");
-    close(&mut out, 0, "SIMPLE_RETURN");
-    out
-}
-
-/// The `GENERIC_RETURN` document of an internal error (CODE 999).
-pub fn generic_return_999(origin: &str, now: Timestamp, api: &str, user: &str) -> Vec<u8> {
-    let mut out = Vec::with_capacity(512);
-    prologue(&mut out, "GENERIC_RETURN", origin, dtd::GENERIC_RETURN);
-    out.extend_from_slice(b"<GENERIC_RETURN>\n  <API name=\"");
-    escape_into(&mut out, api);
-    out.extend_from_slice(b"\" username=\"");
-    escape_into(&mut out, user);
-    out.extend_from_slice(b"\" at=\"");
-    out.extend_from_slice(&now.to_wire());
-    out.extend_from_slice(b"\" />\n  <RETURN status=\"FAILED\" number=\"999\">");
-    escape_into(&mut out, crate::qualys::fo::code::INTERNAL_ERROR_TEXT);
-    out.extend_from_slice(b"</RETURN>\n</GENERIC_RETURN>\n");
-    out
-}
-
-/// The Apache page for a 301 to the path with its trailing slash. As in the recording, the link
-/// in the body repeats the location.
-pub fn html_moved(location: &str) -> Vec<u8> {
-    let mut out = Vec::with_capacity(300);
-    out.extend_from_slice(b"<!DOCTYPE HTML PUBLIC \"-//IETF//DTD HTML 2.0//EN\">\n<html><head>\n<title>301 Moved Permanently</title>\n</head><body>\n<h1>Moved Permanently</h1>\n<p>The document has moved <a href=\"");
-    escape_into(&mut out, location);
-    out.extend_from_slice(b"\">here</a>.</p>\n</body></html>\n");
-    out
-}
-
-/// An Apache-style error page, as a reverse proxy in front of the API sends.
-pub fn html_error(status: u16) -> Vec<u8> {
-    let (title, text) = match status {
-        502 => (
-            "Proxy Error",
-            "The proxy server received an invalid\nresponse from an upstream server.<br />\nThe proxy server could not handle the request.<p>Reason: <strong>Error reading from remote server</strong></p>",
-        ),
-        503 => (
-            "Service Unavailable",
-            "The server is temporarily unable to service your\nrequest due to maintenance downtime or capacity\nproblems. Please try again later.",
-        ),
-        504 => (
-            "Gateway Timeout",
-            "The gateway did not receive a timely response\nfrom the upstream server or application.",
-        ),
-        _ => (
-            "Internal Server Error",
-            "The server encountered an internal error or\nmisconfiguration and was unable to complete\nyour request.",
-        ),
-    };
-    let reason = http::StatusCode::from_u16(status)
-        .ok()
-        .and_then(|s| s.canonical_reason())
-        .unwrap_or(title);
-    format!(
-        "<!DOCTYPE HTML PUBLIC \"-//IETF//DTD HTML 2.0//EN\">\n<html><head>\n<title>{status} {reason}</title>\n</head><body>\n<h1>{title}</h1>\n<p>{text}</p>\n</body></html>\n"
-    )
-    .into_bytes()
 }
 
 /// The `/msp/about.php` document.
@@ -557,7 +352,7 @@ pub fn id_set_entry(out: &mut Vec<u8>, from: u64, to: u64) {
 }
 
 /// One `VULN` of a KnowledgeBase page.
-pub fn kb_vuln(out: &mut Vec<u8>, v: &KbEntry, details: KbDetails) {
+pub fn kb_vuln(out: &mut Vec<u8>, v: &SimVuln, details: KbDetails) {
     open(out, 2, "VULN");
     leaf_u64(out, 3, "QID", u64::from(v.qid));
     leaf_text(out, 3, "VULN_TYPE", &v.vuln_type);
@@ -625,37 +420,4 @@ pub fn kb_vuln(out: &mut Vec<u8>, v: &KbEntry, details: KbDetails) {
     }
     close(out, 3, "DISCOVERY");
     close(out, 2, "VULN");
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn cdata_splits_a_literal_terminator_so_the_text_survives() {
-        let mut out = Vec::new();
-        cdata_into(&mut out, "a]]>b");
-        assert_eq!(out, b"<![CDATA[a]]]]><![CDATA[>b]]>");
-    }
-
-    #[test]
-    fn escaping_covers_the_five_entities_qualys_uses() {
-        assert_eq!(
-            escape("<a href=\"x\">it's & co</a>"),
-            "&lt;a href=&quot;x&quot;&gt;it&apos;s &amp; co&lt;/a&gt;"
-        );
-    }
-
-    #[test]
-    fn simple_return_matches_the_recorded_shape() {
-        let body = simple_return(
-            "https://qualysapi.example.com",
-            Timestamp(0),
-            Some(2000),
-            "Bad Login/Password",
-            &[],
-        );
-        let s = String::from_utf8(body).unwrap();
-        assert!(s.starts_with("<?xml version=\"1.0\" encoding=\"UTF-8\" ?>\n<!DOCTYPE SIMPLE_RETURN SYSTEM \"https://qualysapi.example.com/api/2.0/simple_return.dtd\">\n<SIMPLE_RETURN>\n  <RESPONSE>\n    <DATETIME>1970-01-01T00:00:00Z</DATETIME>\n    <CODE>2000</CODE>\n    <TEXT>Bad Login/Password</TEXT>\n"), "{s}");
-    }
 }

@@ -7,8 +7,8 @@
 
 use crate::qualys::filter::{DetectionType, VulnStatus};
 
-use super::tenant::{Detection, Host, Tag, Tenant, TextStyle};
-use super::timestamp::Timestamp;
+use crate::sim::tenant::{SimDetection, SimHost, Tag, TextStyle, VmdrData};
+use crate::sim::timestamp::Timestamp;
 
 /// Text with the way it is written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -91,7 +91,7 @@ pub struct HostView<'a> {
 const DEFAULT_FOUND: Timestamp = Timestamp(1_704_067_200); // 2024-01-01T00:00:00Z
 
 impl<'a> DetectionView<'a> {
-    pub fn of(d: &'a Detection) -> DetectionView<'a> {
+    pub fn of(d: &'a SimDetection) -> DetectionView<'a> {
         let first = d.first_found.unwrap_or(DEFAULT_FOUND);
         let last = d.last_found.unwrap_or(first);
         DetectionView {
@@ -125,7 +125,7 @@ impl<'a> DetectionView<'a> {
 
 impl<'a> HostView<'a> {
     /// The host without its detections (the page adds the ones its filter keeps).
-    pub fn of(h: &'a Host, tenant: &'a Tenant) -> HostView<'a> {
+    pub fn of(h: &'a SimHost, vmdr: &'a VmdrData) -> HostView<'a> {
         HostView {
             id: h.id,
             asset_id: h.asset_id,
@@ -144,7 +144,7 @@ impl<'a> HostView<'a> {
             last_vm_scanned_duration: h.last_vm_scanned_duration,
             last_vm_auth_scanned: h.last_vm_auth_scanned,
             last_vm_auth_scanned_duration: h.last_vm_auth_scanned_duration,
-            tags: h.tags.iter().filter_map(|n| tenant.tag(n)).collect(),
+            tags: h.tags.iter().filter_map(|n| vmdr.tag(n)).collect(),
             detections: Vec::new(),
         }
     }
@@ -168,10 +168,10 @@ pub struct HostCursor {
 
 impl HostCursor {
     /// The cursor at the first host whose ID is at least `id`.
-    pub fn from_id(tenant: &Tenant, id: u64) -> HostCursor {
+    pub fn from_id(vmdr: &VmdrData, id: u64) -> HostCursor {
         HostCursor {
-            listed: tenant.host_index_from(id),
-            synthetic: tenant
+            listed: vmdr.host_index_from(id),
+            synthetic: vmdr
                 .synthetic
                 .as_ref()
                 .map(|s| s.index_from(id))
@@ -180,12 +180,12 @@ impl HostCursor {
     }
 
     /// The next host and its ID, without moving.
-    pub fn peek(&self, tenant: &Tenant) -> Option<(HostRef, u64)> {
-        if let Some(h) = tenant.hosts.get(self.listed) {
+    pub fn peek(&self, vmdr: &VmdrData) -> Option<(HostRef, u64)> {
+        if let Some(h) = vmdr.hosts.get(self.listed) {
             // Listed hosts all come before the synthetic population (checked at resolve time).
             return Some((HostRef::Listed(self.listed), h.id));
         }
-        let s = tenant.synthetic.as_ref()?;
+        let s = vmdr.synthetic.as_ref()?;
         (self.synthetic < s.host_count()).then(|| {
             (
                 HostRef::Synthetic(self.synthetic),

@@ -26,12 +26,12 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, watch};
 
-use super::engine::Engine;
-use super::fault::Delivery;
-use super::journal::{Journal, Outcome, Ticket};
-use super::limits::RunningGuard;
-use super::request::{Credentials, JOURNALLED_HEADERS, SimRequest};
-use super::response::{Body, BytesSource, CHUNK_TARGET, ChunkSource};
+use crate::sim::engine::Engine;
+use crate::sim::engine::fault::Delivery;
+use crate::sim::engine::journal::{Completion, Journal, Ticket};
+use crate::sim::engine::limits::RunningGuard;
+use crate::sim::server::request::{Credentials, JOURNALLED_HEADERS, SimRequest, is_form_body};
+use crate::sim::server::response::{Body, BytesSource, CHUNK_TARGET, ChunkSource};
 
 /// The largest request body read (KnowledgeBase `ids` lists are long; nothing else is).
 const MAX_REQUEST_BODY: usize = 16 * 1024 * 1024;
@@ -183,18 +183,14 @@ pub fn to_sim_request(
         .get(http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
-    // Qualys reads form fields from a POST whether or not the client labels the body; XML
-    // bodies (the QPS ServiceRequest of WAS) are left alone.
-    let is_form =
-        content_type.is_empty() || content_type.starts_with("application/x-www-form-urlencoded");
-    if parts.method == http::Method::POST && is_form && !body.is_empty() {
+    if is_form_body(parts.method.as_str(), content_type) && !body.is_empty() {
         params.extend(url::form_urlencoded::parse(&body).into_owned());
     }
     let credentials = parts
         .headers
         .get(http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(Credentials::from_basic);
+        .and_then(Credentials::from_authorization);
     let headers = JOURNALLED_HEADERS
         .iter()
         .filter_map(|name| {
@@ -246,13 +242,13 @@ impl Tracker {
         }
     }
 
-    fn finish(&mut self, outcome: Outcome) {
+    fn finish(&mut self, completion: Completion) {
         if self.finished {
             return;
         }
         self.finished = true;
         if let Some(t) = self.ticket {
-            self.journal.complete(t, self.bytes, outcome);
+            self.journal.complete(t, self.bytes, completion);
         }
         self.guard.take();
     }
@@ -260,7 +256,7 @@ impl Tracker {
 
 enum Chunk {
     Data(Bytes),
-    End(Outcome),
+    End(Completion),
     Reset,
 }
 
@@ -306,7 +302,7 @@ impl SimBody {
 
 impl Drop for SimBody {
     fn drop(&mut self) {
-        self.tracker.finish(Outcome::ClientGone);
+        self.tracker.finish(Completion::ClientGone);
     }
 }
 
@@ -327,11 +323,11 @@ impl hyper::body::Body for SimBody {
                 match data {
                     Some(b) if !b.is_empty() => {
                         this.tracker.bytes += b.len() as u64;
-                        this.tracker.finish(Outcome::Complete);
+                        this.tracker.finish(Completion::Complete);
                         Poll::Ready(Some(Ok(Frame::data(b))))
                     }
                     _ => {
-                        this.tracker.finish(Outcome::Complete);
+                        this.tracker.finish(Completion::Complete);
                         Poll::Ready(None)
                     }
                 }
@@ -342,15 +338,15 @@ impl hyper::body::Body for SimBody {
                     this.tracker.bytes += b.len() as u64;
                     Poll::Ready(Some(Ok(Frame::data(b))))
                 }
-                Poll::Ready(Some(Chunk::End(outcome))) => {
+                Poll::Ready(Some(Chunk::End(completion))) => {
                     this.state = State::Done;
-                    this.tracker.finish(outcome);
+                    this.tracker.finish(completion);
                     Poll::Ready(None)
                 }
                 Poll::Ready(Some(Chunk::Reset)) | Poll::Ready(None) => {
                     this.state = State::Done;
                     this.tracker.reset.store(true, Ordering::SeqCst);
-                    this.tracker.finish(Outcome::CutByFault);
+                    this.tracker.finish(Completion::CutByFault);
                     Poll::Ready(Some(Err(io::Error::new(
                         io::ErrorKind::ConnectionReset,
                         "qharness simulator: connection reset by the disconnect_after fault",
@@ -396,7 +392,7 @@ fn produce(mut source: Box<dyn ChunkSource>, delivery: Delivery, tx: mpsc::Sende
             && sent + take >= n
         {
             take = n - sent;
-            end = Some(Chunk::End(Outcome::CutByFault));
+            end = Some(Chunk::End(Completion::CutByFault));
         }
         if let Some(n) = delivery.disconnect_after
             && sent + take >= n
@@ -420,11 +416,11 @@ fn produce(mut source: Box<dyn ChunkSource>, delivery: Delivery, tx: mpsc::Sende
             return;
         }
         if stopped {
-            let _ = tx.blocking_send(Chunk::End(Outcome::CutByFault));
+            let _ = tx.blocking_send(Chunk::End(Completion::CutByFault));
             return;
         }
         if !more {
-            let _ = tx.blocking_send(Chunk::End(Outcome::Complete));
+            let _ = tx.blocking_send(Chunk::End(Completion::Complete));
             return;
         }
     }

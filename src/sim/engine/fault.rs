@@ -9,7 +9,7 @@
 //! [[faults]]
 //! kind = "rate_limited"      # what goes wrong (see Fault)
 //! seconds_to_wait = 1
-//! route = "detection"        # an endpoint name of the registry (crate::qualys::endpoint), or any (default)
+//! route = "host_list"        # an endpoint name of the registry (crate::qualys::endpoint), or any (default)
 //! user = "quays_ab1"         # optional
 //! first = 2                  # optional: only the first 2 matching calls
 //! # calls = "3..5"           # or a range of matching calls, 1-based: "3..5" (3, 4), "3..=5", "3.."
@@ -17,8 +17,13 @@
 //!
 //! Faults fall in three groups, applied at different points of an exchange:
 //! - *answers* replace the response (`server_error`, `generic_return_999`, `html_error`,
-//!   `moved_permanently`, `rate_limited`, `concurrency_busy`, `simple_return`);
-//! - *pagination* faults change what the model renders (`cursor_stuck`);
+//!   `moved_permanently`, `rate_limited`, `concurrency_busy`, `simple_return`). Those of the
+//!   web server in front (`server_error`, `html_error`, `moved_permanently`) look the same on
+//!   every family; the others are said in the endpoint family's dialect: `rate_limited` is a
+//!   `SIMPLE_RETURN` 409 CODE 1965 on an FO path, a `ServiceResponse` 429 on a WAS path, a JSON
+//!   429 on the gateway;
+//! - *render* faults change what the endpoint's handler renders (`cursor_stuck`, which the
+//!   VMDR host pages honour); the engine hands them to the handler without reading them;
 //! - *delivery* faults change how the bytes travel (`delay`, `random_delay`, `dribble`,
 //!   `disconnect_after`, `truncate`, `invalid_xml_chars`, `malformed_xml`). They compose: a
 //!   dribbled, truncated body is two rules.
@@ -31,7 +36,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Deserializer, Serialize};
 
-use super::route::Endpoint;
+use crate::qualys::Endpoint;
 #[cfg(test)]
 use crate::qualys::endpoint;
 
@@ -365,7 +370,7 @@ impl FaultBook {
     pub fn select<'r>(
         &self,
         rules: &'r [FaultRule],
-        endpoint: Endpoint,
+        endpoint: &'static Endpoint,
         user: Option<&str>,
     ) -> Vec<&'r Fault> {
         let mut counts = self.counts.lock().unwrap_or_else(|p| p.into_inner());
@@ -708,7 +713,7 @@ mod tests {
             [[faults]]
             kind = "server_error"
             status = 500
-            route = "detection"
+            route = "was_finding_search"
             first = 2
             [[faults]]
             kind = "cursor_stuck"
@@ -720,7 +725,7 @@ mod tests {
         assert_eq!(
             f.faults[0],
             FaultRule::always(Fault::ServerError { status: 500 })
-                .on(RouteScope::One(&endpoint::HOST_DETECTION))
+                .on(RouteScope::One(&endpoint::WAS_FINDING_SEARCH))
                 .first(2)
         );
         assert_eq!(f.faults[1].calls, CallRange { from: 2, to: None });
@@ -738,7 +743,7 @@ mod tests {
     fn the_book_counts_matching_calls_per_rule() {
         let rules = vec![
             FaultRule::always(Fault::ServerError { status: 503 })
-                .on(RouteScope::One(&endpoint::HOST_DETECTION))
+                .on(RouteScope::One(&endpoint::WAS_FINDING_SEARCH))
                 .first(2),
             FaultRule::always(Fault::MalformedXml)
                 .for_user("b")
@@ -753,20 +758,20 @@ mod tests {
         };
         assert_eq!(names(&endpoint::HOST_LIST, Some("a")), Vec::<&str>::new());
         assert_eq!(
-            names(&endpoint::HOST_DETECTION, Some("b")),
+            names(&endpoint::WAS_FINDING_SEARCH, Some("b")),
             vec!["server_error"]
         );
         assert_eq!(
-            names(&endpoint::HOST_DETECTION, Some("b")),
+            names(&endpoint::WAS_FINDING_SEARCH, Some("b")),
             vec!["server_error", "malformed_xml"]
         );
         assert_eq!(
-            names(&endpoint::HOST_DETECTION, Some("b")),
+            names(&endpoint::WAS_FINDING_SEARCH, Some("b")),
             vec!["malformed_xml"]
         );
         book.reset();
         assert_eq!(
-            names(&endpoint::HOST_DETECTION, Some("a")),
+            names(&endpoint::WAS_FINDING_SEARCH, Some("a")),
             vec!["server_error"]
         );
     }

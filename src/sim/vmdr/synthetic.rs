@@ -27,11 +27,12 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 use crate::qualys::filter::{DetectionType, VulnStatus};
 
-use super::host_source::{DetectionView, HostView, SynthScratch, Text, TextOut};
-use super::params::HostDetails;
-use super::render::{self, HldShape, HostListShape, dtd};
-use super::tenant::{KbEntry, Tag};
-use super::timestamp::Timestamp;
+use crate::sim::tenant::{SimVuln, Tag};
+use crate::sim::timestamp::Timestamp;
+use crate::sim::vmdr::host_source::{DetectionView, HostView, SynthScratch, Text, TextOut};
+use crate::sim::vmdr::params::HostDetails;
+use crate::sim::vmdr::render::{self, HldShape, HostListShape, dtd};
+use crate::sim::xml_writer;
 
 /// A synthetic population as declared in a tenant file (`[synthetic]`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -452,7 +453,7 @@ impl SyntheticPopulation {
     }
 
     /// The KnowledgeBase entry of one of the population's QIDs.
-    pub fn kb_entry(&self, qid: u32) -> Option<KbEntry> {
+    pub fn kb_entry(&self, qid: u32) -> Option<SimVuln> {
         let at = self.qids.binary_search_by_key(&qid, |q| q.qid).ok()?;
         let q = &self.qids[at];
         let h = splitmix(u64::from(qid) ^ self.spec.seed);
@@ -502,7 +503,7 @@ impl SyntheticPopulation {
                 })
                 .collect()
         };
-        Some(KbEntry {
+        Some(SimVuln {
             qid,
             vuln_type: vuln_type.into(),
             severity: q.severity,
@@ -583,7 +584,7 @@ fn results_text(rng: &mut ChaCha8Rng) -> ResultsText {
         }
     }
     raw.truncate(len.max(50));
-    let escaped = render::escape(&raw);
+    let escaped = crate::sim::xml_writer::escape(&raw);
     ResultsText { raw, escaped }
 }
 
@@ -594,6 +595,50 @@ pub enum SynthStream {
     VmdrVulnerabilities,
     /// A Host List page (`HOST_LIST_OUTPUT`, `details=All`).
     VmdrAssets,
+}
+
+impl SynthStream {
+    /// Every stream with a synthetic writer.
+    pub const ALL: [SynthStream; 2] = [SynthStream::VmdrVulnerabilities, SynthStream::VmdrAssets];
+
+    /// The stream's name, as the connector, scenario files and `qharness synth --stream`
+    /// spell it.
+    pub fn name(self) -> &'static str {
+        match self {
+            SynthStream::VmdrVulnerabilities => "vmdr-vulnerabilities",
+            SynthStream::VmdrAssets => "vmdr-assets",
+        }
+    }
+
+    /// Writes one page of this stream: [`write_page`] with `opts.stream` set to it.
+    pub fn write(self, opts: &SynthOptions, w: impl Write) -> Result<SynthSummary> {
+        write_page(
+            &SynthOptions {
+                stream: self,
+                ..opts.clone()
+            },
+            w,
+        )
+    }
+}
+
+/// The synthetic writer of the stream called `stream_name`, or `None` for a stream that has
+/// none yet (Policy Compliance, WAS): how the connector side reaches `synth` from a stream's
+/// name.
+///
+/// ```
+/// use qualys_harness::sim::{SynthOptions, synth_writer};
+///
+/// let writer = synth_writer("vmdr-assets").expect("the assets stream has a writer");
+/// let summary = writer.write(&SynthOptions::hosts(3, 7), std::io::sink())?;
+/// assert_eq!(summary.records, 3);
+/// assert!(synth_writer("pc-posture").is_none());
+/// # Ok::<(), qualys_harness::Error>(())
+/// ```
+pub fn synth_writer(stream_name: &str) -> Option<SynthStream> {
+    SynthStream::ALL
+        .into_iter()
+        .find(|s| s.name() == stream_name)
 }
 
 /// What `write_page` generates.
@@ -698,7 +743,7 @@ pub fn write_page(opts: &SynthOptions, mut w: impl Write) -> Result<SynthSummary
         ),
     };
     render::document_head(&mut buf, root, &opts.origin, dtd_path, now, None);
-    render::open(&mut buf, 2, "HOST_LIST");
+    xml_writer::open(&mut buf, 2, "HOST_LIST");
     let hld = HldShape {
         show_tags: true,
         show_results: true,
@@ -747,7 +792,7 @@ pub fn write_page(opts: &SynthOptions, mut w: impl Write) -> Result<SynthSummary
             buf.clear();
         }
     }
-    render::close(&mut buf, 2, "HOST_LIST");
+    xml_writer::close(&mut buf, 2, "HOST_LIST");
     let next = pop.host_id(i);
     let params = match opts.stream {
         SynthStream::VmdrVulnerabilities => {
@@ -885,6 +930,16 @@ mod tests {
             "{}",
             s.bytes
         );
+    }
+
+    #[test]
+    fn writer_names_are_the_cli_names_and_find_their_writer() {
+        use clap::ValueEnum as _;
+        for s in SynthStream::ALL {
+            assert_eq!(s.to_possible_value().unwrap().get_name(), s.name());
+            assert_eq!(synth_writer(s.name()), Some(s));
+        }
+        assert_eq!(synth_writer("vmdr"), None);
     }
 
     #[test]

@@ -8,9 +8,20 @@ use std::io::Read;
 
 use bytes::Bytes;
 
-use super::fault::Delivery;
-use super::journal::Ticket;
-use super::limits::RunningGuard;
+use crate::sim::engine::fault::Delivery;
+use crate::sim::engine::journal::Ticket;
+use crate::sim::engine::limits::RunningGuard;
+
+/// The content types the simulator sends, as Qualys spells them.
+pub mod content_type {
+    pub const XML: &str = "application/xml";
+    /// What Qualys sends on login and account errors and KnowledgeBase pages (recorded).
+    pub const XML_UTF8: &str = "text/xml;charset=UTF-8";
+    pub const HTML: &str = "text/html; charset=iso-8859-1";
+    pub const TEXT: &str = "text/plain; charset=utf-8";
+    pub const JSON: &str = "application/json";
+    pub const NDJSON: &str = "application/x-ndjson";
+}
 
 /// Size the sources aim for per `fill` call.
 pub const CHUNK_TARGET: usize = 256 * 1024;
@@ -85,6 +96,14 @@ impl SimResponse {
             delivery: Delivery::default(),
             ticket: None,
             guard: None,
+        }
+    }
+
+    /// A response whose body `source` renders as the transport sends it.
+    pub fn streamed(status: u16, content_type: &str, source: impl ChunkSource) -> SimResponse {
+        SimResponse {
+            body: Body::Source(Box::new(source)),
+            ..SimResponse::new(status, content_type, Bytes::new())
         }
     }
 

@@ -1,5 +1,5 @@
-//! Pages: the modelled answers of Host List Detection, Host List and KnowledgeBase, rendered
-//! incrementally as [`ChunkSource`]s.
+//! Host pages: the answers of Host List Detection and Host List, rendered incrementally as
+//! [`ChunkSource`]s, so a page of millions of hosts streams in bounded memory.
 //!
 //! A page walks the host source from its `id_min`, keeps the hosts (and detections) the query
 //! selects, renders each as it goes, and after `truncation_limit` hosts looks ahead for the next
@@ -9,13 +9,14 @@
 
 use std::sync::Arc;
 
-use super::host_source::{DetectionView, HostCursor, HostRef, HostView, SynthScratch};
-use super::pagination::next_page_url;
-use super::params::{DetectionQuery, HostDetails, HostFilter, HostListQuery, KbDetails, KbQuery};
-use super::render::{self, Echo, HldShape, HostListShape, dtd};
-use super::response::{CHUNK_TARGET, ChunkSource};
-use super::tenant::Tenant;
-use super::timestamp::Timestamp;
+use crate::sim::server::response::{CHUNK_TARGET, ChunkSource};
+use crate::sim::tenant::{Tenant, VmdrData};
+use crate::sim::timestamp::Timestamp;
+use crate::sim::vmdr::host_source::{DetectionView, HostCursor, HostRef, HostView, SynthScratch};
+use crate::sim::vmdr::params::{DetectionQuery, HostDetails, HostFilter, HostListQuery};
+use crate::sim::vmdr::render::{self, Echo, HldShape, HostListShape, dtd};
+use crate::sim::vmdr::truncation::next_page_url;
+use crate::sim::xml_writer;
 
 /// Where a page is served and who asked: the parts of the request a page repeats.
 #[derive(Debug, Clone)]
@@ -31,7 +32,8 @@ pub struct PageContext {
 }
 
 impl PageContext {
-    fn year(&self) -> i32 {
+    /// The year of the CONFIDENTIAL comment's copyright.
+    pub fn year(&self) -> i32 {
         self.now.to_string()[..4].parse().unwrap_or(2024)
     }
 }
@@ -46,15 +48,15 @@ enum Stage {
 /// A host of the tenant as a view, or `None` when `filter` (and, for detection pages, the
 /// detection filter) leaves nothing of it.
 fn matching_view<'a>(
-    tenant: &'a Tenant,
+    vmdr: &'a VmdrData,
     r: HostRef,
     scratch: &'a mut SynthScratch,
     hosts: &HostFilter,
     detections: Option<&DetectionQuery>,
 ) -> Option<HostView<'a>> {
     let mut v = match r {
-        HostRef::Listed(i) => HostView::of(&tenant.hosts[i], tenant),
-        HostRef::Synthetic(i) => tenant.synthetic.as_ref()?.host(i, scratch),
+        HostRef::Listed(i) => HostView::of(&vmdr.hosts[i], vmdr),
+        HostRef::Synthetic(i) => vmdr.synthetic.as_ref()?.host(i, scratch),
     };
     if !hosts.keeps(v.id, v.ip, &v.tags) {
         return None;
@@ -63,9 +65,9 @@ fn matching_view<'a>(
     match r {
         HostRef::Listed(i) => v
             .detections
-            .extend(tenant.hosts[i].detections.iter().map(DetectionView::of)),
+            .extend(vmdr.hosts[i].detections.iter().map(DetectionView::of)),
         HostRef::Synthetic(i) => {
-            if let Some(s) = tenant.synthetic.as_ref() {
+            if let Some(s) = vmdr.synthetic.as_ref() {
                 s.fill_detections(i, &mut v)
             }
         }
@@ -87,7 +89,7 @@ fn matching_view<'a>(
 
 /// Which kind of host page.
 #[derive(Debug, Clone)]
-enum HostPageKind {
+enum HostPageQuery {
     Detection {
         query: DetectionQuery,
         shape: HldShape,
@@ -101,7 +103,7 @@ enum HostPageKind {
 /// A Host List Detection or Host List page.
 pub struct HostPage {
     tenant: Arc<Tenant>,
-    kind: HostPageKind,
+    kind: HostPageQuery,
     ctx: PageContext,
     cursor: HostCursor,
     stage: Stage,
@@ -129,12 +131,17 @@ impl HostPage {
             unique_vuln_id: api_version >= 5,
         };
         let start = query.hosts.first_candidate();
-        HostPage::new(tenant, start, HostPageKind::Detection { query, shape }, ctx)
+        HostPage::new(
+            tenant,
+            start,
+            HostPageQuery::Detection { query, shape },
+            ctx,
+        )
     }
 
-    fn new(tenant: Arc<Tenant>, start: u64, kind: HostPageKind, ctx: PageContext) -> HostPage {
+    fn new(tenant: Arc<Tenant>, start: u64, kind: HostPageQuery, ctx: PageContext) -> HostPage {
         HostPage {
-            cursor: HostCursor::from_id(&tenant, start),
+            cursor: HostCursor::from_id(&tenant.vmdr, start),
             tenant,
             kind,
             ctx,
@@ -160,34 +167,34 @@ impl HostPage {
             serial_number: api_version >= 3 && query.details == HostDetails::All,
         };
         let start = query.hosts.first_candidate();
-        HostPage::new(tenant, start, HostPageKind::HostList { query, shape }, ctx)
+        HostPage::new(tenant, start, HostPageQuery::HostList { query, shape }, ctx)
     }
 
     fn root(&self) -> (&'static str, &'static str) {
         match self.kind {
-            HostPageKind::Detection { .. } => {
+            HostPageQuery::Detection { .. } => {
                 ("HOST_LIST_VM_DETECTION_OUTPUT", dtd::HOST_LIST_VM_DETECTION)
             }
-            HostPageKind::HostList { .. } => ("HOST_LIST_OUTPUT", dtd::HOST_LIST),
+            HostPageQuery::HostList { .. } => ("HOST_LIST_OUTPUT", dtd::HOST_LIST),
         }
     }
 
     fn host_filter(&self) -> &HostFilter {
         match &self.kind {
-            HostPageKind::Detection { query, .. } => &query.hosts,
-            HostPageKind::HostList { query, .. } => &query.hosts,
+            HostPageQuery::Detection { query, .. } => &query.hosts,
+            HostPageQuery::HostList { query, .. } => &query.hosts,
         }
     }
 
     fn limit(&self) -> u64 {
         match &self.kind {
-            HostPageKind::Detection { query, .. } => query.truncation_limit,
-            HostPageKind::HostList { query, .. } => query.truncation_limit,
+            HostPageQuery::Detection { query, .. } => query.truncation_limit,
+            HostPageQuery::HostList { query, .. } => query.truncation_limit,
         }
     }
 
     fn is_id_set(&self) -> bool {
-        matches!(&self.kind, HostPageKind::HostList { query, .. } if query.details == HostDetails::None)
+        matches!(&self.kind, HostPageQuery::HostList { query, .. } if query.details == HostDetails::None)
     }
 
     fn list_name(&self) -> &'static str {
@@ -233,13 +240,13 @@ impl ChunkSource for HostPage {
         let mut end: Option<Option<u64>> = None;
         {
             let (hosts, det, hld, hl) = match &self.kind {
-                HostPageKind::Detection { query, shape } => {
+                HostPageQuery::Detection { query, shape } => {
                     (&query.hosts, Some(query), Some(shape), None)
                 }
-                HostPageKind::HostList { query, shape } => (&query.hosts, None, None, Some(shape)),
+                HostPageQuery::HostList { query, shape } => (&query.hosts, None, None, Some(shape)),
             };
             while out.len() - start < CHUNK_TARGET {
-                let Some((r, id)) = self.cursor.peek(&tenant) else {
+                let Some((r, id)) = self.cursor.peek(&tenant.vmdr) else {
                     end = Some(None);
                     break;
                 };
@@ -247,7 +254,7 @@ impl ChunkSource for HostPage {
                     end = Some(None);
                     break;
                 }
-                let Some(view) = matching_view(&tenant, r, &mut scratch, hosts, det) else {
+                let Some(view) = matching_view(&tenant.vmdr, r, &mut scratch, hosts, det) else {
                     self.cursor.advance(r);
                     continue;
                 };
@@ -256,7 +263,7 @@ impl ChunkSource for HostPage {
                     break;
                 }
                 if !self.list_open {
-                    render::open(out, 2, list_name);
+                    xml_writer::open(out, 2, list_name);
                     self.list_open = true;
                     self.first_id = Some(id);
                 }
@@ -296,7 +303,7 @@ impl HostPage {
         let (root, _) = self.root();
         self.flush_run(out);
         if self.list_open {
-            render::close(out, 2, self.list_name());
+            xml_writer::close(out, 2, self.list_name());
         }
         if let Some(next) = next {
             let id_min = if self.ctx.cursor_stuck {
@@ -309,67 +316,5 @@ impl HostPage {
         }
         render::document_tail(out, root, self.ctx.year());
         self.stage = Stage::Done;
-    }
-}
-
-/// A KnowledgeBase page (small: rendered whole on the first `fill`).
-pub struct KbPage {
-    tenant: Arc<Tenant>,
-    query: KbQuery,
-    ctx: PageContext,
-    done: bool,
-}
-
-impl KbPage {
-    pub fn new(tenant: Arc<Tenant>, query: KbQuery, ctx: PageContext) -> KbPage {
-        KbPage {
-            tenant,
-            query,
-            ctx,
-            done: false,
-        }
-    }
-}
-
-impl ChunkSource for KbPage {
-    fn fill(&mut self, out: &mut Vec<u8>) -> std::io::Result<bool> {
-        if self.done {
-            return Ok(false);
-        }
-        const ROOT: &str = "KNOWLEDGE_BASE_VULN_LIST_OUTPUT";
-        render::document_head(
-            out,
-            ROOT,
-            &self.ctx.origin,
-            dtd::KNOWLEDGE_BASE,
-            self.ctx.now,
-            self.ctx.echo.as_ref(),
-        );
-        let qids: Vec<u32> = self
-            .tenant
-            .kb_qids()
-            .into_iter()
-            .filter(|q| self.query.keeps(*q))
-            .collect();
-        if !qids.is_empty() {
-            if self.query.details == KbDetails::None {
-                render::open(out, 2, "ID_SET");
-                for q in &qids {
-                    render::leaf_u64(out, 3, "ID", u64::from(*q));
-                }
-                render::close(out, 2, "ID_SET");
-            } else {
-                render::open(out, 1, "VULN_LIST");
-                for q in qids {
-                    if let Some(e) = self.tenant.kb_entry(q) {
-                        render::kb_vuln(out, &e, self.query.details);
-                    }
-                }
-                render::close(out, 1, "VULN_LIST");
-            }
-        }
-        render::document_tail(out, ROOT, self.ctx.year());
-        self.done = true;
-        Ok(false)
     }
 }

@@ -24,10 +24,11 @@ use rand_chacha::ChaCha8Rng;
 use crate::qualys::Permission;
 use crate::qualys::filter::{DetectionType, VulnStatus};
 
-use super::tenant::{
-    AccountState, Detection, Host, KbEntry, KernelState, Limits, Tag, Tenant, TextStyle, User,
+use crate::sim::tenant::{
+    AccountState, KernelState, Limits, SimDetection, SimHost, SimVuln, Tag, Tenant, TextStyle,
+    User, VmdrData,
 };
-use super::timestamp::Timestamp;
+use crate::sim::timestamp::Timestamp;
 
 /// The demo users' password.
 pub const DEMO_PASSWORD: &str = "demo";
@@ -418,7 +419,7 @@ pub fn tenant() -> Tenant {
         };
         knowledge_base.insert(
             *qid,
-            KbEntry {
+            SimVuln {
                 qid: *qid,
                 vuln_type: vuln_type.into(),
                 severity: *severity,
@@ -472,7 +473,7 @@ pub fn tenant() -> Tenant {
         };
         let slot = i % 762;
         let net = ["192.0.2", "198.51.100", "203.0.113"][slot / 254];
-        let mut h = Host::new(id, format!("{net}.{}", slot % 254 + 1));
+        let mut h = SimHost::new(id, format!("{net}.{}", slot % 254 + 1));
         h.asset_id = Some(20_000_000 + i as u64 * 3);
         h.ipv6 = (i % 7 == 0).then(|| format!("2001:db8:10::{:x}", i + 1));
         h.tracking_method = ["IP", "IP", "DNS", "AGENT"][i % 4].to_string();
@@ -535,7 +536,7 @@ pub fn tenant() -> Tenant {
             }
             used.push(qid);
             let status = VulnStatus::ALL[rng.random_range(0..4)];
-            let mut d = Detection::new(qid, kind, status);
+            let mut d = SimDetection::new(qid, kind, status);
             d.severity = Some(severity);
             if qid % 3 != 0 {
                 d.port = Some([443, 22, 80, 3389, 445][(qid % 5) as usize]);
@@ -605,10 +606,12 @@ pub fn tenant() -> Tenant {
         ],
         limits: Limits::default(),
         faults: Vec::new(),
-        tags,
-        hosts,
-        knowledge_base,
-        synthetic: None,
+        vmdr: VmdrData {
+            tags,
+            hosts,
+            knowledge_base,
+            synthetic: None,
+        },
     }
 }
 
@@ -619,19 +622,19 @@ mod tests {
     #[test]
     fn the_demo_tenant_is_deterministic() {
         let (a, b) = (tenant(), tenant());
-        assert_eq!(a.hosts, b.hosts);
-        assert_eq!(a.knowledge_base, b.knowledge_base);
+        assert_eq!(a.vmdr.hosts, b.vmdr.hosts);
+        assert_eq!(a.vmdr.knowledge_base, b.vmdr.knowledge_base);
     }
 
     #[test]
     fn the_demo_tenant_covers_every_state_the_connector_filters_on() {
         let t = tenant();
-        assert!(t.hosts.len() >= 200);
+        assert!(t.vmdr.hosts.len() >= 200);
         assert!(
-            t.hosts.windows(2).all(|w| w[0].id < w[1].id),
+            t.vmdr.hosts.windows(2).all(|w| w[0].id < w[1].id),
             "hosts sorted by ID"
         );
-        let dets: Vec<&Detection> = t.hosts.iter().flat_map(|h| &h.detections).collect();
+        let dets: Vec<&SimDetection> = t.vmdr.hosts.iter().flat_map(|h| &h.detections).collect();
         for s in VulnStatus::ALL {
             assert!(dets.iter().any(|d| d.status == s), "{s}");
         }
@@ -648,11 +651,13 @@ mod tests {
                 .any(|d| d.kernel == Some(KernelState::NotRunning))
         );
         assert!(
-            dets.iter().all(|d| t.knowledge_base.contains_key(&d.qid)),
+            dets.iter()
+                .all(|d| t.vmdr.knowledge_base.contains_key(&d.qid)),
             "KB entry for every QID"
         );
         assert!(
-            t.hosts
+            t.vmdr
+                .hosts
                 .iter()
                 .any(|h| h.tags.iter().any(|n| n.contains('&') && n.contains(' ')))
         );

@@ -12,15 +12,15 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::qualys::fo::{code, header};
+use crate::qualys::fo::header;
 
-use super::route::Endpoint;
-use super::tenant::Limits;
+use crate::qualys::Endpoint;
 #[cfg(test)]
 use crate::qualys::endpoint;
+use crate::sim::tenant::Limits;
 
 /// The values of the six limit headers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct LimitHeaders {
     pub limit: u32,
     pub window_secs: u64,
@@ -57,13 +57,65 @@ impl Drop for RunningGuard {
     }
 }
 
-/// Why a call was blocked.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Blocked {
-    pub code: u32,
-    pub text: String,
-    pub item: (&'static str, String),
-    pub headers: LimitHeaders,
+impl LimitHeaders {
+    /// The headers of a budget nobody has used yet.
+    pub fn fresh(limits: Limits) -> LimitHeaders {
+        LimitHeaders {
+            limit: limits.rate_limit,
+            window_secs: limits.rate_window_secs,
+            remaining: limits.rate_limit,
+            to_wait_secs: 0,
+            concurrency_limit: limits.concurrency_limit,
+            running: 0,
+        }
+    }
+}
+
+/// Why a call was held back, by the limiter or by an injected `rate_limited` /
+/// `concurrency_busy` fault; each family's dialect says it in its own words.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LimitReached {
+    /// The rate limit: no call of this API for another `seconds_to_wait`.
+    Rate {
+        seconds_to_wait: u64,
+        headers: LimitHeaders,
+    },
+    /// The concurrency limit: `calls_to_finish` running calls must end first.
+    Concurrency {
+        calls_to_finish: u32,
+        headers: LimitHeaders,
+    },
+}
+
+impl LimitReached {
+    /// The six limit headers as they stand for this call.
+    pub fn headers(&self) -> LimitHeaders {
+        match self {
+            LimitReached::Rate { headers, .. } | LimitReached::Concurrency { headers, .. } => {
+                *headers
+            }
+        }
+    }
+
+    /// What happened, in the words of Qualys's CODE 1965 and 1960 texts, which every dialect
+    /// reuses: "This API cannot be run again for another 23 hours, 57 minutes and 54 seconds."
+    pub fn message(&self) -> String {
+        match *self {
+            LimitReached::Rate {
+                seconds_to_wait, ..
+            } => format!(
+                "This API cannot be run again for another {}.",
+                wait_phrase(seconds_to_wait)
+            ),
+            LimitReached::Concurrency {
+                calls_to_finish: n, ..
+            } => format!(
+                "This API cannot be run again until {n} currently running API instance{} {} finished.",
+                if n == 1 { "" } else { "s" },
+                if n == 1 { "has" } else { "have" }
+            ),
+        }
+    }
 }
 
 #[derive(Debug, Default)]
@@ -83,9 +135,9 @@ impl Limiter {
     pub fn admit(
         &self,
         user: &str,
-        endpoint: Endpoint,
+        endpoint: &'static Endpoint,
         limits: Limits,
-    ) -> Result<(LimitHeaders, RunningGuard), Blocked> {
+    ) -> Result<(LimitHeaders, RunningGuard), LimitReached> {
         let now = Instant::now();
         let window = Duration::from_secs(limits.rate_window_secs);
         let mut map = self.usage.lock().unwrap_or_else(|p| p.into_inner());
@@ -108,15 +160,8 @@ impl Limiter {
             running,
         };
         if running >= limits.concurrency_limit {
-            let n = running - limits.concurrency_limit + 1;
-            return Err(Blocked {
-                code: code::CONCURRENCY_LIMIT,
-                text: format!(
-                    "This API cannot be run again until {n} currently running API instance{} {} finished.",
-                    if n == 1 { "" } else { "s" },
-                    if n == 1 { "has" } else { "have" }
-                ),
-                item: ("CALLS_TO_FINISH", n.to_string()),
+            return Err(LimitReached::Concurrency {
+                calls_to_finish: running - limits.concurrency_limit + 1,
                 headers: base,
             });
         }
@@ -126,13 +171,8 @@ impl Limiter {
             // Round up: waiting the advertised seconds must be enough.
             let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
             let secs = secs.max(1);
-            return Err(Blocked {
-                code: code::RATE_LIMIT,
-                text: format!(
-                    "This API cannot be run again for another {}.",
-                    wait_phrase(secs)
-                ),
-                item: ("SECONDS_TO_WAIT", secs.to_string()),
+            return Err(LimitReached::Rate {
+                seconds_to_wait: secs,
                 headers: LimitHeaders {
                     remaining: 0,
                     to_wait_secs: secs,
@@ -153,7 +193,7 @@ impl Limiter {
 
     /// The headers a call would see now, without counting it (for answers that replace the
     /// response, such as an injected 1965).
-    pub fn peek(&self, user: &str, endpoint: Endpoint, limits: Limits) -> LimitHeaders {
+    pub fn peek(&self, user: &str, endpoint: &'static Endpoint, limits: Limits) -> LimitHeaders {
         let map = self.usage.lock().unwrap_or_else(|p| p.into_inner());
         let (used, running) = map
             .get(&(user.to_string(), endpoint.name))
@@ -224,29 +264,34 @@ mod tests {
     }
 
     #[test]
-    fn the_rate_limit_blocks_with_1965_and_the_seconds_to_wait() {
+    fn the_rate_limit_blocks_with_the_seconds_to_wait() {
         let l = Limiter::default();
         let (h1, g1) = l
-            .admit("u", &endpoint::HOST_DETECTION, limits(2, 9))
+            .admit("u", &endpoint::WAS_FINDING_SEARCH, limits(2, 9))
             .unwrap();
         drop(g1);
         assert_eq!(h1.remaining, 1);
         let (h2, _g2) = l
-            .admit("u", &endpoint::HOST_DETECTION, limits(2, 9))
+            .admit("u", &endpoint::WAS_FINDING_SEARCH, limits(2, 9))
             .unwrap();
         assert_eq!(h2.remaining, 0);
         let b = l
-            .admit("u", &endpoint::HOST_DETECTION, limits(2, 9))
+            .admit("u", &endpoint::WAS_FINDING_SEARCH, limits(2, 9))
             .unwrap_err();
-        assert_eq!(b.code, 1965);
-        assert_eq!(b.item.0, "SECONDS_TO_WAIT");
-        assert!(b.headers.to_wait_secs > 3500);
+        let LimitReached::Rate {
+            seconds_to_wait,
+            headers,
+        } = b
+        else {
+            panic!("a rate throttle, got {b:?}")
+        };
+        assert!(seconds_to_wait > 3500 && headers.to_wait_secs == seconds_to_wait);
         assert!(
             l.admit("u", &endpoint::HOST_LIST, limits(2, 9)).is_ok(),
             "counted per API"
         );
         assert!(
-            l.admit("v", &endpoint::HOST_DETECTION, limits(2, 9))
+            l.admit("v", &endpoint::WAS_FINDING_SEARCH, limits(2, 9))
                 .is_ok(),
             "counted per user"
         );
@@ -256,19 +301,25 @@ mod tests {
     fn the_concurrency_limit_counts_running_calls_until_their_guard_drops() {
         let l = Limiter::default();
         let (_, g) = l
-            .admit("u", &endpoint::HOST_DETECTION, limits(100, 1))
+            .admit("u", &endpoint::WAS_FINDING_SEARCH, limits(100, 1))
             .unwrap();
         let b = l
-            .admit("u", &endpoint::HOST_DETECTION, limits(100, 1))
+            .admit("u", &endpoint::WAS_FINDING_SEARCH, limits(100, 1))
             .unwrap_err();
-        assert_eq!((b.code, b.item.0), (1960, "CALLS_TO_FINISH"));
+        assert!(matches!(
+            b,
+            LimitReached::Concurrency {
+                calls_to_finish: 1,
+                ..
+            }
+        ));
         assert_eq!(
-            b.text,
+            b.message(),
             "This API cannot be run again until 1 currently running API instance has finished."
         );
         drop(g);
         assert!(
-            l.admit("u", &endpoint::HOST_DETECTION, limits(100, 1))
+            l.admit("u", &endpoint::WAS_FINDING_SEARCH, limits(100, 1))
                 .is_ok()
         );
     }

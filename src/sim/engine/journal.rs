@@ -3,17 +3,23 @@
 //! An entry is written when the request arrives and completed when the last body byte has left
 //! (or the body was cut), so `bytes` is what was actually sent. Tests read it in-process through
 //! [`Journal`]; anyone else reads it as NDJSON at `GET /__sim/journal` and clears it with
-//! `POST /__sim/reset`. Passwords never get here: the transport strips the `Authorization`
-//! header and password-like parameters before the engine sees the request.
+//! `POST /__sim/reset`. Secrets never get here: the `Authorization` header is not kept,
+//! password- and token-like parameters are dropped, and request bodies are redacted the same
+//! way and cut at 64 KiB (see [`super::redaction`]), so a scenario can assert on a
+//! QPS `ServiceRequest` or a PCRS posture request without the journal holding a secret.
 
 use std::sync::{Arc, Mutex};
 
 use serde::Serialize;
 
-/// How the body of an exchange ended.
+#[cfg(test)]
+use super::redaction::is_secret_param;
+
+/// How far the body of an exchange got: still sending, sent in full, cut by a fault, or
+/// abandoned by the client.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Outcome {
+pub enum Completion {
     /// Still being sent.
     InProgress,
     /// Every byte was sent.
@@ -42,11 +48,18 @@ pub struct JournalEntry {
     pub status: u16,
     /// Response body bytes actually sent.
     pub bytes: u64,
-    pub outcome: Outcome,
+    /// Serialised as `outcome`, the key the NDJSON journal has always used.
+    #[serde(rename = "outcome")]
+    pub completion: Completion,
     /// The faults applied, by kind.
     pub faults: Vec<String>,
     /// `model`, `replay:<fixture name>`, `unmatched` or `web-server` (301, 404).
     pub source: String,
+    /// The request body, redacted like the parameters and cut at
+    /// [`BODY_CAP`](super::redaction::BODY_CAP) bytes (with a marker saying so); `None` when
+    /// the request had none. Absent from the NDJSON then.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub body: Option<String>,
 }
 
 impl JournalEntry {
@@ -69,7 +82,7 @@ impl JournalEntry {
 
     /// Whether a fault cut the body short.
     pub fn cut(&self) -> bool {
-        self.outcome == Outcome::CutByFault
+        self.completion == Completion::CutByFault
     }
 }
 
@@ -152,22 +165,16 @@ impl Journal {
         }
     }
 
-    pub(crate) fn complete(&self, t: Ticket, bytes: u64, outcome: Outcome) {
+    pub(crate) fn complete(&self, t: Ticket, bytes: u64, completion: Completion) {
         let mut g = self.lock();
         if g.generation != t.generation {
             return;
         }
         if let Some(e) = g.entries.get_mut(t.index) {
             e.bytes = bytes;
-            e.outcome = outcome;
+            e.completion = completion;
         }
     }
-}
-
-/// Parameter names that are never journalled.
-pub fn is_secret_param(name: &str) -> bool {
-    let n = name.to_ascii_lowercase();
-    n.contains("password") || n.contains("passwd") || n.contains("secret")
 }
 
 #[cfg(test)]
@@ -184,9 +191,10 @@ mod tests {
             headers: vec![("X-Requested-With".into(), "t".into())],
             status: 200,
             bytes: 0,
-            outcome: Outcome::InProgress,
+            completion: Completion::InProgress,
             faults: vec![],
             source: "model".into(),
+            body: None,
         }
     }
 
@@ -196,21 +204,25 @@ mod tests {
         let t = j.push(entry());
         j.reset();
         j.push(entry());
-        j.complete(t, 99, Outcome::Complete);
+        j.complete(t, 99, Completion::Complete);
         assert_eq!(j.entries()[0].bytes, 0);
-        assert_eq!(j.entries()[0].outcome, Outcome::InProgress);
+        assert_eq!(j.entries()[0].completion, Completion::InProgress);
     }
 
     #[test]
     fn ndjson_has_one_line_per_entry_and_helpers_find_fields() {
         let j = Journal::default();
         let t = j.push(entry());
-        j.complete(t, 10, Outcome::Complete);
+        j.complete(t, 10, Completion::Complete);
         j.push(entry());
         assert_eq!(j.to_ndjson().lines().count(), 2);
         let e = &j.entries_for("/asset/host/")[0];
         assert_eq!(e.param("action"), Some("list"));
         assert_eq!(e.header("x-requested-with"), Some("t"));
         assert!(is_secret_param("Password") && !is_secret_param("action"));
+        assert!(
+            !j.to_ndjson().contains("\"body\""),
+            "no key for a bodiless request"
+        );
     }
 }

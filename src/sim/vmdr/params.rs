@@ -1,7 +1,7 @@
 //! Request parameters: the allow-list of each endpoint and their parsing into typed queries.
 //!
 //! Qualys rejects a parameter it does not know with CODE 1901 and a bad value with CODE 1905,
-//! both HTTP 400. The allow-lists hold every parameter the research note documents for the
+//! both HTTP 400 (a [`Rejection`] the FO dialect renders). The allow-lists hold every parameter the research note documents for the
 //! endpoint, so a connector sending a real parameter is never told it is unknown; the parameters
 //! the simulator *models* are parsed into the types of [`crate::qualys::filter`] and applied, the others
 //! are accepted and have no effect (listed in fixtures/README.md).
@@ -12,51 +12,9 @@ use std::str::FromStr;
 use crate::qualys::filter::{
     ArfKernelFilter, DetectionType, StatusSet, TagFilter, TagSelector, parse_tag_list,
 };
-use crate::qualys::fo::code;
 
-use super::tenant::Tag;
-
-/// A Qualys error answer: HTTP status, CODE and TEXT of a `SIMPLE_RETURN`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct QualysError {
-    pub status: u16,
-    pub code: u32,
-    pub text: String,
-}
-
-impl QualysError {
-    pub fn invalid(name: &str, value: &str, reason: impl std::fmt::Display) -> QualysError {
-        QualysError {
-            status: 400,
-            code: code::INVALID_VALUE,
-            text: format!("parameter {name} has invalid value: {value} ({reason})"),
-        }
-    }
-
-    pub fn missing(names: &str) -> QualysError {
-        QualysError {
-            status: 400,
-            code: code::MISSING_PARAMETER,
-            text: format!("Missing required parameter(s): {names}"),
-        }
-    }
-
-    fn unknown(names: &[&str]) -> QualysError {
-        QualysError {
-            status: 400,
-            code: code::UNRECOGNIZED_PARAMETER,
-            text: format!("Unrecognized parameter(s): {}", names.join(",")),
-        }
-    }
-
-    fn exclusive(a: &str, b: &str) -> QualysError {
-        QualysError {
-            status: 400,
-            code: code::EXCLUSIVE_PARAMETERS,
-            text: format!("Please specify only one of these parameters: {a}, {b}"),
-        }
-    }
-}
+use crate::sim::engine::handler::Rejection;
+use crate::sim::tenant::Tag;
 
 /// Host List Detection parameters (research note §2.1).
 pub const DETECTION_PARAMS: &[&str] = &[
@@ -223,7 +181,7 @@ impl<'a> Params<'a> {
             .map(|(_, v)| v.as_str())
     }
 
-    fn check_allowed(&self, allowed: &[&str]) -> Result<(), QualysError> {
+    fn check_allowed(&self, allowed: &[&str]) -> Result<(), Rejection> {
         let mut unknown: Vec<&str> = Vec::new();
         for (k, _) in self.0 {
             if !allowed.contains(&k.as_str()) && !unknown.contains(&k.as_str()) {
@@ -233,15 +191,15 @@ impl<'a> Params<'a> {
         if unknown.is_empty() {
             Ok(())
         } else {
-            Err(QualysError::unknown(&unknown))
+            Err(Rejection::unknown(&unknown))
         }
     }
 
-    fn check_action(&self) -> Result<(), QualysError> {
+    fn check_action(&self) -> Result<(), Rejection> {
         match self.get("action") {
-            None => Err(QualysError::missing("action")),
+            None => Err(Rejection::missing("action")),
             Some("list") => Ok(()),
-            Some(v) => Err(QualysError::invalid(
+            Some(v) => Err(Rejection::invalid(
                 "action",
                 v,
                 "the only action of this API is list",
@@ -249,48 +207,44 @@ impl<'a> Params<'a> {
         }
     }
 
-    fn flag(&self, name: &str, default: bool) -> Result<bool, QualysError> {
+    fn flag(&self, name: &str, default: bool) -> Result<bool, Rejection> {
         match self.get(name) {
             None => Ok(default),
             Some("1") => Ok(true),
             Some("0") => Ok(false),
-            Some(v) => Err(QualysError::invalid(name, v, "must be 0 or 1")),
+            Some(v) => Err(Rejection::invalid(name, v, "must be 0 or 1")),
         }
     }
 
-    fn number(&self, name: &str) -> Result<Option<u64>, QualysError> {
+    fn number(&self, name: &str) -> Result<Option<u64>, Rejection> {
         match self.get(name) {
             None => Ok(None),
             Some(v) => v
                 .trim()
                 .parse::<u64>()
                 .map(Some)
-                .map_err(|_| QualysError::invalid(name, v, "not a non-negative integer")),
+                .map_err(|_| Rejection::invalid(name, v, "not a non-negative integer")),
         }
     }
 
-    fn positive(&self, name: &str) -> Result<Option<u64>, QualysError> {
+    fn positive(&self, name: &str) -> Result<Option<u64>, Rejection> {
         match self.number(name)? {
-            Some(0) => Err(QualysError::invalid(
-                name,
-                "0",
-                "must be a positive integer",
-            )),
+            Some(0) => Err(Rejection::invalid(name, "0", "must be a positive integer")),
             n => Ok(n),
         }
     }
 
-    fn id_set(&self, name: &str) -> Result<Option<IdSet>, QualysError> {
+    fn id_set(&self, name: &str) -> Result<Option<IdSet>, Rejection> {
         self.get(name)
-            .map(|v| IdSet::parse(v).map_err(|r| QualysError::invalid(name, v, r)))
+            .map(|v| IdSet::parse(v).map_err(|r| Rejection::invalid(name, v, r)))
             .transpose()
     }
 
-    fn output_format(&self) -> Result<(), QualysError> {
+    fn output_format(&self) -> Result<(), Rejection> {
         match self.get("output_format") {
             None => Ok(()),
             Some(v) if v.eq_ignore_ascii_case("xml") => Ok(()),
-            Some(v) => Err(QualysError::invalid(
+            Some(v) => Err(Rejection::invalid(
                 "output_format",
                 v,
                 "the simulator serves XML only; CSV output is not modelled",
@@ -395,7 +349,7 @@ impl TagQuery {
         }
     }
 
-    fn parse(p: &Params) -> Result<Option<TagQuery>, QualysError> {
+    fn parse(p: &Params) -> Result<Option<TagQuery>, Rejection> {
         let use_tags = p.flag("use_tags", false)?;
         let include = p.get("tag_set_include");
         let exclude = p.get("tag_set_exclude");
@@ -404,7 +358,7 @@ impl TagQuery {
                 // Qualys documents use_tags=1 as required for the tag_set_* filters; answering
                 // instead of ignoring them keeps a connector that forgets it from silently
                 // exporting every host.
-                return Err(QualysError::missing("use_tags"));
+                return Err(Rejection::missing("use_tags"));
             }
             return Ok(None);
         }
@@ -412,23 +366,23 @@ impl TagQuery {
             None => TagSetBy::Id,
             Some(v) if v.eq_ignore_ascii_case("id") => TagSetBy::Id,
             Some(v) if v.eq_ignore_ascii_case("name") => TagSetBy::Name,
-            Some(v) => return Err(QualysError::invalid("tag_set_by", v, "must be id or name")),
+            Some(v) => return Err(Rejection::invalid("tag_set_by", v, "must be id or name")),
         };
-        let selector = |name: &str| -> Result<TagSelector, QualysError> {
+        let selector = |name: &str| -> Result<TagSelector, Rejection> {
             match p.get(name) {
                 None => Ok(TagSelector::Any),
                 Some(v) => v.parse().map_err(|e: crate::qualys::filter::InvalidValue| {
-                    QualysError::invalid(name, v, e)
+                    Rejection::invalid(name, v, e)
                 }),
             }
         };
-        let list = |name: &str, v: Option<&str>| -> Result<Vec<String>, QualysError> {
+        let list = |name: &str, v: Option<&str>| -> Result<Vec<String>, Rejection> {
             let Some(v) = v else { return Ok(Vec::new()) };
-            let items = parse_tag_list(v).map_err(|e| QualysError::invalid(name, v, e))?;
+            let items = parse_tag_list(v).map_err(|e| Rejection::invalid(name, v, e))?;
             if by == TagSetBy::Id
                 && let Some(bad) = items.iter().find(|t| t.parse::<u64>().is_err())
             {
-                return Err(QualysError::invalid(
+                return Err(Rejection::invalid(
                     name,
                     v,
                     format!("tag_set_by=id takes tag IDs; {bad:?} is not one"),
@@ -457,14 +411,14 @@ pub struct HostFilter {
 }
 
 impl HostFilter {
-    fn parse(p: &Params) -> Result<HostFilter, QualysError> {
+    fn parse(p: &Params) -> Result<HostFilter, Rejection> {
         Ok(HostFilter {
             ids: p.id_set("ids")?,
             id_min: p.positive("id_min")?,
             id_max: p.positive("id_max")?,
             ips: p
                 .get("ips")
-                .map(|v| IpSet::parse(v).map_err(|r| QualysError::invalid("ips", v, r)))
+                .map(|v| IpSet::parse(v).map_err(|r| Rejection::invalid("ips", v, r)))
                 .transpose()?,
             tags: TagQuery::parse(p)?,
         })
@@ -572,29 +526,24 @@ pub struct DetectionQuery {
 }
 
 impl DetectionQuery {
-    pub fn parse(params: &[(String, String)]) -> Result<DetectionQuery, QualysError> {
+    pub fn parse(params: &[(String, String)]) -> Result<DetectionQuery, Rejection> {
         let p = Params(params);
         p.check_allowed(DETECTION_PARAMS)?;
         p.check_action()?;
         p.output_format()?;
         if p.get("arf_kernel_filter").is_some() && p.get("arf_filter_keys").is_some() {
-            return Err(QualysError::exclusive(
-                "arf_filter_keys",
-                "arf_kernel_filter",
-            ));
+            return Err(Rejection::exclusive("arf_filter_keys", "arf_kernel_filter"));
         }
         let statuses = match p.get("status") {
             None => StatusSet::ALL,
-            Some(v) => {
-                StatusSet::parse_list(v).map_err(|e| QualysError::invalid("status", v, e))?
-            }
+            Some(v) => StatusSet::parse_list(v).map_err(|e| Rejection::invalid("status", v, e))?,
         };
         let vuln_type = match p.get("include_vuln_type") {
             None => None,
             Some(v) if v.eq_ignore_ascii_case("confirmed") => Some(DetectionType::Confirmed),
             Some(v) if v.eq_ignore_ascii_case("potential") => Some(DetectionType::Potential),
             Some(v) => {
-                return Err(QualysError::invalid(
+                return Err(Rejection::invalid(
                     "include_vuln_type",
                     v,
                     "must be confirmed or potential",
@@ -605,14 +554,14 @@ impl DetectionQuery {
             None => None,
             Some(v) => Some(
                 v.parse()
-                    .map_err(|e| QualysError::invalid("arf_kernel_filter", v, e))?,
+                    .map_err(|e| Rejection::invalid("arf_kernel_filter", v, e))?,
             ),
         };
         let severities = p.id_set("severities")?;
         if let Some(s) = &severities
             && s.0.iter().any(|(a, b)| *a > 5 || *b > 5)
         {
-            return Err(QualysError::invalid(
+            return Err(Rejection::invalid(
                 "severities",
                 p.get("severities").unwrap_or(""),
                 "severities are 1-5",
@@ -663,7 +612,7 @@ pub struct HostListQuery {
 }
 
 impl HostListQuery {
-    pub fn parse(params: &[(String, String)]) -> Result<HostListQuery, QualysError> {
+    pub fn parse(params: &[(String, String)]) -> Result<HostListQuery, Rejection> {
         let p = Params(params);
         p.check_allowed(HOST_LIST_PARAMS)?;
         p.check_action()?;
@@ -676,7 +625,7 @@ impl HostListQuery {
                 "basic" | "basic/ags" => HostDetails::Basic,
                 "all" | "all/ags" => HostDetails::All,
                 _ => {
-                    return Err(QualysError::invalid(
+                    return Err(Rejection::invalid(
                         "details",
                         v,
                         "must be Basic, Basic/AGs, All, All/AGs or None",
@@ -716,7 +665,7 @@ pub struct KbQuery {
 }
 
 impl KbQuery {
-    pub fn parse(params: &[(String, String)]) -> Result<KbQuery, QualysError> {
+    pub fn parse(params: &[(String, String)]) -> Result<KbQuery, Rejection> {
         let p = Params(params);
         p.check_allowed(KNOWLEDGE_BASE_PARAMS)?;
         p.check_action()?;
@@ -727,7 +676,7 @@ impl KbQuery {
                 "basic" => KbDetails::Basic,
                 "all" => KbDetails::All,
                 _ => {
-                    return Err(QualysError::invalid(
+                    return Err(Rejection::invalid(
                         "details",
                         v,
                         "must be Basic, All or None",
@@ -755,6 +704,7 @@ impl KbQuery {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sim::engine::handler::RejectionKind;
 
     fn params(s: &str) -> Vec<(String, String)> {
         url::form_urlencoded::parse(s.as_bytes())
@@ -787,14 +737,14 @@ mod tests {
     #[test]
     fn unknown_parameters_get_1901_listing_each_once() {
         let e = DetectionQuery::parse(&params("action=list&foo=1&bar=2&foo=3")).unwrap_err();
-        assert_eq!((e.status, e.code), (400, 1901));
+        assert_eq!(e.kind, RejectionKind::UnknownParameter);
         assert_eq!(e.text, "Unrecognized parameter(s): foo,bar");
     }
 
     #[test]
     fn bad_values_get_1905_in_the_recorded_wording() {
         let e = DetectionQuery::parse(&params("action=list&ids=abc123")).unwrap_err();
-        assert_eq!(e.code, 1905);
+        assert_eq!(e.kind, RejectionKind::InvalidValue);
         assert_eq!(
             e.text,
             "parameter ids has invalid value: abc123 (neither a positive integer nor a range: abc123)"
@@ -807,7 +757,7 @@ mod tests {
             "truncation_limit=-1",
         ] {
             let e = DetectionQuery::parse(&params(&format!("action=list&{bad}"))).unwrap_err();
-            assert_eq!(e.code, 1905, "{bad}: {}", e.text);
+            assert_eq!(e.kind, RejectionKind::InvalidValue, "{bad}: {}", e.text);
         }
     }
 
@@ -816,12 +766,12 @@ mod tests {
         assert_eq!(
             HostListQuery::parse(&params("details=All"))
                 .unwrap_err()
-                .code,
-            1903
+                .kind,
+            RejectionKind::MissingParameter
         );
         assert_eq!(
-            KbQuery::parse(&params("action=purge")).unwrap_err().code,
-            1905
+            KbQuery::parse(&params("action=purge")).unwrap_err().kind,
+            RejectionKind::InvalidValue
         );
     }
 
@@ -830,12 +780,17 @@ mod tests {
         assert_eq!(
             HostListQuery::parse(&params("action=list&tag_set_include=Prod"))
                 .unwrap_err()
-                .code,
-            1903
+                .kind,
+            RejectionKind::MissingParameter
         );
         let e = HostListQuery::parse(&params("action=list&use_tags=1&tag_set_include=Prod"))
             .unwrap_err();
-        assert_eq!(e.code, 1905, "tag_set_by defaults to id: {}", e.text);
+        assert_eq!(
+            e.kind,
+            RejectionKind::InvalidValue,
+            "tag_set_by defaults to id: {}",
+            e.text
+        );
     }
 
     #[test]

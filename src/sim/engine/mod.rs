@@ -1,0 +1,507 @@
+//! The engine: turns a [`SimRequest`] into a [`SimResponse`], knowing nothing of HTTP
+//! connections and nothing of any API family's data.
+//!
+//! The order of checks follows what a real exchange goes through:
+//! 1. the web server: a control path (`/__sim/...`), or a path without its trailing slash (301);
+//! 2. replay, when a fixture set is loaded and a fixture matches;
+//! 3. the API, for a path of the endpoint registry: the method, authentication by the
+//!    endpoint's family ([`accounts::Authenticate`]), authorisation by the endpoint's
+//!    permission, injected answers (tenant faults), rate and concurrency limits, and finally the
+//!    endpoint's [`handler::Handler`] from the [`routing::RoutingTable`]. Every "no" on the way
+//!    is rendered by the family's [`Dialect`].
+//!
+//! Every exchange except control calls is journalled here; the transport completes the entry
+//! with the bytes it actually sent.
+
+pub mod accounts;
+pub mod fault;
+pub mod handler;
+pub mod journal;
+pub mod limits;
+pub mod redaction;
+pub mod replay;
+pub mod routing;
+
+use std::sync::{Arc, Mutex};
+
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+use crate::qualys::Endpoint;
+use crate::sim::dialect::{Context, Dialect, InjectedError, web_server};
+use crate::sim::server::request::SimRequest;
+use crate::sim::server::response::{SimResponse, content_type};
+use crate::sim::tenant::Tenant;
+use crate::sim::timestamp::Timestamp;
+
+use self::fault::{Delivery, Fault, FaultBook};
+use self::handler::{Call, Rejection};
+use self::journal::{Completion, Journal, JournalEntry, Ticket};
+use self::limits::{LimitHeaders, LimitReached, Limiter};
+use self::redaction::{is_secret_param, journalled_body};
+use self::replay::{FixtureSet, Unmatched, unmatched_text};
+use self::routing::{Route, RoutingTable};
+
+/// The journal's `source` of an answer from the tenant model.
+const MODEL: &str = "model";
+
+/// The simulated server's state and logic.
+#[derive(Debug)]
+pub struct Engine {
+    tenant: Arc<Tenant>,
+    fixtures: Option<Arc<FixtureSet>>,
+    routes: RoutingTable,
+    journal: Journal,
+    limiter: Limiter,
+    book: FaultBook,
+    rng: Mutex<ChaCha8Rng>,
+}
+
+impl Engine {
+    /// An engine serving `tenant` (and `fixtures` first, when given) with the simulator's
+    /// routing table (`sim/registry.rs`).
+    pub fn new(tenant: Tenant, fixtures: Option<FixtureSet>) -> Engine {
+        Engine::with_routes(tenant, fixtures, crate::sim::registry::routing_table())
+    }
+
+    /// An engine with another routing table (tests of the seam itself).
+    ///
+    /// # Panics
+    ///
+    /// When the table lacks a row for a family of the endpoint registry.
+    pub(crate) fn with_routes(
+        tenant: Tenant,
+        fixtures: Option<FixtureSet>,
+        routes: RoutingTable,
+    ) -> Engine {
+        routes.assert_covers_registry();
+        Engine {
+            tenant: Arc::new(tenant),
+            fixtures: fixtures.map(Arc::new),
+            routes,
+            journal: Journal::default(),
+            limiter: Limiter::default(),
+            book: FaultBook::default(),
+            rng: Mutex::new(ChaCha8Rng::seed_from_u64(0)),
+        }
+    }
+
+    pub fn journal(&self) -> Journal {
+        self.journal.clone()
+    }
+
+    pub fn tenant(&self) -> &Tenant {
+        &self.tenant
+    }
+
+    /// Back to the state of a fresh start: journal, fault counters, rate windows, fixture
+    /// sequences and the random-delay sequence.
+    pub fn reset(&self) {
+        self.journal.reset();
+        self.book.reset();
+        self.limiter.reset();
+        if let Some(f) = &self.fixtures {
+            f.reset();
+        }
+        *self.rng.lock().unwrap_or_else(|p| p.into_inner()) = ChaCha8Rng::seed_from_u64(0);
+    }
+
+    fn random(&self, lo: u64, hi: u64) -> u64 {
+        self.rng
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .random_range(lo..=hi)
+    }
+
+    fn record(&self, req: &SimRequest, status: u16, faults: &[&str], source: &str) -> Ticket {
+        self.journal.push(JournalEntry {
+            seq: 0,
+            method: req.method.clone(),
+            path: req.path.clone(),
+            params: req
+                .params
+                .iter()
+                .filter(|(k, _)| !is_secret_param(k))
+                .cloned()
+                .collect(),
+            user: req.user().map(String::from),
+            headers: req.headers.clone(),
+            status,
+            bytes: 0,
+            completion: Completion::InProgress,
+            faults: faults.iter().map(|f| f.to_string()).collect(),
+            source: source.to_string(),
+            body: journalled_body(req),
+        })
+    }
+
+    fn journalled(
+        &self,
+        req: &SimRequest,
+        mut resp: SimResponse,
+        faults: &[&str],
+        source: &str,
+    ) -> SimResponse {
+        resp.headers.push(("Server".into(), "Qualys".into()));
+        resp.ticket = Some(self.record(req, resp.status, faults, source));
+        resp
+    }
+
+    /// Answers one request.
+    pub fn handle(&self, req: &SimRequest) -> SimResponse {
+        let route = Route::of(&req.path);
+        match &route {
+            Route::Journal => {
+                return SimResponse::new(200, content_type::NDJSON, self.journal.to_ndjson());
+            }
+            Route::Reset if req.method == "POST" => {
+                self.reset();
+                return SimResponse::new(
+                    200,
+                    content_type::TEXT,
+                    "journal, fault counters, limits and fixture sequences reset\n",
+                );
+            }
+            Route::Reset => {
+                return SimResponse::new(
+                    405,
+                    content_type::TEXT,
+                    "POST /__sim/reset to reset the simulator\n",
+                );
+            }
+            Route::MissingSlash { location } => {
+                let location = match &req.query {
+                    Some(q) => format!("{}{location}?{q}", req.origin),
+                    None => format!("{}{location}", req.origin),
+                };
+                return self.journalled(req, web_server::moved(location), &[], "web-server");
+            }
+            _ => {}
+        }
+        let endpoint = match route {
+            Route::Api { endpoint, .. } => Some(endpoint),
+            _ => None,
+        };
+        if let Some(r) = self.replay(req, endpoint) {
+            return r;
+        }
+        match route {
+            Route::Api {
+                endpoint,
+                version,
+                id,
+            } => self.answer(req, endpoint, version, id),
+            _ => {
+                let modelled: Vec<String> = self.routes.modelled().map(|e| e.shape()).collect();
+                let r = web_server::unknown_path(&req.method, &req.path, &modelled);
+                self.journalled(req, r, &[], "web-server")
+            }
+        }
+    }
+
+    /// The answer of the fixture set, if one is loaded and it answers this request.
+    fn replay(&self, req: &SimRequest, endpoint: Option<&'static Endpoint>) -> Option<SimResponse> {
+        let fx = self.fixtures.as_ref()?;
+        let (fixture, recorded) = match fx.answer(req) {
+            Ok(found) => found,
+            Err(misses) if fx.unmatched() == Unmatched::Error => {
+                let r = SimResponse::new(404, content_type::TEXT, unmatched_text(req, &misses));
+                return Some(self.journalled(req, r, &[], "unmatched"));
+            }
+            Err(_) => return None,
+        };
+        let source = format!("replay:{}", fixture.name);
+        let mut delivery = Delivery::default();
+        let mut names = Vec::new();
+        if let Some(f) = &recorded.fault {
+            names.push(f.name());
+            if !delivery.add(f, |a, b| self.random(a, b)) {
+                let user = req.user().unwrap_or("");
+                let limits = self.tenant.limits;
+                let ctx = Context {
+                    origin: &req.origin,
+                    path: &req.path,
+                    endpoint,
+                    user,
+                    now: Timestamp::now(),
+                    limits: Some(match endpoint {
+                        Some(e) => self.limiter.peek(user, e, limits),
+                        None => LimitHeaders::fresh(limits),
+                    }),
+                };
+                let dialect = &*self.routes.family_row(endpoint.map(|e| e.family)).dialect;
+                let r = fault_answer(&ctx, dialect, f);
+                return Some(self.journalled(req, r, &names, &source));
+            }
+        }
+        let mut r = match fx.body(recorded, &req.origin) {
+            Ok(body) => SimResponse {
+                status: recorded.status,
+                headers: recorded
+                    .headers
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect(),
+                body,
+                delivery,
+                ticket: None,
+                guard: None,
+            },
+            Err(e) => SimResponse::new(
+                500,
+                content_type::TEXT,
+                format!(
+                    "qharness simulator: fixture {:?} could not read its body: {e}\n",
+                    fixture.name
+                ),
+            ),
+        };
+        r.headers.retain(|(k, _)| {
+            !k.eq_ignore_ascii_case("transfer-encoding")
+                && !k.eq_ignore_ascii_case("content-length")
+        });
+        Some(self.journalled(req, r, &names, &source))
+    }
+
+    /// The answer of the tenant model to a call of a registered endpoint.
+    fn answer(
+        &self,
+        req: &SimRequest,
+        endpoint: &'static Endpoint,
+        version: u8,
+        id: Option<u64>,
+    ) -> SimResponse {
+        let family = self.routes.family_row(Some(endpoint.family));
+        let dialect = &*family.dialect;
+        let mut ctx = Context {
+            origin: &req.origin,
+            path: &req.path,
+            endpoint: Some(endpoint),
+            user: req.user().unwrap_or(""),
+            now: Timestamp::now(),
+            limits: None,
+        };
+        if req.method != "GET" && req.method != "POST" {
+            let r = dialect.rejection(&ctx, &Rejection::method_not_allowed(&req.method));
+            return self.journalled(req, r, &[], MODEL);
+        }
+        let user = match family
+            .authentication
+            .authenticate(&self.tenant, req, endpoint)
+        {
+            Ok(u) => u,
+            Err(refusal) => {
+                return self.journalled(req, dialect.refusal(&ctx, refusal), &[], MODEL);
+            }
+        };
+        let limits = self.tenant.limits_for(user);
+        ctx.user = &user.login;
+        ctx.limits = Some(self.limiter.peek(&user.login, endpoint, limits));
+        if let Err(refusal) = accounts::authorize(user, endpoint) {
+            return self.journalled(req, dialect.refusal(&ctx, refusal), &[], MODEL);
+        }
+
+        let mut delivery = Delivery::default();
+        let mut names = Vec::new();
+        let mut answer: Option<&Fault> = None;
+        let mut render_faults = Vec::new();
+        for f in self
+            .book
+            .select(&self.tenant.faults, endpoint, Some(&user.login))
+        {
+            names.push(f.name());
+            if f.is_answer() {
+                answer = answer.or(Some(f));
+            } else if !delivery.add(f, |a, b| self.random(a, b)) {
+                render_faults.push(f);
+            }
+        }
+        let finish = |mut r: SimResponse, delivery: Delivery| {
+            r.delivery = delivery;
+            self.journalled(req, r, &names, MODEL)
+        };
+        if let Some(f) = answer {
+            return finish(fault_answer(&ctx, dialect, f), delivery);
+        }
+        let Some(row) = self.routes.handler(endpoint) else {
+            let r = dialect.rejection(&ctx, &Rejection::not_modelled(endpoint));
+            return finish(r, delivery);
+        };
+        let admitted = if row.limited {
+            match self.limiter.admit(&user.login, endpoint, limits) {
+                Ok(admitted) => Some(admitted),
+                Err(reached) => return finish(dialect.limit_reached(&ctx, &reached), delivery),
+            }
+        } else {
+            None
+        };
+        let call = Call {
+            request: req,
+            endpoint,
+            version,
+            id,
+            user,
+            tenant: &self.tenant,
+            now: ctx.now,
+            render_faults: &render_faults,
+        };
+        let mut r = row
+            .handler
+            .respond(&call)
+            .unwrap_or_else(|rejection| dialect.rejection(&ctx, &rejection));
+        if let Some((headers, guard)) = admitted {
+            r.headers.extend(dialect.limit_headers(headers));
+            r.guard = Some(guard);
+        }
+        finish(r, delivery)
+    }
+}
+
+/// The response an answer fault injects. What the web server in front sends looks the same for
+/// every family; throttles and family errors are said in the family's dialect.
+fn fault_answer(ctx: &Context<'_>, dialect: &dyn Dialect, f: &Fault) -> SimResponse {
+    let peek = ctx.limits.unwrap_or_default();
+    match f {
+        Fault::ServerError { status } => web_server::bare_error(*status),
+        Fault::HtmlError { status } => web_server::error_page(*status),
+        Fault::MovedPermanently => web_server::moved(format!("{}{}", ctx.origin, ctx.path)),
+        Fault::RateLimited { seconds_to_wait } => dialect.limit_reached(
+            ctx,
+            &LimitReached::Rate {
+                seconds_to_wait: *seconds_to_wait,
+                headers: LimitHeaders {
+                    remaining: 0,
+                    to_wait_secs: *seconds_to_wait,
+                    ..peek
+                },
+            },
+        ),
+        Fault::ConcurrencyBusy { calls_to_finish } => dialect.limit_reached(
+            ctx,
+            &LimitReached::Concurrency {
+                calls_to_finish: *calls_to_finish,
+                headers: LimitHeaders {
+                    running: peek.concurrency_limit.max(*calls_to_finish),
+                    ..peek
+                },
+            },
+        ),
+        Fault::GenericReturn999 { status } => {
+            dialect.injected(ctx, InjectedError::Internal { status: *status })
+        }
+        Fault::SimpleReturn { status, code, text } => dialect.injected(
+            ctx,
+            InjectedError::Coded {
+                status: *status,
+                code: *code,
+                text,
+            },
+        ),
+        other => SimResponse::new(
+            500,
+            content_type::TEXT,
+            format!(
+                "qharness simulator: fault {} does not replace a response; this is a simulator bug\n",
+                other.name()
+            ),
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::qualys::endpoint::{self, Family};
+    use crate::sim::dialect::fo::FoDialect;
+    use crate::sim::dialect::gateway::GatewayDialect;
+    use crate::sim::dialect::qps::QpsDialect;
+    use crate::sim::engine::accounts::{BasicAuth, GatewayAuth, NoSessions};
+    use crate::sim::engine::handler::RejectionKind;
+
+    fn table() -> RoutingTable {
+        RoutingTable::new()
+            .family(Family::Fo, BasicAuth, FoDialect)
+            .family(Family::Qps, BasicAuth, QpsDialect)
+            .family(
+                Family::Gateway,
+                GatewayAuth::new(&endpoint::GATEWAY_AUTH, Arc::new(NoSessions)),
+                GatewayDialect,
+            )
+            .default_family(Family::Fo)
+    }
+
+    fn body(r: SimResponse) -> String {
+        String::from_utf8(r.collect_body().unwrap()).unwrap()
+    }
+
+    #[test]
+    fn a_handler_registered_for_an_endpoint_gets_the_call_after_every_generic_check() {
+        let routes = table().answer(&endpoint::WAS_WEBAPP_GET, |call: &Call<'_>| {
+            Ok(SimResponse::new(
+                200,
+                content_type::TEXT,
+                format!(
+                    "{} v{} id={:?} user={}",
+                    call.endpoint.name, call.version, call.id, call.user.login
+                ),
+            ))
+        });
+        let engine = Engine::with_routes(Tenant::demo(), None, routes);
+        let get = |user: &str| {
+            engine.handle(
+                &SimRequest::new("GET", "/qps/rest/3.0/get/was/webapp/42", "http://sim")
+                    .with_basic(user, "demo"),
+            )
+        };
+        let r = get("quays_ab1");
+        assert_eq!(r.status, 200);
+        assert_eq!(body(r), "was_webapp_get v3 id=Some(42) user=quays_ab1");
+        let refused = get("quays_nowas1");
+        assert!(body(refused).contains("<responseCode>UNAUTHORIZED</responseCode>"));
+        let journal = engine.journal().entries();
+        assert_eq!(
+            journal.iter().map(|e| e.status).collect::<Vec<_>>(),
+            vec![200, 200]
+        );
+    }
+
+    #[test]
+    fn a_handlers_rejection_and_the_render_faults_reach_the_right_places() {
+        let routes = table().answer(&endpoint::WAS_FINDING_SEARCH, |call: &Call<'_>| {
+            if call.has_fault(&Fault::CursorStuck) {
+                return Ok(SimResponse::new(200, content_type::TEXT, "stuck"));
+            }
+            Err(Rejection::new(
+                RejectionKind::InvalidValue,
+                "Criteria: Invalid value format for criteria 'webApp.id' (abc123).",
+            ))
+        });
+        let mut tenant = Tenant::demo();
+        tenant.faults.push(
+            crate::sim::engine::fault::FaultRule::always(Fault::CursorStuck)
+                .on(endpoint::EndpointScope::One(&endpoint::WAS_FINDING_SEARCH))
+                .calls(crate::sim::engine::fault::CallRange::parse("2").unwrap()),
+        );
+        let engine = Engine::with_routes(tenant, None, routes);
+        let search = || {
+            engine.handle(
+                &SimRequest::new("POST", "/qps/rest/3.0/search/was/finding", "http://sim")
+                    .with_basic("quays_ab1", "demo"),
+            )
+        };
+        let rejected = search();
+        assert_eq!(rejected.status, 200, "QPS rejects inside HTTP 200");
+        assert!(body(rejected).contains("<responseCode>INVALID_REQUEST</responseCode>"));
+        assert_eq!(body(search()), "stuck");
+        assert_eq!(engine.journal().entries()[1].faults, vec!["cursor_stuck"]);
+    }
+
+    #[test]
+    #[should_panic(expected = "no row for the Gateway family")]
+    fn a_table_missing_a_family_fails_at_start() {
+        let routes = RoutingTable::new()
+            .family(Family::Fo, BasicAuth, FoDialect)
+            .family(Family::Qps, BasicAuth, QpsDialect);
+        let _ = Engine::with_routes(Tenant::demo(), None, routes);
+    }
+}

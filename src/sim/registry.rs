@@ -1,0 +1,59 @@
+//! The simulator's registry rows: how each API family authenticates and says no, and which
+//! handler answers each endpoint of the endpoint registry ([`crate::qualys::endpoint`]).
+//!
+//! Adding a family or an endpoint is adding rows here; the engine reads the table and never
+//! names an endpoint. A registered endpoint without a handler row answers "not modelled" in its
+//! family's dialect.
+
+use std::sync::Arc;
+
+use crate::qualys::endpoint::{self, Family};
+use crate::sim::dialect::fo::FoDialect;
+use crate::sim::dialect::gateway::GatewayDialect;
+use crate::sim::dialect::qps::QpsDialect;
+use crate::sim::engine::accounts::{BasicAuth, GatewayAuth, NoSessions};
+use crate::sim::engine::routing::RoutingTable;
+use crate::sim::vmdr;
+
+/// The routing table the simulator serves with.
+pub fn routing_table() -> RoutingTable {
+    RoutingTable::new()
+        .family(Family::Fo, BasicAuth, FoDialect)
+        .family(Family::Qps, BasicAuth, QpsDialect)
+        // Policy Compliance's JWT sessions replace NoSessions when /auth gets its handler.
+        .family(
+            Family::Gateway,
+            GatewayAuth::new(&endpoint::GATEWAY_AUTH, Arc::new(NoSessions)),
+            GatewayDialect,
+        )
+        // Paths outside the registry (a replayed fixture's fault) speak the API server's own.
+        .default_family(Family::Fo)
+        .answer(&endpoint::HOST_DETECTION, vmdr::HostDetectionHandler)
+        .answer(&endpoint::HOST_LIST, vmdr::HostListHandler)
+        .answer(&endpoint::KNOWLEDGE_BASE, vmdr::KnowledgeBaseHandler)
+        .answer_without_limits(&endpoint::ABOUT, vmdr::AboutHandler)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_family_of_the_endpoint_registry_has_a_row() {
+        routing_table().assert_covers_registry();
+    }
+
+    #[test]
+    fn every_vmdr_endpoint_has_a_handler_and_only_about_php_is_outside_the_limits() {
+        let table = routing_table();
+        for e in [
+            &endpoint::HOST_DETECTION,
+            &endpoint::HOST_LIST,
+            &endpoint::KNOWLEDGE_BASE,
+        ] {
+            assert!(table.handler(e).is_some_and(|h| h.limited), "{}", e.name);
+        }
+        assert!(table.handler(&endpoint::ABOUT).is_some_and(|h| !h.limited));
+        assert!(table.handler(&endpoint::WAS_FINDING_SEARCH).is_none());
+    }
+}

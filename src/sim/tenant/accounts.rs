@@ -1,0 +1,148 @@
+//! The tenant's accounts section: users, their state and permissions, and the API limits.
+//!
+//! Every API family shares it: a user logs in to the FO API, QPS and the gateway with the same
+//! login, and the engine's authentication and authorisation read only this section.
+
+use serde::{Deserialize, Serialize};
+
+use crate::qualys::Permission;
+
+/// An account state, as Qualys reports it when the user calls the API.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AccountState {
+    #[default]
+    Active,
+    /// New user who never logged in to the console: HTTP 409, CODE 2003.
+    RegistrationIncomplete,
+    /// HTTP 200 with CODE 2001 (recorded).
+    Expired,
+    /// HTTP 409 with CODE 2002 (the simulator's choice; not recorded).
+    Inactive,
+    /// The user role lacks API access: HTTP 401, CODE 2000 "Bad Login/Password", like a wrong
+    /// password (Qualys gives the same answer for both).
+    NoApiAccess,
+    /// HTTP 409 with CODE 2011.
+    SecureIdRequired,
+}
+
+/// A Qualys user of the tenant.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct User {
+    pub login: String,
+    /// Compared in constant time; never journalled or logged.
+    pub password: String,
+    #[serde(default)]
+    pub state: AccountState,
+    /// Module permissions; all three when absent.
+    #[serde(default = "all_permissions")]
+    pub permissions: Vec<Permission>,
+    /// Per-user limits, overriding the tenant's field by field.
+    #[serde(default)]
+    pub limits: Option<LimitsSpec>,
+}
+
+fn all_permissions() -> Vec<Permission> {
+    Permission::ALL.to_vec()
+}
+
+impl std::fmt::Debug for User {
+    // The password stays out of every debug print, so a failing assertion cannot leak it.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("User")
+            .field("login", &self.login)
+            .field("password", &"<redacted>")
+            .field("state", &self.state)
+            .field("permissions", &self.permissions)
+            .field("limits", &self.limits)
+            .finish()
+    }
+}
+
+impl User {
+    /// An active user with every permission.
+    pub fn new(login: impl Into<String>, password: impl Into<String>) -> User {
+        User {
+            login: login.into(),
+            password: password.into(),
+            state: AccountState::Active,
+            permissions: all_permissions(),
+            limits: None,
+        }
+    }
+
+    pub fn with_state(mut self, state: AccountState) -> User {
+        self.state = state;
+        self
+    }
+
+    pub fn with_permissions(mut self, permissions: &[Permission]) -> User {
+        self.permissions = permissions.to_vec();
+        self
+    }
+
+    pub fn with_limits(mut self, limits: LimitsSpec) -> User {
+        self.limits = Some(limits);
+        self
+    }
+
+    pub fn has(&self, permission: Permission) -> bool {
+        self.permissions.contains(&permission)
+    }
+
+    /// Whether `password` is this user's, compared without an early exit.
+    pub fn password_matches(&self, password: &str) -> bool {
+        let (a, b) = (self.password.as_bytes(), password.as_bytes());
+        let mut diff = (a.len() ^ b.len()) as u8;
+        for (i, x) in a.iter().enumerate() {
+            diff |= x ^ b.get(i).copied().unwrap_or(0);
+        }
+        diff == 0
+    }
+}
+
+/// API limits: Qualys counts calls per API over a rolling window and calls running at once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Limits {
+    /// Calls allowed per window (`X-RateLimit-Limit`).
+    pub rate_limit: u32,
+    /// Window length (`X-RateLimit-Window-Sec`).
+    pub rate_window_secs: u64,
+    /// Calls allowed at once (`X-Concurrency-Limit-Limit`).
+    pub concurrency_limit: u32,
+}
+
+impl Default for Limits {
+    /// Qualys's "Standard" service level, the values seen in every recording.
+    fn default() -> Self {
+        Limits {
+            rate_limit: 300,
+            rate_window_secs: 3600,
+            concurrency_limit: 2,
+        }
+    }
+}
+
+impl Limits {
+    /// These limits with the fields `spec` sets replaced.
+    pub fn merged(self, spec: &LimitsSpec) -> Limits {
+        Limits {
+            rate_limit: spec.rate_limit.unwrap_or(self.rate_limit),
+            rate_window_secs: spec.rate_window_secs.unwrap_or(self.rate_window_secs),
+            concurrency_limit: spec.concurrency_limit.unwrap_or(self.concurrency_limit),
+        }
+    }
+}
+
+/// Limits as written in a tenant file: each field overrides the one below it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LimitsSpec {
+    #[serde(default)]
+    pub rate_limit: Option<u32>,
+    #[serde(default)]
+    pub rate_window_secs: Option<u64>,
+    #[serde(default)]
+    pub concurrency_limit: Option<u32>,
+}

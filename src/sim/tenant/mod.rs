@@ -1,0 +1,402 @@
+//! The tenant: the Qualys subscription the simulator models.
+//!
+//! A tenant is written as TOML and read into [`TenantSpec`], a partial description that is merged
+//! over a base tenant (the embedded demo tenant unless `base = "empty"`). Resolving a spec gives a
+//! [`Tenant`]: users, limits, faults, tags, hosts sorted by ID, a KnowledgeBase and an optional
+//! synthetic population. The engine only ever reads a resolved `Tenant`.
+//!
+//! ```toml
+//! base = "demo"                      # or "empty"; default "demo"
+//! replace = ["hosts"]                # sections to replace instead of merging into the base
+//!
+//! [[users]]
+//! login = "quays_ci1"
+//! password = "ci-secret"
+//! permissions = ["manage_vm"]        # default: all three
+//! limits = { rate_limit = 2, rate_window_secs = 1 }
+//!
+//! [limits]                           # subscription defaults (Qualys Standard: 300/3600 s, 2)
+//! concurrency_limit = 2
+//!
+//! [[faults]]
+//! kind = "server_error"
+//! status = 503
+//! route = "detection"
+//! first = 2
+//!
+//! [[hosts]]
+//! id = 101
+//! ip = "192.0.2.10"
+//! os = "Ubuntu 22.04"
+//! tags = ["Production", "PCI & Card"]
+//! [[hosts.detections]]
+//! qid = 38170
+//! type = "Confirmed"
+//! status = "Active"
+//! kernel = "running"
+//! ```
+//!
+//! Merging rules: `users` replace by login, `hosts` by ID, `knowledge_base` by QID, `tags` by
+//! name; `faults` are appended; `limits` override field by field; `synthetic` replaces. A section
+//! named in `replace` starts empty instead of from the base. Unknown keys are errors, so a typo
+//! never silently changes what a test means.
+//!
+//! # Sections
+//!
+//! A tenant is the accounts section ([`accounts`]: users, limits, faults), which every API family
+//! reads to authenticate and authorise, plus one data section per module: [`vmdr`] today (tags,
+//! hosts, KnowledgeBase, synthetic population). A section is three things in its own file: its
+//! written form (the keys of [`TenantSpec`]), its resolved form (a field of [`Tenant`]), and a
+//! `merge` + `resolve` pair that [`Tenant::merge`] calls. Policy Compliance and WAS plug in the
+//! same way, as `tenant/pc.rs` and `tenant/was.rs` with tables of their own in the file (`[pc]`,
+//! `[was]`: a `pc: Option<PcSpec>` field here, a `pc: PcData` field on [`Tenant`], one call in
+//! [`Tenant::merge`]). VMDR's keys sit at the top level of the file because VMDR came first and
+//! existing tenant files and scenarios use them.
+//!
+//! [`demo`] builds the embedded demo tenant.
+
+pub mod accounts;
+pub mod demo;
+pub mod vmdr;
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::sim::engine::fault::FaultRule;
+use crate::sim::vmdr::synthetic::SyntheticSpec;
+
+pub use accounts::{AccountState, Limits, LimitsSpec, User};
+pub use vmdr::{
+    KernelState, SimDetection, SimHost, SimVuln, Tag, TagSpec, TextStyle, VmdrData, VmdrSpec,
+};
+
+/// Where a tenant file starts from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TenantBase {
+    /// The embedded demo tenant ([`Tenant::demo`]).
+    #[default]
+    Demo,
+    /// Nothing: no users, no hosts, default limits.
+    Empty,
+}
+
+/// A tenant section that `replace` can name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TenantSection {
+    Users,
+    Faults,
+    Tags,
+    Hosts,
+    KnowledgeBase,
+}
+
+/// A tenant as written in a TOML file or inline in a scenario (`[server.tenant]`).
+///
+/// Every field is optional; see the module documentation for how it merges over its base.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TenantSpec {
+    /// The tenant this one starts from; `demo` when absent.
+    #[serde(default)]
+    pub base: Option<TenantBase>,
+    /// Sections that replace the base's instead of merging into it.
+    #[serde(default)]
+    pub replace: Vec<TenantSection>,
+    /// A name shown in logs and the about page.
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub users: Vec<User>,
+    #[serde(default)]
+    pub limits: Option<LimitsSpec>,
+    #[serde(default)]
+    pub faults: Vec<FaultRule>,
+    // The VMDR section (see `vmdr`), at the top level of the file.
+    #[serde(default)]
+    pub tags: Vec<TagSpec>,
+    #[serde(default)]
+    pub hosts: Vec<SimHost>,
+    #[serde(default)]
+    pub knowledge_base: Vec<SimVuln>,
+    /// A generated population served after (by ID) the listed hosts.
+    #[serde(default)]
+    pub synthetic: Option<SyntheticSpec>,
+}
+
+impl TenantSpec {
+    /// Parses a tenant from TOML text; `origin` names the file in error messages.
+    pub fn from_toml(text: &str, origin: &Path) -> Result<TenantSpec> {
+        toml::from_str(text).map_err(|e| Error::InvalidFile {
+            path: origin.to_path_buf(),
+            problem: format!("not a valid tenant file: {e}"),
+        })
+    }
+
+    /// Reads and parses a tenant file.
+    pub fn load(path: &Path) -> Result<TenantSpec> {
+        let text =
+            std::fs::read_to_string(path).map_err(|e| Error::io("reading tenant file", path, e))?;
+        TenantSpec::from_toml(&text, path)
+    }
+}
+
+/// A resolved tenant: what the engine serves.
+#[derive(Debug, Clone)]
+pub struct Tenant {
+    pub name: String,
+    pub users: Vec<User>,
+    pub limits: Limits,
+    pub faults: Vec<FaultRule>,
+    /// The VMDR section: tags, hosts, KnowledgeBase, synthetic population.
+    pub vmdr: VmdrData,
+}
+
+impl Tenant {
+    /// A tenant with nothing in it.
+    pub fn empty() -> Tenant {
+        Tenant {
+            name: "empty".into(),
+            users: Vec::new(),
+            limits: Limits::default(),
+            faults: Vec::new(),
+            vmdr: VmdrData::default(),
+        }
+    }
+
+    /// The embedded demo tenant. Deterministic: every call returns the same data.
+    pub fn demo() -> Tenant {
+        crate::sim::tenant::demo::tenant()
+    }
+
+    /// The demo tenant's users serving only `population`, with the rate limit lifted: what
+    /// benchmarks and throughput scenarios stream from, run after run.
+    pub fn streaming(population: SyntheticSpec) -> std::result::Result<Tenant, String> {
+        Tenant::from_spec(TenantSpec {
+            replace: vec![TenantSection::Hosts],
+            synthetic: Some(population),
+            limits: Some(LimitsSpec {
+                rate_limit: Some(u32::MAX),
+                ..LimitsSpec::default()
+            }),
+            ..TenantSpec::default()
+        })
+    }
+
+    /// Resolves a spec over its base.
+    pub fn from_spec(spec: TenantSpec) -> std::result::Result<Tenant, String> {
+        let base = match spec.base.unwrap_or_default() {
+            TenantBase::Demo => Tenant::demo(),
+            TenantBase::Empty => Tenant::empty(),
+        };
+        base.merge(spec)
+    }
+
+    /// Reads, parses and resolves a tenant file.
+    pub fn load(path: &Path) -> Result<Tenant> {
+        let spec = TenantSpec::load(path)?;
+        Tenant::from_spec(spec).map_err(|problem| Error::InvalidFile {
+            path: path.to_path_buf(),
+            problem,
+        })
+    }
+
+    /// This tenant with `spec` merged over it (see the module documentation).
+    pub fn merge(mut self, spec: TenantSpec) -> std::result::Result<Tenant, String> {
+        // Destructured so a new section cannot be added to the spec and forgotten here.
+        let TenantSpec {
+            base: _,
+            replace,
+            name,
+            users,
+            limits,
+            faults,
+            tags,
+            hosts,
+            knowledge_base,
+            synthetic,
+        } = spec;
+        let replaces = |s: TenantSection| replace.contains(&s);
+        if let Some(name) = name {
+            self.name = name;
+        }
+        if replaces(TenantSection::Users) {
+            self.users.clear();
+        }
+        for user in users {
+            if user.login.is_empty() {
+                return Err("a user has an empty login".into());
+            }
+            match self.users.iter_mut().find(|u| u.login == user.login) {
+                Some(existing) => *existing = user,
+                None => self.users.push(user),
+            }
+        }
+        if let Some(limits) = &limits {
+            self.limits = self.limits.merged(limits);
+        }
+        if replaces(TenantSection::Faults) {
+            self.faults.clear();
+        }
+        self.faults.extend(faults);
+        self.vmdr.merge(
+            VmdrSpec {
+                tags,
+                hosts,
+                knowledge_base,
+                synthetic,
+            },
+            &replace,
+        )?;
+        self.vmdr.resolve()?;
+        self.check_fault_users()?;
+        Ok(self)
+    }
+
+    /// Every fault scoped to a user names a user of this tenant.
+    fn check_fault_users(&self) -> std::result::Result<(), String> {
+        let users: HashMap<&str, usize> = self
+            .users
+            .iter()
+            .enumerate()
+            .map(|(i, u)| (u.login.as_str(), i))
+            .collect();
+        for f in &self.faults {
+            if let Some(u) = &f.user
+                && !users.contains_key(u.as_str())
+            {
+                return Err(format!(
+                    "a fault is scoped to user {u:?}, who is not a user of this tenant"
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    pub fn user(&self, login: &str) -> Option<&User> {
+        self.users.iter().find(|u| u.login == login)
+    }
+
+    /// The limits that apply to `user`.
+    pub fn limits_for(&self, user: &User) -> Limits {
+        match &user.limits {
+            Some(spec) => self.limits.merged(spec),
+            None => self.limits,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(text: &str) -> TenantSpec {
+        TenantSpec::from_toml(text, Path::new("test.toml")).unwrap()
+    }
+
+    #[test]
+    fn users_merge_by_login_and_replace_empties_a_section() {
+        let t = Tenant::from_spec(spec(
+            r#"
+            [[users]]
+            login = "quays_ab1"
+            password = "other"
+            "#,
+        ))
+        .unwrap();
+        assert!(t.user("quays_ab1").unwrap().password_matches("other"));
+        assert!(t.user("quays_na1").is_some(), "other demo users stay");
+
+        let t = Tenant::from_spec(spec(
+            r#"
+            replace = ["users", "hosts"]
+            [[users]]
+            login = "only"
+            password = "x"
+            "#,
+        ))
+        .unwrap();
+        assert_eq!(t.users.len(), 1);
+        assert!(t.vmdr.hosts.is_empty());
+        assert!(!t.vmdr.knowledge_base.is_empty(), "sections not named stay");
+    }
+
+    #[test]
+    fn unknown_keys_are_rejected_with_the_file_name() {
+        let err = TenantSpec::from_toml(
+            "[[users]]\nlogin = \"a\"\npasword = \"typo\"\n",
+            Path::new("t.toml"),
+        )
+        .unwrap_err();
+        let msg = err.to_string();
+        assert!(msg.contains("t.toml") && msg.contains("pasword"), "{msg}");
+    }
+
+    #[test]
+    fn limits_override_field_by_field_and_per_user() {
+        let t = Tenant::from_spec(spec(
+            r#"
+            base = "empty"
+            [limits]
+            rate_limit = 10
+            [[users]]
+            login = "u"
+            password = "p"
+            limits = { rate_window_secs = 1 }
+            "#,
+        ))
+        .unwrap();
+        let l = t.limits_for(t.user("u").unwrap());
+        assert_eq!(
+            (l.rate_limit, l.rate_window_secs, l.concurrency_limit),
+            (10, 1, 2)
+        );
+    }
+
+    #[test]
+    fn hosts_get_tag_ids_severities_and_unique_vuln_ids() {
+        let t = Tenant::from_spec(spec(
+            r#"
+            base = "empty"
+            [[knowledge_base]]
+            qid = 5
+            severity = 4
+            title = "t"
+            published = "2020-01-01T00:00:00Z"
+            [[hosts]]
+            id = 9
+            tags = ["A & B"]
+            [[hosts.detections]]
+            qid = 5
+            "#,
+        ))
+        .unwrap();
+        assert!(t.vmdr.tag("A & B").unwrap().id > 7_000_000);
+        assert_eq!(t.vmdr.hosts[0].detections[0].severity, Some(4));
+        assert!(t.vmdr.hosts[0].detections[0].unique_vuln_id.is_some());
+    }
+
+    #[test]
+    fn a_fault_for_an_unknown_user_is_an_error() {
+        let err = Tenant::from_spec(spec(
+            r#"
+            base = "empty"
+            [[faults]]
+            kind = "server_error"
+            user = "ghost"
+            "#,
+        ))
+        .unwrap_err();
+        assert!(err.contains("ghost"), "{err}");
+    }
+
+    #[test]
+    fn passwords_never_appear_in_debug_output() {
+        let u = User::new("x", "s3cr3t-value");
+        assert!(!format!("{u:?}").contains("s3cr3t"));
+    }
+}
