@@ -11,12 +11,12 @@ use std::hint::black_box;
 use std::io::BufReader;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use qualys_harness::parse::xml::baseline::raw_event_loop;
+use qualys_harness::parse::xml::{Capture, HostPageReader, PageKind};
 use qualys_harness::sim::{SynthOptions, SynthStream, write_page};
 use qualys_harness::sink::CountSink;
 use qualys_harness::stream::vmdr_vulnerabilities::{Verdict, verdict};
 use qualys_harness::stream::{StreamKind, saved};
-use qualys_harness::xml::baseline::raw_event_loop;
-use qualys_harness::xml::{Capture, HostPageReader, PageKind};
 
 struct Document {
     name: &'static str,

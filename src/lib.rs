@@ -21,11 +21,11 @@
 pub mod client;
 pub mod config;
 pub mod error;
+pub mod parse;
 pub mod qualys;
 pub mod scenario;
 pub mod sim;
 pub mod sink;
 pub mod stream;
-pub mod xml;
 
 pub use error::{Error, ExitClass, Result};

@@ -10,10 +10,10 @@ use std::io::BufRead;
 use std::time::Duration;
 
 use crate::error::{AccountProblem, Error, Exchange, QualysMessage, Throttle};
+use crate::parse::xml::document::{self, Root};
+use crate::parse::xml::host_page::OtherDocument;
+use crate::parse::xml::simple_return;
 use crate::qualys::{Permission, fo::code};
-use crate::xml::document::{self, Root};
-use crate::xml::host_page::OtherDocument;
-use crate::xml::simple_return;
 
 /// What the client knows about a response besides its body.
 #[derive(Debug, Clone)]

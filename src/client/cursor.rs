@@ -8,7 +8,7 @@
 use url::Url;
 
 use crate::error::{Error, Exchange, Result};
-use crate::xml::Warning;
+use crate::parse::xml::Warning;
 
 /// Tracks the `id_min` cursor across the pages of one stream.
 #[derive(Debug, Default, Clone)]

@@ -14,11 +14,11 @@ use super::file::{ThroughputMode, ThroughputSpec};
 use crate::client::QualysClient;
 use crate::config::Settings;
 use crate::error::{Error, Result};
+use crate::parse::xml::baseline::raw_event_loop;
 use crate::sim::SynthStream;
 use crate::sim::{Simulator, SimulatorConfig, SynthOptions, SynthSummary, Tenant, write_page};
 use crate::sink::CountSink;
 use crate::stream::{self, StreamKind, saved};
-use crate::xml::baseline::raw_event_loop;
 
 /// What one throughput scenario measured.
 #[derive(Debug, Clone)]

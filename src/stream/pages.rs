@@ -8,9 +8,9 @@ use crate::client::classify::{self, ResponseFacts};
 use crate::client::cursor::IdCursor;
 use crate::client::{QualysClient, Request};
 use crate::error::{Exchange, Result};
+use crate::parse::xml::text::TextStats;
+use crate::parse::xml::{HostPageReader, PageKind, Warning};
 use crate::sink::PageSpool;
-use crate::xml::text::TextStats;
-use crate::xml::{HostPageReader, PageKind, Warning};
 
 /// What a parse function produces for one page.
 pub struct PageOutput<E> {

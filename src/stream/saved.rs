@@ -10,9 +10,9 @@ use std::io::BufRead;
 use super::vmdr_vulnerabilities::{self, Verdict};
 use super::{StreamKind, vmdr_assets};
 use crate::error::{Error, Result};
+use crate::parse::xml::text::TextStats;
+use crate::parse::xml::{Capture, HostPageReader, PageKind};
 use crate::sink::Sink;
-use crate::xml::text::TextStats;
-use crate::xml::{Capture, HostPageReader, PageKind};
 
 /// What to produce from a saved response.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -20,7 +20,7 @@ pub enum Output {
     /// NDJSON records to the sink.
     Records,
     /// Only count the records the stream would emit: the same parser, keeping only the fields a
-    /// count needs (see [`crate::xml::Capture`]), no serialisation.
+    /// count needs (see [`crate::parse::xml::Capture`]), no serialisation.
     Count,
 }
 

@@ -18,9 +18,9 @@ use crate::client::classify::ResponseFacts;
 use crate::client::{QualysClient, Request};
 use crate::config::ConnectorConfig;
 use crate::error::{Error, Result};
+use crate::parse::xml::{Host, HostField as H, HostPageReader, PageKind};
 use crate::qualys::fo::path;
 use crate::sink::{PageSpool, Sink};
-use crate::xml::{Host, HostField as H, HostPageReader, PageKind};
 
 /// The Host List endpoint below the platform URL.
 pub fn endpoint() -> String {

@@ -25,12 +25,14 @@ use crate::client::classify::{self, ResponseFacts};
 use crate::client::{QualysClient, Request};
 use crate::config::ConnectorConfig;
 use crate::error::{Error, Result};
+use crate::parse::xml::document::{self, Root};
+use crate::parse::xml::knowledge_base::{self, KbEntry};
+use crate::parse::xml::{
+    Detection, DetectionField as D, Host, HostField as H, HostPageReader, PageKind,
+};
 use crate::qualys::filter::DetectionType;
 use crate::qualys::fo::path;
 use crate::sink::{PageSpool, Sink};
-use crate::xml::document::{self, Root};
-use crate::xml::knowledge_base::{self, KbEntry};
-use crate::xml::{Detection, DetectionField as D, Host, HostField as H, HostPageReader, PageKind};
 
 /// The Host List Detection endpoint below the platform URL.
 pub fn endpoint() -> String {
@@ -325,7 +327,7 @@ fn parse_kb(body: BodyReader, facts: &ResponseFacts) -> Result<Vec<KbEntry>> {
     }
     Err(classify::from_other_document(
         facts,
-        crate::xml::host_page::OtherDocument { root, reader, buf },
+        crate::parse::xml::host_page::OtherDocument { root, reader, buf },
     ))
 }
 

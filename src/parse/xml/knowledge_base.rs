@@ -82,7 +82,7 @@ pub fn read<R: BufRead>(reader: Reader<R>, buf: Vec<u8>, origin: &str) -> Result
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::xml::document::{Root, read_root, reader};
+    use crate::parse::xml::document::{Root, read_root, reader};
 
     #[test]
     fn kb_entries_carry_title_cves_cvss_and_patchable() {

@@ -122,7 +122,7 @@ impl<R: BufRead> Walker<R> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::xml::document::{Root, read_root, reader};
+    use crate::parse::xml::document::{Root, read_root, reader};
 
     #[test]
     fn walker_reports_paths_and_leaf_text() {

@@ -326,7 +326,7 @@ struct PageState {
 /// A streaming reader over one host page.
 ///
 /// ```
-/// use qualys_harness::xml::{HostPageReader, PageKind, DetectionField};
+/// use qualys_harness::parse::xml::{HostPageReader, PageKind, DetectionField};
 ///
 /// let xml = r#"<?xml version="1.0" encoding="UTF-8" ?>
 /// <HOST_LIST_VM_DETECTION_OUTPUT><RESPONSE><DATETIME>2026-01-01T00:00:00Z</DATETIME>
