@@ -12,10 +12,10 @@ use std::io::BufReader;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use qualys_harness::parse::xml::baseline::raw_event_loop;
-use qualys_harness::parse::xml::{Capture, HostPageReader, PageKind};
+use qualys_harness::parse::xml::{Capture, HostListKind, HostListReader};
 use qualys_harness::sim::{SynthOptions, SynthStream, write_page};
 use qualys_harness::sink::CountSink;
-use qualys_harness::stream::vmdr_vulnerabilities::{Verdict, verdict};
+use qualys_harness::stream::vmdr_vulnerabilities::{DetectionTriage, triage};
 use qualys_harness::stream::{StreamKind, saved};
 
 struct Document {
@@ -81,19 +81,19 @@ fn parse_count(doc: &Document, input: impl std::io::BufRead, output: saved::Outp
 
 fn extract_all(doc: &Document, input: impl std::io::BufRead) -> u64 {
     let kind = match doc.stream {
-        StreamKind::VmdrAssets => PageKind::Hosts,
-        _ => PageKind::Detections,
+        StreamKind::VmdrAssets => HostListKind::Hosts,
+        _ => HostListKind::Detections,
     };
-    let mut page = HostPageReader::open_expecting(input, kind, doc.name)
+    let mut page = HostListReader::open_expecting(input, kind, doc.name)
         .expect("the synthetic document opens")
         .capture(Capture::All);
     let mut records = 0;
     while let Some((_, detections)) = page.next_host().expect("the synthetic document parses") {
         records += match kind {
-            PageKind::Hosts => 1,
-            PageKind::Detections => detections
+            HostListKind::Hosts => 1,
+            HostListKind::Detections => detections
                 .iter()
-                .filter(|d| verdict(d) == Verdict::Emit)
+                .filter(|d| triage(d) == DetectionTriage::Emit)
                 .count() as u64,
         };
     }

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
-use qualys_harness::client::{Live, QualysClient};
+use qualys_harness::client::{LiveCounters, QualysClient};
 use qualys_harness::config::{PASSWORD_ENV, Settings, StatusList};
 use qualys_harness::scenario::{self, Verdict, catalogue, report};
 use qualys_harness::sim::{self, SynthOptions, SynthStream};
@@ -427,7 +427,7 @@ struct Progress {
 }
 
 impl Progress {
-    fn start(live: Arc<Live>) -> Progress {
+    fn start(live: Arc<LiveCounters>) -> Progress {
         if !std::io::stderr().is_terminal() {
             return Progress {
                 bar: None,

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use crate::error::{AccountProblem, Error, Exchange, QualysMessage, Throttle};
 use crate::parse::xml::document::{self, Root};
-use crate::parse::xml::host_page::OtherDocument;
+use crate::parse::xml::host_list::OtherDocument;
 use crate::parse::xml::simple_return;
 use crate::qualys::{Permission, fo::code};
 

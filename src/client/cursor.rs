@@ -8,7 +8,7 @@
 use url::Url;
 
 use crate::error::{Error, Exchange, Result};
-use crate::parse::xml::Warning;
+use crate::parse::xml::TruncationWarning;
 
 /// Tracks the `id_min` cursor across the pages of one stream.
 #[derive(Debug, Default, Clone)]
@@ -28,7 +28,7 @@ impl IdCursor {
     /// and above the current cursor.
     pub fn advance(
         &mut self,
-        warning: Option<&Warning>,
+        warning: Option<&TruncationWarning>,
         last_host_id: Option<u64>,
         configured: &Url,
         exchange: &Exchange,
@@ -91,8 +91,8 @@ mod tests {
         }
     }
 
-    fn warning(url: &str) -> Warning {
-        Warning {
+    fn warning(url: &str) -> TruncationWarning {
+        TruncationWarning {
             code: Some(1980),
             text: "1000 record limit exceeded. Use URL to get next batch of results.".into(),
             url: Some(url.into()),

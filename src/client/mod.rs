@@ -78,7 +78,7 @@ impl Request {
 
 /// Counters a progress display can read while a run is going on.
 #[derive(Debug, Default)]
-pub struct Live {
+pub struct LiveCounters {
     pub requests: AtomicU64,
     pub bytes: AtomicU64,
     pub retries: AtomicU64,
@@ -86,7 +86,7 @@ pub struct Live {
     pub records: AtomicU64,
 }
 
-impl Live {
+impl LiveCounters {
     pub fn get(&self, counter: &AtomicU64) -> u64 {
         counter.load(Ordering::Relaxed)
     }
@@ -110,7 +110,7 @@ pub struct QualysClient {
     retry: RetryPolicy,
     permission: Permission,
     rate: Mutex<RateState>,
-    live: Arc<Live>,
+    live: Arc<LiveCounters>,
 }
 
 impl QualysClient {
@@ -155,12 +155,12 @@ impl QualysClient {
             retry: config.retry,
             permission: config.stream.permission(),
             rate: Mutex::new(RateState::default()),
-            live: Arc::new(Live::default()),
+            live: Arc::new(LiveCounters::default()),
         })
     }
 
-    /// Live counters for progress displays.
-    pub fn live(&self) -> Arc<Live> {
+    /// LiveCounters counters for progress displays.
+    pub fn live(&self) -> Arc<LiveCounters> {
         self.live.clone()
     }
 

@@ -21,4 +21,4 @@ pub mod runner;
 pub mod throughput;
 
 pub use file::ScenarioFile;
-pub use runner::{Outcome, Scenario, Verdict, run};
+pub use runner::{Scenario, ScenarioOutcome, Verdict, run};

@@ -80,7 +80,7 @@ pub enum Verdict {
 
 /// The result of running one scenario.
 #[derive(Debug, Clone)]
-pub struct Outcome {
+pub struct ScenarioOutcome {
     pub verdict: Verdict,
     pub duration: Duration,
     /// Each unmet expectation, one line each.
@@ -91,19 +91,19 @@ pub struct Outcome {
     pub report: String,
 }
 
-impl Outcome {
+impl ScenarioOutcome {
     pub fn passed(&self) -> bool {
         self.verdict == Verdict::Passed
     }
 }
 
 /// Runs a scenario to its verdict. Never panics on a scenario's content.
-pub async fn run(scenario: &Scenario) -> Outcome {
+pub async fn run(scenario: &Scenario) -> ScenarioOutcome {
     let started = Instant::now();
     let mut notes = Vec::new();
     let (failures, journal) = if let Some(spec) = &scenario.file.throughput {
         if cfg!(debug_assertions) {
-            return Outcome {
+            return ScenarioOutcome {
                 verdict: Verdict::Skipped(
                     "throughput scenarios run in release builds only (cargo run --release -- conform)"
                         .into(),
@@ -155,7 +155,7 @@ pub async fn run(scenario: &Scenario) -> Outcome {
     } else {
         super::report::failure_report(scenario, &failures, &journal)
     };
-    Outcome {
+    ScenarioOutcome {
         verdict,
         duration: started.elapsed(),
         failures,

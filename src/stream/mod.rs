@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::qualys::Permission;
 
-pub mod pages;
+pub mod page_loop;
 pub mod saved;
 pub mod summary;
 pub mod vmdr_assets;

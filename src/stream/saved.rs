@@ -7,11 +7,11 @@
 
 use std::io::BufRead;
 
-use super::vmdr_vulnerabilities::{self, Verdict};
+use super::vmdr_vulnerabilities::{self, DetectionTriage};
 use super::{StreamKind, vmdr_assets};
 use crate::error::{Error, Result};
 use crate::parse::xml::text::TextStats;
-use crate::parse::xml::{Capture, HostPageReader, PageKind};
+use crate::parse::xml::{Capture, HostListKind, HostListReader};
 use crate::sink::Sink;
 
 /// What to produce from a saved response.
@@ -48,8 +48,8 @@ pub fn parse<R: BufRead>(
     sink: &mut dyn Sink,
 ) -> Result<ParseSummary> {
     let kind = match stream {
-        StreamKind::VmdrVulnerabilities => PageKind::Detections,
-        StreamKind::VmdrAssets => PageKind::Hosts,
+        StreamKind::VmdrVulnerabilities => HostListKind::Detections,
+        StreamKind::VmdrAssets => HostListKind::Hosts,
         other => {
             return Err(Error::config(
                 "stream",
@@ -62,14 +62,14 @@ pub fn parse<R: BufRead>(
         Output::Records => Capture::All,
         Output::Count => Capture::Counting,
     };
-    let mut page = HostPageReader::open_expecting(input, kind, origin)?.capture(capture);
+    let mut page = HostListReader::open_expecting(input, kind, origin)?.capture(capture);
     let mut summary = ParseSummary::default();
     let mut json = Vec::with_capacity(8 * 1024);
     // No KnowledgeBase here: every QID gets the null tail.
-    let no_kb = vmdr_vulnerabilities::KnowledgeBase::new(false);
+    let no_kb = vmdr_vulnerabilities::KnowledgeBaseJoin::new(false);
     while let Some((host, detections)) = page.next_host()? {
         summary.hosts += 1;
-        if kind == PageKind::Hosts {
+        if kind == HostListKind::Hosts {
             summary.records += 1;
             if output == Output::Records {
                 json.clear();
@@ -80,13 +80,13 @@ pub fn parse<R: BufRead>(
         }
         for d in detections {
             summary.detections += 1;
-            match vmdr_vulnerabilities::verdict(d) {
-                Verdict::Emit => {}
-                Verdict::DropInfo => {
+            match vmdr_vulnerabilities::triage(d) {
+                DetectionTriage::Emit => {}
+                DetectionTriage::DropInfo => {
                     summary.info_dropped += 1;
                     continue;
                 }
-                Verdict::DropUnknown => {
+                DetectionTriage::DropUnknown => {
                     summary.unknown_type_dropped += 1;
                     continue;
                 }

@@ -10,7 +10,7 @@ use std::io::BufRead;
 
 use serde::Serialize;
 
-use super::pages::{self, PageOutput};
+use super::page_loop::{self, PageOutput};
 use super::vmdr_vulnerabilities::{Num, num};
 use super::{RunSummary, StreamKind};
 use crate::client::body::BodyReader;
@@ -18,7 +18,7 @@ use crate::client::classify::ResponseFacts;
 use crate::client::{QualysClient, Request};
 use crate::config::ConnectorConfig;
 use crate::error::{Error, Result};
-use crate::parse::xml::{Host, HostField as H, HostPageReader, PageKind};
+use crate::parse::xml::{HostField as H, HostListKind, HostListReader, ParsedHost};
 use crate::qualys::fo::path;
 use crate::sink::{PageSpool, Sink};
 
@@ -70,7 +70,7 @@ struct HostRecord<'a> {
 }
 
 /// Serialises a host record into `out`.
-pub fn write_record(out: &mut Vec<u8>, host: &Host) -> Result<()> {
+pub fn write_record(out: &mut Vec<u8>, host: &ParsedHost) -> Result<()> {
     let record = HostRecord {
         host_id: host.id(),
         asset_id: num(host.get(H::AssetId)),
@@ -106,11 +106,11 @@ pub fn write_record(out: &mut Vec<u8>, host: &Host) -> Result<()> {
 }
 
 fn parse_page(body: BodyReader, facts: &ResponseFacts) -> Result<PageOutput<()>> {
-    spool_page(pages::open_page(body, facts, PageKind::Hosts)?)
+    spool_page(page_loop::open_page(body, facts, HostListKind::Hosts)?)
 }
 
 /// Reads a whole host page into a spool (used by the HTTP path and by `parse`).
-pub fn spool_page<R: BufRead>(mut page: HostPageReader<R>) -> Result<PageOutput<()>> {
+pub fn spool_page<R: BufRead>(mut page: HostListReader<R>) -> Result<PageOutput<()>> {
     let mut spool = PageSpool::new();
     let mut json = Vec::with_capacity(4 * 1024);
     let mut hosts = 0;
@@ -143,7 +143,7 @@ pub async fn run(
         ..RunSummary::default()
     };
     let live = client.live();
-    let pages = pages::for_each_page(
+    let pages = page_loop::for_each_page(
         client,
         request(config),
         parse_page,

@@ -18,7 +18,7 @@ use std::io::BufRead;
 
 use serde::Serialize;
 
-use super::pages::{self, PageOutput};
+use super::page_loop::{self, PageOutput};
 use super::{RunSummary, StreamKind};
 use crate::client::body::BodyReader;
 use crate::client::classify::{self, ResponseFacts};
@@ -26,9 +26,9 @@ use crate::client::{QualysClient, Request};
 use crate::config::ConnectorConfig;
 use crate::error::{Error, Result};
 use crate::parse::xml::document::{self, Root};
-use crate::parse::xml::knowledge_base::{self, KbEntry};
+use crate::parse::xml::knowledge_base::{self, KbFacts};
 use crate::parse::xml::{
-    Detection, DetectionField as D, Host, HostField as H, HostPageReader, PageKind,
+    DetectionField as D, HostField as H, HostListKind, HostListReader, ParsedDetection, ParsedHost,
 };
 use crate::qualys::filter::DetectionType;
 use crate::qualys::fo::path;
@@ -128,7 +128,7 @@ struct DetectionRecord<'a> {
 
 /// What happened to one detection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Verdict {
+pub enum DetectionTriage {
     Emit,
     /// Information gathered: not part of this stream.
     DropInfo,
@@ -138,17 +138,17 @@ pub enum Verdict {
 
 /// Decides whether a detection belongs to the stream.
 #[inline]
-pub fn verdict(d: &Detection) -> Verdict {
+pub fn triage(d: &ParsedDetection) -> DetectionTriage {
     match d.get(D::Type).and_then(DetectionType::from_wire) {
-        Some(DetectionType::Confirmed | DetectionType::Potential) => Verdict::Emit,
-        Some(DetectionType::Info) => Verdict::DropInfo,
-        None => Verdict::DropUnknown,
+        Some(DetectionType::Confirmed | DetectionType::Potential) => DetectionTriage::Emit,
+        Some(DetectionType::Info) => DetectionTriage::DropInfo,
+        None => DetectionTriage::DropUnknown,
     }
 }
 
 /// Serialises a detection's record without its KnowledgeBase fields and without the closing
 /// brace (the join appends them), into `out`.
-pub fn write_open_record(out: &mut Vec<u8>, host: &Host, d: &Detection) -> Result<()> {
+pub fn write_open_record(out: &mut Vec<u8>, host: &ParsedHost, d: &ParsedDetection) -> Result<()> {
     let record = DetectionRecord {
         host_id: host.id(),
         asset_id: num(host.get(H::AssetId)),
@@ -213,7 +213,7 @@ struct KbFields<'a> {
 }
 
 /// Renders the KB fields as the tail of a record: `,"title":…}`.
-fn render_suffix(entry: Option<&KbEntry>) -> Box<[u8]> {
+fn render_suffix(entry: Option<&KbFacts>) -> Box<[u8]> {
     let fields = match entry {
         Some(e) => KbFields {
             title: Some(e.title.as_str()).filter(|t| !t.is_empty()),
@@ -241,7 +241,7 @@ fn render_suffix(entry: Option<&KbEntry>) -> Box<[u8]> {
 }
 
 /// KnowledgeBase facts for the run, rendered once per QID.
-pub struct KnowledgeBase {
+pub struct KnowledgeBaseJoin {
     enabled: bool,
     suffixes: HashMap<u64, Box<[u8]>>,
     unknown: Box<[u8]>,
@@ -250,9 +250,9 @@ pub struct KnowledgeBase {
     pub missing: u64,
 }
 
-impl KnowledgeBase {
+impl KnowledgeBaseJoin {
     pub fn new(enabled: bool) -> Self {
-        KnowledgeBase {
+        KnowledgeBaseJoin {
             enabled,
             suffixes: HashMap::new(),
             unknown: render_suffix(None),
@@ -301,7 +301,7 @@ impl KnowledgeBase {
             let entries = client.fetch(&request, parse_kb).await?;
             self.requests += 1;
             self.qids += batch.len() as u64;
-            let found: HashMap<u64, &KbEntry> = entries.iter().map(|e| (e.qid, e)).collect();
+            let found: HashMap<u64, &KbFacts> = entries.iter().map(|e| (e.qid, e)).collect();
             for qid in batch {
                 let suffix = match found.get(qid) {
                     Some(e) => render_suffix(Some(e)),
@@ -317,7 +317,7 @@ impl KnowledgeBase {
     }
 }
 
-fn parse_kb(body: BodyReader, facts: &ResponseFacts) -> Result<Vec<KbEntry>> {
+fn parse_kb(body: BodyReader, facts: &ResponseFacts) -> Result<Vec<KbFacts>> {
     let origin = facts.exchange.to_string();
     let mut reader = document::reader(body);
     let mut buf = Vec::new();
@@ -327,7 +327,7 @@ fn parse_kb(body: BodyReader, facts: &ResponseFacts) -> Result<Vec<KbEntry>> {
     }
     Err(classify::from_other_document(
         facts,
-        crate::parse::xml::host_page::OtherDocument { root, reader, buf },
+        crate::parse::xml::host_list::OtherDocument { root, reader, buf },
     ))
 }
 
@@ -341,11 +341,11 @@ pub struct DetectionPage {
 }
 
 fn parse_page(body: BodyReader, facts: &ResponseFacts) -> Result<PageOutput<DetectionPage>> {
-    spool_page(pages::open_page(body, facts, PageKind::Detections)?)
+    spool_page(page_loop::open_page(body, facts, HostListKind::Detections)?)
 }
 
 /// Reads a whole detection page into a spool (used by the HTTP path and by `parse`).
-pub fn spool_page<R: BufRead>(mut page: HostPageReader<R>) -> Result<PageOutput<DetectionPage>> {
+pub fn spool_page<R: BufRead>(mut page: HostListReader<R>) -> Result<PageOutput<DetectionPage>> {
     let mut spool = PageSpool::new();
     let mut extra = DetectionPage::default();
     let mut json = Vec::with_capacity(8 * 1024);
@@ -356,13 +356,13 @@ pub fn spool_page<R: BufRead>(mut page: HostPageReader<R>) -> Result<PageOutput<
         last_host_id = Some(host.id());
         for d in detections {
             extra.detections += 1;
-            match verdict(d) {
-                Verdict::Emit => {}
-                Verdict::DropInfo => {
+            match triage(d) {
+                DetectionTriage::Emit => {}
+                DetectionTriage::DropInfo => {
                     extra.info_dropped += 1;
                     continue;
                 }
-                Verdict::DropUnknown => {
+                DetectionTriage::DropUnknown => {
                     extra.unknown_dropped += 1;
                     continue;
                 }
@@ -393,10 +393,10 @@ pub async fn run(
         stream: Some(StreamKind::VmdrVulnerabilities),
         ..RunSummary::default()
     };
-    let mut kb = KnowledgeBase::new(config.knowledge_base);
+    let mut kb = KnowledgeBaseJoin::new(config.knowledge_base);
     let mut line = Vec::with_capacity(16 * 1024);
     let live = client.live();
-    let pages = pages::for_each_page(
+    let pages = page_loop::for_each_page(
         client,
         request(config),
         parse_page,

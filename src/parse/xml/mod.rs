@@ -7,7 +7,7 @@
 //! - [`document`] reads the prolog (XML declaration, DOCTYPE, comments) up to the root element
 //!   and says which kind of document arrived. A 200 response can carry an error
 //!   (`SIMPLE_RETURN`, `GENERIC_RETURN`) or an HTML page; callers branch on [`document::Root`].
-//! - [`host_page`] is the hot path: a hand-written state machine over quick-xml events that
+//! - [`host_list`] is the hot path: a hand-written state machine over quick-xml events that
 //!   streams `HOST_LIST_VM_DETECTION_OUTPUT` and `HOST_LIST_OUTPUT` one host at a time into
 //!   reused buffers. Memory is bounded by the largest single host, never by the page.
 //! - [`walker`] is a small generic path walker for the small envelopes: [`simple_return`]
@@ -19,13 +19,14 @@
 
 pub mod baseline;
 pub mod document;
-pub mod host_page;
+pub mod host_list;
 pub mod knowledge_base;
 pub mod simple_return;
 pub mod text;
 pub mod walker;
 
 pub use document::Root;
-pub use host_page::{
-    Capture, Detection, DetectionField, Host, HostField, HostPageReader, PageKind, Warning,
+pub use host_list::{
+    Capture, DetectionField, HostField, HostListKind, HostListReader, ParsedDetection, ParsedHost,
+    TruncationWarning,
 };

@@ -2,7 +2,7 @@
 //! batches): it reports each element's path below the root and, when the element closes, the
 //! text it held. Callers match on paths such as `RESPONSE/CODE`; that reads like the DTD and is
 //! plenty fast for documents of a few megabytes. The multi-gigabyte host pages use the dedicated
-//! state machine in [`super::host_page`] instead.
+//! state machine in [`super::host_list`] instead.
 
 use std::io::BufRead;
 

@@ -9,7 +9,7 @@ use crate::client::cursor::IdCursor;
 use crate::client::{QualysClient, Request};
 use crate::error::{Exchange, Result};
 use crate::parse::xml::text::TextStats;
-use crate::parse::xml::{HostPageReader, PageKind, Warning};
+use crate::parse::xml::{HostListKind, HostListReader, TruncationWarning};
 use crate::sink::PageSpool;
 
 /// What a parse function produces for one page.
@@ -17,7 +17,7 @@ pub struct PageOutput<E> {
     pub spool: PageSpool,
     pub hosts: u64,
     pub last_host_id: Option<u64>,
-    pub warning: Option<Warning>,
+    pub warning: Option<TruncationWarning>,
     pub text: TextStats,
     /// Stream-specific extras (QIDs seen, drop counts).
     pub extra: E,
@@ -28,9 +28,9 @@ pub struct PageOutput<E> {
 pub fn open_page(
     body: BodyReader,
     facts: &ResponseFacts,
-    kind: PageKind,
-) -> Result<HostPageReader<BodyReader>> {
-    match HostPageReader::open(body, kind, facts.exchange.to_string())? {
+    kind: HostListKind,
+) -> Result<HostListReader<BodyReader>> {
+    match HostListReader::open(body, kind, facts.exchange.to_string())? {
         Ok(page) => Ok(page),
         Err(other) => Err(classify::from_other_document(facts, other)),
     }
