@@ -13,7 +13,7 @@ use qualys_harness::client::QualysClient;
 use qualys_harness::config::Settings;
 use qualys_harness::sim::{Simulator, SimulatorConfig, SynthOptions, Tenant, write_page};
 use qualys_harness::sink::CountSink;
-use qualys_harness::stream::{self, StreamKind, saved};
+use qualys_harness::stream::{ParseMode, SavedResponse, StreamKind};
 
 fn bench(c: &mut Criterion) {
     let mb: u64 = std::env::var("QHARNESS_BENCH_MB")
@@ -46,20 +46,23 @@ fn bench(c: &mut Criterion) {
         .validate(Some("demo".into()))
         .expect("the settings are valid");
 
+    let stream = StreamKind::VmdrVulnerabilities
+        .builtin()
+        .expect("the stream is implemented");
     let mut group = c.benchmark_group("end_to_end");
     group.throughput(Throughput::Bytes(synth.bytes));
     group.sample_size(10);
     group.bench_function("parse_only_ndjson", |b| {
         b.iter(|| {
             let mut sink = CountSink::default();
-            let s = saved::parse(
-                StreamKind::VmdrVulnerabilities,
-                &page[..],
-                "synthetic",
-                saved::Output::Records,
-                &mut sink,
-            )
-            .expect("the page parses");
+            let s = stream
+                .parse_saved(
+                    SavedResponse::Memory(&page[..]),
+                    "synthetic",
+                    ParseMode::Records,
+                    &mut sink,
+                )
+                .expect("the page parses");
             assert_eq!(s.records, synth.records);
             black_box(sink.count)
         })
@@ -69,7 +72,8 @@ fn bench(c: &mut Criterion) {
             runtime.block_on(async {
                 let client = QualysClient::new(&config).expect("the client builds");
                 let mut sink = CountSink::default();
-                let summary = stream::run(&client, &config, &mut sink)
+                let summary = stream
+                    .run(&client, &config, &mut sink)
                     .await
                     .expect("the run completes");
                 assert_eq!(summary.records, synth.records, "records lost or duplicated");

@@ -135,20 +135,11 @@ impl Settings {
                 "no stream selected",
                 format!(
                     "pass --stream with one of: {}",
-                    StreamKind::NAMES.join(", ")
+                    StreamKind::names().join(", ")
                 ),
             )
         })?;
-        if !stream.is_supported() {
-            return Err(Error::config(
-                "stream",
-                format!(
-                    "the {} stream is not implemented in this version",
-                    stream.name()
-                ),
-                "use vmdr-assets or vmdr-vulnerabilities",
-            ));
-        }
+        stream.builtin()?;
 
         let username = match self.username.as_deref().map(str::trim) {
             Some(u) if !u.is_empty() => u.to_string(),
@@ -318,7 +309,7 @@ impl Settings {
                     "use the API server URL: the same domain with `qualysapi.` instead of `qualysguard.`",
                 ));
             }
-            UrlKind::Gateway(p) if stream.uses_api_server() => {
+            UrlKind::Gateway(p) if !stream.row().family.uses_gateway() => {
                 return Err(Error::config(
                     "platform_url",
                     format!(
@@ -328,7 +319,7 @@ impl Settings {
                     suggestion(p),
                 ));
             }
-            UrlKind::PrivateGateway if stream.uses_api_server() => {
+            UrlKind::PrivateGateway if !stream.row().family.uses_gateway() => {
                 return Err(Error::config(
                     "platform_url",
                     format!(

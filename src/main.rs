@@ -15,7 +15,8 @@ use qualys_harness::config::{PASSWORD_ENV, Settings, StatusList};
 use qualys_harness::scenario::{self, Verdict, catalogue, report};
 use qualys_harness::sim::{self, SynthOptions, SynthStream};
 use qualys_harness::sink::{CountSink, FileSink, Sink, StdoutSink};
-use qualys_harness::stream::{self, StreamKind, saved};
+use qualys_harness::stream::registry::implemented_names;
+use qualys_harness::stream::{ParseMode, SavedResponse, StreamKind};
 use qualys_harness::{Error, Result};
 
 #[derive(Parser)]
@@ -269,7 +270,11 @@ async fn fetch(args: FetchArgs) -> Result<()> {
         None => Box::new(StdoutSink::new()),
     };
     let progress = Progress::start(client.live());
-    let result = stream::run(&client, &config, sink.as_mut()).await;
+    let result = config
+        .stream
+        .builtin()?
+        .run(&client, &config, sink.as_mut())
+        .await;
     progress.stop();
     let mut summary = result?;
     sink.finish()?;
@@ -279,10 +284,18 @@ async fn fetch(args: FetchArgs) -> Result<()> {
 }
 
 fn parse(args: ParseArgs) -> Result<()> {
-    let output = if args.count {
-        saved::Output::Count
+    let row = args.stream.row();
+    let stream = row.builtin.ok_or_else(|| {
+        Error::config(
+            "stream",
+            format!("parsing saved {} responses is not supported", row.name),
+            format!("use --stream {}", implemented_names().join(" or ")),
+        )
+    })?;
+    let mode = if args.count {
+        ParseMode::Count
     } else {
-        saved::Output::Records
+        ParseMode::Records
     };
     let mut count_sink = CountSink::default();
     let mut stdout_sink = StdoutSink::new();
@@ -293,19 +306,13 @@ fn parse(args: ParseArgs) -> Result<()> {
     };
     let summary = if args.file.as_os_str() == "-" {
         let stdin = std::io::stdin().lock();
-        let input = std::io::BufReader::with_capacity(64 * 1024, stdin);
-        saved::parse(args.stream, input, "<stdin>", output, sink)?
+        let input = SavedResponse::Stdin(std::io::BufReader::with_capacity(64 * 1024, stdin));
+        stream.parse_saved(input, "<stdin>", mode, sink)?
     } else {
         let file =
             std::fs::File::open(&args.file).map_err(|e| Error::io("opening", &args.file, e))?;
-        let input = std::io::BufReader::with_capacity(64 * 1024, file);
-        saved::parse(
-            args.stream,
-            input,
-            &args.file.display().to_string(),
-            output,
-            sink,
-        )?
+        let input = SavedResponse::File(std::io::BufReader::with_capacity(64 * 1024, file));
+        stream.parse_saved(input, &args.file.display().to_string(), mode, sink)?
     };
     sink.finish()?;
     if args.count {

@@ -153,7 +153,7 @@ impl QualysClient {
             username: config.username.clone(),
             password: config.password.clone(),
             retry: config.retry,
-            permission: config.stream.permission(),
+            permission: config.stream.row().permission,
             rate: Mutex::new(RateState::default()),
             live: Arc::new(LiveCounters::default()),
         })

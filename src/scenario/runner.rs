@@ -13,7 +13,7 @@ use crate::client::QualysClient;
 use crate::error::{Error, Result};
 use crate::sim::{FixtureSet, JournalEntry, Simulator, SimulatorConfig, Tenant};
 use crate::sink::MemorySink;
-use crate::stream::{self, RunSummary, StreamKind};
+use crate::stream::{RunSummary, StreamKind};
 
 /// A scenario file found on disk.
 #[derive(Debug, Clone)]
@@ -226,7 +226,10 @@ async fn run_against_simulator(scenario: &Scenario) -> Result<(Vec<String>, Vec<
         Ok((config, warnings)) => match QualysClient::new(&config) {
             Err(e) => Err(e),
             Ok(client) => {
-                let mut r = stream::run(&client, &config, &mut sink).await;
+                let mut r = match config.stream.builtin() {
+                    Ok(stream) => stream.run(&client, &config, &mut sink).await,
+                    Err(e) => Err(e),
+                };
                 if let Ok(summary) = r.as_mut() {
                     summary.warnings.splice(0..0, warnings);
                 }
@@ -295,12 +298,9 @@ fn check_outcome(
     }
 }
 
-/// The identity of a record: `host_id:qid` for detections, `host_id` for hosts.
+/// The identity of a record, as the stream's registry row defines it (`host_id:qid`).
 fn record_key(stream: StreamKind, r: &Value) -> String {
-    match stream {
-        StreamKind::VmdrVulnerabilities => format!("{}:{}", r["host_id"], r["qid"]),
-        _ => r["host_id"].to_string(),
-    }
+    stream.row().record_key(r)
 }
 
 fn check_records(scenario: &Scenario, records: &[Value], failures: &mut Vec<String>) {

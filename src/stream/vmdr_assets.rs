@@ -10,15 +10,18 @@ use std::io::BufRead;
 
 use serde::Serialize;
 
+use futures_util::future::LocalBoxFuture;
+
 use super::page_loop::{self, PageOutput};
-use super::vmdr_vulnerabilities::{Num, num};
-use super::{RunSummary, StreamKind};
+use super::record_value::{Num, num};
+use super::saved_response::{ParseMode, ParseSummary, SavedResponse, with_reader};
+use super::{RunSummary, Stream, StreamKind};
 use crate::client::body::BodyReader;
 use crate::client::classify::ResponseFacts;
 use crate::client::{QualysClient, Request};
 use crate::config::ConnectorConfig;
 use crate::error::{Error, Result};
-use crate::parse::xml::{HostField as H, HostListKind, HostListReader, ParsedHost};
+use crate::parse::xml::{Capture, HostField as H, HostListKind, HostListReader, ParsedHost};
 use crate::qualys::fo::path;
 use crate::sink::{PageSpool, Sink};
 
@@ -27,18 +30,43 @@ pub fn endpoint() -> String {
     format!("{}{}", path::API_VERSION_PREFIX, path::HOST_LIST)
 }
 
-/// The first page's request for a configuration; later pages add `id_min`.
-pub fn request(config: &ConnectorConfig) -> Request {
-    let mut r = Request::new(endpoint())
-        .param("action", "list")
-        .param("details", "All")
-        .param("show_tags", "1")
-        .param("show_asset_id", "1")
-        .param("truncation_limit", config.truncation_limit.to_string());
-    for (k, v) in config.tags.params() {
-        r = r.param(k, v);
+/// The VMDR Assets stream (its row is in [`super::registry`]).
+pub struct VmdrAssets;
+
+impl Stream for VmdrAssets {
+    /// Host List with every detail, tags and asset IDs, and the tag filters; later pages add
+    /// `id_min`.
+    fn first_request(&self, config: &ConnectorConfig) -> Request {
+        let mut r = Request::new(endpoint())
+            .param("action", "list")
+            .param("details", "All")
+            .param("show_tags", "1")
+            .param("show_asset_id", "1")
+            .param("truncation_limit", config.truncation_limit.to_string());
+        for (k, v) in config.tags.params() {
+            r = r.param(k, v);
+        }
+        r
     }
-    r
+
+    fn run<'a>(
+        &'a self,
+        client: &'a QualysClient,
+        config: &'a ConnectorConfig,
+        sink: &'a mut dyn Sink,
+    ) -> LocalBoxFuture<'a, Result<RunSummary>> {
+        Box::pin(run(self, client, config, sink))
+    }
+
+    fn parse_saved(
+        &self,
+        input: SavedResponse<'_>,
+        origin: &str,
+        mode: ParseMode,
+        sink: &mut dyn Sink,
+    ) -> Result<ParseSummary> {
+        with_reader!(input, r => parse_saved(r, origin, mode, sink))
+    }
 }
 
 /// One host record. Field order is the output order.
@@ -109,8 +137,8 @@ fn parse_page(body: BodyReader, facts: &ResponseFacts) -> Result<PageOutput<()>>
     spool_page(page_loop::open_page(body, facts, HostListKind::Hosts)?)
 }
 
-/// Reads a whole host page into a spool (used by the HTTP path and by `parse`).
-pub fn spool_page<R: BufRead>(mut page: HostListReader<R>) -> Result<PageOutput<()>> {
+/// Reads a whole host page into a spool.
+fn spool_page<R: BufRead>(mut page: HostListReader<R>) -> Result<PageOutput<()>> {
     let mut spool = PageSpool::new();
     let mut json = Vec::with_capacity(4 * 1024);
     let mut hosts = 0;
@@ -132,8 +160,8 @@ pub fn spool_page<R: BufRead>(mut page: HostListReader<R>) -> Result<PageOutput<
     })
 }
 
-/// Runs the stream to completion, writing records to `sink`.
-pub async fn run(
+async fn run(
+    stream: &VmdrAssets,
     client: &QualysClient,
     config: &ConnectorConfig,
     sink: &mut dyn Sink,
@@ -145,7 +173,7 @@ pub async fn run(
     let live = client.live();
     let pages = page_loop::for_each_page(
         client,
-        request(config),
+        stream.first_request(config),
         parse_page,
         async |page: PageOutput<()>| {
             summary.hosts += page.hosts;
@@ -162,5 +190,35 @@ pub async fn run(
     summary.pages = pages;
     summary.records = sink.count();
     summary.finish(client).await;
+    Ok(summary)
+}
+
+/// Parses a saved Host List response straight to the sink (no spool: a file has no retries).
+fn parse_saved<R: BufRead>(
+    input: R,
+    origin: &str,
+    mode: ParseMode,
+    sink: &mut dyn Sink,
+) -> Result<ParseSummary> {
+    let capture = match mode {
+        ParseMode::Records => Capture::All,
+        ParseMode::Count => Capture::Counting,
+    };
+    let mut page =
+        HostListReader::open_expecting(input, HostListKind::Hosts, origin)?.capture(capture);
+    let mut summary = ParseSummary::default();
+    let mut json = Vec::with_capacity(8 * 1024);
+    while let Some((host, _)) = page.next_host()? {
+        summary.hosts += 1;
+        summary.records += 1;
+        if mode == ParseMode::Records {
+            json.clear();
+            write_record(&mut json, host)?;
+            sink.record(&json)?;
+        }
+    }
+    summary.bytes = page.position();
+    summary.text = page.text_stats();
+    summary.truncated = page.warning().is_some();
     Ok(summary)
 }

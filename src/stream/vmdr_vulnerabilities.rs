@@ -18,8 +18,12 @@ use std::io::BufRead;
 
 use serde::Serialize;
 
+use futures_util::future::LocalBoxFuture;
+
 use super::page_loop::{self, PageOutput};
-use super::{RunSummary, StreamKind};
+use super::record_value::{Flag, Num, flag, num};
+use super::saved_response::{ParseMode, ParseSummary, SavedResponse, with_reader};
+use super::{RunSummary, Stream, StreamKind};
 use crate::client::body::BodyReader;
 use crate::client::classify::{self, ResponseFacts};
 use crate::client::{QualysClient, Request};
@@ -28,7 +32,8 @@ use crate::error::{Error, Result};
 use crate::parse::xml::document::{self, Root};
 use crate::parse::xml::knowledge_base::{self, KbFacts};
 use crate::parse::xml::{
-    DetectionField as D, HostField as H, HostListKind, HostListReader, ParsedDetection, ParsedHost,
+    Capture, DetectionField as D, HostField as H, HostListKind, HostListReader, ParsedDetection,
+    ParsedHost,
 };
 use crate::qualys::filter::DetectionType;
 use crate::qualys::fo::path;
@@ -39,56 +44,50 @@ pub fn endpoint() -> String {
     format!("{}{}", path::API_VERSION_PREFIX, path::HOST_DETECTION)
 }
 
-/// The first page's request for a configuration; later pages add `id_min`.
-pub fn request(config: &ConnectorConfig) -> Request {
-    let mut r = Request::new(endpoint())
-        .param("action", "list")
-        .param("show_tags", "1")
-        .param("status", config.statuses.to_param())
-        .param("truncation_limit", config.truncation_limit.to_string());
-    if config.include_ignored {
-        r = r.param("include_ignored", "1");
-    }
-    if config.include_disabled {
-        r = r.param("include_disabled", "1");
-    }
-    if let Some(arf) = config.arf_kernel_filter {
-        r = r.param("arf_kernel_filter", arf.value().to_string());
-    }
-    for (k, v) in config.tags.params() {
-        r = r.param(k, v);
-    }
-    r
-}
+/// The VMDR Vulnerabilities stream (its row is in [`super::registry`]).
+pub struct VmdrVulnerabilities;
 
-/// A number as Qualys sent it: a JSON number when it parses, else the raw text (never lost).
-#[derive(Debug, Serialize)]
-#[serde(untagged)]
-pub enum Num<'a> {
-    N(u64),
-    Raw(&'a str),
-}
+impl Stream for VmdrVulnerabilities {
+    /// Host List Detection with the status, tag and kernel filters; later pages add `id_min`.
+    fn first_request(&self, config: &ConnectorConfig) -> Request {
+        let mut r = Request::new(endpoint())
+            .param("action", "list")
+            .param("show_tags", "1")
+            .param("status", config.statuses.to_param())
+            .param("truncation_limit", config.truncation_limit.to_string());
+        if config.include_ignored {
+            r = r.param("include_ignored", "1");
+        }
+        if config.include_disabled {
+            r = r.param("include_disabled", "1");
+        }
+        if let Some(arf) = config.arf_kernel_filter {
+            r = r.param("arf_kernel_filter", arf.value().to_string());
+        }
+        for (k, v) in config.tags.params() {
+            r = r.param(k, v);
+        }
+        r
+    }
 
-/// A `0`/`1` flag as a JSON boolean, else the raw text.
-#[derive(Debug, Serialize)]
-#[serde(untagged)]
-pub enum Flag<'a> {
-    B(bool),
-    Raw(&'a str),
-}
+    fn run<'a>(
+        &'a self,
+        client: &'a QualysClient,
+        config: &'a ConnectorConfig,
+        sink: &'a mut dyn Sink,
+    ) -> LocalBoxFuture<'a, Result<RunSummary>> {
+        Box::pin(run(self, client, config, sink))
+    }
 
-#[inline]
-pub(crate) fn num(s: Option<&str>) -> Option<Num<'_>> {
-    s.map(|s| s.parse().map(Num::N).unwrap_or(Num::Raw(s)))
-}
-
-#[inline]
-pub(crate) fn flag(s: Option<&str>) -> Option<Flag<'_>> {
-    s.map(|s| match s {
-        "1" => Flag::B(true),
-        "0" => Flag::B(false),
-        other => Flag::Raw(other),
-    })
+    fn parse_saved(
+        &self,
+        input: SavedResponse<'_>,
+        origin: &str,
+        mode: ParseMode,
+        sink: &mut dyn Sink,
+    ) -> Result<ParseSummary> {
+        with_reader!(input, r => parse_saved(r, origin, mode, sink))
+    }
 }
 
 /// One detection record before the KnowledgeBase join. Field order is the output order.
@@ -344,8 +343,8 @@ fn parse_page(body: BodyReader, facts: &ResponseFacts) -> Result<PageOutput<Dete
     spool_page(page_loop::open_page(body, facts, HostListKind::Detections)?)
 }
 
-/// Reads a whole detection page into a spool (used by the HTTP path and by `parse`).
-pub fn spool_page<R: BufRead>(mut page: HostListReader<R>) -> Result<PageOutput<DetectionPage>> {
+/// Reads a whole detection page into a spool.
+fn spool_page<R: BufRead>(mut page: HostListReader<R>) -> Result<PageOutput<DetectionPage>> {
     let mut spool = PageSpool::new();
     let mut extra = DetectionPage::default();
     let mut json = Vec::with_capacity(8 * 1024);
@@ -383,8 +382,8 @@ pub fn spool_page<R: BufRead>(mut page: HostListReader<R>) -> Result<PageOutput<
     })
 }
 
-/// Runs the stream to completion, writing records to `sink`.
-pub async fn run(
+async fn run(
+    stream: &VmdrVulnerabilities,
     client: &QualysClient,
     config: &ConnectorConfig,
     sink: &mut dyn Sink,
@@ -398,7 +397,7 @@ pub async fn run(
     let live = client.live();
     let pages = page_loop::for_each_page(
         client,
-        request(config),
+        stream.first_request(config),
         parse_page,
         async |page: PageOutput<DetectionPage>| {
             kb.ensure(client, &page.extra.qids, config.kb_batch_size)
@@ -426,5 +425,53 @@ pub async fn run(
     summary.kb_qids = kb.qids;
     summary.kb_missing = kb.missing;
     summary.finish(client).await;
+    Ok(summary)
+}
+
+/// Parses a saved Host List Detection response straight to the sink (no spool: a file has no
+/// retries; no KnowledgeBase: its fields are null).
+fn parse_saved<R: BufRead>(
+    input: R,
+    origin: &str,
+    mode: ParseMode,
+    sink: &mut dyn Sink,
+) -> Result<ParseSummary> {
+    let capture = match mode {
+        ParseMode::Records => Capture::All,
+        ParseMode::Count => Capture::Counting,
+    };
+    let mut page =
+        HostListReader::open_expecting(input, HostListKind::Detections, origin)?.capture(capture);
+    let mut summary = ParseSummary::default();
+    let mut json = Vec::with_capacity(8 * 1024);
+    // No KnowledgeBase here: every QID gets the null tail.
+    let no_kb = KnowledgeBaseJoin::new(false);
+    while let Some((host, detections)) = page.next_host()? {
+        summary.hosts += 1;
+        for d in detections {
+            summary.detections += 1;
+            match triage(d) {
+                DetectionTriage::Emit => {}
+                DetectionTriage::DropInfo => {
+                    summary.info_dropped += 1;
+                    continue;
+                }
+                DetectionTriage::DropUnknown => {
+                    summary.unknown_type_dropped += 1;
+                    continue;
+                }
+            }
+            summary.records += 1;
+            if mode == ParseMode::Records {
+                json.clear();
+                write_open_record(&mut json, host, d)?;
+                json.extend_from_slice(no_kb.suffix(d.qid()));
+                sink.record(&json)?;
+            }
+        }
+    }
+    summary.bytes = page.position();
+    summary.text = page.text_stats();
+    summary.truncated = page.warning().is_some();
     Ok(summary)
 }

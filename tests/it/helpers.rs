@@ -17,7 +17,7 @@ use qualys_harness::client::QualysClient;
 use qualys_harness::config::{ConnectorConfig, Settings};
 use qualys_harness::sim::{RunningSimulator, Simulator, SimulatorConfig, Tenant, TenantSpec};
 use qualys_harness::sink::MemorySink;
-use qualys_harness::stream::{self, RunSummary, StreamKind};
+use qualys_harness::stream::{RunSummary, StreamKind};
 use serde_json::Value;
 use wiremock::{Match, Request, ResponseTemplate};
 
@@ -127,7 +127,10 @@ pub async fn run(config: &ConnectorConfig) -> Run {
     init_tracing();
     let client = QualysClient::new(config).expect("the client builds");
     let mut sink = MemorySink::default();
-    let result = stream::run(&client, config, &mut sink).await;
+    let result = match config.stream.builtin() {
+        Ok(stream) => stream.run(&client, config, &mut sink).await,
+        Err(e) => Err(e),
+    };
     Run {
         result,
         records: sink.records,
