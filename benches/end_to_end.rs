@@ -36,12 +36,11 @@ fn bench(c: &mut Criterion) {
     let sim = runtime
         .block_on(Simulator::start(SimulatorConfig::from_tenant(tenant)))
         .expect("the simulator starts");
-    let settings = Settings {
-        stream: Some(StreamKind::VmdrVulnerabilities),
-        platform_url: Some(sim.base_url.to_string()),
-        username: Some("quays_ab1".into()),
-        ..Settings::default()
-    };
+    let settings = Settings::new(
+        StreamKind::VmdrVulnerabilities,
+        sim.base_url.as_str(),
+        "quays_ab1",
+    );
     let (config, _) = settings
         .validate(Some("demo".into()))
         .expect("the settings are valid");

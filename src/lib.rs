@@ -28,4 +28,6 @@ pub mod sim;
 pub mod sink;
 pub mod stream;
 
+pub use config::Settings;
 pub use error::{Error, ExitClass, Result};
+pub use stream::StreamKind;

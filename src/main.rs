@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 use qualys_harness::client::{LiveCounters, QualysClient};
-use qualys_harness::config::{PASSWORD_ENV, Settings, StatusList};
+use qualys_harness::config::{CommonSettings, PASSWORD_ENV, Settings, StatusList, VmdrSettings};
 use qualys_harness::scenario::{self, Verdict, catalogue, report};
 use qualys_harness::sim::{self, SynthOptions, SynthStream};
 use qualys_harness::sink::{CountSink, FileSink, Sink, StdoutSink};
@@ -163,24 +163,28 @@ impl FetchArgs {
             None => Settings::default(),
         };
         let flags = Settings {
-            stream: self.stream,
-            platform_url: self.platform_url.clone(),
-            username: self.username.clone(),
-            status: self.status.clone().map(StatusList::Text),
-            tag_include: self.tag_include.clone(),
-            tag_exclude: self.tag_exclude.clone(),
-            tag_include_selector: self.tag_include_selector.clone(),
-            tag_exclude_selector: self.tag_exclude_selector.clone(),
-            arf_kernel_filter: self.arf_kernel_filter,
-            truncation_limit: self.truncation_limit,
-            include_ignored: self.include_ignored.then_some(true),
-            include_disabled: self.include_disabled.then_some(true),
-            kb_batch_size: self.kb_batch_size,
-            knowledge_base: self.no_knowledge_base.then_some(false),
-            ca_cert: self.ca_cert.clone(),
-            max_attempts: self.max_attempts,
-            max_wait_secs: self.max_wait_secs,
-            ..Settings::default()
+            common: CommonSettings {
+                stream: self.stream,
+                platform_url: self.platform_url.clone(),
+                username: self.username.clone(),
+                ca_cert: self.ca_cert.clone(),
+                max_attempts: self.max_attempts,
+                max_wait_secs: self.max_wait_secs,
+                ..CommonSettings::default()
+            },
+            vmdr: VmdrSettings {
+                status: self.status.clone().map(StatusList::Text),
+                tag_include: self.tag_include.clone(),
+                tag_exclude: self.tag_exclude.clone(),
+                tag_include_selector: self.tag_include_selector.clone(),
+                tag_exclude_selector: self.tag_exclude_selector.clone(),
+                arf_kernel_filter: self.arf_kernel_filter,
+                truncation_limit: self.truncation_limit,
+                include_ignored: self.include_ignored.then_some(true),
+                include_disabled: self.include_disabled.then_some(true),
+                kb_batch_size: self.kb_batch_size,
+                knowledge_base: self.no_knowledge_base.then_some(false),
+            },
         };
         Ok(file.overridden_by(flags))
     }

@@ -118,14 +118,14 @@ impl QualysClient {
     pub fn new(config: &ConnectorConfig) -> Result<QualysClient> {
         let mut builder = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
-            .connect_timeout(config.connect_timeout)
-            .read_timeout(config.read_timeout)
+            .connect_timeout(config.common.connect_timeout)
+            .read_timeout(config.common.read_timeout)
             .user_agent(concat!("qualys-harness/", env!("CARGO_PKG_VERSION")));
-        if platform::is_loopback(&config.base_url) {
+        if platform::is_loopback(&config.common.base_url) {
             // A simulator on 127.0.0.1 must never be reached through a proxy from the environment.
             builder = builder.no_proxy();
         }
-        if let Some(pem) = &config.ca_cert_pem {
+        if let Some(pem) = &config.common.ca_cert_pem {
             let cert = reqwest::Certificate::from_pem(pem).map_err(|e| {
                 Error::config(
                     "ca_cert",
@@ -137,22 +137,22 @@ impl QualysClient {
         }
         let http = builder.build().map_err(|e| Error::Http {
             exchange: Exchange {
-                endpoint: config.base_url.to_string(),
+                endpoint: config.common.base_url.to_string(),
                 status: None,
                 page: None,
             },
             during: "setting up the HTTP client",
             source: e,
         })?;
-        let mut base = config.base_url.clone();
+        let mut base = config.common.base_url.clone();
         let trimmed = base.path().trim_end_matches('/').to_string();
         base.set_path(&trimmed);
         Ok(QualysClient {
             http,
             base,
-            username: config.username.clone(),
-            password: config.password.clone(),
-            retry: config.retry,
+            username: config.common.username.clone(),
+            password: config.common.password.clone(),
+            retry: config.common.retry,
             permission: config.stream.row().permission,
             rate: Mutex::new(RateState::default()),
             live: Arc::new(LiveCounters::default()),

@@ -189,7 +189,7 @@ async fn run_against_simulator(scenario: &Scenario) -> Result<(Vec<String>, Vec<
     let sim = Simulator::start(sim_config).await?;
 
     let mut settings = file.settings.clone();
-    if let Some(s) = settings.stream
+    if let Some(s) = settings.common.stream
         && s != file.stream
     {
         return Err(Error::InvalidFile {
@@ -200,11 +200,12 @@ async fn run_against_simulator(scenario: &Scenario) -> Result<(Vec<String>, Vec<
             ),
         });
     }
-    settings.stream = Some(file.stream);
-    settings.platform_url = settings
+    settings.common.stream = Some(file.stream);
+    settings.common.platform_url = settings
+        .common
         .platform_url
         .or_else(|| Some(sim.base_url.to_string()));
-    settings.username = settings.username.or_else(|| {
+    settings.common.username = settings.common.username.or_else(|| {
         Some(
             file.server
                 .user
@@ -213,7 +214,7 @@ async fn run_against_simulator(scenario: &Scenario) -> Result<(Vec<String>, Vec<
         )
     });
     // Scenarios exercise retries; the production defaults (1 s doubling) would only slow them.
-    settings.backoff_initial_ms = settings.backoff_initial_ms.or(Some(50));
+    settings.common.backoff_initial_ms = settings.common.backoff_initial_ms.or(Some(50));
     let password = file
         .server
         .password

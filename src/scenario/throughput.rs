@@ -248,12 +248,7 @@ async fn timed_end_to_end(
             source: None,
         })?;
     let sim = Simulator::start(SimulatorConfig::from_tenant(tenant)).await?;
-    let settings = Settings {
-        stream: Some(stream),
-        platform_url: Some(sim.base_url.to_string()),
-        username: Some("quays_ab1".into()),
-        ..Settings::default()
-    };
+    let settings = Settings::new(stream, sim.base_url.as_str(), "quays_ab1");
     let (config, _) = settings.validate(Some("demo".into()))?;
     let client = QualysClient::new(&config)?;
     let mut sink = CountSink::default();

@@ -11,7 +11,7 @@
 //! here and one more [`Stream`] impl in its own file.
 //!
 //! ```
-//! use qualys_harness::stream::StreamKind;
+//! use qualys_harness::StreamKind;
 //!
 //! let row = StreamKind::VmdrVulnerabilities.row();
 //! assert_eq!(row.name, "vmdr-vulnerabilities");

@@ -42,8 +42,8 @@ impl Stream for VmdrAssets {
             .param("details", "All")
             .param("show_tags", "1")
             .param("show_asset_id", "1")
-            .param("truncation_limit", config.truncation_limit.to_string());
-        for (k, v) in config.tags.params() {
+            .param("truncation_limit", config.vmdr.truncation_limit.to_string());
+        for (k, v) in config.vmdr.tags.params() {
             r = r.param(k, v);
         }
         r

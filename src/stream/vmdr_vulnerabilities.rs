@@ -53,18 +53,18 @@ impl Stream for VmdrVulnerabilities {
         let mut r = Request::new(endpoint())
             .param("action", "list")
             .param("show_tags", "1")
-            .param("status", config.statuses.to_param())
-            .param("truncation_limit", config.truncation_limit.to_string());
-        if config.include_ignored {
+            .param("status", config.vmdr.statuses.to_param())
+            .param("truncation_limit", config.vmdr.truncation_limit.to_string());
+        if config.vmdr.include_ignored {
             r = r.param("include_ignored", "1");
         }
-        if config.include_disabled {
+        if config.vmdr.include_disabled {
             r = r.param("include_disabled", "1");
         }
-        if let Some(arf) = config.arf_kernel_filter {
+        if let Some(arf) = config.vmdr.arf_kernel_filter {
             r = r.param("arf_kernel_filter", arf.value().to_string());
         }
-        for (k, v) in config.tags.params() {
+        for (k, v) in config.vmdr.tags.params() {
             r = r.param(k, v);
         }
         r
@@ -392,7 +392,7 @@ async fn run(
         stream: Some(StreamKind::VmdrVulnerabilities),
         ..RunSummary::default()
     };
-    let mut kb = KnowledgeBaseJoin::new(config.knowledge_base);
+    let mut kb = KnowledgeBaseJoin::new(config.vmdr.knowledge_base);
     let mut line = Vec::with_capacity(16 * 1024);
     let live = client.live();
     let pages = page_loop::for_each_page(
@@ -400,7 +400,7 @@ async fn run(
         stream.first_request(config),
         parse_page,
         async |page: PageOutput<DetectionPage>| {
-            kb.ensure(client, &page.extra.qids, config.kb_batch_size)
+            kb.ensure(client, &page.extra.qids, config.vmdr.kb_batch_size)
                 .await?;
             summary.hosts += page.hosts;
             summary.detections_read += page.extra.detections;

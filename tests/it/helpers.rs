@@ -65,15 +65,11 @@ pub fn xml(status: u16, body: impl Into<String>) -> ResponseTemplate {
 
 /// Settings for a stream against `base_url`, with fast retries so failure tests stay quick.
 pub fn settings(base_url: &str, stream: StreamKind) -> Settings {
-    Settings {
-        stream: Some(stream),
-        platform_url: Some(base_url.to_string()),
-        username: Some(USER.into()),
-        backoff_initial_ms: Some(10),
-        max_wait_secs: Some(10),
-        max_attempts: Some(3),
-        ..Settings::default()
-    }
+    let mut s = Settings::new(stream, base_url, USER);
+    s.common.backoff_initial_ms = Some(10);
+    s.common.max_wait_secs = Some(10);
+    s.common.max_attempts = Some(3);
+    s
 }
 
 /// Validates settings with the test password.

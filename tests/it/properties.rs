@@ -98,8 +98,8 @@ proptest! {
                 .mount(&server)
                 .await;
             let mut s = settings(&server.uri(), StreamKind::VmdrVulnerabilities);
-            s.truncation_limit = Some(limit);
-            s.knowledge_base = Some(false);
+            s.vmdr.truncation_limit = Some(limit);
+            s.vmdr.knowledge_base = Some(false);
             let run = run(&config(s)).await;
             (run.keys(), run.summary().pages)
         });

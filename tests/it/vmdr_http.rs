@@ -99,7 +99,7 @@ async fn status_filter_is_sent_in_documented_order() {
     let server = MockServer::start().await;
     single_page(&server, HLD, xml(200, fixture("vmdr/hld_empty.xml"))).await;
     let mut s = vulns(&server);
-    s.status = Some(StatusList::Text("fixed,Re-Opened".into()));
+    s.vmdr.status = Some(StatusList::Text("fixed,Re-Opened".into()));
     run(&config(s)).await.summary();
     let r = &requests_to(&server, HLD).await[0];
     assert_eq!(param(r, "status").as_deref(), Some("Re-Opened,Fixed"));
@@ -111,7 +111,7 @@ async fn arf_kernel_filter_values_0_to_3_are_sent_as_configured() {
         let server = MockServer::start().await;
         single_page(&server, HLD, xml(200, fixture("vmdr/hld_empty.xml"))).await;
         let mut s = vulns(&server);
-        s.arf_kernel_filter = Some(value);
+        s.vmdr.arf_kernel_filter = Some(value);
         run(&config(s)).await.summary();
         let r = &requests_to(&server, HLD).await[0];
         assert_eq!(param(r, "arf_kernel_filter"), Some(value.to_string()));
@@ -123,9 +123,9 @@ async fn tag_filters_are_sent_by_name_with_selectors_and_special_characters_inta
     let server = MockServer::start().await;
     single_page(&server, HLD, xml(200, fixture("vmdr/hld_empty.xml"))).await;
     let mut s = vulns(&server);
-    s.tag_include = Some("Prod, PCI & Card".into());
-    s.tag_exclude = Some("Decommissioned".into());
-    s.tag_include_selector = Some("all".into());
+    s.vmdr.tag_include = Some("Prod, PCI & Card".into());
+    s.vmdr.tag_exclude = Some("Decommissioned".into());
+    s.vmdr.tag_include_selector = Some("all".into());
     run(&config(s)).await.summary();
     let r = &requests_to(&server, HLD).await[0];
     assert_eq!(param(r, "use_tags").as_deref(), Some("1"));
@@ -153,7 +153,7 @@ async fn detection_stream_follows_truncation_cursor_until_exhausted() {
     mount_two_detection_pages(&server).await;
     mount_kb(&server).await;
     let mut s = vulns(&server);
-    s.truncation_limit = Some(2);
+    s.vmdr.truncation_limit = Some(2);
 
     let run = run(&config(s)).await;
     let summary = run.summary();
@@ -246,7 +246,7 @@ async fn kb_batches_respect_the_configured_batch_size() {
     mount_two_detection_pages(&server).await;
     mount_kb(&server).await;
     let mut s = vulns(&server);
-    s.kb_batch_size = Some(2);
+    s.vmdr.kb_batch_size = Some(2);
     run(&config(s)).await.summary();
     let kb = requests_to(&server, KB).await;
     // Page 1 has 3 new QIDs (2 + 1), page 2 has 2 new ones.
@@ -726,7 +726,7 @@ async fn slow_response_times_out_and_is_retried() {
         .await;
     single_page(&server, HLD, xml(200, fixture("vmdr/hld_empty.xml"))).await;
     let mut s = vulns(&server);
-    s.read_timeout_secs = Some(1);
+    s.common.read_timeout_secs = Some(1);
     let run = run(&config(s)).await;
     assert_eq!(run.summary().retries, 1);
 }
