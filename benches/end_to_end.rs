@@ -9,8 +9,8 @@
 use std::hint::black_box;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use qualys_harness::client::QualysClient;
 use qualys_harness::config::Settings;
+use qualys_harness::connector::BuiltinRun;
 use qualys_harness::sim::{Simulator, SimulatorConfig, SynthOptions, Tenant, write_page};
 use qualys_harness::sink::CountSink;
 use qualys_harness::stream::{ParseMode, SavedResponse, StreamKind};
@@ -41,9 +41,6 @@ fn bench(c: &mut Criterion) {
         sim.base_url.as_str(),
         "quays_ab1",
     );
-    let (config, _) = settings
-        .validate(Some("demo".into()))
-        .expect("the settings are valid");
 
     let stream = StreamKind::VmdrVulnerabilities
         .builtin()
@@ -69,12 +66,10 @@ fn bench(c: &mut Criterion) {
     group.bench_function("simulator_http_connector", |b| {
         b.iter(|| {
             runtime.block_on(async {
-                let client = QualysClient::new(&config).expect("the client builds");
+                let run = BuiltinRun::prepare(&settings, Some("demo".into()))
+                    .expect("the settings are valid");
                 let mut sink = CountSink::default();
-                let summary = stream
-                    .run(&client, &config, &mut sink)
-                    .await
-                    .expect("the run completes");
+                let summary = run.run(&mut sink).await.expect("the run completes");
                 assert_eq!(summary.records, synth.records, "records lost or duplicated");
                 black_box(summary.records)
             })

@@ -20,6 +20,7 @@
 
 pub mod client;
 pub mod config;
+pub mod connector;
 pub mod error;
 pub mod parse;
 pub mod qualys;
@@ -28,6 +29,7 @@ pub mod sim;
 pub mod sink;
 pub mod stream;
 
+pub use client::{Body, Operator, Request, ServiceRequest};
 pub use config::Settings;
 pub use error::{Error, ExitClass, Result};
 pub use stream::StreamKind;

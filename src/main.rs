@@ -10,8 +10,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
-use qualys_harness::client::{LiveCounters, QualysClient};
+use qualys_harness::client::LiveCounters;
 use qualys_harness::config::{CommonSettings, PASSWORD_ENV, Settings, StatusList, VmdrSettings};
+use qualys_harness::connector::BuiltinRun;
 use qualys_harness::scenario::{self, Verdict, catalogue, report};
 use qualys_harness::sim::{self, SynthOptions, SynthStream};
 use qualys_harness::sink::{CountSink, FileSink, Sink, StdoutSink};
@@ -264,25 +265,19 @@ fn report(e: &Error) {
 
 async fn fetch(args: FetchArgs) -> Result<()> {
     let settings = args.settings()?;
-    let (config, warnings) = settings.validate(std::env::var(PASSWORD_ENV).ok())?;
-    for w in &warnings {
+    let run = BuiltinRun::prepare(&settings, std::env::var(PASSWORD_ENV).ok())?;
+    for w in run.warnings() {
         eprintln!("warning: {w}");
     }
-    let client = QualysClient::new(&config)?;
     let mut sink: Box<dyn Sink> = match &args.out {
         Some(path) => Box::new(FileSink::create(path)?),
         None => Box::new(StdoutSink::new()),
     };
-    let progress = Progress::start(client.live());
-    let result = config
-        .stream
-        .builtin()?
-        .run(&client, &config, sink.as_mut())
-        .await;
+    let progress = Progress::start(run.live());
+    let result = run.run(sink.as_mut()).await;
     progress.stop();
-    let mut summary = result?;
+    let summary = result?;
     sink.finish()?;
-    summary.warnings.splice(0..0, warnings);
     eprintln!("{}", summary.describe());
     Ok(())
 }

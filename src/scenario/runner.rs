@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use super::file::{Expect, Predicate, ScenarioFile};
 use super::throughput;
-use crate::client::QualysClient;
+use crate::connector::Connector;
 use crate::error::{Error, Result};
 use crate::sim::{FixtureSet, JournalEntry, Simulator, SimulatorConfig, Tenant};
 use crate::sink::MemorySink;
@@ -222,22 +222,9 @@ async fn run_against_simulator(scenario: &Scenario) -> Result<(Vec<String>, Vec<
         .unwrap_or_else(|| "demo".into());
 
     let mut sink = MemorySink::default();
-    let result: Result<RunSummary> = match settings.validate(Some(password)) {
-        Err(e) => Err(e),
-        Ok((config, warnings)) => match QualysClient::new(&config) {
-            Err(e) => Err(e),
-            Ok(client) => {
-                let mut r = match config.stream.builtin() {
-                    Ok(stream) => stream.run(&client, &config, &mut sink).await,
-                    Err(e) => Err(e),
-                };
-                if let Ok(summary) = r.as_mut() {
-                    summary.warnings.splice(0..0, warnings);
-                }
-                r
-            }
-        },
-    };
+    let result = Connector::Builtin
+        .run(&settings, Some(password), &mut sink)
+        .await;
     let journal = sim.journal().entries();
     sim.shutdown().await;
 

@@ -11,8 +11,8 @@ use std::io::{BufReader, BufWriter};
 use std::time::Instant;
 
 use super::file::{ThroughputMode, ThroughputSpec};
-use crate::client::QualysClient;
 use crate::config::Settings;
+use crate::connector::BuiltinRun;
 use crate::error::{Error, Result};
 use crate::parse::xml::baseline::raw_event_loop;
 use crate::sim::{
@@ -249,11 +249,10 @@ async fn timed_end_to_end(
         })?;
     let sim = Simulator::start(SimulatorConfig::from_tenant(tenant)).await?;
     let settings = Settings::new(stream, sim.base_url.as_str(), "quays_ab1");
-    let (config, _) = settings.validate(Some("demo".into()))?;
-    let client = QualysClient::new(&config)?;
+    let run = BuiltinRun::prepare(&settings, Some("demo".into()))?;
     let mut sink = CountSink::default();
     let t = Instant::now();
-    let summary = stream.builtin()?.run(&client, &config, &mut sink).await?;
+    let summary = run.run(&mut sink).await?;
     let secs = t.elapsed().as_secs_f64();
     sim.shutdown().await;
     check(summary.records, synth.records, "records fetched end to end")?;

@@ -17,7 +17,7 @@
 //! - A [`Stream`] is one file per stream ([`vmdr_assets`], [`vmdr_vulnerabilities`]): its first
 //!   request, its page parser (from [`crate::parse`]), its cursor and what it does with a
 //!   completed page.
-//! - [`page_loop`] is the loop every paged stream shares, and `cursor` the ways Qualys says
+//! - [`page_loop`] is the loop every paged stream shares, and [`cursor`] the ways Qualys says
 //!   where the next page starts: `id_min` in the FO truncation WARNING, `lastId` with
 //!   `hasMoreRecords` in a QPS `ServiceResponse`.
 //! - [`saved_response`] is the same parsing without HTTP (`qharness parse`, benchmarks).
@@ -34,6 +34,8 @@ use crate::config::ConnectorConfig;
 use crate::error::Result;
 use crate::sink::Sink;
 
+pub mod cursor;
+pub mod host_list_page;
 pub mod page_loop;
 pub mod record_value;
 pub mod registry;

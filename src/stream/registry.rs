@@ -311,6 +311,24 @@ mod tests {
     }
 
     #[test]
+    fn a_stream_calls_the_endpoints_of_its_family_with_its_permission() {
+        let config = crate::config::Settings::new(
+            StreamKind::VmdrVulnerabilities,
+            "https://qualysapi.qualys.com",
+            "quays_ab1",
+        )
+        .validate(Some("x".into()))
+        .unwrap()
+        .0;
+        for row in STREAMS {
+            let Some(stream) = row.builtin else { continue };
+            let first = stream.first_request(&config);
+            assert_eq!(first.endpoint.family, row.family, "{}", row.name);
+            assert_eq!(first.endpoint.permission, Some(row.permission), "{}", row.name);
+        }
+    }
+
+    #[test]
     fn record_keys_join_the_key_fields() {
         let r = serde_json::json!({"host_id": 100031, "qid": 38173});
         assert_eq!(

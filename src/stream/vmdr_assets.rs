@@ -12,23 +12,23 @@ use serde::Serialize;
 
 use futures_util::future::LocalBoxFuture;
 
-use super::page_loop::{self, PageOutput};
+use super::cursor::{IdMinCursor, Truncation};
+use super::host_list_page::{self, HostPage, ParsedHostPage};
+use super::page_loop::{self, Parsed};
 use super::record_value::{Num, num};
 use super::saved_response::{ParseMode, ParseSummary, SavedResponse, with_reader};
 use super::{RunSummary, Stream, StreamKind};
-use crate::client::body::BodyReader;
-use crate::client::classify::ResponseFacts;
+use crate::client::body_reader::BodyReader;
+use crate::client::error_reader::ResponseFacts;
 use crate::client::{QualysClient, Request};
 use crate::config::ConnectorConfig;
 use crate::error::{Error, Result};
 use crate::parse::xml::{Capture, HostField as H, HostListKind, HostListReader, ParsedHost};
-use crate::qualys::fo::path;
+use crate::qualys::endpoint;
 use crate::sink::{PageSpool, Sink};
 
-/// The Host List endpoint below the platform URL.
-pub fn endpoint() -> String {
-    format!("{}{}", path::API_VERSION_PREFIX, path::HOST_LIST)
-}
+/// The Host List endpoint.
+const ENDPOINT: &endpoint::Endpoint = &endpoint::HOST_LIST;
 
 /// The VMDR Assets stream (its row is in [`super::registry`]).
 pub struct VmdrAssets;
@@ -37,14 +37,14 @@ impl Stream for VmdrAssets {
     /// Host List with every detail, tags and asset IDs, and the tag filters; later pages add
     /// `id_min`.
     fn first_request(&self, config: &ConnectorConfig) -> Request {
-        let mut r = Request::new(endpoint())
-            .param("action", "list")
-            .param("details", "All")
-            .param("show_tags", "1")
-            .param("show_asset_id", "1")
-            .param("truncation_limit", config.vmdr.truncation_limit.to_string());
+        let mut r = Request::post(ENDPOINT)
+            .form("action", "list")
+            .form("details", "All")
+            .form("show_tags", "1")
+            .form("show_asset_id", "1")
+            .form("truncation_limit", config.vmdr.truncation_limit.to_string());
         for (k, v) in config.vmdr.tags.params() {
-            r = r.param(k, v);
+            r = r.form(k, v);
         }
         r
     }
@@ -133,12 +133,12 @@ pub fn write_record(out: &mut Vec<u8>, host: &ParsedHost) -> Result<()> {
     })
 }
 
-fn parse_page(body: BodyReader, facts: &ResponseFacts) -> Result<PageOutput<()>> {
-    spool_page(page_loop::open_page(body, facts, HostListKind::Hosts)?)
+fn parse_page(body: BodyReader, facts: &ResponseFacts) -> Result<ParsedHostPage<()>> {
+    spool_page(host_list_page::open(body, facts, HostListKind::Hosts)?)
 }
 
 /// Reads a whole host page into a spool.
-fn spool_page<R: BufRead>(mut page: HostListReader<R>) -> Result<PageOutput<()>> {
+fn spool_page<R: BufRead>(mut page: HostListReader<R>) -> Result<ParsedHostPage<()>> {
     let mut spool = PageSpool::new();
     let mut json = Vec::with_capacity(4 * 1024);
     let mut hosts = 0;
@@ -150,13 +150,17 @@ fn spool_page<R: BufRead>(mut page: HostListReader<R>) -> Result<PageOutput<()>>
         write_record(&mut json, host)?;
         spool.push(host.id(), &json)?;
     }
-    Ok(PageOutput {
-        spool,
-        hosts,
-        last_host_id,
-        warning: page.warning().cloned(),
-        text: page.text_stats(),
-        extra: (),
+    Ok(Parsed {
+        page: HostPage {
+            spool,
+            hosts,
+            text: page.text_stats(),
+            extra: (),
+        },
+        next: Truncation {
+            warning: page.warning().cloned(),
+            last_host_id,
+        },
     })
 }
 
@@ -174,8 +178,9 @@ async fn run(
     let pages = page_loop::for_each_page(
         client,
         stream.first_request(config),
+        IdMinCursor::new(client.base_url().clone()),
         parse_page,
-        async |page: PageOutput<()>| {
+        async |page: HostPage<()>| {
             summary.hosts += page.hosts;
             summary.invalid_chars_replaced += page.text.invalid_chars_replaced;
             page.spool.drain(|_, json| {

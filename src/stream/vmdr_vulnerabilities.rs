@@ -20,12 +20,14 @@ use serde::Serialize;
 
 use futures_util::future::LocalBoxFuture;
 
-use super::page_loop::{self, PageOutput};
+use super::cursor::{IdMinCursor, Truncation};
+use super::host_list_page::{self, HostPage, ParsedHostPage};
+use super::page_loop::{self, Parsed};
 use super::record_value::{Flag, Num, flag, num};
 use super::saved_response::{ParseMode, ParseSummary, SavedResponse, with_reader};
 use super::{RunSummary, Stream, StreamKind};
-use crate::client::body::BodyReader;
-use crate::client::classify::{self, ResponseFacts};
+use crate::client::body_reader::BodyReader;
+use crate::client::error_reader::{ResponseFacts, fo};
 use crate::client::{QualysClient, Request};
 use crate::config::ConnectorConfig;
 use crate::error::{Error, Result};
@@ -35,14 +37,12 @@ use crate::parse::xml::{
     Capture, DetectionField as D, HostField as H, HostListKind, HostListReader, ParsedDetection,
     ParsedHost,
 };
+use crate::qualys::endpoint;
 use crate::qualys::filter::DetectionType;
-use crate::qualys::fo::path;
 use crate::sink::{PageSpool, Sink};
 
-/// The Host List Detection endpoint below the platform URL.
-pub fn endpoint() -> String {
-    format!("{}{}", path::API_VERSION_PREFIX, path::HOST_DETECTION)
-}
+/// The Host List Detection endpoint.
+const ENDPOINT: &endpoint::Endpoint = &endpoint::HOST_DETECTION;
 
 /// The VMDR Vulnerabilities stream (its row is in [`super::registry`]).
 pub struct VmdrVulnerabilities;
@@ -50,22 +50,22 @@ pub struct VmdrVulnerabilities;
 impl Stream for VmdrVulnerabilities {
     /// Host List Detection with the status, tag and kernel filters; later pages add `id_min`.
     fn first_request(&self, config: &ConnectorConfig) -> Request {
-        let mut r = Request::new(endpoint())
-            .param("action", "list")
-            .param("show_tags", "1")
-            .param("status", config.vmdr.statuses.to_param())
-            .param("truncation_limit", config.vmdr.truncation_limit.to_string());
+        let mut r = Request::post(ENDPOINT)
+            .form("action", "list")
+            .form("show_tags", "1")
+            .form("status", config.vmdr.statuses.to_param())
+            .form("truncation_limit", config.vmdr.truncation_limit.to_string());
         if config.vmdr.include_ignored {
-            r = r.param("include_ignored", "1");
+            r = r.form("include_ignored", "1");
         }
         if config.vmdr.include_disabled {
-            r = r.param("include_disabled", "1");
+            r = r.form("include_disabled", "1");
         }
         if let Some(arf) = config.vmdr.arf_kernel_filter {
-            r = r.param("arf_kernel_filter", arf.value().to_string());
+            r = r.form("arf_kernel_filter", arf.value().to_string());
         }
         for (k, v) in config.vmdr.tags.params() {
-            r = r.param(k, v);
+            r = r.form(k, v);
         }
         r
     }
@@ -289,14 +289,10 @@ impl KnowledgeBaseJoin {
                 .map(u64::to_string)
                 .collect::<Vec<_>>()
                 .join(",");
-            let request = Request::new(format!(
-                "{}{}",
-                path::API_VERSION_PREFIX,
-                path::KNOWLEDGE_BASE
-            ))
-            .param("action", "list")
-            .param("details", "Basic")
-            .param("ids", ids);
+            let request = Request::post(&endpoint::KNOWLEDGE_BASE)
+                .form("action", "list")
+                .form("details", "Basic")
+                .form("ids", ids);
             let entries = client.fetch(&request, parse_kb).await?;
             self.requests += 1;
             self.qids += batch.len() as u64;
@@ -324,7 +320,7 @@ fn parse_kb(body: BodyReader, facts: &ResponseFacts) -> Result<Vec<KbFacts>> {
     if root == Root::KnowledgeBase {
         return knowledge_base::read(reader, buf, &origin);
     }
-    Err(classify::from_other_document(
+    Err(fo::from_other_document(
         facts,
         crate::parse::xml::host_list::OtherDocument { root, reader, buf },
     ))
@@ -339,12 +335,12 @@ pub struct DetectionPage {
     pub unknown_dropped: u64,
 }
 
-fn parse_page(body: BodyReader, facts: &ResponseFacts) -> Result<PageOutput<DetectionPage>> {
-    spool_page(page_loop::open_page(body, facts, HostListKind::Detections)?)
+fn parse_page(body: BodyReader, facts: &ResponseFacts) -> Result<ParsedHostPage<DetectionPage>> {
+    spool_page(host_list_page::open(body, facts, HostListKind::Detections)?)
 }
 
 /// Reads a whole detection page into a spool.
-fn spool_page<R: BufRead>(mut page: HostListReader<R>) -> Result<PageOutput<DetectionPage>> {
+fn spool_page<R: BufRead>(mut page: HostListReader<R>) -> Result<ParsedHostPage<DetectionPage>> {
     let mut spool = PageSpool::new();
     let mut extra = DetectionPage::default();
     let mut json = Vec::with_capacity(8 * 1024);
@@ -372,13 +368,17 @@ fn spool_page<R: BufRead>(mut page: HostListReader<R>) -> Result<PageOutput<Dete
             extra.qids.insert(d.qid());
         }
     }
-    Ok(PageOutput {
-        spool,
-        hosts,
-        last_host_id,
-        warning: page.warning().cloned(),
-        text: page.text_stats(),
-        extra,
+    Ok(Parsed {
+        page: HostPage {
+            spool,
+            hosts,
+            text: page.text_stats(),
+            extra,
+        },
+        next: Truncation {
+            warning: page.warning().cloned(),
+            last_host_id,
+        },
     })
 }
 
@@ -398,8 +398,9 @@ async fn run(
     let pages = page_loop::for_each_page(
         client,
         stream.first_request(config),
+        IdMinCursor::new(client.base_url().clone()),
         parse_page,
-        async |page: PageOutput<DetectionPage>| {
+        async |page: HostPage<DetectionPage>| {
             kb.ensure(client, &page.extra.qids, config.vmdr.kb_batch_size)
                 .await?;
             summary.hosts += page.hosts;

@@ -17,8 +17,7 @@ async fn demo_tenant_vulnerabilities_stream_end_to_end() {
     let sim = Simulator::start(SimulatorConfig::demo()).await.unwrap();
     let mut s = demo_settings(sim.base_url.as_str(), StreamKind::VmdrVulnerabilities);
     s.vmdr.truncation_limit = Some(50);
-    let (config, _) = s.validate(Some("demo".into())).unwrap();
-    let run = run(&config).await;
+    let run = run_as(s, DEMO_PASSWORD).await;
     let summary = run.summary();
     eprintln!("{}", summary.describe());
     assert!(summary.pages >= 4, "{} pages", summary.pages);

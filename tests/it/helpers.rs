@@ -13,8 +13,8 @@ use std::process::{Command, Stdio};
 use std::sync::Once;
 use std::time::Duration;
 
-use qualys_harness::client::QualysClient;
 use qualys_harness::config::{ConnectorConfig, Settings};
+use qualys_harness::connector::Connector;
 use qualys_harness::sim::{RunningSimulator, Simulator, SimulatorConfig, Tenant, TenantSpec};
 use qualys_harness::sink::MemorySink;
 use qualys_harness::stream::{RunSummary, StreamKind};
@@ -118,15 +118,18 @@ impl Run {
     }
 }
 
-/// Runs the configured stream into memory.
-pub async fn run(config: &ConnectorConfig) -> Run {
+/// Runs the connector with `settings` and the test password, records into memory.
+pub async fn run(settings: Settings) -> Run {
+    run_as(settings, PASSWORD).await
+}
+
+/// Runs the connector with `settings` and `password`, records into memory.
+pub async fn run_as(settings: Settings, password: &str) -> Run {
     init_tracing();
-    let client = QualysClient::new(config).expect("the client builds");
     let mut sink = MemorySink::default();
-    let result = match config.stream.builtin() {
-        Ok(stream) => stream.run(&client, config, &mut sink).await,
-        Err(e) => Err(e),
-    };
+    let result = Connector::Builtin
+        .run(&settings, Some(password.into()), &mut sink)
+        .await;
     Run {
         result,
         records: sink.records,

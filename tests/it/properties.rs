@@ -100,7 +100,7 @@ proptest! {
             let mut s = settings(&server.uri(), StreamKind::VmdrVulnerabilities);
             s.vmdr.truncation_limit = Some(limit);
             s.vmdr.knowledge_base = Some(false);
-            let run = run(&config(s)).await;
+            let run = run(s).await;
             (run.keys(), run.summary().pages)
         });
         prop_assert_eq!(keys, expected);

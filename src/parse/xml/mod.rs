@@ -11,7 +11,9 @@
 //!   streams `HOST_LIST_VM_DETECTION_OUTPUT` and `HOST_LIST_OUTPUT` one host at a time into
 //!   reused buffers. Memory is bounded by the largest single host, never by the page.
 //! - [`walker`] is a small generic path walker for the small envelopes: [`simple_return`]
-//!   (error bodies) and [`knowledge_base`] (KB batches of a few hundred QIDs).
+//!   (FO error bodies), [`service_response`] (the head of every QPS answer: `responseCode`,
+//!   error details, `hasMoreRecords`, `lastId`) and [`knowledge_base`] (KB batches of a few
+//!   hundred QIDs).
 //! - [`text`] assembles element text from quick-xml's separate text, CDATA and entity events,
 //!   normalising line ends and replacing characters XML 1.0 forbids (counted, never silent).
 //!
@@ -21,6 +23,7 @@ pub mod baseline;
 pub mod document;
 pub mod host_list;
 pub mod knowledge_base;
+pub mod service_response;
 pub mod simple_return;
 pub mod text;
 pub mod walker;
