@@ -370,3 +370,160 @@ async fn read_bounded(response: &mut reqwest::Response, exchange: &Exchange) -> 
     }
     Ok(body)
 }
+
+#[cfg(test)]
+impl QualysClient {
+    /// A client for `base_url` as `quays_ab1` with `password`, retrying fast.
+    pub(crate) fn for_test(base_url: &str, password: &str) -> QualysClient {
+        let mut settings = crate::config::Settings::new(
+            crate::stream::StreamKind::VmdrVulnerabilities,
+            base_url,
+            "quays_ab1",
+        );
+        settings.common.backoff_initial_ms = Some(5);
+        settings.common.max_attempts = Some(3);
+        settings.common.max_wait_secs = Some(5);
+        let (config, _) = settings
+            .validate(Some(password.into()))
+            .expect("the test settings are valid");
+        QualysClient::new(&config.common).expect("the test client builds")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Read;
+
+    use wiremock::matchers::{header, method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    use super::*;
+    use crate::qualys::endpoint;
+
+    fn body_text(mut body: BodyReader, _: &ResponseFacts) -> Result<String> {
+        let mut text = String::new();
+        body.read_to_string(&mut text)
+            .map_err(|e| Error::io("reading", "body", e))?;
+        Ok(text)
+    }
+
+    #[tokio::test]
+    async fn each_family_sends_its_body_with_its_content_type_and_its_headers() {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .respond_with(ResponseTemplate::new(200).set_body_string("ok"))
+            .mount(&server)
+            .await;
+        let client = QualysClient::for_test(&server.uri(), "pw");
+        let fo = Request::post(&endpoint::HOST_LIST).form("action", "list");
+        let qps = Request::post(&endpoint::WAS_WEBAPP_SEARCH).body(Body::Xml(
+            ServiceRequest::default().preference("limitResults", "1000"),
+        ));
+        for r in [&fo, &qps] {
+            client.fetch(r, body_text).await.unwrap();
+        }
+        let received = server.received_requests().await.unwrap();
+        let fo_sent = &received[0];
+        assert_eq!(fo_sent.url.path(), "/api/2.0/fo/asset/host/");
+        assert_eq!(
+            fo_sent.headers["content-type"],
+            "application/x-www-form-urlencoded"
+        );
+        assert!(fo_sent.headers.contains_key("x-requested-with"));
+        assert!(
+            fo_sent.headers["authorization"]
+                .to_str()
+                .unwrap()
+                .starts_with("Basic ")
+        );
+        assert_eq!(fo_sent.body, b"action=list");
+        let qps_sent = &received[1];
+        assert_eq!(qps_sent.url.path(), "/qps/rest/3.0/search/was/webapp");
+        assert_eq!(qps_sent.headers["content-type"], "text/xml");
+        assert!(
+            !qps_sent.headers.contains_key("x-requested-with"),
+            "X-Requested-With is an FO requirement"
+        );
+        assert!(qps_sent.headers.contains_key("authorization"));
+        assert_eq!(
+            qps_sent.body,
+            b"<ServiceRequest><preferences><limitResults>1000</limitResults></preferences></ServiceRequest>"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_gateway_429_waits_as_retry_after_asks_then_succeeds() {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .and(path("/auth"))
+            .respond_with(ResponseTemplate::new(201).set_body_string("jwt"))
+            .mount(&server)
+            .await;
+        Mock::given(method("GET"))
+            .and(path("/pcrs/1.0/posture/policy/list"))
+            .respond_with(ResponseTemplate::new(429).insert_header("Retry-After", "1"))
+            .up_to_n_times(1)
+            .mount(&server)
+            .await;
+        Mock::given(method("GET"))
+            .and(path("/pcrs/1.0/posture/policy/list"))
+            .and(header("authorization", "Bearer jwt"))
+            .respond_with(ResponseTemplate::new(200).set_body_string("[]"))
+            .mount(&server)
+            .await;
+        let client = QualysClient::for_test(&server.uri(), "pw");
+        let body = client
+            .fetch(&Request::get(&endpoint::PCRS_POLICY_LIST), body_text)
+            .await
+            .unwrap();
+        assert_eq!(body, "[]");
+        assert_eq!(client.live().get(&client.live().retries), 1);
+        assert_eq!(client.waited().await, Duration::from_secs(1));
+        assert_eq!(client.logins(), 1);
+    }
+
+    #[tokio::test]
+    async fn query_parameters_and_a_json_body_reach_the_gateway() {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .and(path("/auth"))
+            .respond_with(ResponseTemplate::new(201).set_body_string("jwt"))
+            .mount(&server)
+            .await;
+        Mock::given(method("POST"))
+            .and(path("/pcrs/1.0/posture/postureInfo"))
+            .respond_with(ResponseTemplate::new(204))
+            .mount(&server)
+            .await;
+        let client = QualysClient::for_test(&server.uri(), "pw");
+        let request = Request::post(&endpoint::PCRS_POSTURE_INFO)
+            .query("evidenceRequired", "0")
+            .query("compressionRequired", "0")
+            .body(Body::Json(serde_json::json!([
+                {"policyId": "4711", "subscriptionId": "1", "hostIds": ["1", "2"]}
+            ])));
+        let (body, status) = client
+            .fetch(&request, |body, facts| {
+                Ok((body_text(body, facts)?, facts.status()))
+            })
+            .await
+            .unwrap();
+        assert_eq!(
+            (body.as_str(), status),
+            ("", 204),
+            "a 204 is an empty success"
+        );
+        let sent = server.received_requests().await.unwrap();
+        let posture = sent
+            .iter()
+            .find(|r| r.url.path() == "/pcrs/1.0/posture/postureInfo")
+            .unwrap();
+        assert_eq!(
+            posture.url.query(),
+            Some("evidenceRequired=0&compressionRequired=0")
+        );
+        assert_eq!(posture.headers["content-type"], "application/json");
+        let json: serde_json::Value = serde_json::from_slice(&posture.body).unwrap();
+        assert_eq!(json[0]["hostIds"][1], "2");
+    }
+}

@@ -324,7 +324,12 @@ mod tests {
             let Some(stream) = row.builtin else { continue };
             let first = stream.first_request(&config);
             assert_eq!(first.endpoint.family, row.family, "{}", row.name);
-            assert_eq!(first.endpoint.permission, Some(row.permission), "{}", row.name);
+            assert_eq!(
+                first.endpoint.permission,
+                Some(row.permission),
+                "{}",
+                row.name
+            );
         }
     }
 
