@@ -9,11 +9,8 @@
 use std::hint::black_box;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use qualys_harness::config::Settings;
-use qualys_harness::connector::BuiltinRun;
 use qualys_harness::sim::{Simulator, SimulatorConfig, SynthOptions, Tenant, write_page};
-use qualys_harness::sink::CountSink;
-use qualys_harness::stream::{ParseMode, SavedResponse, StreamKind};
+use qualys_harness::{BuiltinRun, CountSink, ParseMode, SavedResponse, Settings, StreamKind};
 
 fn bench(c: &mut Criterion) {
     let mb: u64 = std::env::var("QHARNESS_BENCH_MB")

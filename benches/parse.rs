@@ -11,12 +11,11 @@ use std::hint::black_box;
 use std::io::BufReader;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use qualys_harness::parse::xml::baseline::raw_event_loop;
-use qualys_harness::parse::xml::{Capture, HostListKind, HostListReader};
+use qualys_harness::bench::{
+    Capture, DetectionTriage, HostListKind, HostListReader, raw_event_loop, triage,
+};
 use qualys_harness::sim::{SynthOptions, SynthStream, write_page};
-use qualys_harness::sink::CountSink;
-use qualys_harness::stream::vmdr_vulnerabilities::{DetectionTriage, triage};
-use qualys_harness::stream::{ParseMode, SavedResponse, StreamKind};
+use qualys_harness::{CountSink, ParseMode, SavedResponse, StreamKind};
 
 struct Document {
     name: &'static str,

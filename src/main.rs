@@ -10,15 +10,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
-use qualys_harness::client::LiveCounters;
-use qualys_harness::config::{CommonSettings, PASSWORD_ENV, Settings, StatusList, VmdrSettings};
-use qualys_harness::connector::BuiltinRun;
+use qualys_harness::config::{CommonSettings, PASSWORD_ENV, StatusList, VmdrSettings};
 use qualys_harness::scenario::{self, Verdict, catalogue, report};
 use qualys_harness::sim::{self, SynthOptions, SynthStream};
-use qualys_harness::sink::{CountSink, FileSink, Sink, StdoutSink};
-use qualys_harness::stream::registry::implemented_names;
-use qualys_harness::stream::{ParseMode, SavedResponse, StreamKind};
-use qualys_harness::{Error, Result};
+use qualys_harness::{
+    AtomicFile, BuiltinRun, CountSink, Error, FileSink, LiveCounters, ParseMode, Result,
+    SavedResponse, Settings, Sink, StdoutSink, StreamKind,
+};
 
 #[derive(Parser)]
 #[command(name = "qharness", version, about = "Test and run Qualys connectors")]
@@ -283,14 +281,7 @@ async fn fetch(args: FetchArgs) -> Result<()> {
 }
 
 fn parse(args: ParseArgs) -> Result<()> {
-    let row = args.stream.row();
-    let stream = row.builtin.ok_or_else(|| {
-        Error::config(
-            "stream",
-            format!("parsing saved {} responses is not supported", row.name),
-            format!("use --stream {}", implemented_names().join(" or ")),
-        )
-    })?;
+    let stream = args.stream.builtin()?;
     let mode = if args.count {
         ParseMode::Count
     } else {
@@ -340,20 +331,9 @@ fn synth(args: SynthArgs) -> Result<()> {
     opts.detections_per_host = args.detections_per_host;
     // Written beside the target and renamed when complete: an interrupted run leaves no file
     // that looks like a finished scan.
-    let dir = match args.out.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let tmp = qualys_harness::sink::output_file_builder(".qharness-synth-")
-        .tempfile_in(&dir)
-        .map_err(|e| Error::io("creating a temporary file in", &dir, e))?;
-    let mut out = std::io::BufWriter::with_capacity(1 << 20, tmp);
+    let mut out = AtomicFile::create(&args.out, ".qharness-synth-")?;
     let summary = sim::write_page(&opts, &mut out)?;
-    let tmp = out
-        .into_inner()
-        .map_err(|e| Error::io("writing", &args.out, e.into_error()))?;
-    tmp.persist(&args.out)
-        .map_err(|e| Error::io("moving the finished file to", &args.out, e.error))?;
+    out.publish()?;
     println!(
         "wrote {}: {} hosts, {} detections ({} records), {} bytes",
         args.out.display(),

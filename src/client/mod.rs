@@ -46,7 +46,7 @@ use crate::qualys::fo::header;
 use crate::qualys::platform;
 
 pub use self::request::{Body, Request};
-pub use self::service_request::{Criterion, Operator, ServiceRequest};
+pub use self::service_request::{Operator, ServiceRequest};
 
 /// Bodies of error responses are read up to this size; Qualys error pages are a few hundred
 /// bytes, so anything larger is cut rather than buffered.

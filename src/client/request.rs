@@ -8,16 +8,6 @@ use crate::qualys::endpoint::Endpoint;
 
 /// One request: an endpoint (which says the path, the API family and the permission it needs),
 /// a method, a query and a body.
-///
-/// ```
-/// use qualys_harness::qualys::endpoint;
-/// use qualys_harness::{Body, Request};
-///
-/// let r = Request::post(&endpoint::HOST_LIST).form("action", "list");
-/// assert_eq!(r.path, "/api/2.0/fo/asset/host/");
-/// assert_eq!(r.param("action"), Some("list"));
-/// assert!(matches!(r.body, Body::Form(_)));
-/// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct Request {
     pub endpoint: &'static Endpoint,
@@ -170,6 +160,14 @@ mod tests {
         let none = Request::get(&endpoint::PCRS_POLICY_LIST);
         assert_eq!(none.body.content_type(), None);
         assert!(none.body.to_bytes().is_empty());
+    }
+
+    #[test]
+    fn a_request_takes_its_path_from_the_endpoint_registry() {
+        let r = Request::post(&endpoint::HOST_LIST).form("action", "list");
+        assert_eq!(r.path, "/api/2.0/fo/asset/host/");
+        assert_eq!(r.param("action"), Some("list"));
+        assert_eq!(r.method, Method::POST);
     }
 
     #[test]

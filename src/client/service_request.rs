@@ -47,21 +47,6 @@ pub struct Criterion {
 }
 
 /// A `ServiceRequest` body.
-///
-/// ```
-/// use qualys_harness::{Operator, ServiceRequest};
-///
-/// let mut r = ServiceRequest::default()
-///     .preference("limitResults", "1000")
-///     .criterion("type", Operator::In, "VULNERABILITY,SENSITIVE_CONTENT");
-/// r.set_criterion("id", Operator::Greater, "6816386");
-/// assert_eq!(
-///     r.to_xml(),
-///     "<ServiceRequest><preferences><limitResults>1000</limitResults></preferences><filters>\
-///      <Criteria field=\"type\" operator=\"IN\">VULNERABILITY,SENSITIVE_CONTENT</Criteria>\
-///      <Criteria field=\"id\" operator=\"GREATER\">6816386</Criteria></filters></ServiceRequest>"
-/// );
-/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ServiceRequest {
     pub preferences: Vec<(String, String)>,
@@ -140,6 +125,21 @@ impl ServiceRequest {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn preferences_come_first_and_the_id_criterion_is_replaced_in_place() {
+        let mut r = ServiceRequest::default()
+            .preference("limitResults", "1000")
+            .criterion("type", Operator::In, "VULNERABILITY,SENSITIVE_CONTENT");
+        r.set_criterion("id", Operator::Greater, "6816386");
+        r.set_criterion("id", Operator::Greater, "6816400");
+        assert_eq!(
+            r.to_xml(),
+            "<ServiceRequest><preferences><limitResults>1000</limitResults></preferences><filters>\
+             <Criteria field=\"type\" operator=\"IN\">VULNERABILITY,SENSITIVE_CONTENT</Criteria>\
+             <Criteria field=\"id\" operator=\"GREATER\">6816400</Criteria></filters></ServiceRequest>"
+        );
+    }
 
     #[test]
     fn values_are_escaped_and_an_empty_request_is_just_the_root() {

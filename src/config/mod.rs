@@ -7,7 +7,7 @@
 //! `[settings]`), but in code the settings come in sections: [`common`] holds what every stream
 //! reads (the stream, platform and user, password, TLS, retries, timeouts), and each Qualys
 //! module has its own section ([`vmdr`] now; Policy Compliance and WAS sections come with their
-//! streams). Each section declares its keys once, with [`settings_section!`]; reading the file
+//! streams). Each section declares its keys once, with `settings_section!`; reading the file
 //! dispatches each key to its section, and a key no section knows is rejected with the list of
 //! valid ones.
 //!

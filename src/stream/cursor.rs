@@ -54,11 +54,6 @@ impl IdMinCursor {
             configured,
         }
     }
-
-    /// The `id_min` of the next request, if any.
-    pub fn id_min(&self) -> Option<u64> {
-        self.current
-    }
 }
 
 impl Cursor for IdMinCursor {
@@ -117,6 +112,10 @@ impl Cursor for IdMinCursor {
 }
 
 /// The end of a QPS page: what its `ServiceResponse` head said, and the records it held.
+#[allow(
+    dead_code,
+    reason = "the seam the WAS streams (issue 10) page with; the tests below exercise it"
+)]
 #[derive(Debug, Clone, Default)]
 pub struct MoreRecords {
     /// `hasMoreRecords` (absent counts as false: the 2022 empty answer has only `count`).
@@ -128,6 +127,10 @@ pub struct MoreRecords {
     pub last_record_id: Option<u64>,
 }
 
+#[allow(
+    dead_code,
+    reason = "the seam the WAS streams (issue 10) page with; the tests below exercise it"
+)]
 impl MoreRecords {
     /// The marker of a page whose head was `head` and which held `records` records, the last
     /// with id `last_record_id`.
@@ -142,11 +145,19 @@ impl MoreRecords {
 }
 
 /// The QPS `lastId` cursor: `id GREATER <lastId>` on the next `ServiceRequest`.
+#[allow(
+    dead_code,
+    reason = "the seam the WAS streams (issue 10) page with; the tests below exercise it"
+)]
 #[derive(Debug, Clone, Default)]
 pub struct LastIdCursor {
     last_id: Option<u64>,
 }
 
+#[allow(
+    dead_code,
+    reason = "the seam the WAS streams (issue 10) page with; the tests below exercise it"
+)]
 impl LastIdCursor {
     /// The `lastId` the next request continues after, if any.
     pub fn last_id(&self) -> Option<u64> {
@@ -241,7 +252,6 @@ mod tests {
         let mut c = IdMinCursor::new(base());
         let url = "https://qualysapi.qualys.com/api/2.0/fo/asset/host/vm/detection/?action=list&id_min=101";
         assert!(c.advance(&truncated(url, 100), &ex()).unwrap());
-        assert_eq!(c.id_min(), Some(101));
         let mut r = Request::post(&endpoint::HOST_DETECTION).form("action", "list");
         c.apply(&mut r);
         assert_eq!(r.param("id_min"), Some("101"));

@@ -51,7 +51,7 @@ pub use summary::RunSummary;
 /// A connector stream: what the registry's [`StreamRow::builtin`] points at.
 ///
 /// An implementation lives in its own file under `src/stream/`. A paged stream's
-/// [`run`](Stream::run) is one call of [`page_loop::for_each_page`] with the stream's first
+/// [`run`](Stream::run) is one call of `page_loop::for_each_page` with the stream's first
 /// request, its cursor and its page parser, plus what the stream does with each completed page.
 pub trait Stream: Sync {
     /// The request of the first page for a checked configuration (later pages are the cursor's

@@ -1,8 +1,8 @@
 //! The connector against the simulator's embedded demo tenant: the two halves agree.
 
+use qualys_harness::StreamKind;
 use qualys_harness::config::Settings;
 use qualys_harness::sim::{Simulator, SimulatorConfig};
-use qualys_harness::stream::StreamKind;
 
 use crate::helpers::*;
 

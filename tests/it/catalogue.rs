@@ -7,11 +7,11 @@
 
 use std::path::Path;
 
+use qualys_harness::StreamKind;
 use qualys_harness::config::ConnectorConfig;
 use qualys_harness::qualys::filter::DetectionType;
 use qualys_harness::scenario::{Scenario, catalogue};
 use qualys_harness::sim::Tenant;
-use qualys_harness::stream::StreamKind;
 
 /// Records, hosts and distinct QIDs the stream should return from `tenant` under `config`.
 fn reference(tenant: &Tenant, config: &ConnectorConfig) -> (u64, u64, u64) {

@@ -14,10 +14,8 @@ use std::sync::Once;
 use std::time::Duration;
 
 use qualys_harness::config::{ConnectorConfig, Settings};
-use qualys_harness::connector::Connector;
 use qualys_harness::sim::{RunningSimulator, Simulator, SimulatorConfig, Tenant, TenantSpec};
-use qualys_harness::sink::MemorySink;
-use qualys_harness::stream::{RunSummary, StreamKind};
+use qualys_harness::{Connector, MemorySink, RunSummary, StreamKind};
 use serde_json::Value;
 use wiremock::{Match, Request, ResponseTemplate};
 

@@ -4,8 +4,7 @@
 use std::io::{BufRead, Read};
 
 use proptest::prelude::*;
-use qualys_harness::sink::MemorySink;
-use qualys_harness::stream::{ParseMode, SavedResponse, StreamKind};
+use qualys_harness::{CountSink, MemorySink, ParseMode, SavedResponse, StreamKind};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
@@ -148,7 +147,7 @@ fn counting_keeps_only_what_a_count_needs_and_counts_the_same_records() {
                 &mut records,
             )
             .expect("the fixture parses");
-        let mut counted = qualys_harness::sink::CountSink::default();
+        let mut counted = CountSink::default();
         let count = parser
             .parse_saved(
                 SavedResponse::Memory(body.as_bytes()),

@@ -4,9 +4,8 @@
 use std::collections::BTreeSet;
 
 use qualys_harness::config::StatusList;
-use qualys_harness::error::{AccountProblem, Error, Throttle};
-use qualys_harness::stream::StreamKind;
-use qualys_harness::{ExitClass, qualys::Permission};
+use qualys_harness::qualys::Permission;
+use qualys_harness::{AccountProblem, Error, ExitClass, StreamKind, Throttle};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 

@@ -323,27 +323,9 @@ struct PageState {
     detections_read: u64,
 }
 
-/// A streaming reader over one host page.
-///
-/// ```
-/// use qualys_harness::parse::xml::{HostListReader, HostListKind, DetectionField};
-///
-/// let xml = r#"<?xml version="1.0" encoding="UTF-8" ?>
-/// <HOST_LIST_VM_DETECTION_OUTPUT><RESPONSE><DATETIME>2026-01-01T00:00:00Z</DATETIME>
-/// <HOST_LIST><HOST><ID>42</ID><IP>192.0.2.7</IP><DETECTION_LIST>
-/// <DETECTION><QID>38170</QID><TYPE>Confirmed</TYPE><RESULTS><![CDATA[a < b]]></RESULTS></DETECTION>
-/// </DETECTION_LIST></HOST></HOST_LIST></RESPONSE></HOST_LIST_VM_DETECTION_OUTPUT>"#;
-///
-/// let mut page = HostListReader::open(xml.as_bytes(), HostListKind::Detections, "example")?
-///     .expect("a host page, not an error document");
-/// let (host, detections) = page.next_host()?.expect("one host");
-/// assert_eq!(host.id(), 42);
-/// assert_eq!(detections[0].qid(), 38170);
-/// assert_eq!(detections[0].get(DetectionField::Results), Some("a < b"));
-/// assert!(page.next_host()?.is_none());
-/// assert!(page.warning().is_none());
-/// # Ok::<(), qualys_harness::Error>(())
-/// ```
+/// A streaming reader over one host list: `open` it on a response, then take each host with
+/// its detections from `next_host` until it returns `None`, then read the `warning`
+/// (the test `one_host_and_its_detection_come_out_with_their_cdata_text` below shows it).
 pub struct HostListReader<R> {
     reader: Reader<R>,
     buf: Vec<u8>,
@@ -706,5 +688,30 @@ impl PageState {
             offset: reader.buffer_position(),
             problem: format!("{element} is not a number: {value:?}"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_host_and_its_detection_come_out_with_their_cdata_text() -> Result<()> {
+        let xml = r#"<?xml version="1.0" encoding="UTF-8" ?>
+<HOST_LIST_VM_DETECTION_OUTPUT><RESPONSE><DATETIME>2026-01-01T00:00:00Z</DATETIME>
+<HOST_LIST><HOST><ID>42</ID><IP>192.0.2.7</IP><DETECTION_LIST>
+<DETECTION><QID>38170</QID><TYPE>Confirmed</TYPE><RESULTS><![CDATA[a < b]]></RESULTS></DETECTION>
+</DETECTION_LIST></HOST></HOST_LIST></RESPONSE></HOST_LIST_VM_DETECTION_OUTPUT>"#;
+        let Ok(mut page) = HostListReader::open(xml.as_bytes(), HostListKind::Detections, "t")?
+        else {
+            panic!("a host list, not an error document");
+        };
+        let (host, detections) = page.next_host()?.expect("one host");
+        assert_eq!(host.id(), 42);
+        assert_eq!(detections[0].qid(), 38170);
+        assert_eq!(detections[0].get(DetectionField::Results), Some("a < b"));
+        assert!(page.next_host()?.is_none());
+        assert!(page.warning().is_none());
+        Ok(())
     }
 }

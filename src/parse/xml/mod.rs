@@ -28,7 +28,6 @@ pub mod simple_return;
 pub mod text;
 pub mod walker;
 
-pub use document::Root;
 pub use host_list::{
     Capture, DetectionField, HostField, HostListKind, HostListReader, ParsedDetection, ParsedHost,
     TruncationWarning,

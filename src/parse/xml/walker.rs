@@ -10,7 +10,7 @@ use quick_xml::Reader;
 use quick_xml::events::Event;
 
 use super::document::xml_error;
-use super::text::{TextAssembler, TextStats};
+use super::text::TextAssembler;
 use crate::error::{Error, Result};
 
 /// One step of the walk.
@@ -108,14 +108,6 @@ impl<R: BufRead> Walker<R> {
     /// Byte offset reached so far.
     pub fn position(&self) -> u64 {
         self.reader.buffer_position()
-    }
-
-    pub fn origin(&self) -> &str {
-        &self.origin
-    }
-
-    pub fn text_stats(&self) -> TextStats {
-        self.assembler.stats
     }
 }
 
