@@ -22,6 +22,9 @@ fn reference(tenant: &Tenant, config: &ConnectorConfig) -> (u64, u64, u64) {
         if !config.vmdr.tags.keeps(&host.tags) {
             continue;
         }
+        // The one place outside the registry that asks which stream this is, on purpose: this
+        // is the reference each stream's semantics are checked against, written independently
+        // of the connector (a host per record here, a detection per record below).
         if config.stream == StreamKind::VmdrAssets {
             records += 1;
             hosts += 1;
