@@ -58,8 +58,6 @@ pub struct StreamRow {
     pub kind: StreamKind,
     /// The name users type (`--stream`, `stream = "..."`).
     pub name: &'static str,
-    /// What the Qualys documentation calls it, for messages.
-    pub title: &'static str,
     /// The API family every request of the stream belongs to.
     pub family: Family,
     /// The module permission the Qualys user needs.
@@ -85,7 +83,6 @@ pub static STREAMS: &[StreamRow] = &[
     StreamRow {
         kind: StreamKind::VmdrAssets,
         name: "vmdr-assets",
-        title: "VMDR Assets (Host List)",
         family: Family::Fo,
         permission: Permission::ManageVm,
         settings: &[
@@ -105,7 +102,6 @@ pub static STREAMS: &[StreamRow] = &[
     StreamRow {
         kind: StreamKind::VmdrVulnerabilities,
         name: "vmdr-vulnerabilities",
-        title: "VMDR Vulnerabilities (Host List Detection and KnowledgeBase)",
         family: Family::Fo,
         permission: Permission::ManageVm,
         settings: &[
@@ -129,7 +125,6 @@ pub static STREAMS: &[StreamRow] = &[
     StreamRow {
         kind: StreamKind::PcPosture,
         name: "pc-posture",
-        title: "Policy Compliance posture (PCRS)",
         family: Family::Gateway,
         permission: Permission::ManagePc,
         settings: &[],
@@ -141,7 +136,6 @@ pub static STREAMS: &[StreamRow] = &[
     StreamRow {
         kind: StreamKind::WasAssets,
         name: "was-assets",
-        title: "WAS Assets (web applications)",
         family: Family::Qps,
         permission: Permission::ManageWebApplications,
         settings: &[],
@@ -153,7 +147,6 @@ pub static STREAMS: &[StreamRow] = &[
     StreamRow {
         kind: StreamKind::WasFindings,
         name: "was-findings",
-        title: "WAS Vulnerabilities (findings)",
         family: Family::Qps,
         permission: Permission::ManageWebApplications,
         settings: &[],

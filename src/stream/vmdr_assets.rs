@@ -8,9 +8,8 @@
 
 use std::io::BufRead;
 
-use serde::Serialize;
-
 use futures_util::future::LocalBoxFuture;
+use serde::Serialize;
 
 use super::cursor::{IdMinCursor, Truncation};
 use super::host_list_page::{self, HostPage, ParsedHostPage};
