@@ -105,6 +105,29 @@ struct FetchArgs {
     /// The Qualys API user. The password comes from QUALYS_PASSWORD or password_file.
     #[arg(long)]
     username: Option<String>,
+    /// The VMDR module's settings (flattened: the flags keep their names and places).
+    #[command(flatten)]
+    vmdr: VmdrFlags,
+    /// Extra CA certificate (PEM) to trust, e.g. the simulator's.
+    #[arg(long)]
+    ca_cert: Option<PathBuf>,
+    /// Attempts per request for transient failures (default 5).
+    #[arg(long)]
+    max_attempts: Option<u32>,
+    /// Total seconds the run may spend waiting on rate limits and backoff (default 300).
+    #[arg(long)]
+    max_wait_secs: Option<u64>,
+    /// Write NDJSON here (atomically, when the stream completed) instead of stdout.
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// A TOML file with the same settings; flags override it.
+    #[arg(long)]
+    config: Option<PathBuf>,
+}
+
+/// The flags of the VMDR module's settings ([`VmdrSettings`]).
+#[derive(Args)]
+struct VmdrFlags {
     /// Vulnerability statuses, comma-separated: New,Active,Re-Opened,Fixed (default: all).
     #[arg(long)]
     status: Option<String>,
@@ -138,21 +161,24 @@ struct FetchArgs {
     /// Do not join KnowledgeBase facts (title, CVEs, CVSS) onto detections.
     #[arg(long)]
     no_knowledge_base: bool,
-    /// Extra CA certificate (PEM) to trust, e.g. the simulator's.
-    #[arg(long)]
-    ca_cert: Option<PathBuf>,
-    /// Attempts per request for transient failures (default 5).
-    #[arg(long)]
-    max_attempts: Option<u32>,
-    /// Total seconds the run may spend waiting on rate limits and backoff (default 300).
-    #[arg(long)]
-    max_wait_secs: Option<u64>,
-    /// Write NDJSON here (atomically, when the stream completed) instead of stdout.
-    #[arg(long)]
-    out: Option<PathBuf>,
-    /// A TOML file with the same settings; flags override it.
-    #[arg(long)]
-    config: Option<PathBuf>,
+}
+
+impl VmdrFlags {
+    fn settings(&self) -> VmdrSettings {
+        VmdrSettings {
+            status: self.status.clone().map(StatusList::Text),
+            tag_include: self.tag_include.clone(),
+            tag_exclude: self.tag_exclude.clone(),
+            tag_include_selector: self.tag_include_selector.clone(),
+            tag_exclude_selector: self.tag_exclude_selector.clone(),
+            arf_kernel_filter: self.arf_kernel_filter,
+            truncation_limit: self.truncation_limit,
+            include_ignored: self.include_ignored.then_some(true),
+            include_disabled: self.include_disabled.then_some(true),
+            kb_batch_size: self.kb_batch_size,
+            knowledge_base: self.no_knowledge_base.then_some(false),
+        }
+    }
 }
 
 impl FetchArgs {
@@ -171,19 +197,7 @@ impl FetchArgs {
                 max_wait_secs: self.max_wait_secs,
                 ..CommonSettings::default()
             },
-            vmdr: VmdrSettings {
-                status: self.status.clone().map(StatusList::Text),
-                tag_include: self.tag_include.clone(),
-                tag_exclude: self.tag_exclude.clone(),
-                tag_include_selector: self.tag_include_selector.clone(),
-                tag_exclude_selector: self.tag_exclude_selector.clone(),
-                arf_kernel_filter: self.arf_kernel_filter,
-                truncation_limit: self.truncation_limit,
-                include_ignored: self.include_ignored.then_some(true),
-                include_disabled: self.include_disabled.then_some(true),
-                kb_batch_size: self.kb_batch_size,
-                knowledge_base: self.no_knowledge_base.then_some(false),
-            },
+            vmdr: self.vmdr.settings(),
         };
         Ok(file.overridden_by(flags))
     }

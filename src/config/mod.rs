@@ -4,17 +4,18 @@
 //! # How the pieces fit
 //!
 //! The file format is flat (`platform_url = ...`, `status = ...`, the same keys in a scenario's
-//! `[settings]`), but in code the settings come in sections: [`common`] holds what every stream
-//! reads (the stream, platform and user, password, TLS, retries, timeouts), and each Qualys
-//! module has its own section ([`vmdr`] now; Policy Compliance and WAS sections come with their
-//! streams). Each section declares its keys once, with `settings_section!`; reading the file
-//! dispatches each key to its section, and a key no section knows is rejected with the list of
-//! valid ones.
+//! `[settings]`), but in code the settings come in sections: [`CommonSettings`] (`common.rs`)
+//! holds what every stream reads (the stream, platform and user, password, TLS, retries,
+//! timeouts), and each Qualys module has its own section ([`VmdrSettings`] in `vmdr.rs` now;
+//! Policy Compliance and WAS sections come with their streams). Each section declares its keys
+//! once, with `settings_section!`, and is listed once in `settings_sections!`; reading the file
+//! dispatches each key to its section, and a key no section knows is rejected at the key with
+//! the list of valid ones.
 //!
 //! Every rule lives in [`Settings::validate`], so the CLI, the scenario runner and the tests all
 //! get the same messages: the common section is checked, then every module section's values,
 //! then that each module setting applies to the selected stream (the stream registry's
-//! [`crate::stream::StreamRow::settings`] says which do). Errors name the setting, say what is
+//! [`crate::StreamRow::settings`] says which do). Errors name the setting, say what is
 //! wrong and what to do; soft problems (a platform URL that disagrees with the username's
 //! platform identifier, which is legitimate for private clouds and simulators) come back as
 //! warnings.
@@ -85,8 +86,8 @@ macro_rules! settings_section {
     };
 }
 
-pub mod common;
-pub mod vmdr;
+mod common;
+mod vmdr;
 
 pub use common::{CommonConfig, CommonSettings, RetryPolicy};
 pub use vmdr::{StatusList, VmdrConfig, VmdrSettings};
@@ -94,31 +95,85 @@ pub use vmdr::{StatusList, VmdrConfig, VmdrSettings};
 /// The environment variable the password is read from when no `password_file` is set.
 pub const PASSWORD_ENV: &str = "QUALYS_PASSWORD";
 
-/// Settings as written in a config file, a scenario's `[settings]` table, or given as flags, by
-/// section. Every key is optional here; [`Settings::validate`] decides what is required.
-///
-/// ```
-/// use qualys_harness::Settings;
-///
-/// let s: Settings = toml::from_str("stream = \"vmdr-assets\"\ntruncation_limit = 50").unwrap();
-/// assert_eq!(s.vmdr.truncation_limit, Some(50));
-/// let e = toml::from_str::<Settings>("truncation = 50").unwrap_err().to_string();
-/// assert!(e.contains("unknown field `truncation`") && e.contains("`truncation_limit`"), "{e}");
-/// ```
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Settings {
-    pub common: CommonSettings,
-    pub vmdr: VmdrSettings,
+/// Declares [`Settings`] and [`ConnectorConfig`] from the list of module sections, with the
+/// plumbing every section needs (reading its keys, flags over the file, checking): a new
+/// module's settings are one line of the `settings_sections!` call below.
+macro_rules! settings_sections {
+    ($($module:ident: $settings:ty => $config:ty),* $(,)?) => {
+        /// Settings as written in a config file, a scenario's `[settings]` table, or given as
+        /// flags, by section. Every key is optional here; [`Settings::validate`] decides what is
+        /// required.
+        ///
+        /// ```
+        /// use qualys_harness::Settings;
+        ///
+        /// let s: Settings = toml::from_str("stream = \"vmdr-assets\"\ntruncation_limit = 50").unwrap();
+        /// assert_eq!(s.vmdr.truncation_limit, Some(50));
+        /// let e = toml::from_str::<Settings>("truncation = 50").unwrap_err().to_string();
+        /// assert!(e.contains("unknown field `truncation`") && e.contains("`truncation_limit`"), "{e}");
+        /// ```
+        #[derive(Debug, Clone, Default, PartialEq)]
+        pub struct Settings {
+            pub common: CommonSettings,
+            $(pub $module: $settings,)*
+        }
+
+        /// A checked configuration, ready for the client: the stream, the common settings, and
+        /// each module's section (its defaults when the stream belongs to another module).
+        #[derive(Debug, Clone)]
+        pub struct ConnectorConfig {
+            pub stream: StreamKind,
+            pub common: CommonConfig,
+            $(pub $module: $config,)*
+        }
+
+        /// Every key of every section, for the unknown-key message.
+        static ALL_KEYS: LazyLock<Vec<&'static str>> = LazyLock::new(|| {
+            [CommonSettings::KEYS, $(<$settings>::KEYS),*]
+                .into_iter()
+                .flatten()
+                .copied()
+                .collect()
+        });
+
+        impl Settings {
+            /// Reads the value of `key` into the section that owns the key.
+            fn read_key<'de, A: MapAccess<'de>>(
+                &mut self,
+                key: &str,
+                map: &mut A,
+            ) -> std::result::Result<bool, A::Error> {
+                Ok(self.common.read_key(key, map)? $(|| self.$module.read_key(key, map)?)*)
+            }
+
+            /// Keys set in `over` replace those in `self` (flags override the file).
+            pub fn overridden_by(self, over: Settings) -> Settings {
+                Settings {
+                    common: self.common.overridden_by(over.common),
+                    $($module: self.$module.overridden_by(over.$module),)*
+                }
+            }
+
+            /// Checks every module section's values (a wrong value is wrong whichever stream
+            /// runs), then that each module setting that is set applies to the stream.
+            fn check_modules(
+                &self,
+                stream: StreamKind,
+                common: CommonConfig,
+            ) -> Result<ConnectorConfig> {
+                let config = ConnectorConfig {
+                    stream,
+                    common,
+                    $($module: self.$module.check()?,)*
+                };
+                $(check_applies(stream.row(), &self.$module.keys_set())?;)*
+                Ok(config)
+            }
+        }
+    };
 }
 
-/// Every key of every section, for the unknown-key message.
-static ALL_KEYS: LazyLock<Vec<&'static str>> = LazyLock::new(|| {
-    [CommonSettings::KEYS, VmdrSettings::KEYS]
-        .into_iter()
-        .flatten()
-        .copied()
-        .collect()
-});
+settings_sections!(vmdr: VmdrSettings => VmdrConfig);
 
 /// A key that some section knows. Checked while the key is read, so the TOML error points at
 /// the key.
@@ -153,8 +208,7 @@ impl<'de> Deserialize<'de> for Settings {
             ) -> std::result::Result<Settings, A::Error> {
                 let mut s = Settings::default();
                 while let Some(key) = map.next_key_seed(KnownKey)? {
-                    let read =
-                        s.common.read_key(&key, &mut map)? || s.vmdr.read_key(&key, &mut map)?;
+                    let read = s.read_key(&key, &mut map)?;
                     debug_assert!(read, "{key} is in ALL_KEYS, so one section reads it");
                 }
                 Ok(s)
@@ -188,14 +242,6 @@ impl Settings {
         })
     }
 
-    /// Keys set in `over` replace those in `self` (flags override the file).
-    pub fn overridden_by(self, over: Settings) -> Settings {
-        Settings {
-            common: self.common.overridden_by(over.common),
-            vmdr: self.vmdr.overridden_by(over.vmdr),
-        }
-    }
-
     /// Checks every rule and resolves the password. `password_env` is the value of
     /// `QUALYS_PASSWORD` (passed in so tests need not touch the process environment).
     pub fn validate(&self, password_env: Option<String>) -> Result<(ConnectorConfig, Vec<String>)> {
@@ -204,16 +250,7 @@ impl Settings {
         stream.builtin()?;
         let row = stream.row();
         let common = self.common.check(row, password_env, &mut warnings)?;
-        let vmdr = self.vmdr.check()?;
-        check_applies(row, &self.vmdr.keys_set())?;
-        Ok((
-            ConnectorConfig {
-                stream,
-                common,
-                vmdr,
-            },
-            warnings,
-        ))
+        Ok((self.check_modules(stream, common)?, warnings))
     }
 }
 
@@ -246,15 +283,6 @@ fn check_applies(stream: &StreamRow, keys_set: &[&'static str]) -> Result<()> {
             ),
         ),
     })
-}
-
-/// A checked configuration, ready for the client: the stream, the common settings, and each
-/// module's section (defaults for the modules the stream does not belong to).
-#[derive(Debug, Clone)]
-pub struct ConnectorConfig {
-    pub stream: StreamKind,
-    pub common: CommonConfig,
-    pub vmdr: VmdrConfig,
 }
 
 #[cfg(test)]
