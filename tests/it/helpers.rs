@@ -13,9 +13,8 @@ use std::process::{Command, Stdio};
 use std::sync::Once;
 use std::time::Duration;
 
-use qualys_harness::config::{ConnectorConfig, Settings};
 use qualys_harness::sim::{RunningSimulator, Simulator, SimulatorConfig, Tenant, TenantSpec};
-use qualys_harness::{Connector, MemorySink, RunSummary, StreamKind};
+use qualys_harness::{Connector, MemorySink, RunSummary, Settings, StreamKind};
 use serde_json::Value;
 use wiremock::{Match, Request, ResponseTemplate};
 
@@ -68,14 +67,6 @@ pub fn settings(base_url: &str, stream: StreamKind) -> Settings {
     s.common.max_wait_secs = Some(10);
     s.common.max_attempts = Some(3);
     s
-}
-
-/// Validates settings with the test password.
-pub fn config(settings: Settings) -> ConnectorConfig {
-    settings
-        .validate(Some(PASSWORD.into()))
-        .unwrap_or_else(|e| panic!("test settings are invalid: {e}"))
-        .0
 }
 
 /// What a run produced.
