@@ -9,11 +9,8 @@
 use std::hint::black_box;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use qualys_harness::client::QualysClient;
-use qualys_harness::config::Settings;
 use qualys_harness::sim::{Simulator, SimulatorConfig, SynthOptions, Tenant, write_page};
-use qualys_harness::sink::CountSink;
-use qualys_harness::stream::{self, StreamKind, saved};
+use qualys_harness::{BuiltinRun, CountSink, ParseMode, SavedResponse, Settings, StreamKind};
 
 fn bench(c: &mut Criterion) {
     let mb: u64 = std::env::var("QHARNESS_BENCH_MB")
@@ -36,30 +33,29 @@ fn bench(c: &mut Criterion) {
     let sim = runtime
         .block_on(Simulator::start(SimulatorConfig::from_tenant(tenant)))
         .expect("the simulator starts");
-    let settings = Settings {
-        stream: Some(StreamKind::VmdrVulnerabilities),
-        platform_url: Some(sim.base_url.to_string()),
-        username: Some("quays_ab1".into()),
-        ..Settings::default()
-    };
-    let (config, _) = settings
-        .validate(Some("demo".into()))
-        .expect("the settings are valid");
+    let settings = Settings::new(
+        StreamKind::VmdrVulnerabilities,
+        sim.base_url.as_str(),
+        "quays_ab1",
+    );
 
+    let stream = StreamKind::VmdrVulnerabilities
+        .builtin()
+        .expect("the stream is implemented");
     let mut group = c.benchmark_group("end_to_end");
     group.throughput(Throughput::Bytes(synth.bytes));
     group.sample_size(10);
     group.bench_function("parse_only_ndjson", |b| {
         b.iter(|| {
             let mut sink = CountSink::default();
-            let s = saved::parse(
-                StreamKind::VmdrVulnerabilities,
-                &page[..],
-                "synthetic",
-                saved::Output::Records,
-                &mut sink,
-            )
-            .expect("the page parses");
+            let s = stream
+                .parse_saved(
+                    SavedResponse::Memory(&page[..]),
+                    "synthetic",
+                    ParseMode::Records,
+                    &mut sink,
+                )
+                .expect("the page parses");
             assert_eq!(s.records, synth.records);
             black_box(sink.count)
         })
@@ -67,11 +63,10 @@ fn bench(c: &mut Criterion) {
     group.bench_function("simulator_http_connector", |b| {
         b.iter(|| {
             runtime.block_on(async {
-                let client = QualysClient::new(&config).expect("the client builds");
+                let run = BuiltinRun::prepare(&settings, Some("demo".into()))
+                    .expect("the settings are valid");
                 let mut sink = CountSink::default();
-                let summary = stream::run(&client, &config, &mut sink)
-                    .await
-                    .expect("the run completes");
+                let summary = run.run(&mut sink).await.expect("the run completes");
                 assert_eq!(summary.records, synth.records, "records lost or duplicated");
                 black_box(summary.records)
             })

@@ -11,16 +11,17 @@ use std::hint::black_box;
 use std::io::BufReader;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use qualys_harness::bench::{
+    Capture, DetectionTriage, HostListKind, HostListReader, raw_event_loop, triage,
+};
 use qualys_harness::sim::{SynthOptions, SynthStream, write_page};
-use qualys_harness::sink::CountSink;
-use qualys_harness::stream::vmdr_vulnerabilities::{Verdict, verdict};
-use qualys_harness::stream::{StreamKind, saved};
-use qualys_harness::xml::baseline::raw_event_loop;
-use qualys_harness::xml::{Capture, HostPageReader, PageKind};
+use qualys_harness::{CountSink, ParseMode, SavedResponse, StreamKind};
 
 struct Document {
     name: &'static str,
     stream: StreamKind,
+    /// Which host list the document holds, for the reader-level paths.
+    kind: HostListKind,
     bytes: Vec<u8>,
     /// Records the stream must emit from this document.
     records: u64,
@@ -28,26 +29,39 @@ struct Document {
     detections: u64,
 }
 
-fn synthetic(name: &'static str, stream: SynthStream, mb: u64, seed: u64) -> Document {
+fn synthetic(
+    name: &'static str,
+    (synth, stream, kind): (SynthStream, StreamKind, HostListKind),
+    mb: u64,
+    seed: u64,
+) -> Document {
     let mut opts = SynthOptions::hosts(0, seed);
-    opts.stream = stream;
+    opts.stream = synth;
     opts.hosts = None;
     opts.size = Some(mb * 1_000_000);
     let mut bytes = Vec::with_capacity((mb * 1_000_000) as usize + (1 << 20));
     let summary = write_page(&opts, &mut bytes).expect("the generator writes to memory");
-    let stream = match stream {
-        SynthStream::VmdrVulnerabilities => StreamKind::VmdrVulnerabilities,
-        SynthStream::VmdrAssets => StreamKind::VmdrAssets,
-    };
     let records = summary.records;
     Document {
         name,
         stream,
+        kind,
         bytes,
         records,
         detections: summary.detections,
     }
 }
+
+const DETECTIONS: (SynthStream, StreamKind, HostListKind) = (
+    SynthStream::VmdrVulnerabilities,
+    StreamKind::VmdrVulnerabilities,
+    HostListKind::Detections,
+);
+const HOSTS: (SynthStream, StreamKind, HostListKind) = (
+    SynthStream::VmdrAssets,
+    StreamKind::VmdrAssets,
+    HostListKind::Hosts,
+);
 
 fn documents() -> Vec<Document> {
     let mb = std::env::var("QHARNESS_BENCH_MB")
@@ -55,21 +69,25 @@ fn documents() -> Vec<Document> {
         .and_then(|v| v.parse().ok())
         .unwrap_or(20);
     vec![
-        synthetic("detections", SynthStream::VmdrVulnerabilities, mb, 1),
-        synthetic("hosts", SynthStream::VmdrAssets, mb / 4 + 1, 2),
+        synthetic("detections", DETECTIONS, mb, 1),
+        synthetic("hosts", HOSTS, mb / 4 + 1, 2),
     ]
 }
 
-fn parse_count(doc: &Document, input: impl std::io::BufRead, output: saved::Output) -> u64 {
+fn parse_count(doc: &Document, input: SavedResponse<'_>, mode: ParseMode) -> u64 {
     let mut sink = CountSink::default();
-    let summary = saved::parse(doc.stream, input, doc.name, output, &mut sink)
+    let summary = doc
+        .stream
+        .builtin()
+        .expect("the stream is implemented")
+        .parse_saved(input, doc.name, mode, &mut sink)
         .expect("the synthetic document parses");
     assert_eq!(
         summary.records, doc.records,
         "{}: wrong record count",
         doc.name
     );
-    if output == saved::Output::Records {
+    if mode == ParseMode::Records {
         assert_eq!(
             sink.count, doc.records,
             "{}: wrong records written",
@@ -80,20 +98,17 @@ fn parse_count(doc: &Document, input: impl std::io::BufRead, output: saved::Outp
 }
 
 fn extract_all(doc: &Document, input: impl std::io::BufRead) -> u64 {
-    let kind = match doc.stream {
-        StreamKind::VmdrAssets => PageKind::Hosts,
-        _ => PageKind::Detections,
-    };
-    let mut page = HostPageReader::open_expecting(input, kind, doc.name)
+    let kind = doc.kind;
+    let mut page = HostListReader::open_expecting(input, kind, doc.name)
         .expect("the synthetic document opens")
         .capture(Capture::All);
     let mut records = 0;
     while let Some((_, detections)) = page.next_host().expect("the synthetic document parses") {
         records += match kind {
-            PageKind::Hosts => 1,
-            PageKind::Detections => detections
+            HostListKind::Hosts => 1,
+            HostListKind::Detections => detections
                 .iter()
-                .filter(|d| verdict(d) == Verdict::Emit)
+                .filter(|d| triage(d) == DetectionTriage::Emit)
                 .count() as u64,
         };
     }
@@ -123,21 +138,27 @@ fn bench(c: &mut Criterion) {
                 black_box(extract_all(&doc, input))
             })
         });
-        for (label, output) in [
-            ("count", saved::Output::Count),
-            ("ndjson", saved::Output::Records),
-        ] {
+        for (label, output) in [("count", ParseMode::Count), ("ndjson", ParseMode::Records)] {
             group.bench_function(BenchmarkId::new(label, "buffered"), |b| {
                 b.iter(|| {
                     black_box(parse_count(
                         &doc,
-                        BufReader::with_capacity(64 * 1024, &doc.bytes[..]),
+                        SavedResponse::Buffered(BufReader::with_capacity(
+                            64 * 1024,
+                            &doc.bytes[..],
+                        )),
                         output,
                     ))
                 })
             });
             group.bench_function(BenchmarkId::new(label, "in_memory"), |b| {
-                b.iter(|| black_box(parse_count(&doc, &doc.bytes[..], output)))
+                b.iter(|| {
+                    black_box(parse_count(
+                        &doc,
+                        SavedResponse::Memory(&doc.bytes[..]),
+                        output,
+                    ))
+                })
             });
         }
         group.finish();

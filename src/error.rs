@@ -70,6 +70,15 @@ pub enum AccountProblem {
     LicenceMissing,
     /// HTTP 403 (the simulator's choice, see fixtures/README.md): a module permission is missing.
     PermissionMissing(Permission),
+    /// QPS `UNAUTHORIZED`: no API access, the module is not enabled for the user, or the module
+    /// permission is missing; Qualys does not say which.
+    ApiUnauthorized(Permission),
+    /// The API gateway reported the session token expired (HTTP 401 "JWT expired"). The client
+    /// logs in again once and repeats the request; this reaches the user only when the fresh
+    /// token is refused the same way.
+    SessionExpired,
+    /// The API gateway did not accept the session token (HTTP 401 "Not authenticated").
+    SessionRejected,
 }
 
 impl AccountProblem {
@@ -102,6 +111,17 @@ impl AccountProblem {
             }
             AccountProblem::PermissionMissing(p) => {
                 format!("the Qualys user lacks the \"{p}\" permission")
+            }
+            AccountProblem::ApiUnauthorized(p) => format!(
+                "Qualys refused the {} API call as unauthorized (UNAUTHORIZED)",
+                module_of(p)
+            ),
+            AccountProblem::SessionExpired => {
+                "the API gateway reported the session token expired, again right after a new login"
+                    .into()
+            }
+            AccountProblem::SessionRejected => {
+                "the API gateway did not accept the session token (Not authenticated)".into()
             }
         }
     }
@@ -148,7 +168,37 @@ impl AccountProblem {
                 "Ask a Qualys Manager to give the user the \"{p}\" permission (Users > edit the \
                  user > Permissions), together with API access."
             ),
+            AccountProblem::ApiUnauthorized(p) => format!(
+                "Qualys gives this same answer for three causes; ask a Qualys Manager to check each:\n    \
+                 1. the user has API access (Users > edit the user > User Role, enable \"API\");\n    \
+                 2. the {module} module is enabled for the subscription and the user has full access \
+                 to it;\n    \
+                 3. the user has the \"{p}\" permission (Users > edit the user > Permissions).",
+                module = module_of(p)
+            ),
+            AccountProblem::SessionExpired => {
+                "The connector logged in again once and the new token was refused as expired too. \
+                 Check that nothing between you and the gateway (a proxy, a cache) replays old \
+                 Authorization headers; if it persists, contact Qualys support with the time of \
+                 the failure."
+                    .into()
+            }
+            AccountProblem::SessionRejected => {
+                "Check that platform_url is the API gateway of the platform the account lives on \
+                 (the same gateway issues the token at /auth and accepts it), and that no proxy \
+                 strips or rewrites the Authorization header."
+                    .into()
+            }
         }
+    }
+}
+
+/// The Qualys module a permission belongs to, as the console names it.
+fn module_of(p: Permission) -> &'static str {
+    match p {
+        Permission::ManageVm => "VM",
+        Permission::ManageWebApplications => "WAS",
+        Permission::ManagePc => "Policy Compliance",
     }
 }
 
@@ -176,13 +226,18 @@ impl fmt::Display for Exchange {
     }
 }
 
-/// Qualys's own words from a `SIMPLE_RETURN` (or equivalent) body.
+/// Qualys's own words from an error body: a `SIMPLE_RETURN`, a QPS `ServiceResponse`, or a
+/// gateway JSON body.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct QualysMessage {
+    /// The numeric code (`SIMPLE_RETURN` CODE, the gateway's `code`).
     pub code: Option<u32>,
+    /// The text, quoted as Qualys sent it.
     pub text: String,
     /// `ITEM_LIST` key/value pairs, e.g. `SECONDS_TO_WAIT`.
     pub items: Vec<(String, String)>,
+    /// What Qualys advises (QPS `errorResolution`).
+    pub resolution: Option<String>,
 }
 
 impl QualysMessage {
@@ -197,8 +252,12 @@ impl QualysMessage {
 impl fmt::Display for QualysMessage {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.code {
-            Some(c) => write!(f, "CODE {c}: {}", self.text),
-            None => write!(f, "{}", self.text),
+            Some(c) => write!(f, "CODE {c}: {}", self.text)?,
+            None => write!(f, "{}", self.text)?,
+        }
+        match &self.resolution {
+            Some(r) => write!(f, " (Qualys advises: {r:?})"),
+            None => Ok(()),
         }
     }
 }
@@ -298,24 +357,23 @@ pub enum Error {
         problem: String,
     },
 
-    /// The truncation WARNING points at an `id_min` that does not move forward.
+    /// The next page would not start after this one (`id_min` or `lastId` does not move
+    /// forward): the server is returning the same page again.
     #[error(
-        "{exchange}: pagination cursor does not advance (id_min {next} after id_min {previous}); stopping instead of looping.\n  what to do: report this with the request journal; the server is returning the same page again"
+        "{exchange}: pagination cursor does not advance ({cursor} {next} after {cursor} {previous}); stopping instead of looping.\n  what to do: report this with the request journal; the server is returning the same page again"
     )]
     CursorStuck {
         exchange: Exchange,
+        /// The cursor's name on the wire: `id_min`, `lastId`.
+        cursor: &'static str,
         previous: u64,
         next: u64,
     },
 
-    /// The truncation WARNING carries no usable `id_min`.
-    #[error(
-        "{exchange}: truncation WARNING without a usable next-page URL (URL: {url:?}); the remaining records cannot be fetched"
-    )]
-    CursorMissing {
-        exchange: Exchange,
-        url: Option<String>,
-    },
+    /// The page says more records follow but gives no usable position to continue from (a
+    /// truncation WARNING without `id_min`, `hasMoreRecords` without `lastId` or records).
+    #[error("{exchange}: {what}; the remaining records cannot be fetched")]
+    CursorMissing { exchange: Exchange, what: String },
 
     /// A retryable failure kept failing until the retry budget ran out.
     #[error("{endpoint}: still failing after {attempts} attempts over {}s: {last}\n  what to do: {remediation}", elapsed.as_secs())]
@@ -446,7 +504,7 @@ mod tests {
             message: Box::new(QualysMessage {
                 code: Some(2003),
                 text: code::REGISTRATION_INCOMPLETE_TEXT.into(),
-                items: vec![],
+                ..QualysMessage::default()
             }),
         };
         let msg = e.to_string();

@@ -10,13 +10,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
-use qualys_harness::client::{Live, QualysClient};
-use qualys_harness::config::{PASSWORD_ENV, Settings, StatusList};
+use qualys_harness::config::{CommonSettings, PASSWORD_ENV, StatusList, VmdrSettings};
 use qualys_harness::scenario::{self, Verdict, catalogue, report};
 use qualys_harness::sim::{self, SynthOptions, SynthStream};
-use qualys_harness::sink::{CountSink, FileSink, Sink, StdoutSink};
-use qualys_harness::stream::{self, StreamKind, saved};
-use qualys_harness::{Error, Result};
+use qualys_harness::{
+    AtomicFile, BuiltinRun, CountSink, Error, FileSink, LiveCounters, ParseMode, Result,
+    SavedResponse, Settings, Sink, StdoutSink, StreamKind,
+};
 
 #[derive(Parser)]
 #[command(name = "qharness", version, about = "Test and run Qualys connectors")]
@@ -105,6 +105,29 @@ struct FetchArgs {
     /// The Qualys API user. The password comes from QUALYS_PASSWORD or password_file.
     #[arg(long)]
     username: Option<String>,
+    /// The VMDR module's settings (flattened: the flags keep their names and places).
+    #[command(flatten)]
+    vmdr: VmdrFlags,
+    /// Extra CA certificate (PEM) to trust, e.g. the simulator's.
+    #[arg(long)]
+    ca_cert: Option<PathBuf>,
+    /// Attempts per request for transient failures (default 5).
+    #[arg(long)]
+    max_attempts: Option<u32>,
+    /// Total seconds the run may spend waiting on rate limits and backoff (default 300).
+    #[arg(long)]
+    max_wait_secs: Option<u64>,
+    /// Write NDJSON here (atomically, when the stream completed) instead of stdout.
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// A TOML file with the same settings; flags override it.
+    #[arg(long)]
+    config: Option<PathBuf>,
+}
+
+/// The flags of the VMDR module's settings ([`VmdrSettings`]).
+#[derive(Args)]
+struct VmdrFlags {
     /// Vulnerability statuses, comma-separated: New,Active,Re-Opened,Fixed (default: all).
     #[arg(long)]
     status: Option<String>,
@@ -138,33 +161,11 @@ struct FetchArgs {
     /// Do not join KnowledgeBase facts (title, CVEs, CVSS) onto detections.
     #[arg(long)]
     no_knowledge_base: bool,
-    /// Extra CA certificate (PEM) to trust, e.g. the simulator's.
-    #[arg(long)]
-    ca_cert: Option<PathBuf>,
-    /// Attempts per request for transient failures (default 5).
-    #[arg(long)]
-    max_attempts: Option<u32>,
-    /// Total seconds the run may spend waiting on rate limits and backoff (default 300).
-    #[arg(long)]
-    max_wait_secs: Option<u64>,
-    /// Write NDJSON here (atomically, when the stream completed) instead of stdout.
-    #[arg(long)]
-    out: Option<PathBuf>,
-    /// A TOML file with the same settings; flags override it.
-    #[arg(long)]
-    config: Option<PathBuf>,
 }
 
-impl FetchArgs {
-    fn settings(&self) -> Result<Settings> {
-        let file = match &self.config {
-            Some(path) => Settings::from_file(path)?,
-            None => Settings::default(),
-        };
-        let flags = Settings {
-            stream: self.stream,
-            platform_url: self.platform_url.clone(),
-            username: self.username.clone(),
+impl VmdrFlags {
+    fn settings(&self) -> VmdrSettings {
+        VmdrSettings {
             status: self.status.clone().map(StatusList::Text),
             tag_include: self.tag_include.clone(),
             tag_exclude: self.tag_exclude.clone(),
@@ -176,10 +177,27 @@ impl FetchArgs {
             include_disabled: self.include_disabled.then_some(true),
             kb_batch_size: self.kb_batch_size,
             knowledge_base: self.no_knowledge_base.then_some(false),
-            ca_cert: self.ca_cert.clone(),
-            max_attempts: self.max_attempts,
-            max_wait_secs: self.max_wait_secs,
-            ..Settings::default()
+        }
+    }
+}
+
+impl FetchArgs {
+    fn settings(&self) -> Result<Settings> {
+        let file = match &self.config {
+            Some(path) => Settings::from_file(path)?,
+            None => Settings::default(),
+        };
+        let flags = Settings {
+            common: CommonSettings {
+                stream: self.stream,
+                platform_url: self.platform_url.clone(),
+                username: self.username.clone(),
+                ca_cert: self.ca_cert.clone(),
+                max_attempts: self.max_attempts,
+                max_wait_secs: self.max_wait_secs,
+                ..CommonSettings::default()
+            },
+            vmdr: self.vmdr.settings(),
         };
         Ok(file.overridden_by(flags))
     }
@@ -259,30 +277,29 @@ fn report(e: &Error) {
 
 async fn fetch(args: FetchArgs) -> Result<()> {
     let settings = args.settings()?;
-    let (config, warnings) = settings.validate(std::env::var(PASSWORD_ENV).ok())?;
-    for w in &warnings {
+    let run = BuiltinRun::prepare(&settings, std::env::var(PASSWORD_ENV).ok())?;
+    for w in run.warnings() {
         eprintln!("warning: {w}");
     }
-    let client = QualysClient::new(&config)?;
     let mut sink: Box<dyn Sink> = match &args.out {
         Some(path) => Box::new(FileSink::create(path)?),
         None => Box::new(StdoutSink::new()),
     };
-    let progress = Progress::start(client.live());
-    let result = stream::run(&client, &config, sink.as_mut()).await;
+    let progress = Progress::start(run.live());
+    let result = run.run(sink.as_mut()).await;
     progress.stop();
-    let mut summary = result?;
+    let summary = result?;
     sink.finish()?;
-    summary.warnings.splice(0..0, warnings);
     eprintln!("{}", summary.describe());
     Ok(())
 }
 
 fn parse(args: ParseArgs) -> Result<()> {
-    let output = if args.count {
-        saved::Output::Count
+    let stream = args.stream.builtin()?;
+    let mode = if args.count {
+        ParseMode::Count
     } else {
-        saved::Output::Records
+        ParseMode::Records
     };
     let mut count_sink = CountSink::default();
     let mut stdout_sink = StdoutSink::new();
@@ -293,19 +310,13 @@ fn parse(args: ParseArgs) -> Result<()> {
     };
     let summary = if args.file.as_os_str() == "-" {
         let stdin = std::io::stdin().lock();
-        let input = std::io::BufReader::with_capacity(64 * 1024, stdin);
-        saved::parse(args.stream, input, "<stdin>", output, sink)?
+        let input = SavedResponse::Stdin(std::io::BufReader::with_capacity(64 * 1024, stdin));
+        stream.parse_saved(input, "<stdin>", mode, sink)?
     } else {
         let file =
             std::fs::File::open(&args.file).map_err(|e| Error::io("opening", &args.file, e))?;
-        let input = std::io::BufReader::with_capacity(64 * 1024, file);
-        saved::parse(
-            args.stream,
-            input,
-            &args.file.display().to_string(),
-            output,
-            sink,
-        )?
+        let input = SavedResponse::File(std::io::BufReader::with_capacity(64 * 1024, file));
+        stream.parse_saved(input, &args.file.display().to_string(), mode, sink)?
     };
     sink.finish()?;
     if args.count {
@@ -334,20 +345,9 @@ fn synth(args: SynthArgs) -> Result<()> {
     opts.detections_per_host = args.detections_per_host;
     // Written beside the target and renamed when complete: an interrupted run leaves no file
     // that looks like a finished scan.
-    let dir = match args.out.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let tmp = qualys_harness::sink::output_file_builder(".qharness-synth-")
-        .tempfile_in(&dir)
-        .map_err(|e| Error::io("creating a temporary file in", &dir, e))?;
-    let mut out = std::io::BufWriter::with_capacity(1 << 20, tmp);
+    let mut out = AtomicFile::create(&args.out, ".qharness-synth-")?;
     let summary = sim::write_page(&opts, &mut out)?;
-    let tmp = out
-        .into_inner()
-        .map_err(|e| Error::io("writing", &args.out, e.into_error()))?;
-    tmp.persist(&args.out)
-        .map_err(|e| Error::io("moving the finished file to", &args.out, e.error))?;
+    out.publish()?;
     println!(
         "wrote {}: {} hosts, {} detections ({} records), {} bytes",
         args.out.display(),
@@ -427,7 +427,7 @@ struct Progress {
 }
 
 impl Progress {
-    fn start(live: Arc<Live>) -> Progress {
+    fn start(live: Arc<LiveCounters>) -> Progress {
         if !std::io::stderr().is_terminal() {
             return Progress {
                 bar: None,

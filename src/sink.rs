@@ -70,26 +70,77 @@ impl Sink for StdoutSink {
     }
 }
 
-/// NDJSON to a file, published atomically on [`Sink::finish`].
-pub struct FileSink {
+/// A file that appears at its path only once it is complete: written to a temporary file beside
+/// the target (same file system, so the rename is atomic) and renamed into place by
+/// [`AtomicFile::publish`]. Dropped unpublished, it leaves nothing behind.
+pub struct AtomicFile {
     target: PathBuf,
-    out: Option<BufWriter<NamedTempFile>>,
-    count: u64,
+    out: BufWriter<NamedTempFile>,
 }
 
-impl FileSink {
-    /// Creates the temporary file next to `target` (same file system, so the rename is atomic).
-    pub fn create(target: &Path) -> Result<FileSink> {
+impl AtomicFile {
+    /// Creates the temporary file, named `<prefix><random>`, next to `target`.
+    pub fn create(target: &Path, prefix: &str) -> Result<AtomicFile> {
         let dir = match target.parent() {
             Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
             _ => PathBuf::from("."),
         };
-        let tmp = output_file_builder(".qharness-partial-")
+        let tmp = output_file_builder(prefix)
             .tempfile_in(&dir)
             .map_err(|e| Error::io("creating a temporary output file in", &dir, e))?;
+        Ok(AtomicFile {
+            target: target.to_path_buf(),
+            out: BufWriter::with_capacity(256 * 1024, tmp),
+        })
+    }
+
+    /// The path the file will have once published.
+    pub fn target(&self) -> &Path {
+        &self.target
+    }
+
+    /// Flushes, syncs and moves the file into place.
+    pub fn publish(self) -> Result<()> {
+        let tmp = self
+            .out
+            .into_inner()
+            .map_err(|e| Error::io("writing", &self.target, e.into_error()))?;
+        tmp.as_file()
+            .sync_all()
+            .map_err(|e| Error::io("syncing", &self.target, e))?;
+        tmp.persist(&self.target)
+            .map_err(|e| Error::io("moving the finished output to", &self.target, e.error))?;
+        Ok(())
+    }
+}
+
+impl Write for AtomicFile {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.out.write(buf)
+    }
+
+    fn write_all(&mut self, buf: &[u8]) -> std::io::Result<()> {
+        self.out.write_all(buf)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.out.flush()
+    }
+}
+
+/// NDJSON to a file, published atomically on [`Sink::finish`].
+pub struct FileSink {
+    target: PathBuf,
+    out: Option<AtomicFile>,
+    count: u64,
+}
+
+impl FileSink {
+    /// Creates the temporary file next to `target`.
+    pub fn create(target: &Path) -> Result<FileSink> {
         Ok(FileSink {
             target: target.to_path_buf(),
-            out: Some(BufWriter::with_capacity(256 * 1024, tmp)),
+            out: Some(AtomicFile::create(target, ".qharness-partial-")?),
             count: 0,
         })
     }
@@ -116,25 +167,17 @@ impl Sink for FileSink {
     }
 
     fn finish(&mut self) -> Result<()> {
-        let Some(out) = self.out.take() else {
-            return Ok(());
-        };
-        let tmp = out
-            .into_inner()
-            .map_err(|e| Error::io("writing records to", &self.target, e.into_error()))?;
-        tmp.as_file()
-            .sync_all()
-            .map_err(|e| Error::io("syncing", &self.target, e))?;
-        tmp.persist(&self.target)
-            .map_err(|e| Error::io("moving the finished output to", &self.target, e.error))?;
-        Ok(())
+        match self.out.take() {
+            Some(out) => out.publish(),
+            None => Ok(()),
+        }
     }
 }
 
 /// A builder for temporary files that become user-visible output: created with the usual
 /// `0666 & !umask` permissions rather than tempfile's private `0600`, since the file is renamed
 /// into place as the user's result.
-pub fn output_file_builder(prefix: &str) -> tempfile::Builder<'_, 'static> {
+fn output_file_builder(prefix: &str) -> tempfile::Builder<'_, 'static> {
     let mut b = tempfile::Builder::new();
     b.prefix(prefix);
     #[cfg(unix)]
@@ -232,14 +275,6 @@ impl PageSpool {
             .map_err(spool_err)?;
         self.entries += 1;
         Ok(())
-    }
-
-    pub fn len(&self) -> u64 {
-        self.entries
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.entries == 0
     }
 
     /// Replays the records in order.

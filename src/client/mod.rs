@@ -1,25 +1,29 @@
-//! The HTTP side of the connector: authentication, mandatory headers, retries, rate limits and
-//! the hand-off of response bodies to the streaming parsers.
+//! The HTTP side of the connector, and nothing else: requests, authentication, retries, rate
+//! limits, and the hand-off of response bodies to the streaming parsers.
 //!
-//! How a request flows:
+//! # How a request flows
 //!
-//! 1. [`QualysClient::fetch`] sends a form POST to the configured platform origin with Basic
-//!    auth and `X-Requested-With`. Redirects are never followed: credentials go to the
-//!    configured origin and nowhere else.
-//! 2. A 200 with an XML body is streamed through a bounded channel ([`body`]) into the caller's
-//!    parse function, which runs on a blocking thread and may itself find an error envelope
-//!    (Qualys sends some errors inside HTTP 200).
-//! 3. Anything else is read (bounded) and turned into an [`Error`] by [`classify`].
-//! 4. [`Error::retry`] decides whether to try again: rate limits wait the time Qualys asks for,
-//!    5xx/999/timeouts/truncated bodies back off exponentially, account problems never retry.
-//!    Attempts and the total waiting time are bounded by the [`RetryPolicy`]; the budget is
-//!    shared by the whole run.
+//! 1. A stream builds a [`Request`]: an endpoint of the registry ([`crate::qualys::endpoint`]),
+//!    a method, a query and a [`Body`] in its family's format (a form for the FO API, a
+//!    [`ServiceRequest`] for QPS, JSON for the gateway).
+//! 2. [`QualysClient::fetch`] sends it to the configured platform origin, authenticated for its
+//!    family ([`auth`]: Basic on the API server, a bearer session on the gateway). Redirects are
+//!    never followed: credentials go to the configured origin and nowhere else.
+//! 3. A 2xx body is streamed through a bounded channel ([`body_reader`]) into the caller's parse
+//!    function, which runs on a blocking thread and may itself find an error inside the 200
+//!    (a `SIMPLE_RETURN`, a `ServiceResponse` that is not `SUCCESS`).
+//! 4. Anything else is read (bounded) and turned into an [`Error`] by its family's reader
+//!    ([`error_reader`]).
+//! 5. [`retry`] decides whether to try again, within the run's budget of attempts and waiting.
 //!
-//! Pagination cursors live in [`cursor`].
+//! Where the next page starts is not the client's business: see [`crate::stream::cursor`].
 
-pub mod body;
-pub mod classify;
-pub mod cursor;
+pub mod auth;
+pub mod body_reader;
+pub mod error_reader;
+pub mod request;
+pub mod retry;
+pub mod service_request;
 
 use std::io;
 use std::sync::Arc;
@@ -27,58 +31,30 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use reqwest::header::{CONTENT_TYPE, HeaderMap, LOCATION, RETRY_AFTER};
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::ExposeSecret;
 use tokio::sync::{Mutex, mpsc};
 use url::Url;
 
-use self::body::{BodyReader, CHANNEL_CHUNKS};
-use self::classify::ResponseFacts;
-use crate::config::{ConnectorConfig, RetryPolicy};
-use crate::error::{Error, Exchange, Result, Retry, Throttle};
+use self::auth::{Authorization, Credentials, Session};
+use self::body_reader::{BodyReader, CHANNEL_CHUNKS};
+use self::error_reader::ResponseFacts;
+use self::retry::RateState;
+use crate::config::{CommonConfig, RetryPolicy};
+use crate::error::{AccountProblem, Error, Exchange, Result};
+use crate::qualys::endpoint::{Endpoint, Family};
+use crate::qualys::fo::header;
 use crate::qualys::platform;
-use crate::qualys::{Permission, fo::header};
+
+pub use self::request::{Body, Request};
+pub use self::service_request::{Operator, ServiceRequest};
 
 /// Bodies of error responses are read up to this size; Qualys error pages are a few hundred
 /// bytes, so anything larger is cut rather than buffered.
 const MAX_ERROR_BODY: usize = 1024 * 1024;
 
-/// One request: an endpoint path below the platform URL and its form parameters.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Request {
-    /// Path such as `/api/2.0/fo/asset/host/vm/detection/`.
-    pub path: String,
-    pub params: Vec<(String, String)>,
-    /// 1-based page number, for messages.
-    pub page: Option<u32>,
-}
-
-impl Request {
-    pub fn new(path: impl Into<String>) -> Self {
-        Request {
-            path: path.into(),
-            params: Vec::new(),
-            page: None,
-        }
-    }
-
-    pub fn param(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
-        self.params.push((key.into(), value.into()));
-        self
-    }
-
-    /// Sets a parameter, replacing an earlier value of the same key.
-    pub fn set(&mut self, key: &str, value: impl Into<String>) {
-        let value = value.into();
-        match self.params.iter_mut().find(|(k, _)| k == key) {
-            Some((_, v)) => *v = value,
-            None => self.params.push((key.to_string(), value)),
-        }
-    }
-}
-
 /// Counters a progress display can read while a run is going on.
 #[derive(Debug, Default)]
-pub struct Live {
+pub struct LiveCounters {
     pub requests: AtomicU64,
     pub bytes: AtomicU64,
     pub retries: AtomicU64,
@@ -86,36 +62,26 @@ pub struct Live {
     pub records: AtomicU64,
 }
 
-impl Live {
+impl LiveCounters {
     pub fn get(&self, counter: &AtomicU64) -> u64 {
         counter.load(Ordering::Relaxed)
     }
-}
-
-/// What the rate-limit headers of the last response said.
-#[derive(Debug, Default)]
-struct RateState {
-    /// Time spent waiting (backoff and rate limits) so far in this run.
-    waited: Duration,
-    /// Qualys said no calls remain until this instant.
-    blocked_until: Option<Instant>,
 }
 
 /// A client for one Qualys platform and one user.
 pub struct QualysClient {
     http: reqwest::Client,
     base: Url,
-    username: String,
-    password: SecretString,
+    credentials: Credentials,
+    session: Session,
     retry: RetryPolicy,
-    permission: Permission,
     rate: Mutex<RateState>,
-    live: Arc<Live>,
+    live: Arc<LiveCounters>,
 }
 
 impl QualysClient {
-    /// Builds the client from a checked configuration.
-    pub fn new(config: &ConnectorConfig) -> Result<QualysClient> {
+    /// Builds the client from the checked common settings.
+    pub fn new(config: &CommonConfig) -> Result<QualysClient> {
         let mut builder = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(config.connect_timeout)
@@ -150,17 +116,19 @@ impl QualysClient {
         Ok(QualysClient {
             http,
             base,
-            username: config.username.clone(),
-            password: config.password.clone(),
+            credentials: Credentials {
+                username: config.username.clone(),
+                password: config.password.clone(),
+            },
+            session: Session::default(),
             retry: config.retry,
-            permission: config.stream.permission(),
             rate: Mutex::new(RateState::default()),
-            live: Arc::new(Live::default()),
+            live: Arc::new(LiveCounters::default()),
         })
     }
 
     /// Live counters for progress displays.
-    pub fn live(&self) -> Arc<Live> {
+    pub fn live(&self) -> Arc<LiveCounters> {
         self.live.clone()
     }
 
@@ -174,87 +142,64 @@ impl QualysClient {
         self.rate.lock().await.waited
     }
 
-    fn url(&self, path: &str) -> Url {
+    /// Gateway logins so far.
+    pub fn logins(&self) -> u64 {
+        self.session.logins()
+    }
+
+    fn url(&self, path: &str, query: &[(String, String)]) -> Url {
         let mut url = self.base.clone();
         let joined = format!("{}{}", self.base.path().trim_end_matches('/'), path);
         url.set_path(&joined);
+        if !query.is_empty() {
+            url.query_pairs_mut().extend_pairs(query.iter());
+        }
         url
     }
 
-    /// Sends `request`, retrying transient failures, and hands a 200 XML body to `parse`.
+    /// Sends `request`, retrying transient failures, and hands a 2xx body to `parse`.
     ///
     /// `parse` runs on a blocking thread and may run more than once (once per attempt); it must
-    /// not have side effects outside its return value, which is what makes retries safe.
+    /// not have side effects outside its return value, which is what makes retries safe. On the
+    /// gateway, a 401 "JWT expired" logs in again once and repeats the request, outside the
+    /// retry budget.
     pub async fn fetch<T, F>(&self, request: &Request, parse: F) -> Result<T>
     where
         T: Send + 'static,
         F: Fn(BodyReader, &ResponseFacts) -> Result<T> + Send + Sync + 'static,
     {
         let parse = Arc::new(parse);
-        let started = Instant::now();
-        let mut failures = 0u32;
-        loop {
-            self.wait_for_rate_window().await?;
-            let error = match self.attempt(request, parse.clone()).await {
-                Ok(value) => return Ok(value),
-                Err(e) => e,
-            };
-            let delay = match error.retry() {
-                Retry::Never => return Err(error),
-                Retry::Backoff => self.retry.backoff(failures + 1),
-                Retry::After(d) => d,
-            };
-            failures += 1;
-            let mut rate = self.rate.lock().await;
-            if failures >= self.retry.max_attempts || rate.waited + delay > self.retry.max_wait {
-                let remediation = exhausted_remediation(&error, delay, &self.retry);
-                return Err(Error::RetriesExhausted {
-                    endpoint: request.path.clone(),
-                    attempts: failures,
-                    elapsed: started.elapsed(),
-                    remediation,
-                    last: Box::new(error),
-                });
+        let mut renewed = false;
+        self.retrying(&request.path, request.page, async || {
+            let auth = self.authorization(request.endpoint).await?;
+            match self.attempt(request, &auth, parse.clone()).await {
+                Err(Error::Account {
+                    problem: AccountProblem::SessionExpired,
+                    ..
+                }) if !renewed => {
+                    renewed = true;
+                    if let Authorization::Bearer { generation, .. } = auth {
+                        self.expire_token(generation).await;
+                    }
+                    tracing::info!(
+                        endpoint = %request.path,
+                        "the gateway says the session token expired; logging in again"
+                    );
+                    let auth = self.authorization(request.endpoint).await?;
+                    self.attempt(request, &auth, parse.clone()).await
+                }
+                other => other,
             }
-            rate.waited += delay;
-            drop(rate);
-            self.live.retries.fetch_add(1, Ordering::Relaxed);
-            tracing::warn!(
-                endpoint = %request.path,
-                page = request.page,
-                attempt = failures + 1,
-                delay_ms = delay.as_millis() as u64,
-                "retrying after: {error}"
-            );
-            tokio::time::sleep(delay).await;
-        }
+        })
+        .await
     }
 
-    /// Honours a rate window that the previous response said was used up.
-    async fn wait_for_rate_window(&self) -> Result<()> {
-        let mut rate = self.rate.lock().await;
-        let Some(until) = rate.blocked_until.take() else {
-            return Ok(());
-        };
-        let wait = until.saturating_duration_since(Instant::now());
-        if wait.is_zero() {
-            return Ok(());
-        }
-        if rate.waited + wait > self.retry.max_wait {
-            // Let the request go out: Qualys will answer 1965 and the retry logic reports it.
-            return Ok(());
-        }
-        rate.waited += wait;
-        drop(rate);
-        tracing::info!(
-            wait_s = wait.as_secs_f64(),
-            "X-RateLimit-Remaining is 0; waiting as X-RateLimit-ToWait-Sec asks"
-        );
-        tokio::time::sleep(wait).await;
-        Ok(())
-    }
-
-    async fn attempt<T, F>(&self, request: &Request, parse: Arc<F>) -> Result<T>
+    async fn attempt<T, F>(
+        &self,
+        request: &Request,
+        auth: &Authorization,
+        parse: Arc<F>,
+    ) -> Result<T>
     where
         T: Send + 'static,
         F: Fn(BodyReader, &ResponseFacts) -> Result<T> + Send + Sync + 'static,
@@ -264,39 +209,56 @@ impl QualysClient {
             status: None,
             page: request.page,
         };
-        let body = url::form_urlencoded::Serializer::new(String::new())
-            .extend_pairs(request.params.iter())
-            .finish();
         self.live.requests.fetch_add(1, Ordering::Relaxed);
-        tracing::debug!(endpoint = %request.path, page = request.page, params = ?request.params, "POST");
-        let mut response = self
-            .http
-            .post(self.url(&request.path))
-            .basic_auth(&self.username, Some(self.password.expose_secret()))
-            .header(header::REQUESTED_WITH, "qualys-harness")
-            .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
-            .body(body)
-            .send()
-            .await
-            .map_err(|source| Error::Http {
-                exchange: exchange.clone(),
-                during: "sending the request",
-                source,
-            })?;
+        tracing::debug!(
+            endpoint = %request.path,
+            page = request.page,
+            query = ?request.query,
+            body = ?request.body,
+            "{}",
+            request.method
+        );
+        let mut builder = self.http.request(
+            request.method.clone(),
+            self.url(&request.path, &request.query),
+        );
+        builder = match auth {
+            Authorization::Basic => builder.basic_auth(
+                &self.credentials.username,
+                Some(self.credentials.password.expose_secret()),
+            ),
+            // reqwest marks the header sensitive, so it is never printed.
+            Authorization::Bearer { token, .. } => builder.bearer_auth(token.expose_secret()),
+        };
+        if request.endpoint.family == Family::Fo {
+            builder = builder.header(header::REQUESTED_WITH, "qualys-harness");
+        }
+        if let Some(content_type) = request.body.content_type() {
+            builder = builder
+                .header(CONTENT_TYPE, content_type)
+                .body(request.body.to_bytes());
+        }
+        let mut response = builder.send().await.map_err(|source| Error::Http {
+            exchange: exchange.clone(),
+            during: "sending the request",
+            source,
+        })?;
         let status = response.status().as_u16();
         exchange.status = Some(status);
-        let facts = self.facts(exchange.clone(), response.headers()).await;
+        let facts = self
+            .facts(request.endpoint, exchange.clone(), response.headers())
+            .await;
 
         let is_html = facts
             .content_type
             .as_deref()
             .is_some_and(|c| c.to_ascii_lowercase().contains("html"));
-        if status != 200 || is_html {
+        if !response.status().is_success() || is_html {
             let body = read_bounded(&mut response, &exchange).await?;
             self.live
                 .bytes
                 .fetch_add(body.len() as u64, Ordering::Relaxed);
-            return Err(classify::from_body(&facts, &body));
+            return Err(error_reader::read(&facts, &body));
         }
 
         let (tx, rx) = mpsc::channel::<io::Result<bytes::Bytes>>(CHANNEL_CHUNKS);
@@ -350,7 +312,12 @@ impl QualysClient {
     }
 
     /// Reads the headers that matter and records the rate-limit state they announce.
-    async fn facts(&self, exchange: Exchange, headers: &HeaderMap) -> ResponseFacts {
+    async fn facts(
+        &self,
+        endpoint: &'static Endpoint,
+        exchange: Exchange,
+        headers: &HeaderMap,
+    ) -> ResponseFacts {
         let text = |name: &str| {
             headers
                 .get(name)
@@ -371,11 +338,11 @@ impl QualysClient {
         }
         ResponseFacts {
             exchange,
+            endpoint,
             to_wait,
             retry_after: secs(RETRY_AFTER.as_str()),
             location: text(LOCATION.as_str()),
             content_type: text(CONTENT_TYPE.as_str()),
-            permission: self.permission,
         }
     }
 }
@@ -404,40 +371,159 @@ async fn read_bounded(response: &mut reqwest::Response, exchange: &Exchange) -> 
     Ok(body)
 }
 
-fn exhausted_remediation(error: &Error, next_delay: Duration, policy: &RetryPolicy) -> String {
-    let budget = format!(
-        "(limits: max_attempts = {}, max_wait_secs = {})",
-        policy.max_attempts,
-        policy.max_wait.as_secs()
-    );
-    match error {
-        Error::Throttled {
-            kind: Throttle::Rate,
-            ..
-        } => format!(
-            "the subscription's API rate limit is used up and Qualys asks to wait {}s; the limit is \
-             shared by every script using this subscription. Run again after the window passes or \
-             raise max_wait_secs {budget}",
-            next_delay.as_secs()
-        ),
-        Error::Throttled {
-            kind: Throttle::Concurrency,
-            ..
-        } => format!(
-            "other API calls of this subscription keep the concurrency limit busy; run again when \
-             they finish, or ask Qualys to raise the limit {budget}"
-        ),
-        Error::Server { .. } | Error::Html { .. } => format!(
-            "Qualys kept failing on its side; try again later and, if it persists, contact Qualys \
-             support with the time of the failure {budget}"
-        ),
-        Error::Truncated { .. } => format!(
-            "responses kept arriving cut short; check proxies between you and Qualys, or lower \
-             truncation_limit so pages are smaller {budget}"
-        ),
-        _ => format!(
-            "check the network path to the platform URL; for very large pages raise \
-             read_timeout_secs or lower truncation_limit {budget}"
-        ),
+#[cfg(test)]
+impl QualysClient {
+    /// A client for `base_url` as `quays_ab1` with `password`, retrying fast.
+    pub(crate) fn for_test(base_url: &str, password: &str) -> QualysClient {
+        let mut settings = crate::config::Settings::new(
+            crate::stream::StreamKind::VmdrVulnerabilities,
+            base_url,
+            "quays_ab1",
+        );
+        settings.common.backoff_initial_ms = Some(5);
+        settings.common.max_attempts = Some(3);
+        settings.common.max_wait_secs = Some(5);
+        let (config, _) = settings
+            .validate(Some(password.into()))
+            .expect("the test settings are valid");
+        QualysClient::new(&config.common).expect("the test client builds")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Read;
+
+    use wiremock::matchers::{header, method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    use super::*;
+    use crate::qualys::endpoint;
+
+    fn body_text(mut body: BodyReader, _: &ResponseFacts) -> Result<String> {
+        let mut text = String::new();
+        body.read_to_string(&mut text)
+            .map_err(|e| Error::io("reading", "body", e))?;
+        Ok(text)
+    }
+
+    #[tokio::test]
+    async fn each_family_sends_its_body_with_its_content_type_and_its_headers() {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .respond_with(ResponseTemplate::new(200).set_body_string("ok"))
+            .mount(&server)
+            .await;
+        let client = QualysClient::for_test(&server.uri(), "pw");
+        let fo = Request::post(&endpoint::HOST_LIST).form("action", "list");
+        let qps = Request::post(&endpoint::WAS_WEBAPP_SEARCH).body(Body::Xml(
+            ServiceRequest::default().preference("limitResults", "1000"),
+        ));
+        for r in [&fo, &qps] {
+            client.fetch(r, body_text).await.unwrap();
+        }
+        let received = server.received_requests().await.unwrap();
+        let fo_sent = &received[0];
+        assert_eq!(fo_sent.url.path(), "/api/2.0/fo/asset/host/");
+        assert_eq!(
+            fo_sent.headers["content-type"],
+            "application/x-www-form-urlencoded"
+        );
+        assert!(fo_sent.headers.contains_key("x-requested-with"));
+        assert!(
+            fo_sent.headers["authorization"]
+                .to_str()
+                .unwrap()
+                .starts_with("Basic ")
+        );
+        assert_eq!(fo_sent.body, b"action=list");
+        let qps_sent = &received[1];
+        assert_eq!(qps_sent.url.path(), "/qps/rest/3.0/search/was/webapp");
+        assert_eq!(qps_sent.headers["content-type"], "text/xml");
+        assert!(
+            !qps_sent.headers.contains_key("x-requested-with"),
+            "X-Requested-With is an FO requirement"
+        );
+        assert!(qps_sent.headers.contains_key("authorization"));
+        assert_eq!(
+            qps_sent.body,
+            b"<ServiceRequest><preferences><limitResults>1000</limitResults></preferences></ServiceRequest>"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_gateway_429_waits_as_retry_after_asks_then_succeeds() {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .and(path("/auth"))
+            .respond_with(ResponseTemplate::new(201).set_body_string("jwt"))
+            .mount(&server)
+            .await;
+        Mock::given(method("GET"))
+            .and(path("/pcrs/1.0/posture/policy/list"))
+            .respond_with(ResponseTemplate::new(429).insert_header("Retry-After", "1"))
+            .up_to_n_times(1)
+            .mount(&server)
+            .await;
+        Mock::given(method("GET"))
+            .and(path("/pcrs/1.0/posture/policy/list"))
+            .and(header("authorization", "Bearer jwt"))
+            .respond_with(ResponseTemplate::new(200).set_body_string("[]"))
+            .mount(&server)
+            .await;
+        let client = QualysClient::for_test(&server.uri(), "pw");
+        let body = client
+            .fetch(&Request::get(&endpoint::PCRS_POLICY_LIST), body_text)
+            .await
+            .unwrap();
+        assert_eq!(body, "[]");
+        assert_eq!(client.live().get(&client.live().retries), 1);
+        assert_eq!(client.waited().await, Duration::from_secs(1));
+        assert_eq!(client.logins(), 1);
+    }
+
+    #[tokio::test]
+    async fn query_parameters_and_a_json_body_reach_the_gateway() {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .and(path("/auth"))
+            .respond_with(ResponseTemplate::new(201).set_body_string("jwt"))
+            .mount(&server)
+            .await;
+        Mock::given(method("POST"))
+            .and(path("/pcrs/1.0/posture/postureInfo"))
+            .respond_with(ResponseTemplate::new(204))
+            .mount(&server)
+            .await;
+        let client = QualysClient::for_test(&server.uri(), "pw");
+        let request = Request::post(&endpoint::PCRS_POSTURE_INFO)
+            .query("evidenceRequired", "0")
+            .query("compressionRequired", "0")
+            .body(Body::Json(serde_json::json!([
+                {"policyId": "4711", "subscriptionId": "1", "hostIds": ["1", "2"]}
+            ])));
+        let (body, status) = client
+            .fetch(&request, |body, facts| {
+                Ok((body_text(body, facts)?, facts.status()))
+            })
+            .await
+            .unwrap();
+        assert_eq!(
+            (body.as_str(), status),
+            ("", 204),
+            "a 204 is an empty success"
+        );
+        let sent = server.received_requests().await.unwrap();
+        let posture = sent
+            .iter()
+            .find(|r| r.url.path() == "/pcrs/1.0/posture/postureInfo")
+            .unwrap();
+        assert_eq!(
+            posture.url.query(),
+            Some("evidenceRequired=0&compressionRequired=0")
+        );
+        assert_eq!(posture.headers["content-type"], "application/json");
+        let json: serde_json::Value = serde_json::from_slice(&posture.body).unwrap();
+        assert_eq!(json[0]["hostIds"][1], "2");
     }
 }

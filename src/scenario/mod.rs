@@ -1,13 +1,13 @@
 //! The conformance suite: scenario files that pin connector behaviour, and the runner both
 //! front ends share.
 //!
-//! A scenario ([`file`]) names a stream, the connector's settings, the simulated server
+//! A scenario ([`mod@file`]) names a stream, the connector's settings, the simulated server
 //! (the embedded demo tenant with inline overrides, a tenant file, or a recorded fixture set)
 //! and what must hold afterwards: record counts and keys, field values, the requests the
 //! simulator received, the error and its words, a snapshot, or a throughput floor.
 //!
-//! [`runner`] runs one scenario in-process against [`crate::sim`] and the built-in connector
-//! ([`crate::stream`]); [`throughput`] times synthetic scans; [`catalogue`] finds scenario
+//! `runner` runs one scenario in-process against [`crate::sim`] and the built-in connector
+//! ([`crate::Connector`]); `throughput` times synthetic scans; [`catalogue`] finds scenario
 //! files (or the bundled catalogue compiled into the binary); [`report`] writes the failure
 //! report, the summary table and JUnit XML.
 //!
@@ -17,8 +17,8 @@
 pub mod catalogue;
 pub mod file;
 pub mod report;
-pub mod runner;
-pub mod throughput;
+mod runner;
+mod throughput;
 
 pub use file::ScenarioFile;
-pub use runner::{Outcome, Scenario, Verdict, run};
+pub use runner::{Scenario, ScenarioOutcome, Verdict, run};

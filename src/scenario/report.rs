@@ -5,7 +5,7 @@ use std::path::Path;
 
 use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
 
-use super::runner::{Outcome, Scenario, Verdict};
+use super::runner::{Scenario, ScenarioOutcome, Verdict};
 use crate::error::{Error, Result};
 use crate::sim::JournalEntry;
 
@@ -51,7 +51,7 @@ pub fn failure_report(
 }
 
 /// The summary table printed by `qharness conform`.
-pub fn table(results: &[(Scenario, Outcome)]) -> String {
+pub fn table(results: &[(Scenario, ScenarioOutcome)]) -> String {
     let width = results
         .iter()
         .map(|(s, _)| s.id().len())
@@ -95,7 +95,7 @@ pub fn table(results: &[(Scenario, Outcome)]) -> String {
 }
 
 /// Writes a JUnit XML report.
-pub fn write_junit(results: &[(Scenario, Outcome)], path: &Path) -> Result<()> {
+pub fn write_junit(results: &[(Scenario, ScenarioOutcome)], path: &Path) -> Result<()> {
     let mut report = Report::new("qharness conform");
     let mut suites: Vec<TestSuite> = Vec::new();
     for (s, o) in results {

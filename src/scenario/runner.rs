@@ -9,11 +9,11 @@ use serde_json::Value;
 
 use super::file::{Expect, Predicate, ScenarioFile};
 use super::throughput;
-use crate::client::QualysClient;
+use crate::connector::Connector;
 use crate::error::{Error, Result};
 use crate::sim::{FixtureSet, JournalEntry, Simulator, SimulatorConfig, Tenant};
 use crate::sink::MemorySink;
-use crate::stream::{self, RunSummary, StreamKind};
+use crate::stream::{RunSummary, StreamKind};
 
 /// A scenario file found on disk.
 #[derive(Debug, Clone)]
@@ -80,7 +80,7 @@ pub enum Verdict {
 
 /// The result of running one scenario.
 #[derive(Debug, Clone)]
-pub struct Outcome {
+pub struct ScenarioOutcome {
     pub verdict: Verdict,
     pub duration: Duration,
     /// Each unmet expectation, one line each.
@@ -91,19 +91,19 @@ pub struct Outcome {
     pub report: String,
 }
 
-impl Outcome {
+impl ScenarioOutcome {
     pub fn passed(&self) -> bool {
         self.verdict == Verdict::Passed
     }
 }
 
 /// Runs a scenario to its verdict. Never panics on a scenario's content.
-pub async fn run(scenario: &Scenario) -> Outcome {
+pub async fn run(scenario: &Scenario) -> ScenarioOutcome {
     let started = Instant::now();
     let mut notes = Vec::new();
     let (failures, journal) = if let Some(spec) = &scenario.file.throughput {
         if cfg!(debug_assertions) {
-            return Outcome {
+            return ScenarioOutcome {
                 verdict: Verdict::Skipped(
                     "throughput scenarios run in release builds only (cargo run --release -- conform)"
                         .into(),
@@ -155,7 +155,7 @@ pub async fn run(scenario: &Scenario) -> Outcome {
     } else {
         super::report::failure_report(scenario, &failures, &journal)
     };
-    Outcome {
+    ScenarioOutcome {
         verdict,
         duration: started.elapsed(),
         failures,
@@ -189,7 +189,7 @@ async fn run_against_simulator(scenario: &Scenario) -> Result<(Vec<String>, Vec<
     let sim = Simulator::start(sim_config).await?;
 
     let mut settings = file.settings.clone();
-    if let Some(s) = settings.stream
+    if let Some(s) = settings.common.stream
         && s != file.stream
     {
         return Err(Error::InvalidFile {
@@ -200,11 +200,12 @@ async fn run_against_simulator(scenario: &Scenario) -> Result<(Vec<String>, Vec<
             ),
         });
     }
-    settings.stream = Some(file.stream);
-    settings.platform_url = settings
+    settings.common.stream = Some(file.stream);
+    settings.common.platform_url = settings
+        .common
         .platform_url
         .or_else(|| Some(sim.base_url.to_string()));
-    settings.username = settings.username.or_else(|| {
+    settings.common.username = settings.common.username.or_else(|| {
         Some(
             file.server
                 .user
@@ -213,7 +214,7 @@ async fn run_against_simulator(scenario: &Scenario) -> Result<(Vec<String>, Vec<
         )
     });
     // Scenarios exercise retries; the production defaults (1 s doubling) would only slow them.
-    settings.backoff_initial_ms = settings.backoff_initial_ms.or(Some(50));
+    settings.common.backoff_initial_ms = settings.common.backoff_initial_ms.or(Some(50));
     let password = file
         .server
         .password
@@ -221,19 +222,9 @@ async fn run_against_simulator(scenario: &Scenario) -> Result<(Vec<String>, Vec<
         .unwrap_or_else(|| "demo".into());
 
     let mut sink = MemorySink::default();
-    let result: Result<RunSummary> = match settings.validate(Some(password)) {
-        Err(e) => Err(e),
-        Ok((config, warnings)) => match QualysClient::new(&config) {
-            Err(e) => Err(e),
-            Ok(client) => {
-                let mut r = stream::run(&client, &config, &mut sink).await;
-                if let Ok(summary) = r.as_mut() {
-                    summary.warnings.splice(0..0, warnings);
-                }
-                r
-            }
-        },
-    };
+    let result = Connector::Builtin
+        .run(&settings, Some(password), &mut sink)
+        .await;
     let journal = sim.journal().entries();
     sim.shutdown().await;
 
@@ -295,12 +286,9 @@ fn check_outcome(
     }
 }
 
-/// The identity of a record: `host_id:qid` for detections, `host_id` for hosts.
+/// The identity of a record, as the stream's registry row defines it (`host_id:qid`).
 fn record_key(stream: StreamKind, r: &Value) -> String {
-    match stream {
-        StreamKind::VmdrVulnerabilities => format!("{}:{}", r["host_id"], r["qid"]),
-        _ => r["host_id"].to_string(),
-    }
+    stream.row().record_key(r)
 }
 
 fn check_records(scenario: &Scenario, records: &[Value], failures: &mut Vec<String>) {

@@ -11,14 +11,15 @@ use std::io::{BufReader, BufWriter};
 use std::time::Instant;
 
 use super::file::{ThroughputMode, ThroughputSpec};
-use crate::client::QualysClient;
 use crate::config::Settings;
+use crate::connector::BuiltinRun;
 use crate::error::{Error, Result};
-use crate::sim::SynthStream;
-use crate::sim::{Simulator, SimulatorConfig, SynthOptions, SynthSummary, Tenant, write_page};
+use crate::parse::xml::baseline::raw_event_loop;
+use crate::sim::{
+    Simulator, SimulatorConfig, SynthOptions, SynthStream, SynthSummary, Tenant, write_page,
+};
 use crate::sink::CountSink;
-use crate::stream::{self, StreamKind, saved};
-use crate::xml::baseline::raw_event_loop;
+use crate::stream::{Baseline, ParseMode, STREAMS, SavedResponse, Stream, StreamKind};
 
 /// What one throughput scenario measured.
 #[derive(Debug, Clone)]
@@ -67,16 +68,24 @@ fn median(mut v: Vec<f64>) -> f64 {
 
 /// Generates the scan and measures.
 pub async fn measure(stream: StreamKind, spec: &ThroughputSpec) -> Result<Measurement> {
-    let synth_stream = match stream {
-        StreamKind::VmdrVulnerabilities => SynthStream::VmdrVulnerabilities,
-        StreamKind::VmdrAssets => SynthStream::VmdrAssets,
-        other => {
-            return Err(Error::config(
-                "throughput",
-                format!("no synthetic responses exist for the {other} stream"),
-                "use stream = \"vmdr-vulnerabilities\" or \"vmdr-assets\"",
-            ));
-        }
+    let row = stream.row();
+    // `qharness synth --stream` takes the stream names, so the generator is found by name.
+    let synth_stream = row
+        .throughput
+        .and(<SynthStream as clap::ValueEnum>::from_str(row.name, false).ok());
+    let (Some(baseline), Some(synth_stream), Some(subject)) =
+        (row.throughput, synth_stream, row.builtin)
+    else {
+        let measurable: Vec<String> = STREAMS
+            .iter()
+            .filter(|r| r.throughput.is_some())
+            .map(|r| format!("\"{}\"", r.name))
+            .collect();
+        return Err(Error::config(
+            "throughput",
+            format!("no synthetic responses exist for the {stream} stream"),
+            format!("use stream = {}", measurable.join(" or ")),
+        ));
     };
     let dir = tempfile::tempdir()
         .map_err(|e| Error::io("creating a temporary directory in", std::env::temp_dir(), e))?;
@@ -98,17 +107,13 @@ pub async fn measure(stream: StreamKind, spec: &ThroughputSpec) -> Result<Measur
     let rss_growth_mib = match spec.mode {
         ThroughputMode::EndToEnd => None,
         ThroughputMode::ParseCount | ThroughputMode::ParseNdjson => {
-            let output = if spec.mode == ThroughputMode::ParseCount {
-                saved::Output::Count
-            } else {
-                saved::Output::Records
-            };
+            let mode = parse_mode(spec.mode);
             let p = path.clone();
             let expected = synth.records;
             blocking(move || {
                 memory::peak_growth_mib(|| {
                     let mut sink = CountSink::default();
-                    let s = saved::parse(stream, open(&p)?, "scan", output, &mut sink)?;
+                    let s = subject.parse_saved(open(&p)?, "scan", mode, &mut sink)?;
                     check(s.records, expected, "records parsed")
                 })
             })
@@ -122,26 +127,12 @@ pub async fn measure(stream: StreamKind, spec: &ThroughputSpec) -> Result<Measur
     for _ in 0..rounds {
         match spec.mode {
             ThroughputMode::ParseCount | ThroughputMode::ParseNdjson => {
-                let p = path.clone();
-                let expected = synth.detections;
-                base_times.push(
-                    blocking(move || {
-                        let t = Instant::now();
-                        let n = raw_event_loop(open(&p)?)?;
-                        check(n, expected, "DETECTION elements seen by the raw loop")?;
-                        Ok(t.elapsed().as_secs_f64())
-                    })
-                    .await?,
-                );
-                let output = if spec.mode == ThroughputMode::ParseCount {
-                    saved::Output::Count
-                } else {
-                    saved::Output::Records
-                };
-                subject_times.push(timed_parse(stream, &path, output, &synth).await?);
+                base_times.push(timed_baseline(baseline, &path, &synth).await?);
+                subject_times
+                    .push(timed_parse(subject, &path, parse_mode(spec.mode), &synth).await?);
             }
             ThroughputMode::EndToEnd => {
-                base_times.push(timed_parse(stream, &path, saved::Output::Records, &synth).await?);
+                base_times.push(timed_parse(subject, &path, ParseMode::Records, &synth).await?);
                 let (secs, bytes) = timed_end_to_end(stream, &opts, &synth).await?;
                 subject_times.push(secs);
                 subject_bytes = bytes;
@@ -163,9 +154,40 @@ pub async fn measure(stream: StreamKind, spec: &ThroughputSpec) -> Result<Measur
     })
 }
 
-fn open(path: &std::path::Path) -> Result<BufReader<File>> {
+fn open(path: &std::path::Path) -> Result<SavedResponse<'static>> {
     let file = File::open(path).map_err(|e| Error::io("opening", path, e))?;
-    Ok(BufReader::with_capacity(64 * 1024, file))
+    Ok(SavedResponse::File(BufReader::with_capacity(
+        64 * 1024,
+        file,
+    )))
+}
+
+fn parse_mode(mode: ThroughputMode) -> ParseMode {
+    match mode {
+        ThroughputMode::ParseCount => ParseMode::Count,
+        ThroughputMode::ParseNdjson | ThroughputMode::EndToEnd => ParseMode::Records,
+    }
+}
+
+/// Times the stream's baseline on the scan, checking what it saw.
+async fn timed_baseline(
+    baseline: Baseline,
+    path: &std::path::Path,
+    synth: &SynthSummary,
+) -> Result<f64> {
+    let p = path.to_path_buf();
+    let expected = synth.detections;
+    blocking(move || match baseline {
+        Baseline::RawXmlEventLoop => {
+            let t = Instant::now();
+            let file = File::open(&p).map_err(|e| Error::io("opening", &p, e))?;
+            let n = raw_event_loop(BufReader::with_capacity(64 * 1024, file))?;
+            let secs = t.elapsed().as_secs_f64();
+            check(n, expected, "DETECTION elements seen by the raw loop")?;
+            Ok(secs)
+        }
+    })
+    .await
 }
 
 fn check(got: u64, expected: u64, what: &str) -> Result<()> {
@@ -193,9 +215,9 @@ async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'sta
 }
 
 async fn timed_parse(
-    stream: StreamKind,
+    subject: &'static dyn Stream,
     path: &std::path::Path,
-    output: saved::Output,
+    mode: ParseMode,
     synth: &SynthSummary,
 ) -> Result<f64> {
     let p = path.to_path_buf();
@@ -203,10 +225,10 @@ async fn timed_parse(
     blocking(move || {
         let t = Instant::now();
         let mut sink = CountSink::default();
-        let s = saved::parse(stream, open(&p)?, "scan", output, &mut sink)?;
+        let s = subject.parse_saved(open(&p)?, "scan", mode, &mut sink)?;
         let secs = t.elapsed().as_secs_f64();
         check(s.records, expected, "records parsed")?;
-        if output == saved::Output::Records {
+        if mode == ParseMode::Records {
             check(sink.count, expected, "records written")?;
         }
         Ok(secs)
@@ -226,17 +248,11 @@ async fn timed_end_to_end(
             source: None,
         })?;
     let sim = Simulator::start(SimulatorConfig::from_tenant(tenant)).await?;
-    let settings = Settings {
-        stream: Some(stream),
-        platform_url: Some(sim.base_url.to_string()),
-        username: Some("quays_ab1".into()),
-        ..Settings::default()
-    };
-    let (config, _) = settings.validate(Some("demo".into()))?;
-    let client = QualysClient::new(&config)?;
+    let settings = Settings::new(stream, sim.base_url.as_str(), "quays_ab1");
+    let run = BuiltinRun::prepare(&settings, Some("demo".into()))?;
     let mut sink = CountSink::default();
     let t = Instant::now();
-    let summary = stream::run(&client, &config, &mut sink).await?;
+    let summary = run.run(&mut sink).await?;
     let secs = t.elapsed().as_secs_f64();
     sim.shutdown().await;
     check(summary.records, synth.records, "records fetched end to end")?;

@@ -1,115 +1,78 @@
-//! The connector streams: one module per stream, each turning pages from the [`crate::client`]
-//! into NDJSON records for a [`crate::sink::Sink`].
+//! The connector streams: each turns the pages a [`QualysClient`] fetches into records for a
+//! [`Sink`].
+//!
+//! # How the pieces fit
+//!
+//! ```text
+//! registry (StreamKind -> StreamRow: name, family, permission, settings, record key, Stream)
+//!    │
+//!    └─> Stream::run ─> page_loop ─> client.fetch(request, parse page) ─> cursor ─> commit ─> sink
+//!                            ▲                                              │
+//!                            └──────────── next request (id_min, lastId) ───┘
+//! ```
+//!
+//! - [`registry`] is the one table that says what each stream is. Everything outside this
+//!   module reads a stream's facts from its [`StreamRow`] and runs it through the [`Stream`]
+//!   trait; nothing else matches on [`StreamKind`].
+//! - A [`Stream`] is one file per stream ([`vmdr_assets`], [`vmdr_vulnerabilities`]): its first
+//!   request, its page parser (from [`crate::parse`]), its cursor and what it does with a
+//!   completed page.
+//! - [`page_loop`] is the loop every paged stream shares, and [`cursor`] the ways Qualys says
+//!   where the next page starts: `id_min` in the FO truncation WARNING, `lastId` with
+//!   `hasMoreRecords` in a QPS `ServiceResponse`.
+//! - [`saved_response`] is the same parsing without HTTP (`qharness parse`, benchmarks).
 //!
 //! Every stream follows the same page discipline: a page's records are written to a
 //! [`crate::sink::PageSpool`] while the page streams in, and reach the sink only once the page
 //! parsed completely. A page that fails half-way is retried from scratch (nothing of it was
 //! emitted) or fails the run; a record is never emitted twice.
 
-use std::fmt;
-use std::str::FromStr;
+use futures_util::future::LocalBoxFuture;
 
-use serde::{Deserialize, Serialize};
+use crate::client::{QualysClient, Request};
+use crate::config::ConnectorConfig;
+use crate::error::Result;
+use crate::sink::Sink;
 
-use crate::qualys::Permission;
-
-pub mod pages;
-pub mod saved;
+pub mod cursor;
+pub mod host_list_page;
+pub mod page_loop;
+pub mod record_value;
+pub mod registry;
+pub mod saved_response;
 pub mod summary;
 pub mod vmdr_assets;
 pub mod vmdr_vulnerabilities;
 
+pub use registry::{Baseline, STREAMS, StreamKind, StreamRow};
+pub use saved_response::{ParseMode, ParseSummary, SavedResponse};
 pub use summary::RunSummary;
 
-/// The five connector streams.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum StreamKind {
-    VmdrAssets,
-    VmdrVulnerabilities,
-    PcPosture,
-    WasAssets,
-    WasFindings,
-}
+/// A connector stream: what the registry's [`StreamRow::builtin`] points at.
+///
+/// An implementation lives in its own file under `src/stream/`. A paged stream's
+/// [`run`](Stream::run) is one call of `page_loop::for_each_page` with the stream's first
+/// request, its cursor and its page parser, plus what the stream does with each completed page.
+pub trait Stream: Sync {
+    /// The request of the first page for a checked configuration (later pages are the cursor's
+    /// business).
+    fn first_request(&self, config: &ConnectorConfig) -> Request;
 
-impl StreamKind {
-    pub const NAMES: [&'static str; 5] = [
-        "vmdr-assets",
-        "vmdr-vulnerabilities",
-        "pc-posture",
-        "was-assets",
-        "was-findings",
-    ];
+    /// Runs the stream to completion, writing records to `sink`. The sink is not finished here:
+    /// the caller publishes the output only when this returns `Ok`.
+    fn run<'a>(
+        &'a self,
+        client: &'a QualysClient,
+        config: &'a ConnectorConfig,
+        sink: &'a mut dyn Sink,
+    ) -> LocalBoxFuture<'a, Result<RunSummary>>;
 
-    pub fn name(self) -> &'static str {
-        Self::NAMES[self as usize]
-    }
-
-    /// Whether this version implements the stream.
-    pub fn is_supported(self) -> bool {
-        matches!(
-            self,
-            StreamKind::VmdrAssets | StreamKind::VmdrVulnerabilities
-        )
-    }
-
-    /// VMDR and WAS call the API server; Policy Compliance calls the API gateway.
-    pub fn uses_api_server(self) -> bool {
-        self != StreamKind::PcPosture
-    }
-
-    /// The module permission the Qualys user needs for this stream.
-    pub fn permission(self) -> Permission {
-        match self {
-            StreamKind::VmdrAssets | StreamKind::VmdrVulnerabilities => Permission::ManageVm,
-            StreamKind::PcPosture => Permission::ManagePc,
-            StreamKind::WasAssets | StreamKind::WasFindings => Permission::ManageWebApplications,
-        }
-    }
-}
-
-impl fmt::Display for StreamKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-impl FromStr for StreamKind {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let all = [
-            StreamKind::VmdrAssets,
-            StreamKind::VmdrVulnerabilities,
-            StreamKind::PcPosture,
-            StreamKind::WasAssets,
-            StreamKind::WasFindings,
-        ];
-        all.into_iter()
-            .find(|k| k.name() == s.trim())
-            .ok_or_else(|| {
-                format!(
-                    "unknown stream {s:?}; valid streams: {}",
-                    Self::NAMES.join(", ")
-                )
-            })
-    }
-}
-
-/// Runs the configured stream against a client, writing records to `sink`. The sink is not
-/// finished here: the caller publishes the output only when this returns `Ok`.
-pub async fn run(
-    client: &crate::client::QualysClient,
-    config: &crate::config::ConnectorConfig,
-    sink: &mut dyn crate::sink::Sink,
-) -> crate::Result<RunSummary> {
-    match config.stream {
-        StreamKind::VmdrVulnerabilities => vmdr_vulnerabilities::run(client, config, sink).await,
-        StreamKind::VmdrAssets => vmdr_assets::run(client, config, sink).await,
-        other => Err(crate::Error::config(
-            "stream",
-            format!("the {other} stream is not implemented in this version"),
-            "use vmdr-assets or vmdr-vulnerabilities",
-        )),
-    }
+    /// Parses a saved response of this stream (`qharness parse`), without HTTP.
+    fn parse_saved(
+        &self,
+        input: SavedResponse<'_>,
+        origin: &str,
+        mode: ParseMode,
+        sink: &mut dyn Sink,
+    ) -> Result<ParseSummary>;
 }

@@ -8,37 +8,64 @@
 
 use std::io::BufRead;
 
+use futures_util::future::LocalBoxFuture;
 use serde::Serialize;
 
-use super::pages::{self, PageOutput};
-use super::vmdr_vulnerabilities::{Num, num};
-use super::{RunSummary, StreamKind};
-use crate::client::body::BodyReader;
-use crate::client::classify::ResponseFacts;
+use super::cursor::{IdMinCursor, Truncation};
+use super::host_list_page::{self, HostPage, ParsedHostPage};
+use super::page_loop::{self, Parsed};
+use super::record_value::{Num, num};
+use super::saved_response::{ParseMode, ParseSummary, SavedResponse, with_reader};
+use super::{RunSummary, Stream, StreamKind};
+use crate::client::body_reader::BodyReader;
+use crate::client::error_reader::ResponseFacts;
 use crate::client::{QualysClient, Request};
 use crate::config::ConnectorConfig;
 use crate::error::{Error, Result};
-use crate::qualys::fo::path;
+use crate::parse::xml::{Capture, HostField as H, HostListKind, HostListReader, ParsedHost};
+use crate::qualys::endpoint;
 use crate::sink::{PageSpool, Sink};
-use crate::xml::{Host, HostField as H, HostPageReader, PageKind};
 
-/// The Host List endpoint below the platform URL.
-pub fn endpoint() -> String {
-    format!("{}{}", path::API_VERSION_PREFIX, path::HOST_LIST)
-}
+/// The Host List endpoint.
+const ENDPOINT: &endpoint::Endpoint = &endpoint::HOST_LIST;
 
-/// The first page's request for a configuration; later pages add `id_min`.
-pub fn request(config: &ConnectorConfig) -> Request {
-    let mut r = Request::new(endpoint())
-        .param("action", "list")
-        .param("details", "All")
-        .param("show_tags", "1")
-        .param("show_asset_id", "1")
-        .param("truncation_limit", config.truncation_limit.to_string());
-    for (k, v) in config.tags.params() {
-        r = r.param(k, v);
+/// The VMDR Assets stream (its row is in [`super::registry`]).
+pub struct VmdrAssets;
+
+impl Stream for VmdrAssets {
+    /// Host List with every detail, tags and asset IDs, and the tag filters; later pages add
+    /// `id_min`.
+    fn first_request(&self, config: &ConnectorConfig) -> Request {
+        let mut r = Request::post(ENDPOINT)
+            .form("action", "list")
+            .form("details", "All")
+            .form("show_tags", "1")
+            .form("show_asset_id", "1")
+            .form("truncation_limit", config.vmdr.truncation_limit.to_string());
+        for (k, v) in config.vmdr.tags.params() {
+            r = r.form(k, v);
+        }
+        r
     }
-    r
+
+    fn run<'a>(
+        &'a self,
+        client: &'a QualysClient,
+        config: &'a ConnectorConfig,
+        sink: &'a mut dyn Sink,
+    ) -> LocalBoxFuture<'a, Result<RunSummary>> {
+        Box::pin(run(self, client, config, sink))
+    }
+
+    fn parse_saved(
+        &self,
+        input: SavedResponse<'_>,
+        origin: &str,
+        mode: ParseMode,
+        sink: &mut dyn Sink,
+    ) -> Result<ParseSummary> {
+        with_reader!(input, r => parse_saved(r, origin, mode, sink))
+    }
 }
 
 /// One host record. Field order is the output order.
@@ -70,7 +97,7 @@ struct HostRecord<'a> {
 }
 
 /// Serialises a host record into `out`.
-pub fn write_record(out: &mut Vec<u8>, host: &Host) -> Result<()> {
+pub fn write_record(out: &mut Vec<u8>, host: &ParsedHost) -> Result<()> {
     let record = HostRecord {
         host_id: host.id(),
         asset_id: num(host.get(H::AssetId)),
@@ -105,12 +132,12 @@ pub fn write_record(out: &mut Vec<u8>, host: &Host) -> Result<()> {
     })
 }
 
-fn parse_page(body: BodyReader, facts: &ResponseFacts) -> Result<PageOutput<()>> {
-    spool_page(pages::open_page(body, facts, PageKind::Hosts)?)
+fn parse_page(body: BodyReader, facts: &ResponseFacts) -> Result<ParsedHostPage<()>> {
+    spool_page(host_list_page::open(body, facts, HostListKind::Hosts)?)
 }
 
-/// Reads a whole host page into a spool (used by the HTTP path and by `parse`).
-pub fn spool_page<R: BufRead>(mut page: HostPageReader<R>) -> Result<PageOutput<()>> {
+/// Reads a whole host page into a spool.
+fn spool_page<R: BufRead>(mut page: HostListReader<R>) -> Result<ParsedHostPage<()>> {
     let mut spool = PageSpool::new();
     let mut json = Vec::with_capacity(4 * 1024);
     let mut hosts = 0;
@@ -122,18 +149,22 @@ pub fn spool_page<R: BufRead>(mut page: HostPageReader<R>) -> Result<PageOutput<
         write_record(&mut json, host)?;
         spool.push(host.id(), &json)?;
     }
-    Ok(PageOutput {
-        spool,
-        hosts,
-        last_host_id,
-        warning: page.warning().cloned(),
-        text: page.text_stats(),
-        extra: (),
+    Ok(Parsed {
+        page: HostPage {
+            spool,
+            hosts,
+            text: page.text_stats(),
+            extra: (),
+        },
+        next: Truncation {
+            warning: page.warning().cloned(),
+            last_host_id,
+        },
     })
 }
 
-/// Runs the stream to completion, writing records to `sink`.
-pub async fn run(
+async fn run(
+    stream: &VmdrAssets,
     client: &QualysClient,
     config: &ConnectorConfig,
     sink: &mut dyn Sink,
@@ -143,11 +174,12 @@ pub async fn run(
         ..RunSummary::default()
     };
     let live = client.live();
-    let pages = pages::for_each_page(
+    let pages = page_loop::for_each_page(
         client,
-        request(config),
+        stream.first_request(config),
+        IdMinCursor::new(client.base_url().clone()),
         parse_page,
-        async |page: PageOutput<()>| {
+        async |page: HostPage<()>| {
             summary.hosts += page.hosts;
             summary.invalid_chars_replaced += page.text.invalid_chars_replaced;
             page.spool.drain(|_, json| {
@@ -162,5 +194,35 @@ pub async fn run(
     summary.pages = pages;
     summary.records = sink.count();
     summary.finish(client).await;
+    Ok(summary)
+}
+
+/// Parses a saved Host List response straight to the sink (no spool: a file has no retries).
+fn parse_saved<R: BufRead>(
+    input: R,
+    origin: &str,
+    mode: ParseMode,
+    sink: &mut dyn Sink,
+) -> Result<ParseSummary> {
+    let capture = match mode {
+        ParseMode::Records => Capture::All,
+        ParseMode::Count => Capture::Counting,
+    };
+    let mut page =
+        HostListReader::open_expecting(input, HostListKind::Hosts, origin)?.capture(capture);
+    let mut summary = ParseSummary::default();
+    let mut json = Vec::with_capacity(8 * 1024);
+    while let Some((host, _)) = page.next_host()? {
+        summary.hosts += 1;
+        summary.records += 1;
+        if mode == ParseMode::Records {
+            json.clear();
+            write_record(&mut json, host)?;
+            sink.record(&json)?;
+        }
+    }
+    summary.bytes = page.position();
+    summary.text = page.text_stats();
+    summary.truncated = page.warning().is_some();
     Ok(summary)
 }

@@ -16,77 +16,77 @@
 use std::collections::{HashMap, HashSet};
 use std::io::BufRead;
 
+use futures_util::future::LocalBoxFuture;
 use serde::Serialize;
 
-use super::pages::{self, PageOutput};
-use super::{RunSummary, StreamKind};
-use crate::client::body::BodyReader;
-use crate::client::classify::{self, ResponseFacts};
+use super::cursor::{IdMinCursor, Truncation};
+use super::host_list_page::{self, HostPage, ParsedHostPage};
+use super::page_loop::{self, Parsed};
+use super::record_value::{Flag, Num, flag, num};
+use super::saved_response::{ParseMode, ParseSummary, SavedResponse, with_reader};
+use super::{RunSummary, Stream, StreamKind};
+use crate::client::body_reader::BodyReader;
+use crate::client::error_reader::{ResponseFacts, fo};
 use crate::client::{QualysClient, Request};
 use crate::config::ConnectorConfig;
 use crate::error::{Error, Result};
+use crate::parse::xml::document::{self, Root};
+use crate::parse::xml::knowledge_base::{self, KbFacts};
+use crate::parse::xml::{
+    Capture, DetectionField as D, HostField as H, HostListKind, HostListReader, ParsedDetection,
+    ParsedHost,
+};
+use crate::qualys::endpoint;
 use crate::qualys::filter::DetectionType;
-use crate::qualys::fo::path;
 use crate::sink::{PageSpool, Sink};
-use crate::xml::document::{self, Root};
-use crate::xml::knowledge_base::{self, KbEntry};
-use crate::xml::{Detection, DetectionField as D, Host, HostField as H, HostPageReader, PageKind};
 
-/// The Host List Detection endpoint below the platform URL.
-pub fn endpoint() -> String {
-    format!("{}{}", path::API_VERSION_PREFIX, path::HOST_DETECTION)
-}
+/// The Host List Detection endpoint.
+const ENDPOINT: &endpoint::Endpoint = &endpoint::HOST_DETECTION;
 
-/// The first page's request for a configuration; later pages add `id_min`.
-pub fn request(config: &ConnectorConfig) -> Request {
-    let mut r = Request::new(endpoint())
-        .param("action", "list")
-        .param("show_tags", "1")
-        .param("status", config.statuses.to_param())
-        .param("truncation_limit", config.truncation_limit.to_string());
-    if config.include_ignored {
-        r = r.param("include_ignored", "1");
+/// The VMDR Vulnerabilities stream (its row is in [`super::registry`]).
+pub struct VmdrVulnerabilities;
+
+impl Stream for VmdrVulnerabilities {
+    /// Host List Detection with the status, tag and kernel filters; later pages add `id_min`.
+    fn first_request(&self, config: &ConnectorConfig) -> Request {
+        let mut r = Request::post(ENDPOINT)
+            .form("action", "list")
+            .form("show_tags", "1")
+            .form("status", config.vmdr.statuses.to_param())
+            .form("truncation_limit", config.vmdr.truncation_limit.to_string());
+        if config.vmdr.include_ignored {
+            r = r.form("include_ignored", "1");
+        }
+        if config.vmdr.include_disabled {
+            r = r.form("include_disabled", "1");
+        }
+        if let Some(arf) = config.vmdr.arf_kernel_filter {
+            r = r.form("arf_kernel_filter", arf.value().to_string());
+        }
+        for (k, v) in config.vmdr.tags.params() {
+            r = r.form(k, v);
+        }
+        r
     }
-    if config.include_disabled {
-        r = r.param("include_disabled", "1");
+
+    fn run<'a>(
+        &'a self,
+        client: &'a QualysClient,
+        config: &'a ConnectorConfig,
+        sink: &'a mut dyn Sink,
+    ) -> LocalBoxFuture<'a, Result<RunSummary>> {
+        Box::pin(run(self, client, config, sink))
     }
-    if let Some(arf) = config.arf_kernel_filter {
-        r = r.param("arf_kernel_filter", arf.value().to_string());
+
+    fn parse_saved(
+        &self,
+        input: SavedResponse<'_>,
+        origin: &str,
+        mode: ParseMode,
+        sink: &mut dyn Sink,
+    ) -> Result<ParseSummary> {
+        with_reader!(input, r => parse_saved(r, origin, mode, sink))
     }
-    for (k, v) in config.tags.params() {
-        r = r.param(k, v);
-    }
-    r
-}
-
-/// A number as Qualys sent it: a JSON number when it parses, else the raw text (never lost).
-#[derive(Debug, Serialize)]
-#[serde(untagged)]
-pub enum Num<'a> {
-    N(u64),
-    Raw(&'a str),
-}
-
-/// A `0`/`1` flag as a JSON boolean, else the raw text.
-#[derive(Debug, Serialize)]
-#[serde(untagged)]
-pub enum Flag<'a> {
-    B(bool),
-    Raw(&'a str),
-}
-
-#[inline]
-pub(crate) fn num(s: Option<&str>) -> Option<Num<'_>> {
-    s.map(|s| s.parse().map(Num::N).unwrap_or(Num::Raw(s)))
-}
-
-#[inline]
-pub(crate) fn flag(s: Option<&str>) -> Option<Flag<'_>> {
-    s.map(|s| match s {
-        "1" => Flag::B(true),
-        "0" => Flag::B(false),
-        other => Flag::Raw(other),
-    })
 }
 
 /// One detection record before the KnowledgeBase join. Field order is the output order.
@@ -126,7 +126,7 @@ struct DetectionRecord<'a> {
 
 /// What happened to one detection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Verdict {
+pub enum DetectionTriage {
     Emit,
     /// Information gathered: not part of this stream.
     DropInfo,
@@ -136,17 +136,17 @@ pub enum Verdict {
 
 /// Decides whether a detection belongs to the stream.
 #[inline]
-pub fn verdict(d: &Detection) -> Verdict {
+pub fn triage(d: &ParsedDetection) -> DetectionTriage {
     match d.get(D::Type).and_then(DetectionType::from_wire) {
-        Some(DetectionType::Confirmed | DetectionType::Potential) => Verdict::Emit,
-        Some(DetectionType::Info) => Verdict::DropInfo,
-        None => Verdict::DropUnknown,
+        Some(DetectionType::Confirmed | DetectionType::Potential) => DetectionTriage::Emit,
+        Some(DetectionType::Info) => DetectionTriage::DropInfo,
+        None => DetectionTriage::DropUnknown,
     }
 }
 
 /// Serialises a detection's record without its KnowledgeBase fields and without the closing
 /// brace (the join appends them), into `out`.
-pub fn write_open_record(out: &mut Vec<u8>, host: &Host, d: &Detection) -> Result<()> {
+pub fn write_open_record(out: &mut Vec<u8>, host: &ParsedHost, d: &ParsedDetection) -> Result<()> {
     let record = DetectionRecord {
         host_id: host.id(),
         asset_id: num(host.get(H::AssetId)),
@@ -211,7 +211,7 @@ struct KbFields<'a> {
 }
 
 /// Renders the KB fields as the tail of a record: `,"title":…}`.
-fn render_suffix(entry: Option<&KbEntry>) -> Box<[u8]> {
+fn render_suffix(entry: Option<&KbFacts>) -> Box<[u8]> {
     let fields = match entry {
         Some(e) => KbFields {
             title: Some(e.title.as_str()).filter(|t| !t.is_empty()),
@@ -239,7 +239,7 @@ fn render_suffix(entry: Option<&KbEntry>) -> Box<[u8]> {
 }
 
 /// KnowledgeBase facts for the run, rendered once per QID.
-pub struct KnowledgeBase {
+pub struct KnowledgeBaseJoin {
     enabled: bool,
     suffixes: HashMap<u64, Box<[u8]>>,
     unknown: Box<[u8]>,
@@ -248,9 +248,9 @@ pub struct KnowledgeBase {
     pub missing: u64,
 }
 
-impl KnowledgeBase {
+impl KnowledgeBaseJoin {
     pub fn new(enabled: bool) -> Self {
-        KnowledgeBase {
+        KnowledgeBaseJoin {
             enabled,
             suffixes: HashMap::new(),
             unknown: render_suffix(None),
@@ -288,18 +288,14 @@ impl KnowledgeBase {
                 .map(u64::to_string)
                 .collect::<Vec<_>>()
                 .join(",");
-            let request = Request::new(format!(
-                "{}{}",
-                path::API_VERSION_PREFIX,
-                path::KNOWLEDGE_BASE
-            ))
-            .param("action", "list")
-            .param("details", "Basic")
-            .param("ids", ids);
+            let request = Request::post(&endpoint::KNOWLEDGE_BASE)
+                .form("action", "list")
+                .form("details", "Basic")
+                .form("ids", ids);
             let entries = client.fetch(&request, parse_kb).await?;
             self.requests += 1;
             self.qids += batch.len() as u64;
-            let found: HashMap<u64, &KbEntry> = entries.iter().map(|e| (e.qid, e)).collect();
+            let found: HashMap<u64, &KbFacts> = entries.iter().map(|e| (e.qid, e)).collect();
             for qid in batch {
                 let suffix = match found.get(qid) {
                     Some(e) => render_suffix(Some(e)),
@@ -315,7 +311,7 @@ impl KnowledgeBase {
     }
 }
 
-fn parse_kb(body: BodyReader, facts: &ResponseFacts) -> Result<Vec<KbEntry>> {
+fn parse_kb(body: BodyReader, facts: &ResponseFacts) -> Result<Vec<KbFacts>> {
     let origin = facts.exchange.to_string();
     let mut reader = document::reader(body);
     let mut buf = Vec::new();
@@ -323,9 +319,9 @@ fn parse_kb(body: BodyReader, facts: &ResponseFacts) -> Result<Vec<KbEntry>> {
     if root == Root::KnowledgeBase {
         return knowledge_base::read(reader, buf, &origin);
     }
-    Err(classify::from_other_document(
+    Err(fo::from_other_document(
         facts,
-        crate::xml::host_page::OtherDocument { root, reader, buf },
+        crate::parse::xml::host_list::OtherDocument { root, reader, buf },
     ))
 }
 
@@ -338,12 +334,12 @@ pub struct DetectionPage {
     pub unknown_dropped: u64,
 }
 
-fn parse_page(body: BodyReader, facts: &ResponseFacts) -> Result<PageOutput<DetectionPage>> {
-    spool_page(pages::open_page(body, facts, PageKind::Detections)?)
+fn parse_page(body: BodyReader, facts: &ResponseFacts) -> Result<ParsedHostPage<DetectionPage>> {
+    spool_page(host_list_page::open(body, facts, HostListKind::Detections)?)
 }
 
-/// Reads a whole detection page into a spool (used by the HTTP path and by `parse`).
-pub fn spool_page<R: BufRead>(mut page: HostPageReader<R>) -> Result<PageOutput<DetectionPage>> {
+/// Reads a whole detection page into a spool.
+fn spool_page<R: BufRead>(mut page: HostListReader<R>) -> Result<ParsedHostPage<DetectionPage>> {
     let mut spool = PageSpool::new();
     let mut extra = DetectionPage::default();
     let mut json = Vec::with_capacity(8 * 1024);
@@ -354,13 +350,13 @@ pub fn spool_page<R: BufRead>(mut page: HostPageReader<R>) -> Result<PageOutput<
         last_host_id = Some(host.id());
         for d in detections {
             extra.detections += 1;
-            match verdict(d) {
-                Verdict::Emit => {}
-                Verdict::DropInfo => {
+            match triage(d) {
+                DetectionTriage::Emit => {}
+                DetectionTriage::DropInfo => {
                     extra.info_dropped += 1;
                     continue;
                 }
-                Verdict::DropUnknown => {
+                DetectionTriage::DropUnknown => {
                     extra.unknown_dropped += 1;
                     continue;
                 }
@@ -371,18 +367,22 @@ pub fn spool_page<R: BufRead>(mut page: HostPageReader<R>) -> Result<PageOutput<
             extra.qids.insert(d.qid());
         }
     }
-    Ok(PageOutput {
-        spool,
-        hosts,
-        last_host_id,
-        warning: page.warning().cloned(),
-        text: page.text_stats(),
-        extra,
+    Ok(Parsed {
+        page: HostPage {
+            spool,
+            hosts,
+            text: page.text_stats(),
+            extra,
+        },
+        next: Truncation {
+            warning: page.warning().cloned(),
+            last_host_id,
+        },
     })
 }
 
-/// Runs the stream to completion, writing records to `sink`.
-pub async fn run(
+async fn run(
+    stream: &VmdrVulnerabilities,
     client: &QualysClient,
     config: &ConnectorConfig,
     sink: &mut dyn Sink,
@@ -391,15 +391,16 @@ pub async fn run(
         stream: Some(StreamKind::VmdrVulnerabilities),
         ..RunSummary::default()
     };
-    let mut kb = KnowledgeBase::new(config.knowledge_base);
+    let mut kb = KnowledgeBaseJoin::new(config.vmdr.knowledge_base);
     let mut line = Vec::with_capacity(16 * 1024);
     let live = client.live();
-    let pages = pages::for_each_page(
+    let pages = page_loop::for_each_page(
         client,
-        request(config),
+        stream.first_request(config),
+        IdMinCursor::new(client.base_url().clone()),
         parse_page,
-        async |page: PageOutput<DetectionPage>| {
-            kb.ensure(client, &page.extra.qids, config.kb_batch_size)
+        async |page: HostPage<DetectionPage>| {
+            kb.ensure(client, &page.extra.qids, config.vmdr.kb_batch_size)
                 .await?;
             summary.hosts += page.hosts;
             summary.detections_read += page.extra.detections;
@@ -424,5 +425,53 @@ pub async fn run(
     summary.kb_qids = kb.qids;
     summary.kb_missing = kb.missing;
     summary.finish(client).await;
+    Ok(summary)
+}
+
+/// Parses a saved Host List Detection response straight to the sink (no spool: a file has no
+/// retries; no KnowledgeBase: its fields are null).
+fn parse_saved<R: BufRead>(
+    input: R,
+    origin: &str,
+    mode: ParseMode,
+    sink: &mut dyn Sink,
+) -> Result<ParseSummary> {
+    let capture = match mode {
+        ParseMode::Records => Capture::All,
+        ParseMode::Count => Capture::Counting,
+    };
+    let mut page =
+        HostListReader::open_expecting(input, HostListKind::Detections, origin)?.capture(capture);
+    let mut summary = ParseSummary::default();
+    let mut json = Vec::with_capacity(8 * 1024);
+    // No KnowledgeBase here: every QID gets the null tail.
+    let no_kb = KnowledgeBaseJoin::new(false);
+    while let Some((host, detections)) = page.next_host()? {
+        summary.hosts += 1;
+        for d in detections {
+            summary.detections += 1;
+            match triage(d) {
+                DetectionTriage::Emit => {}
+                DetectionTriage::DropInfo => {
+                    summary.info_dropped += 1;
+                    continue;
+                }
+                DetectionTriage::DropUnknown => {
+                    summary.unknown_type_dropped += 1;
+                    continue;
+                }
+            }
+            summary.records += 1;
+            if mode == ParseMode::Records {
+                json.clear();
+                write_open_record(&mut json, host, d)?;
+                json.extend_from_slice(no_kb.suffix(d.qid()));
+                sink.record(&json)?;
+            }
+        }
+    }
+    summary.bytes = page.position();
+    summary.text = page.text_stats();
+    summary.truncated = page.warning().is_some();
     Ok(summary)
 }

@@ -7,11 +7,11 @@
 
 use std::path::Path;
 
+use qualys_harness::StreamKind;
 use qualys_harness::config::ConnectorConfig;
 use qualys_harness::qualys::filter::DetectionType;
 use qualys_harness::scenario::{Scenario, catalogue};
 use qualys_harness::sim::Tenant;
-use qualys_harness::stream::StreamKind;
 
 /// Records, hosts and distinct QIDs the stream should return from `tenant` under `config`.
 fn reference(tenant: &Tenant, config: &ConnectorConfig) -> (u64, u64, u64) {
@@ -19,9 +19,12 @@ fn reference(tenant: &Tenant, config: &ConnectorConfig) -> (u64, u64, u64) {
     let mut hosts = 0;
     let mut qids = std::collections::BTreeSet::new();
     for host in &tenant.vmdr.hosts {
-        if !config.tags.keeps(&host.tags) {
+        if !config.vmdr.tags.keeps(&host.tags) {
             continue;
         }
+        // The one place outside the registry that asks which stream this is, on purpose: this
+        // is the reference each stream's semantics are checked against, written independently
+        // of the connector (a host per record here, a detection per record below).
         if config.stream == StreamKind::VmdrAssets {
             records += 1;
             hosts += 1;
@@ -32,11 +35,12 @@ fn reference(tenant: &Tenant, config: &ConnectorConfig) -> (u64, u64, u64) {
             .iter()
             .filter(|d| d.kind != DetectionType::Info)
             // Qualys's defaults: include_ignored=0, include_disabled=0.
-            .filter(|d| config.include_ignored || !d.is_ignored)
-            .filter(|d| config.include_disabled || !d.is_disabled)
-            .filter(|d| config.statuses.contains(d.status))
+            .filter(|d| config.vmdr.include_ignored || !d.is_ignored)
+            .filter(|d| config.vmdr.include_disabled || !d.is_disabled)
+            .filter(|d| config.vmdr.statuses.contains(d.status))
             .filter(|d| {
                 config
+                    .vmdr
                     .arf_kernel_filter
                     .is_none_or(|f| f.keeps(d.kernel_running()))
             })
@@ -80,14 +84,14 @@ fn pinned_record_and_page_counts_match_a_reference_filter_over_the_demo_tenant()
             continue;
         }
         let mut settings = s.file.settings.clone();
-        settings.stream = Some(s.file.stream);
-        settings.platform_url = Some("http://127.0.0.1:1".into());
-        settings.username = Some("quays_ab1".into());
+        settings.common.stream = Some(s.file.stream);
+        settings.common.platform_url = Some("http://127.0.0.1:1".into());
+        settings.common.username = Some("quays_ab1".into());
         let (config, _) = settings
             .validate(Some("demo".into()))
             .unwrap_or_else(|e| panic!("{}: settings invalid: {e}", s.id()));
         let (records, hosts, qids) = reference(&tenant, &config);
-        let limit = u64::from(config.truncation_limit);
+        let limit = u64::from(config.vmdr.truncation_limit);
         let pages = if limit == 0 || hosts == 0 {
             1
         } else {

@@ -13,11 +13,8 @@ use std::process::{Command, Stdio};
 use std::sync::Once;
 use std::time::Duration;
 
-use qualys_harness::client::QualysClient;
-use qualys_harness::config::{ConnectorConfig, Settings};
 use qualys_harness::sim::{RunningSimulator, Simulator, SimulatorConfig, Tenant, TenantSpec};
-use qualys_harness::sink::MemorySink;
-use qualys_harness::stream::{self, RunSummary, StreamKind};
+use qualys_harness::{Connector, MemorySink, RunSummary, Settings, StreamKind};
 use serde_json::Value;
 use wiremock::{Match, Request, ResponseTemplate};
 
@@ -65,23 +62,11 @@ pub fn xml(status: u16, body: impl Into<String>) -> ResponseTemplate {
 
 /// Settings for a stream against `base_url`, with fast retries so failure tests stay quick.
 pub fn settings(base_url: &str, stream: StreamKind) -> Settings {
-    Settings {
-        stream: Some(stream),
-        platform_url: Some(base_url.to_string()),
-        username: Some(USER.into()),
-        backoff_initial_ms: Some(10),
-        max_wait_secs: Some(10),
-        max_attempts: Some(3),
-        ..Settings::default()
-    }
-}
-
-/// Validates settings with the test password.
-pub fn config(settings: Settings) -> ConnectorConfig {
-    settings
-        .validate(Some(PASSWORD.into()))
-        .unwrap_or_else(|e| panic!("test settings are invalid: {e}"))
-        .0
+    let mut s = Settings::new(stream, base_url, USER);
+    s.common.backoff_initial_ms = Some(10);
+    s.common.max_wait_secs = Some(10);
+    s.common.max_attempts = Some(3);
+    s
 }
 
 /// What a run produced.
@@ -122,12 +107,18 @@ impl Run {
     }
 }
 
-/// Runs the configured stream into memory.
-pub async fn run(config: &ConnectorConfig) -> Run {
+/// Runs the connector with `settings` and the test password, records into memory.
+pub async fn run(settings: Settings) -> Run {
+    run_as(settings, PASSWORD).await
+}
+
+/// Runs the connector with `settings` and `password`, records into memory.
+pub async fn run_as(settings: Settings, password: &str) -> Run {
     init_tracing();
-    let client = QualysClient::new(config).expect("the client builds");
     let mut sink = MemorySink::default();
-    let result = stream::run(&client, config, &mut sink).await;
+    let result = Connector::Builtin
+        .run(&settings, Some(password.into()), &mut sink)
+        .await;
     Run {
         result,
         records: sink.records,

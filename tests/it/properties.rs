@@ -4,8 +4,7 @@
 use std::io::{BufRead, Read};
 
 use proptest::prelude::*;
-use qualys_harness::sink::MemorySink;
-use qualys_harness::stream::{StreamKind, saved};
+use qualys_harness::{CountSink, MemorySink, ParseMode, SavedResponse, StreamKind};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
@@ -98,9 +97,9 @@ proptest! {
                 .mount(&server)
                 .await;
             let mut s = settings(&server.uri(), StreamKind::VmdrVulnerabilities);
-            s.truncation_limit = Some(limit);
-            s.knowledge_base = Some(false);
-            let run = run(&config(s)).await;
+            s.vmdr.truncation_limit = Some(limit);
+            s.vmdr.knowledge_base = Some(false);
+            let run = run(s).await;
             (run.keys(), run.summary().pages)
         });
         prop_assert_eq!(keys, expected);
@@ -118,8 +117,8 @@ proptest! {
         chunks in prop::collection::vec(1usize..64, 1..40),
     ) {
         let body = fixture("vmdr/hld_page1.xml");
-        let whole = parse_all(body.as_bytes());
-        let split = parse_all(Chunked { data: body.as_bytes(), sizes: chunks, next: 0, pos: 0 });
+        let whole = parse_all(SavedResponse::Memory(body.as_bytes()));
+        let split = parse_all(SavedResponse::Other(Box::new(Chunked { data: body.as_bytes(), sizes: chunks, next: 0, pos: 0 })));
         prop_assert_eq!(split, whole);
     }
 }
@@ -139,39 +138,37 @@ fn counting_keeps_only_what_a_count_needs_and_counts_the_same_records() {
             StreamKind::VmdrVulnerabilities
         };
         let mut records = MemorySink::default();
-        let full = saved::parse(
-            stream,
-            body.as_bytes(),
-            name,
-            saved::Output::Records,
-            &mut records,
-        )
-        .expect("the fixture parses");
-        let mut counted = qualys_harness::sink::CountSink::default();
-        let count = saved::parse(
-            stream,
-            body.as_bytes(),
-            name,
-            saved::Output::Count,
-            &mut counted,
-        )
-        .expect("the fixture parses");
+        let parser = stream.builtin().expect("the stream is implemented");
+        let full = parser
+            .parse_saved(
+                SavedResponse::Memory(body.as_bytes()),
+                name,
+                ParseMode::Records,
+                &mut records,
+            )
+            .expect("the fixture parses");
+        let mut counted = CountSink::default();
+        let count = parser
+            .parse_saved(
+                SavedResponse::Memory(body.as_bytes()),
+                name,
+                ParseMode::Count,
+                &mut counted,
+            )
+            .expect("the fixture parses");
         assert_eq!(count.records, full.records, "{name}");
         assert_eq!(count.records, records.records.len() as u64, "{name}");
         assert_eq!(counted.count, 0, "{name}: counting wrote records");
     }
 }
 
-fn parse_all<R: BufRead>(input: R) -> Vec<serde_json::Value> {
+fn parse_all<'a>(input: SavedResponse<'a>) -> Vec<serde_json::Value> {
     let mut sink = MemorySink::default();
-    saved::parse(
-        StreamKind::VmdrVulnerabilities,
-        input,
-        "test",
-        saved::Output::Records,
-        &mut sink,
-    )
-    .expect("the fixture parses");
+    StreamKind::VmdrVulnerabilities
+        .builtin()
+        .expect("the stream is implemented")
+        .parse_saved(input, "test", ParseMode::Records, &mut sink)
+        .expect("the fixture parses");
     sink.records
 }
 

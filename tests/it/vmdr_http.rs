@@ -4,9 +4,8 @@
 use std::collections::BTreeSet;
 
 use qualys_harness::config::StatusList;
-use qualys_harness::error::{AccountProblem, Error, Throttle};
-use qualys_harness::stream::StreamKind;
-use qualys_harness::{ExitClass, qualys::Permission};
+use qualys_harness::qualys::Permission;
+use qualys_harness::{AccountProblem, Error, ExitClass, StreamKind, Throttle};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -53,7 +52,7 @@ async fn detection_request_sends_auth_headers_and_documented_defaults() {
     let server = MockServer::start().await;
     single_page(&server, HLD, xml(200, fixture("vmdr/hld_empty.xml"))).await;
 
-    let run = run(&config(vulns(&server))).await;
+    let run = run(vulns(&server)).await;
     run.summary();
 
     let requests = requests_to(&server, HLD).await;
@@ -99,8 +98,8 @@ async fn status_filter_is_sent_in_documented_order() {
     let server = MockServer::start().await;
     single_page(&server, HLD, xml(200, fixture("vmdr/hld_empty.xml"))).await;
     let mut s = vulns(&server);
-    s.status = Some(StatusList::Text("fixed,Re-Opened".into()));
-    run(&config(s)).await.summary();
+    s.vmdr.status = Some(StatusList::Text("fixed,Re-Opened".into()));
+    run(s).await.summary();
     let r = &requests_to(&server, HLD).await[0];
     assert_eq!(param(r, "status").as_deref(), Some("Re-Opened,Fixed"));
 }
@@ -111,8 +110,8 @@ async fn arf_kernel_filter_values_0_to_3_are_sent_as_configured() {
         let server = MockServer::start().await;
         single_page(&server, HLD, xml(200, fixture("vmdr/hld_empty.xml"))).await;
         let mut s = vulns(&server);
-        s.arf_kernel_filter = Some(value);
-        run(&config(s)).await.summary();
+        s.vmdr.arf_kernel_filter = Some(value);
+        run(s).await.summary();
         let r = &requests_to(&server, HLD).await[0];
         assert_eq!(param(r, "arf_kernel_filter"), Some(value.to_string()));
     }
@@ -123,10 +122,10 @@ async fn tag_filters_are_sent_by_name_with_selectors_and_special_characters_inta
     let server = MockServer::start().await;
     single_page(&server, HLD, xml(200, fixture("vmdr/hld_empty.xml"))).await;
     let mut s = vulns(&server);
-    s.tag_include = Some("Prod, PCI & Card".into());
-    s.tag_exclude = Some("Decommissioned".into());
-    s.tag_include_selector = Some("all".into());
-    run(&config(s)).await.summary();
+    s.vmdr.tag_include = Some("Prod, PCI & Card".into());
+    s.vmdr.tag_exclude = Some("Decommissioned".into());
+    s.vmdr.tag_include_selector = Some("all".into());
+    run(s).await.summary();
     let r = &requests_to(&server, HLD).await[0];
     assert_eq!(param(r, "use_tags").as_deref(), Some("1"));
     assert_eq!(param(r, "tag_set_by").as_deref(), Some("name"));
@@ -153,9 +152,9 @@ async fn detection_stream_follows_truncation_cursor_until_exhausted() {
     mount_two_detection_pages(&server).await;
     mount_kb(&server).await;
     let mut s = vulns(&server);
-    s.truncation_limit = Some(2);
+    s.vmdr.truncation_limit = Some(2);
 
-    let run = run(&config(s)).await;
+    let run = run(s).await;
     let summary = run.summary();
 
     assert_eq!(summary.pages, 2);
@@ -195,7 +194,7 @@ async fn knowledge_base_facts_are_joined_and_each_qid_is_looked_up_once() {
     mount_two_detection_pages(&server).await;
     mount_kb(&server).await;
 
-    let run = run(&config(vulns(&server))).await;
+    let run = run(vulns(&server)).await;
     let summary = run.summary();
 
     let kb_requests = requests_to(&server, KB).await;
@@ -246,8 +245,8 @@ async fn kb_batches_respect_the_configured_batch_size() {
     mount_two_detection_pages(&server).await;
     mount_kb(&server).await;
     let mut s = vulns(&server);
-    s.kb_batch_size = Some(2);
-    run(&config(s)).await.summary();
+    s.vmdr.kb_batch_size = Some(2);
+    run(s).await.summary();
     let kb = requests_to(&server, KB).await;
     // Page 1 has 3 new QIDs (2 + 1), page 2 has 2 new ones.
     assert_eq!(kb.len(), 3);
@@ -262,7 +261,7 @@ async fn detection_record_carries_host_context_and_typed_fields() {
     let server = MockServer::start().await;
     mount_two_detection_pages(&server).await;
     mount_kb(&server).await;
-    let run = run(&config(vulns(&server))).await;
+    let run = run(vulns(&server)).await;
     let r = &run.records[3];
     assert_eq!(r["host_id"], 1002);
     assert_eq!(r["ip"], "192.0.2.12");
@@ -284,7 +283,7 @@ async fn information_gathered_detections_are_dropped_and_counted() {
     let server = MockServer::start().await;
     single_page(&server, HLD, xml(200, fixture("vmdr/hld_with_info.xml"))).await;
     mount_kb(&server).await;
-    let run = run(&config(vulns(&server))).await;
+    let run = run(vulns(&server)).await;
     let summary = run.summary();
     assert_eq!(run.keys(), [(2001, 90001)]);
     assert_eq!(summary.info_dropped, 1);
@@ -300,7 +299,7 @@ async fn information_gathered_detections_are_dropped_and_counted() {
 async fn empty_result_without_host_list_yields_no_records_and_no_kb_call() {
     let server = MockServer::start().await;
     single_page(&server, HLD, xml(200, fixture("vmdr/hld_empty.xml"))).await;
-    let run = run(&config(vulns(&server))).await;
+    let run = run(vulns(&server)).await;
     assert_eq!(run.summary().records, 0);
     assert_eq!(run.summary().pages, 1);
     assert!(requests_to(&server, KB).await.is_empty());
@@ -321,7 +320,7 @@ async fn assets_stream_emits_one_record_per_host_across_pages() {
         .respond_with(xml(200, fixture("vmdr/host_list_page2.xml")))
         .mount(&server)
         .await;
-    let run = run(&config(settings(&server.uri(), StreamKind::VmdrAssets))).await;
+    let run = run(settings(&server.uri(), StreamKind::VmdrAssets)).await;
     assert_eq!(run.summary().pages, 2);
     let ids: Vec<u64> = run
         .records
@@ -351,7 +350,7 @@ async fn assets_stream_emits_one_record_per_host_across_pages() {
 async fn failing_run(response: ResponseTemplate) -> (crate::helpers::Run, MockServer) {
     let server = MockServer::start().await;
     single_page(&server, HLD, response).await;
-    let run = run(&config(vulns(&server))).await;
+    let run = run(vulns(&server)).await;
     (run, server)
 }
 
@@ -464,7 +463,7 @@ async fn rate_limit_1965_waits_the_time_qualys_asks_then_succeeds() {
         .await;
     single_page(&server, HLD, xml(200, fixture("vmdr/hld_empty.xml"))).await;
     let started = std::time::Instant::now();
-    let run = run(&config(vulns(&server))).await;
+    let run = run(vulns(&server)).await;
     let summary = run.summary();
     assert_eq!(summary.retries, 1);
     assert!(summary.waited_ms >= 1000, "waited {} ms", summary.waited_ms);
@@ -483,7 +482,7 @@ async fn rate_limit_longer_than_the_wait_budget_fails_as_transient_without_waiti
     )
     .await;
     let started = std::time::Instant::now();
-    let run = run(&config(vulns(&server))).await;
+    let run = run(vulns(&server)).await;
     let e = run.error();
     assert_eq!(e.exit_class(), ExitClass::Transient);
     match e {
@@ -515,7 +514,7 @@ async fn concurrency_limit_1960_backs_off_then_succeeds() {
         .mount(&server)
         .await;
     single_page(&server, HLD, xml(200, fixture("vmdr/hld_empty.xml"))).await;
-    let run = run(&config(vulns(&server))).await;
+    let run = run(vulns(&server)).await;
     assert_eq!(run.summary().retries, 2);
 }
 
@@ -530,7 +529,7 @@ async fn server_error_5xx_is_retried_then_succeeds_without_duplicates() {
         .await;
     single_page(&server, HLD, xml(200, fixture("vmdr/hld_page2.xml"))).await;
     mount_kb(&server).await;
-    let run = run(&config(vulns(&server))).await;
+    let run = run(vulns(&server)).await;
     assert_eq!(run.keys(), [(1005, 90001), (1005, 999999)]);
     assert_eq!(run.summary().retries, 1);
 }
@@ -613,7 +612,7 @@ async fn truncated_body_is_retried_and_never_duplicates_records() {
         .await;
     single_page(&server, HLD, xml(200, full.clone())).await;
     mount_kb(&server).await;
-    let run = run(&config(vulns(&server))).await;
+    let run = run(vulns(&server)).await;
     assert_eq!(
         run.keys(),
         [(1001, 38170), (1001, 105943), (1002, 370001), (1002, 38170)],
@@ -642,7 +641,7 @@ async fn cursor_that_does_not_advance_fails_instead_of_looping() {
     let stuck = fixture("vmdr/hld_page1.xml").replace("id_min=1003", "id_min=1001");
     single_page(&server, HLD, xml(200, stuck)).await;
     mount_kb(&server).await;
-    let run = run(&config(vulns(&server))).await;
+    let run = run(vulns(&server)).await;
     assert!(
         matches!(run.error(), Error::CursorStuck { next: 1001, .. }),
         "{}",
@@ -663,7 +662,7 @@ async fn warning_without_url_is_an_error_not_a_silent_stop() {
     let end = body.find("</URL>").unwrap() + "</URL>".len();
     let body = format!("{}{}", &body[..start], &body[end..]);
     single_page(&server, HLD, xml(200, body)).await;
-    let run = run(&config(vulns(&server))).await;
+    let run = run(vulns(&server)).await;
     assert!(
         matches!(run.error(), Error::CursorMissing { .. }),
         "{}",
@@ -690,7 +689,7 @@ async fn foreign_origin_warning_url_never_receives_a_request() {
         .mount(&server)
         .await;
     mount_kb(&server).await;
-    let run = run(&config(vulns(&server))).await;
+    let run = run(vulns(&server)).await;
     assert_eq!(run.summary().pages, 2);
     assert!(
         foreign.received_requests().await.unwrap().is_empty(),
@@ -706,7 +705,7 @@ async fn forbidden_control_characters_in_results_are_replaced_and_counted() {
     let server = MockServer::start().await;
     single_page(&server, HLD, xml(200, body)).await;
     mount_kb(&server).await;
-    let run = run(&config(vulns(&server))).await;
+    let run = run(vulns(&server)).await;
     assert_eq!(run.summary().invalid_chars_replaced, 2);
     assert_eq!(
         run.records[0]["results"],
@@ -726,8 +725,8 @@ async fn slow_response_times_out_and_is_retried() {
         .await;
     single_page(&server, HLD, xml(200, fixture("vmdr/hld_empty.xml"))).await;
     let mut s = vulns(&server);
-    s.read_timeout_secs = Some(1);
-    let run = run(&config(s)).await;
+    s.common.read_timeout_secs = Some(1);
+    let run = run(s).await;
     assert_eq!(run.summary().retries, 1);
 }
 
@@ -738,10 +737,10 @@ async fn connection_refused_is_retried_then_reported_as_a_network_error() {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         l.local_addr().unwrap().port()
     };
-    let run = run(&config(settings(
+    let run = run(settings(
         &format!("http://127.0.0.1:{port}"),
         StreamKind::VmdrVulnerabilities,
-    )))
+    ))
     .await;
     match run.error() {
         Error::RetriesExhausted { last, attempts, .. } => {

@@ -2,7 +2,7 @@
 //! batches): it reports each element's path below the root and, when the element closes, the
 //! text it held. Callers match on paths such as `RESPONSE/CODE`; that reads like the DTD and is
 //! plenty fast for documents of a few megabytes. The multi-gigabyte host pages use the dedicated
-//! state machine in [`super::host_page`] instead.
+//! state machine in [`super::host_list`] instead.
 
 use std::io::BufRead;
 
@@ -10,7 +10,7 @@ use quick_xml::Reader;
 use quick_xml::events::Event;
 
 use super::document::xml_error;
-use super::text::{TextAssembler, TextStats};
+use super::text::TextAssembler;
 use crate::error::{Error, Result};
 
 /// One step of the walk.
@@ -109,20 +109,12 @@ impl<R: BufRead> Walker<R> {
     pub fn position(&self) -> u64 {
         self.reader.buffer_position()
     }
-
-    pub fn origin(&self) -> &str {
-        &self.origin
-    }
-
-    pub fn text_stats(&self) -> TextStats {
-        self.assembler.stats
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::xml::document::{Root, read_root, reader};
+    use crate::parse::xml::document::{Root, read_root, reader};
 
     #[test]
     fn walker_reports_paths_and_leaf_text() {

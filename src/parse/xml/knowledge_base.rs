@@ -11,7 +11,7 @@ use crate::error::{Error, Result};
 
 /// The KnowledgeBase facts a detection record carries.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct KbEntry {
+pub struct KbFacts {
     pub qid: u64,
     /// `Vulnerability`, `Potential Vulnerability`, `Information Gathered`, or the dual category.
     pub vuln_type: String,
@@ -29,10 +29,10 @@ pub struct KbEntry {
 }
 
 /// Reads the rest of a KnowledgeBase document whose root has been read.
-pub fn read<R: BufRead>(reader: Reader<R>, buf: Vec<u8>, origin: &str) -> Result<Vec<KbEntry>> {
+pub fn read<R: BufRead>(reader: Reader<R>, buf: Vec<u8>, origin: &str) -> Result<Vec<KbFacts>> {
     let mut walker = Walker::new(reader, buf, origin);
     let mut entries = Vec::new();
-    let mut current = KbEntry::default();
+    let mut current = KbFacts::default();
     const VULN: &str = "RESPONSE/VULN_LIST/VULN/";
     loop {
         let offset = walker.position();
@@ -40,7 +40,7 @@ pub fn read<R: BufRead>(reader: Reader<R>, buf: Vec<u8>, origin: &str) -> Result
             Node::Open {
                 path: "RESPONSE/VULN_LIST/VULN",
             } => {
-                current = KbEntry::default();
+                current = KbFacts::default();
             }
             Node::Close { path, text } => {
                 if path == "RESPONSE/VULN_LIST/VULN" {
@@ -82,7 +82,7 @@ pub fn read<R: BufRead>(reader: Reader<R>, buf: Vec<u8>, origin: &str) -> Result
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::xml::document::{Root, read_root, reader};
+    use crate::parse::xml::document::{Root, read_root, reader};
 
     #[test]
     fn kb_entries_carry_title_cves_cvss_and_patchable() {

@@ -2,9 +2,9 @@
 //! `HOST_LIST_OUTPUT` (Host List).
 //!
 //! This is the hot path of the connector: detection pages reach gigabytes. The reader is a state
-//! machine over quick-xml events that fills one reused [`Host`] and a reused pool of
-//! [`Detection`]s, and hands them out one host at a time through
-//! [`HostPageReader::next_host`]. Nothing is allocated per record once the buffers have grown to
+//! machine over quick-xml events that fills one reused [`ParsedHost`] and a reused pool of
+//! [`ParsedDetection`]s, and hands them out one host at a time through
+//! [`HostListReader::next_host`]. Nothing is allocated per record once the buffers have grown to
 //! the largest host; memory is bounded by that host, never by the page.
 //!
 //! Fields are stored as text in fixed arrays indexed by [`HostField`] / [`DetectionField`], so a
@@ -23,18 +23,18 @@ use crate::error::{Error, Result};
 
 /// Which host page is being read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PageKind {
+pub enum HostListKind {
     /// Host List Detection: hosts with `DETECTION_LIST`.
     Detections,
     /// Host List: hosts only.
     Hosts,
 }
 
-impl PageKind {
+impl HostListKind {
     fn root(self) -> Root {
         match self {
-            PageKind::Detections => Root::HostDetections,
-            PageKind::Hosts => Root::HostList,
+            HostListKind::Detections => Root::HostDetections,
+            HostListKind::Hosts => Root::HostList,
         }
     }
 }
@@ -162,16 +162,16 @@ impl Capture {
 
 /// One `HOST`, reused from host to host.
 #[derive(Debug, Clone)]
-pub struct Host {
+pub struct ParsedHost {
     fields: [String; HostField::COUNT],
     id: u64,
     tags: Vec<String>,
     tag_count: usize,
 }
 
-impl Default for Host {
+impl Default for ParsedHost {
     fn default() -> Self {
-        Host {
+        ParsedHost {
             fields: std::array::from_fn(|_| String::new()),
             id: 0,
             tags: Vec::new(),
@@ -180,7 +180,7 @@ impl Default for Host {
     }
 }
 
-impl Host {
+impl ParsedHost {
     /// The host ID (validated when `ID` closed).
     pub fn id(&self) -> u64 {
         self.id
@@ -214,21 +214,21 @@ impl Host {
 
 /// One `DETECTION`, reused.
 #[derive(Debug, Clone)]
-pub struct Detection {
+pub struct ParsedDetection {
     fields: [String; DetectionField::COUNT],
     qid: u64,
 }
 
-impl Default for Detection {
+impl Default for ParsedDetection {
     fn default() -> Self {
-        Detection {
+        ParsedDetection {
             fields: std::array::from_fn(|_| String::new()),
             qid: 0,
         }
     }
 }
 
-impl Detection {
+impl ParsedDetection {
     /// The QID (validated when `QID` closed).
     pub fn qid(&self) -> u64 {
         self.qid
@@ -269,7 +269,7 @@ impl Detection {
 
 /// The truncation `WARNING` at the end of a page.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Warning {
+pub struct TruncationWarning {
     pub code: Option<u32>,
     pub text: String,
     pub url: Option<String>,
@@ -309,42 +309,24 @@ enum Step {
 /// Everything but the quick-xml reader and its buffer, so an event borrowed from the buffer can
 /// be applied to the state without fighting the borrow checker.
 struct PageState {
-    kind: PageKind,
+    kind: HostListKind,
     capture: Capture,
     origin: String,
     stack: Vec<Ctx>,
-    host: Host,
-    detections: Vec<Detection>,
+    host: ParsedHost,
+    detections: Vec<ParsedDetection>,
     detection_count: usize,
     datetime: String,
-    warning: Option<Warning>,
+    warning: Option<TruncationWarning>,
     warning_code: String,
     hosts_read: u64,
     detections_read: u64,
 }
 
-/// A streaming reader over one host page.
-///
-/// ```
-/// use qualys_harness::xml::{HostPageReader, PageKind, DetectionField};
-///
-/// let xml = r#"<?xml version="1.0" encoding="UTF-8" ?>
-/// <HOST_LIST_VM_DETECTION_OUTPUT><RESPONSE><DATETIME>2026-01-01T00:00:00Z</DATETIME>
-/// <HOST_LIST><HOST><ID>42</ID><IP>192.0.2.7</IP><DETECTION_LIST>
-/// <DETECTION><QID>38170</QID><TYPE>Confirmed</TYPE><RESULTS><![CDATA[a < b]]></RESULTS></DETECTION>
-/// </DETECTION_LIST></HOST></HOST_LIST></RESPONSE></HOST_LIST_VM_DETECTION_OUTPUT>"#;
-///
-/// let mut page = HostPageReader::open(xml.as_bytes(), PageKind::Detections, "example")?
-///     .expect("a host page, not an error document");
-/// let (host, detections) = page.next_host()?.expect("one host");
-/// assert_eq!(host.id(), 42);
-/// assert_eq!(detections[0].qid(), 38170);
-/// assert_eq!(detections[0].get(DetectionField::Results), Some("a < b"));
-/// assert!(page.next_host()?.is_none());
-/// assert!(page.warning().is_none());
-/// # Ok::<(), qualys_harness::Error>(())
-/// ```
-pub struct HostPageReader<R> {
+/// A streaming reader over one host list: `open` it on a response, then take each host with
+/// its detections from `next_host` until it returns `None`, then read the `warning`
+/// (the test `one_host_and_its_detection_come_out_with_their_cdata_text` below shows it).
+pub struct HostListReader<R> {
     reader: Reader<R>,
     buf: Vec<u8>,
     state: PageState,
@@ -352,7 +334,7 @@ pub struct HostPageReader<R> {
     done: bool,
 }
 
-/// What [`HostPageReader::open`] found instead of a host page.
+/// What [`HostListReader::open`] found instead of a host page.
 #[derive(Debug)]
 pub struct OtherDocument<R> {
     pub root: Root,
@@ -360,13 +342,13 @@ pub struct OtherDocument<R> {
     pub buf: Vec<u8>,
 }
 
-impl<R: BufRead> HostPageReader<R> {
+impl<R: BufRead> HostListReader<R> {
     /// Reads the prolog. Returns `Ok(Err(other))` when the root is not the expected page (for
     /// example a `SIMPLE_RETURN` error inside an HTTP 200), leaving the reader inside that root
     /// so the caller can parse it.
     pub fn open(
         input: R,
-        kind: PageKind,
+        kind: HostListKind,
         origin: impl Into<String>,
     ) -> Result<std::result::Result<Self, OtherDocument<R>>> {
         let origin = origin.into();
@@ -376,7 +358,7 @@ impl<R: BufRead> HostPageReader<R> {
         if root != kind.root() {
             return Ok(Err(OtherDocument { root, reader, buf }));
         }
-        Ok(Ok(HostPageReader {
+        Ok(Ok(HostListReader {
             reader,
             buf,
             state: PageState {
@@ -384,7 +366,7 @@ impl<R: BufRead> HostPageReader<R> {
                 capture: Capture::All,
                 origin,
                 stack: vec![Ctx::Root],
-                host: Host::default(),
+                host: ParsedHost::default(),
                 detections: Vec::new(),
                 detection_count: 0,
                 datetime: String::new(),
@@ -406,7 +388,7 @@ impl<R: BufRead> HostPageReader<R> {
 
     /// Like [`open`](Self::open) but treats any other document as an error; for callers that
     /// have no use for an error envelope (files, benchmarks).
-    pub fn open_expecting(input: R, kind: PageKind, origin: impl Into<String>) -> Result<Self> {
+    pub fn open_expecting(input: R, kind: HostListKind, origin: impl Into<String>) -> Result<Self> {
         let origin = origin.into();
         match Self::open(input, kind, origin.clone())? {
             Ok(page) => Ok(page),
@@ -433,7 +415,7 @@ impl<R: BufRead> HostPageReader<R> {
     /// The next complete host with its detections, or `None` at the end of the page.
     ///
     /// The returned references point into reused buffers and are valid until the next call.
-    pub fn next_host(&mut self) -> Result<Option<(&Host, &[Detection])>> {
+    pub fn next_host(&mut self) -> Result<Option<(&ParsedHost, &[ParsedDetection])>> {
         if self.done {
             return Ok(None);
         }
@@ -481,7 +463,7 @@ impl<R: BufRead> HostPageReader<R> {
     }
 
     /// The truncation warning, once the page has been read to the end.
-    pub fn warning(&self) -> Option<&Warning> {
+    pub fn warning(&self) -> Option<&TruncationWarning> {
         self.state.warning.as_ref()
     }
 
@@ -577,10 +559,15 @@ impl PageState {
             Ctx::TagName => &mut self.host.tags[self.host.tag_count],
             Ctx::Datetime => &mut self.datetime,
             Ctx::WarningCode => &mut self.warning_code,
-            Ctx::WarningText => &mut self.warning.get_or_insert_with(Warning::default).text,
+            Ctx::WarningText => {
+                &mut self
+                    .warning
+                    .get_or_insert_with(TruncationWarning::default)
+                    .text
+            }
             Ctx::WarningUrl => self
                 .warning
-                .get_or_insert_with(Warning::default)
+                .get_or_insert_with(TruncationWarning::default)
                 .url
                 .get_or_insert_with(String::new),
             _ => return None,
@@ -596,7 +583,7 @@ impl PageState {
                 _ => Ctx::Skip,
             },
             Ctx::Host => match name {
-                b"DETECTION_LIST" if self.kind == PageKind::Detections => Ctx::DetectionList,
+                b"DETECTION_LIST" if self.kind == HostListKind::Detections => Ctx::DetectionList,
                 b"TAGS" if self.capture == Capture::All => Ctx::Tags,
                 b"DNS_DATA" if self.capture == Capture::All => Ctx::DnsData,
                 _ => match HostField::from_tag(name) {
@@ -606,7 +593,7 @@ impl PageState {
             },
             Ctx::DetectionList if name == b"DETECTION" => {
                 if self.detection_count == self.detections.len() {
-                    self.detections.push(Detection::default());
+                    self.detections.push(ParsedDetection::default());
                 } else {
                     self.detections[self.detection_count].clear();
                 }
@@ -636,7 +623,7 @@ impl PageState {
                 b"DATETIME" => Ctx::Datetime,
                 b"HOST_LIST" => Ctx::HostList,
                 b"WARNING" => {
-                    self.warning.get_or_insert_with(Warning::default);
+                    self.warning.get_or_insert_with(TruncationWarning::default);
                     Ctx::Warning
                 }
                 _ => Ctx::Skip,
@@ -701,5 +688,30 @@ impl PageState {
             offset: reader.buffer_position(),
             problem: format!("{element} is not a number: {value:?}"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_host_and_its_detection_come_out_with_their_cdata_text() -> Result<()> {
+        let xml = r#"<?xml version="1.0" encoding="UTF-8" ?>
+<HOST_LIST_VM_DETECTION_OUTPUT><RESPONSE><DATETIME>2026-01-01T00:00:00Z</DATETIME>
+<HOST_LIST><HOST><ID>42</ID><IP>192.0.2.7</IP><DETECTION_LIST>
+<DETECTION><QID>38170</QID><TYPE>Confirmed</TYPE><RESULTS><![CDATA[a < b]]></RESULTS></DETECTION>
+</DETECTION_LIST></HOST></HOST_LIST></RESPONSE></HOST_LIST_VM_DETECTION_OUTPUT>"#;
+        let Ok(mut page) = HostListReader::open(xml.as_bytes(), HostListKind::Detections, "t")?
+        else {
+            panic!("a host list, not an error document");
+        };
+        let (host, detections) = page.next_host()?.expect("one host");
+        assert_eq!(host.id(), 42);
+        assert_eq!(detections[0].qid(), 38170);
+        assert_eq!(detections[0].get(DetectionField::Results), Some("a < b"));
+        assert!(page.next_host()?.is_none());
+        assert!(page.warning().is_none());
+        Ok(())
     }
 }

@@ -20,6 +20,8 @@ pub enum Root {
     SimpleReturn,
     /// `GENERIC_RETURN`: Qualys's internal-error envelope (CODE 999 and friends).
     GenericReturn,
+    /// `ServiceResponse`: every QPS answer (WAS), success or error.
+    ServiceResponse,
     /// `html`: a redirect page, a proxy's error page, a maintenance page.
     Html,
     /// Anything else, by name.
@@ -34,6 +36,7 @@ impl Root {
             b"KNOWLEDGE_BASE_VULN_LIST_OUTPUT" => Root::KnowledgeBase,
             b"SIMPLE_RETURN" => Root::SimpleReturn,
             b"GENERIC_RETURN" => Root::GenericReturn,
+            b"ServiceResponse" => Root::ServiceResponse,
             n if n.eq_ignore_ascii_case(b"html") => Root::Html,
             n => Root::Other(String::from_utf8_lossy(n).into_owned()),
         }
@@ -46,6 +49,7 @@ impl Root {
             Root::KnowledgeBase => "KNOWLEDGE_BASE_VULN_LIST_OUTPUT",
             Root::SimpleReturn => "SIMPLE_RETURN",
             Root::GenericReturn => "GENERIC_RETURN",
+            Root::ServiceResponse => "ServiceResponse",
             Root::Html => "html",
             Root::Other(n) => n,
         }

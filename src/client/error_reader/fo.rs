@@ -1,40 +1,23 @@
-//! Turns a Qualys response that is not the expected page into an [`Error`] a user can act on.
+//! The FO API's error reader (`/api/N.0/fo/...`, VMDR).
 //!
 //! Qualys signals errors inconsistently, and the classification follows the recorded reality
 //! rather than the HTTP status alone: a `SIMPLE_RETURN` is parsed whatever the status (CODE 2001
 //! arrives inside HTTP 200), 409 means a rate limit (1965), a concurrency limit (1960) or an
-//! account problem (2003, 2011) depending on the CODE, 401 means one of three login problems,
-//! and HTML bodies (301 redirects, 414, proxies) are recognised by their content.
+//! account problem (2003, 2011) depending on the CODE, and 401 means one of three login
+//! problems.
 
 use std::io::BufRead;
 use std::time::Duration;
 
-use crate::error::{AccountProblem, Error, Exchange, QualysMessage, Throttle};
-use crate::qualys::{Permission, fo::code};
-use crate::xml::document::{self, Root};
-use crate::xml::host_page::OtherDocument;
-use crate::xml::simple_return;
-
-/// What the client knows about a response besides its body.
-#[derive(Debug, Clone)]
-pub struct ResponseFacts {
-    pub exchange: Exchange,
-    /// `X-RateLimit-ToWait-Sec`.
-    pub to_wait: Option<Duration>,
-    /// `Retry-After` (gateway-style 429/503).
-    pub retry_after: Option<Duration>,
-    /// `Location` of a redirect.
-    pub location: Option<String>,
-    pub content_type: Option<String>,
-    /// The permission the stream needs, named in a 403's message.
-    pub permission: Permission,
-}
+use super::{ResponseFacts, html, html_remediation, snippet};
+use crate::error::{AccountProblem, Error, QualysMessage, Throttle};
+use crate::parse::xml::document::{self, Root};
+use crate::parse::xml::host_list::OtherDocument;
+use crate::parse::xml::simple_return;
+use crate::qualys::fo::code;
 
 /// Classifies a complete (bounded) body of an unexpected response.
 pub fn from_body(facts: &ResponseFacts, body: &[u8]) -> Error {
-    if looks_like_html(facts.content_type.as_deref(), body) {
-        return html(facts, body);
-    }
     let origin = facts.exchange.to_string();
     let mut reader = document::reader(body);
     let mut buf = Vec::new();
@@ -132,10 +115,17 @@ pub fn from_message(facts: &ResponseFacts, message: QualysMessage, generic: bool
             exchange,
             message,
         },
-        403 => Error::Account {
-            problem: AccountProblem::PermissionMissing(facts.permission),
-            exchange,
-            message,
+        403 => match facts.endpoint.permission {
+            Some(permission) => Error::Account {
+                problem: AccountProblem::PermissionMissing(permission),
+                exchange,
+                message,
+            },
+            None => Error::Rejected {
+                exchange,
+                message,
+                parameter: None,
+            },
         },
         429 => Error::Throttled {
             kind: Throttle::Rate,
@@ -159,65 +149,9 @@ fn status_only(facts: &ResponseFacts, detail: Option<String>) -> Error {
     let message = QualysMessage {
         code: None,
         text: detail.unwrap_or_else(|| "no Qualys message in the body".into()),
-        items: Vec::new(),
+        ..QualysMessage::default()
     };
     from_message(facts, message, false)
-}
-
-fn looks_like_html(content_type: Option<&str>, body: &[u8]) -> bool {
-    if content_type.is_some_and(|c| c.to_ascii_lowercase().contains("text/html")) {
-        return true;
-    }
-    let head = &body[..body.len().min(512)];
-    let head = String::from_utf8_lossy(head).to_ascii_lowercase();
-    let head = head.trim_start();
-    head.starts_with("<!doctype html") || head.starts_with("<html")
-}
-
-fn html(facts: &ResponseFacts, body: &[u8]) -> Error {
-    let text = String::from_utf8_lossy(&body[..body.len().min(64 * 1024)]);
-    let lower = text.to_ascii_lowercase();
-    let title = lower
-        .find("<title>")
-        .and_then(|start| {
-            let start = start + "<title>".len();
-            lower[start..]
-                .find("</title>")
-                .map(|end| text[start..start + end].trim().to_string())
-        })
-        .unwrap_or_default();
-    Error::Html {
-        exchange: facts.exchange.clone(),
-        title,
-        location: facts.location.clone(),
-        remediation: html_remediation(facts),
-    }
-}
-
-fn html_remediation(facts: &ResponseFacts) -> String {
-    match facts.exchange.status {
-        Some(301 | 302 | 303 | 307 | 308) => {
-            "Qualys redirected the request; the connector does not follow \
-             redirects because credentials may only go to the configured platform URL. Check that \
-             the platform URL is the API server base URL without a path (e.g. \
-             https://qualysapi.qualys.com) and that nothing between you and Qualys rewrites URLs."
-                .into()
-        }
-        Some(414) => "the request URI was too long for the server; lower kb_batch_size or \
-             shorten the tag lists"
-            .into(),
-        Some(s) if s >= 500 => "a proxy or the Qualys front end failed; this is usually \
-             temporary: retry later, and check any proxy between you and Qualys"
-            .into(),
-        _ => "an HTML page usually comes from a proxy, a captive portal or a wrong platform URL: \
-             check the platform URL and any proxy between you and Qualys"
-            .into(),
-    }
-}
-
-fn snippet(body: &[u8]) -> String {
-    let text = String::from_utf8_lossy(&body[..body.len().min(200)]);
-    format!("unparseable body starting {:?}", text.trim())
 }
 
 /// The parameter a 19xx text names, e.g. `ids` in "parameter ids has invalid value: abc".
@@ -241,20 +175,10 @@ pub fn parameter_named_in(text: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::qualys::endpoint;
 
     fn facts(status: u16) -> ResponseFacts {
-        ResponseFacts {
-            exchange: Exchange {
-                endpoint: "/api/2.0/fo/asset/host/vm/detection/".into(),
-                status: Some(status),
-                page: Some(1),
-            },
-            to_wait: None,
-            retry_after: None,
-            location: None,
-            content_type: Some("application/xml".into()),
-            permission: Permission::ManageVm,
-        }
+        ResponseFacts::for_test(&endpoint::HOST_DETECTION, status)
     }
 
     fn simple(code: Option<u32>, text: &str) -> Vec<u8> {
@@ -310,7 +234,7 @@ mod tests {
         let mut f = facts(301);
         f.location = Some("https://qualysapi.qualys.eu/api/2.0/fo/scan/".into());
         f.content_type = Some("text/html; charset=iso-8859-1".into());
-        let e = from_body(
+        let e = super::super::read(
             &f,
             b"<!DOCTYPE HTML PUBLIC \"-//IETF//DTD HTML 2.0//EN\">\n<html><head>\n<title>301 Moved Permanently</title>\n</head><body></body></html>",
         );

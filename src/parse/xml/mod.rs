@@ -7,11 +7,13 @@
 //! - [`document`] reads the prolog (XML declaration, DOCTYPE, comments) up to the root element
 //!   and says which kind of document arrived. A 200 response can carry an error
 //!   (`SIMPLE_RETURN`, `GENERIC_RETURN`) or an HTML page; callers branch on [`document::Root`].
-//! - [`host_page`] is the hot path: a hand-written state machine over quick-xml events that
+//! - [`host_list`] is the hot path: a hand-written state machine over quick-xml events that
 //!   streams `HOST_LIST_VM_DETECTION_OUTPUT` and `HOST_LIST_OUTPUT` one host at a time into
 //!   reused buffers. Memory is bounded by the largest single host, never by the page.
 //! - [`walker`] is a small generic path walker for the small envelopes: [`simple_return`]
-//!   (error bodies) and [`knowledge_base`] (KB batches of a few hundred QIDs).
+//!   (FO error bodies), [`service_response`] (the head of every QPS answer: `responseCode`,
+//!   error details, `hasMoreRecords`, `lastId`) and [`knowledge_base`] (KB batches of a few
+//!   hundred QIDs).
 //! - [`text`] assembles element text from quick-xml's separate text, CDATA and entity events,
 //!   normalising line ends and replacing characters XML 1.0 forbids (counted, never silent).
 //!
@@ -19,13 +21,14 @@
 
 pub mod baseline;
 pub mod document;
-pub mod host_page;
+pub mod host_list;
 pub mod knowledge_base;
+pub mod service_response;
 pub mod simple_return;
 pub mod text;
 pub mod walker;
 
-pub use document::Root;
-pub use host_page::{
-    Capture, Detection, DetectionField, Host, HostField, HostPageReader, PageKind, Warning,
+pub use host_list::{
+    Capture, DetectionField, HostField, HostListKind, HostListReader, ParsedDetection, ParsedHost,
+    TruncationWarning,
 };

@@ -35,7 +35,7 @@ pub fn read<R: BufRead>(reader: Reader<R>, buf: Vec<u8>, origin: &str) -> Result
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::xml::document::{Root, read_root, reader};
+    use crate::parse::xml::document::{Root, read_root, reader};
 
     fn parse(xml: &str) -> (Root, QualysMessage) {
         let mut r = reader(xml.as_bytes());

@@ -1,0 +1,270 @@
+//! The settings every stream shares: which stream, the platform and the user, the password, TLS,
+//! retries and timeouts.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use secrecy::SecretString;
+use url::Url;
+
+use super::PASSWORD_ENV;
+use crate::error::{Error, Result};
+use crate::qualys::platform::{self, UrlKind};
+use crate::stream::{StreamKind, StreamRow};
+
+settings_section! {
+    /// The common section of the settings: the keys every stream reads.
+    pub struct CommonSettings {
+        stream: StreamKind,
+        platform_url: String,
+        username: String,
+        /// A file holding the password (first line). The password is never a setting itself.
+        password_file: PathBuf,
+        /// Extra CA certificate (PEM) to trust, e.g. the simulator's self-signed one.
+        ca_cert: PathBuf,
+        /// Attempts per request for transient failures (default 5).
+        max_attempts: u32,
+        /// Upper bound on the total time spent waiting on rate limits and backoff (default 300 s).
+        max_wait_secs: u64,
+        /// First backoff delay (default 1000 ms), doubled per attempt up to 30 s.
+        backoff_initial_ms: u64,
+        /// Connection timeout (default 30 s).
+        connect_timeout_secs: u64,
+        /// Longest silence while reading a response (default 300 s).
+        read_timeout_secs: u64,
+    }
+}
+
+/// The checked common settings: where to connect, as whom, and how patiently.
+#[derive(Debug, Clone)]
+pub struct CommonConfig {
+    /// The configured platform origin (plus an optional path prefix for proxies). Credentials go
+    /// to this origin and nowhere else.
+    pub base_url: Url,
+    pub username: String,
+    pub password: SecretString,
+    pub ca_cert_pem: Option<Vec<u8>>,
+    pub retry: RetryPolicy,
+    pub connect_timeout: Duration,
+    pub read_timeout: Duration,
+}
+
+/// How transient failures are retried.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// Attempts per request, including the first.
+    pub max_attempts: u32,
+    /// Total time the run may spend waiting (backoff and rate-limit waits together).
+    pub max_wait: Duration,
+    pub initial_backoff: Duration,
+    pub max_backoff: Duration,
+}
+
+impl RetryPolicy {
+    /// The backoff before attempt `attempt` (1-based count of failures so far).
+    pub fn backoff(&self, failures: u32) -> Duration {
+        let factor = 1u32 << failures.saturating_sub(1).min(16);
+        self.initial_backoff
+            .saturating_mul(factor)
+            .min(self.max_backoff)
+    }
+}
+
+impl CommonSettings {
+    /// The selected stream; `None` is the "no stream selected" error listing every name.
+    pub(super) fn check_stream(&self) -> Result<StreamKind> {
+        self.stream.ok_or_else(|| {
+            Error::config(
+                "stream",
+                "no stream selected",
+                format!(
+                    "pass --stream with one of: {}",
+                    StreamKind::names().join(", ")
+                ),
+            )
+        })
+    }
+
+    /// Checks the common keys for `stream` and resolves the password.
+    pub(super) fn check(
+        &self,
+        stream: &StreamRow,
+        password_env: Option<String>,
+        warnings: &mut Vec<String>,
+    ) -> Result<CommonConfig> {
+        let username = match self.username.as_deref().map(str::trim) {
+            Some(u) if !u.is_empty() => u.to_string(),
+            _ => {
+                return Err(Error::config(
+                    "username",
+                    "no username given",
+                    "pass --username (the Qualys API user, e.g. quays_ab1) or set `username` in the config file",
+                ));
+            }
+        };
+        let base_url = self.check_platform_url(stream, &username, warnings)?;
+        let password = self.resolve_password(password_env)?;
+        let max_attempts = self.max_attempts.unwrap_or(5);
+        if max_attempts == 0 {
+            return Err(Error::config(
+                "max_attempts",
+                "0 attempts would never send a request",
+                "use 1 or more",
+            ));
+        }
+        let ca_cert_pem = match &self.ca_cert {
+            Some(p) => {
+                Some(std::fs::read(p).map_err(|e| Error::io("reading the CA certificate", p, e))?)
+            }
+            None => None,
+        };
+        Ok(CommonConfig {
+            base_url,
+            username,
+            password,
+            ca_cert_pem,
+            retry: RetryPolicy {
+                max_attempts,
+                max_wait: Duration::from_secs(self.max_wait_secs.unwrap_or(300)),
+                initial_backoff: Duration::from_millis(self.backoff_initial_ms.unwrap_or(1000)),
+                max_backoff: Duration::from_secs(30),
+            },
+            connect_timeout: Duration::from_secs(self.connect_timeout_secs.unwrap_or(30)),
+            read_timeout: Duration::from_secs(self.read_timeout_secs.unwrap_or(300)),
+        })
+    }
+
+    fn check_platform_url(
+        &self,
+        stream: &StreamRow,
+        username: &str,
+        warnings: &mut Vec<String>,
+    ) -> Result<Url> {
+        let raw = match self.platform_url.as_deref().map(str::trim) {
+            Some(u) if !u.is_empty() => u,
+            _ => {
+                return Err(Error::config(
+                    "platform_url",
+                    "no platform URL given",
+                    "pass --platform-url with your platform's API server URL, e.g. https://qualysapi.qualys.com (US1)",
+                ));
+            }
+        };
+        let url = Url::parse(raw).map_err(|e| {
+            Error::config(
+                "platform_url",
+                format!("{raw:?} is not a URL ({e})"),
+                "give the full URL with its scheme, e.g. https://qualysapi.qualys.com",
+            )
+        })?;
+        if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+            return Err(Error::config(
+                "platform_url",
+                format!("{raw:?} is not an http(s) URL with a host"),
+                "give the full URL with its scheme, e.g. https://qualysapi.qualys.com",
+            ));
+        }
+        if url.query().is_some() || url.path().contains("/api/") || url.path().contains("/fo/") {
+            return Err(Error::config(
+                "platform_url",
+                format!("{raw:?} points at an endpoint, not at the platform"),
+                "give only the server part, e.g. https://qualysapi.qualys.com; the connector adds the API paths",
+            ));
+        }
+        let suggestion = |p: &platform::Platform| {
+            format!(
+                "use the API server URL of {}: {} (the API gateway {} is only for Policy Compliance)",
+                p.name,
+                p.api_server_url(),
+                p.gateway_url()
+            )
+        };
+        let calls_api_server = !stream.family.uses_gateway();
+        match platform::classify(&url) {
+            UrlKind::WebUi(p) => {
+                return Err(Error::config(
+                    "platform_url",
+                    format!("{raw} is the Qualys web UI (qualysguard), not an API server"),
+                    suggestion(p),
+                ));
+            }
+            UrlKind::PrivateWebUi => {
+                return Err(Error::config(
+                    "platform_url",
+                    format!(
+                        "{raw} looks like a Qualys web UI URL (qualysguard), not an API server"
+                    ),
+                    "use the API server URL: the same domain with `qualysapi.` instead of `qualysguard.`",
+                ));
+            }
+            UrlKind::Gateway(p) if calls_api_server => {
+                return Err(Error::config(
+                    "platform_url",
+                    format!(
+                        "{raw} is the API gateway URL, but the {} stream calls the API server",
+                        stream.name
+                    ),
+                    suggestion(p),
+                ));
+            }
+            UrlKind::PrivateGateway if calls_api_server => {
+                return Err(Error::config(
+                    "platform_url",
+                    format!(
+                        "{raw} looks like an API gateway URL, but the {} stream calls the API server",
+                        stream.name
+                    ),
+                    "use the API server URL (`qualysapi.` host) for VMDR and WAS streams",
+                ));
+            }
+            UrlKind::ApiServer(p) | UrlKind::Gateway(p) => {
+                if let Some(user_platform) = platform::platform_of_username(username)
+                    && user_platform.name != p.name
+                {
+                    warnings.push(format!(
+                        "the username {username:?} names platform {} but the platform URL is {}'s ({raw}); \
+                         if the login fails with \"Bad Login/Password\", use {}",
+                        user_platform.name,
+                        p.name,
+                        user_platform.api_server_url()
+                    ));
+                }
+            }
+            UrlKind::PrivateGateway | UrlKind::Other => {}
+        }
+        if url.scheme() == "http" && !platform::is_loopback(&url) {
+            warnings.push(format!(
+                "{raw} uses plain HTTP: the password crosses the network unencrypted; Qualys platforms use HTTPS"
+            ));
+        }
+        Ok(url)
+    }
+
+    fn resolve_password(&self, password_env: Option<String>) -> Result<SecretString> {
+        if let Some(path) = &self.password_file {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| Error::io("reading the password file", path, e))?;
+            let line = text.lines().next().unwrap_or("").to_string();
+            if line.is_empty() {
+                return Err(Error::config(
+                    "password_file",
+                    format!("{} is empty", path.display()),
+                    "put the password on the first line of the file",
+                ));
+            }
+            return Ok(SecretString::from(line));
+        }
+        match password_env {
+            Some(p) if !p.is_empty() => Ok(SecretString::from(p)),
+            _ => Err(Error::config(
+                "password",
+                format!(
+                    "no password: {PASSWORD_ENV} is not set and no password_file is configured"
+                ),
+                format!(
+                    "export {PASSWORD_ENV}=... (never put the password on the command line) or set password_file in the config file"
+                ),
+            )),
+        }
+    }
+}

@@ -1,0 +1,34 @@
+//! How Qualys's text becomes JSON values in records: numbers and flags keep their raw text when
+//! it does not parse, so a value Qualys sent is never lost.
+
+use serde::Serialize;
+
+/// A number as Qualys sent it: a JSON number when it parses, else the raw text (never lost).
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+pub enum Num<'a> {
+    N(u64),
+    Raw(&'a str),
+}
+
+/// A `0`/`1` flag as a JSON boolean, else the raw text.
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+pub enum Flag<'a> {
+    B(bool),
+    Raw(&'a str),
+}
+
+#[inline]
+pub fn num(s: Option<&str>) -> Option<Num<'_>> {
+    s.map(|s| s.parse().map(Num::N).unwrap_or(Num::Raw(s)))
+}
+
+#[inline]
+pub fn flag(s: Option<&str>) -> Option<Flag<'_>> {
+    s.map(|s| match s {
+        "1" => Flag::B(true),
+        "0" => Flag::B(false),
+        other => Flag::Raw(other),
+    })
+}
