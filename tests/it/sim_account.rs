@@ -227,3 +227,14 @@ mod other_families {
         );
     }
 }
+
+#[tokio::test]
+async fn a_password_with_the_right_prefix_and_256_more_characters_is_refused() {
+    // Lengths that differ by a multiple of 256 once looked equal to a `u8` comparison.
+    let long = format!("{DEMO_PASSWORD}{}", "x".repeat(256));
+    let (status, _, body) = hld_as(USER, &long).await;
+    assert_eq!(status, 401);
+    assert_eq!(read_simple_return(&body).0, Some(2000));
+    let (status, _, _) = hld_as(USER, &DEMO_PASSWORD[..3]).await;
+    assert_eq!(status, 401, "a prefix of the password is no password");
+}

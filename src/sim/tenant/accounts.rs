@@ -91,14 +91,19 @@ impl User {
         self.permissions.contains(&permission)
     }
 
-    /// Whether `password` is this user's, compared without an early exit.
+    /// Whether `password` is this user's, compared in constant time: every byte of the longer
+    /// of the two is visited and the full lengths are compared, so neither where the first
+    /// difference is nor a length that differs by a multiple of 256 changes the work done.
     pub fn password_matches(&self, password: &str) -> bool {
+        use subtle::ConstantTimeEq;
         let (a, b) = (self.password.as_bytes(), password.as_bytes());
-        let mut diff = (a.len() ^ b.len()) as u8;
-        for (i, x) in a.iter().enumerate() {
-            diff |= x ^ b.get(i).copied().unwrap_or(0);
+        let mut same = (a.len() as u64).ct_eq(&(b.len() as u64));
+        for i in 0..a.len().max(b.len()) {
+            let x = a.get(i).copied().unwrap_or(0);
+            let y = b.get(i).copied().unwrap_or(0);
+            same &= x.ct_eq(&y);
         }
-        diff == 0
+        same.into()
     }
 }
 
@@ -145,4 +150,23 @@ pub struct LimitsSpec {
     pub rate_window_secs: Option<u64>,
     #[serde(default)]
     pub concurrency_limit: Option<u32>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_whole_password_matches_whatever_the_length_difference() {
+        let u = User::new("u", "demo");
+        assert!(u.password_matches("demo"));
+        for wrong in ["", "dem", "demO", "demo ", "xdemo"] {
+            assert!(!u.password_matches(wrong), "{wrong:?}");
+        }
+        for extra in [1, 255, 256, 512, 65_536] {
+            let long = format!("demo{}", "x".repeat(extra));
+            assert!(!u.password_matches(&long), "demo + {extra} characters");
+        }
+        assert!(!User::new("u", "").password_matches(&"\0".repeat(256)));
+    }
 }
