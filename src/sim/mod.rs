@@ -100,8 +100,8 @@ pub use server::request::SimRequest;
 pub use server::response::SimResponse;
 pub use simulator::{RunningSimulator, ServeOptions, Simulator, SimulatorConfig, serve};
 pub use tenant::{
-    AccountState, KernelState, Limits, LimitsSpec, SimDetection, SimHost, SimVuln, Tag, TagSpec,
-    Tenant, TenantBase, TenantSection, TenantSpec, TextStyle, User, VmdrData,
+    AccountState, Budget, KernelState, Limits, LimitsSpec, SimDetection, SimHost, SimVuln, Tag,
+    TagSpec, Tenant, TenantBase, TenantSection, TenantSpec, TextStyle, User, VmdrData,
 };
 pub use timestamp::Timestamp;
 pub use vmdr::synthetic::{

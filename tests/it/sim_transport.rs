@@ -288,6 +288,58 @@ async fn a_body_over_the_size_cap_still_answers_413() {
 }
 
 #[tokio::test]
+async fn about_php_tells_clients_the_limits_to_size_themselves() {
+    let sim = spawn_tenant("[limits]\nrate_limit = 450\nconcurrency_limit = 5\n").await;
+    let r = get(&sim, "/msp/about.php", &[]).await;
+    assert_eq!(r.status(), 200);
+    let h = r.headers().clone();
+    assert_eq!(h["x-ratelimit-limit"], "450");
+    assert_eq!(h["x-concurrency-limit-limit"], "5");
+    assert_eq!(h["x-ratelimit-window-sec"], "3600");
+    assert_eq!(
+        h["x-ratelimit-remaining"], "450",
+        "about.php is not counted"
+    );
+    let _ = text(r).await;
+    let _ = text(post(&sim, HLD, &[("action", "list"), ("truncation_limit", "1")]).await).await;
+    let r = get(&sim, "/msp/about.php", &[]).await;
+    assert_eq!(
+        r.headers()["x-ratelimit-remaining"],
+        "450",
+        "Host List Detection has a budget of its own"
+    );
+}
+
+#[tokio::test]
+async fn require_requested_with_answers_400_to_api_calls_without_the_header() {
+    let sim = spawn_tenant("require_requested_with = true\n").await;
+    let bare = |path: &str| {
+        client()
+            .post(sim.url(path))
+            .basic_auth(USER, Some(DEMO_PASSWORD))
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .body("action=list&truncation_limit=1")
+    };
+    let r = bare(HLD).send().await.unwrap();
+    assert_eq!(r.status(), 400);
+    let (code, text_, _) = read_simple_return(&text(r).await);
+    assert_eq!(code, Some(1903));
+    assert!(text_.contains("X-Requested-With"), "{text_}");
+    assert_eq!(bare(KB).send().await.unwrap().status(), 400);
+    let r = post(&sim, HLD, &[("action", "list"), ("truncation_limit", "1")]).await;
+    assert_eq!(r.status(), 200, "with the header the call goes through");
+    let r = client()
+        .get(sim.url("/msp/about.php"))
+        .basic_auth(USER, Some(DEMO_PASSWORD))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "about.php is not an /api/ call");
+    let journal = sim.journal().entries();
+    assert_eq!(journal[0].status, 400, "the refused call is journalled");
+}
+
+#[tokio::test]
 async fn slow_header_connections_are_capped_and_closed_while_a_normal_request_gets_through() {
     use std::time::Duration;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};

@@ -133,6 +133,15 @@ impl Rejection {
         )
     }
 
+    /// A required request header is absent (the simulator's wording; Qualys's is not
+    /// documented, see fixtures/README.md).
+    pub fn missing_header(name: &str) -> Rejection {
+        Rejection::new(
+            RejectionKind::MissingParameter,
+            format!("Missing required header: {name}"),
+        )
+    }
+
     /// Unknown parameters, each named once, in Qualys's wording.
     pub fn unknown(names: &[&str]) -> Rejection {
         Rejection::new(

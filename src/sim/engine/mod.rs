@@ -31,7 +31,7 @@ use crate::qualys::Endpoint;
 use crate::sim::dialect::{Context, Dialect, InjectedError, web_server};
 use crate::sim::server::request::SimRequest;
 use crate::sim::server::response::{SimResponse, content_type};
-use crate::sim::tenant::Tenant;
+use crate::sim::tenant::{Budget, Tenant, User};
 use crate::sim::timestamp::Timestamp;
 
 use self::fault::{Delivery, Fault, FaultBook};
@@ -104,6 +104,13 @@ impl Engine {
             f.reset();
         }
         *self.rng.lock().unwrap_or_else(|p| p.into_inner()) = ChaCha8Rng::seed_from_u64(0);
+    }
+
+    /// The limit headers a call of `user` to `endpoint` would see now, without counting it.
+    fn peek(&self, user: &User, endpoint: &'static Endpoint) -> LimitHeaders {
+        let limits = self.tenant.limits_for(user);
+        self.limiter
+            .peek(self.tenant.budget_for(user), endpoint, limits)
     }
 
     fn random(&self, lo: u64, hi: u64) -> u64 {
@@ -217,16 +224,20 @@ impl Engine {
             names.push(f.name());
             if !delivery.add(f, |a, b| self.random(a, b)) {
                 let user = req.user().unwrap_or("");
-                let limits = self.tenant.limits;
+                let known = self.tenant.user(user);
                 let ctx = Context {
                     origin: &req.origin,
                     path: &req.path,
                     endpoint,
                     user,
                     now: Timestamp::now(),
-                    limits: Some(match endpoint {
-                        Some(e) => self.limiter.peek(user, e, limits),
-                        None => LimitHeaders::fresh(limits),
+                    limits: Some(match (endpoint, known) {
+                        (Some(e), Some(u)) => self.peek(u, e),
+                        (Some(e), None) => {
+                            self.limiter
+                                .peek(Budget::Subscription, e, self.tenant.limits)
+                        }
+                        (None, _) => LimitHeaders::fresh(self.tenant.limits),
                     }),
                 };
                 let dialect = &*self.routes.family_row(endpoint.map(|e| e.family)).dialect;
@@ -291,12 +302,29 @@ impl Engine {
         {
             Ok(u) => u,
             Err(refusal) => {
+                // A user refused for the state of their account still has a budget; the
+                // answers that carry limit headers show it.
+                ctx.limits = req
+                    .user()
+                    .and_then(|login| self.tenant.user(login))
+                    .map(|u| self.peek(u, endpoint));
                 return self.journalled(req, dialect.refusal(&ctx, refusal), &[], MODEL);
             }
         };
         let limits = self.tenant.limits_for(user);
+        let budget = self.tenant.budget_for(user);
+        let peek = self.limiter.peek(budget, endpoint, limits);
         ctx.user = &user.login;
-        ctx.limits = Some(self.limiter.peek(&user.login, endpoint, limits));
+        ctx.limits = Some(peek);
+        if let Some(name) = family.required_header
+            && self.tenant.require_requested_with
+            && version > 0
+            && req.header(name).is_none_or(|v| v.trim().is_empty())
+        {
+            let mut r = dialect.rejection(&ctx, &Rejection::missing_header(name));
+            r.headers.extend(dialect.limit_headers(peek));
+            return self.journalled(req, r, &[], MODEL);
+        }
         if let Err(refusal) = accounts::authorize(user, endpoint) {
             return self.journalled(req, dialect.refusal(&ctx, refusal), &[], MODEL);
         }
@@ -328,7 +356,7 @@ impl Engine {
             return finish(r, delivery);
         };
         let admitted = if row.limited {
-            match self.limiter.admit(&user.login, endpoint, limits) {
+            match self.limiter.admit(budget, endpoint, limits) {
                 Ok(admitted) => Some(admitted),
                 Err(reached) => return finish(dialect.limit_reached(&ctx, &reached), delivery),
             }
@@ -349,9 +377,13 @@ impl Engine {
             .handler
             .respond(&call)
             .unwrap_or_else(|rejection| dialect.rejection(&ctx, &rejection));
-        if let Some((headers, guard)) = admitted {
-            r.headers.extend(dialect.limit_headers(headers));
-            r.guard = Some(guard);
+        match admitted {
+            Some((headers, guard)) => {
+                r.headers.extend(dialect.limit_headers(headers));
+                r.guard = Some(guard);
+            }
+            // Not counted (about.php), yet clients size themselves from its headers.
+            None => r.headers.extend(dialect.limit_headers(peek)),
         }
         finish(r, delivery)
     }

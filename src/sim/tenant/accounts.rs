@@ -38,7 +38,8 @@ pub struct User {
     /// Module permissions; all three when absent.
     #[serde(default = "all_permissions")]
     pub permissions: Vec<Permission>,
-    /// Per-user limits, overriding the tenant's field by field.
+    /// Limits of this user's own, overriding the subscription's field by field; a user with
+    /// them counts on a budget of their own.
     #[serde(default)]
     pub limits: Option<LimitsSpec>,
 }
@@ -107,7 +108,8 @@ impl User {
     }
 }
 
-/// API limits: Qualys counts calls per API over a rolling window and calls running at once.
+/// API limits: Qualys counts calls per API over a rolling window and calls running at once,
+/// per subscription: every user (every tool) of the subscription draws on the same budget.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Limits {
     /// Calls allowed per window (`X-RateLimit-Limit`).
@@ -116,6 +118,11 @@ pub struct Limits {
     pub rate_window_secs: u64,
     /// Calls allowed at once (`X-Concurrency-Limit-Limit`).
     pub concurrency_limit: u32,
+    /// Count each user's calls on a budget of their own instead of the subscription's.
+    pub per_user: bool,
+    /// Calls of each API that other tools of the subscription made just before the simulator
+    /// started (or was reset): they occupy the shared budget and age out with the window.
+    pub used_by_others: u32,
 }
 
 impl Default for Limits {
@@ -125,6 +132,8 @@ impl Default for Limits {
             rate_limit: 300,
             rate_window_secs: 3600,
             concurrency_limit: 2,
+            per_user: false,
+            used_by_others: 0,
         }
     }
 }
@@ -136,11 +145,22 @@ impl Limits {
             rate_limit: spec.rate_limit.unwrap_or(self.rate_limit),
             rate_window_secs: spec.rate_window_secs.unwrap_or(self.rate_window_secs),
             concurrency_limit: spec.concurrency_limit.unwrap_or(self.concurrency_limit),
+            per_user: spec.per_user.unwrap_or(self.per_user),
+            used_by_others: spec.used_by_others.unwrap_or(self.used_by_others),
         }
     }
 }
 
 /// Limits as written in a tenant file: each field overrides the one below it.
+///
+/// ```toml
+/// [limits]                 # the subscription's budget, shared by its users
+/// rate_limit = 300
+/// rate_window_secs = 3600
+/// concurrency_limit = 2
+/// per_user = false         # true: every user counts on a budget of their own
+/// used_by_others = 0       # calls per API other tools made just before the simulator started
+/// ```
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LimitsSpec {
@@ -150,6 +170,34 @@ pub struct LimitsSpec {
     pub rate_window_secs: Option<u64>,
     #[serde(default)]
     pub concurrency_limit: Option<u32>,
+    /// Subscription-level only (`[limits]`), never in a user's `limits`.
+    #[serde(default)]
+    pub per_user: Option<bool>,
+    /// Subscription-level only (`[limits]`), never in a user's `limits`.
+    #[serde(default)]
+    pub used_by_others: Option<u32>,
+}
+
+impl LimitsSpec {
+    /// Why this spec cannot be a user's own limits, if it cannot.
+    pub fn user_level_problem(&self) -> Option<&'static str> {
+        if self.per_user.is_some() {
+            Some("per_user")
+        } else if self.used_by_others.is_some() {
+            Some("used_by_others")
+        } else {
+            None
+        }
+    }
+}
+
+/// Whose calls a call is counted with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Budget<'a> {
+    /// The subscription's budget, shared by every user without limits of their own.
+    Subscription,
+    /// One user's own budget (`[limits] per_user = true`, or a user with a `limits` table).
+    User(&'a str),
 }
 
 #[cfg(test)]

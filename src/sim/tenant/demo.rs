@@ -606,6 +606,7 @@ pub fn tenant() -> Tenant {
         ],
         limits: Limits::default(),
         faults: Vec::new(),
+        require_requested_with: false,
         vmdr: VmdrData {
             tags,
             hosts,

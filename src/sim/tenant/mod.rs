@@ -15,8 +15,10 @@
 //! permissions = ["manage_vm"]        # default: all three
 //! limits = { rate_limit = 2, rate_window_secs = 1 }
 //!
-//! [limits]                           # subscription defaults (Qualys Standard: 300/3600 s, 2)
-//! concurrency_limit = 2
+//! [limits]                           # the subscription's budget (Qualys Standard: 300/3600 s, 2),
+//! concurrency_limit = 2              # shared by its users; per_user = true counts them apart
+//!
+//! require_requested_with = false     # true: /api/N.0 calls without X-Requested-With get 400
 //!
 //! [[faults]]
 //! kind = "server_error"
@@ -68,7 +70,7 @@ use crate::error::{Error, Result};
 use crate::sim::engine::fault::FaultRule;
 use crate::sim::vmdr::synthetic::SyntheticSpec;
 
-pub use accounts::{AccountState, Limits, LimitsSpec, User};
+pub use accounts::{AccountState, Budget, Limits, LimitsSpec, User};
 pub use vmdr::{
     KernelState, SimDetection, SimHost, SimVuln, Tag, TagSpec, TextStyle, VmdrData, VmdrSpec,
 };
@@ -116,6 +118,10 @@ pub struct TenantSpec {
     pub limits: Option<LimitsSpec>,
     #[serde(default)]
     pub faults: Vec<FaultRule>,
+    /// Answer `/api/N.0/` calls without an `X-Requested-With` header as Qualys does (HTTP 400,
+    /// CODE 1903; the shape is the simulator's choice, see fixtures/README.md). Off by default.
+    #[serde(default)]
+    pub require_requested_with: Option<bool>,
     // The VMDR section (see `vmdr`), at the top level of the file.
     #[serde(default)]
     pub tags: Vec<TagSpec>,
@@ -152,6 +158,8 @@ pub struct Tenant {
     pub users: Vec<User>,
     pub limits: Limits,
     pub faults: Vec<FaultRule>,
+    /// `/api/N.0/` calls must carry `X-Requested-With`.
+    pub require_requested_with: bool,
     /// The VMDR section: tags, hosts, KnowledgeBase, synthetic population.
     pub vmdr: VmdrData,
 }
@@ -164,6 +172,7 @@ impl Tenant {
             users: Vec::new(),
             limits: Limits::default(),
             faults: Vec::new(),
+            require_requested_with: false,
             vmdr: VmdrData::default(),
         }
     }
@@ -215,6 +224,7 @@ impl Tenant {
             users,
             limits,
             faults,
+            require_requested_with,
             tags,
             hosts,
             knowledge_base,
@@ -231,6 +241,16 @@ impl Tenant {
             if user.login.is_empty() {
                 return Err("a user has an empty login".into());
             }
+            if let Some(key) = user
+                .limits
+                .as_ref()
+                .and_then(LimitsSpec::user_level_problem)
+            {
+                return Err(format!(
+                    "user {:?}: {key} is a setting of the subscription's budget; set it in [limits], not in a user's limits",
+                    user.login
+                ));
+            }
             match self.users.iter_mut().find(|u| u.login == user.login) {
                 Some(existing) => *existing = user,
                 None => self.users.push(user),
@@ -243,6 +263,9 @@ impl Tenant {
             self.faults.clear();
         }
         self.faults.extend(faults);
+        if let Some(on) = require_requested_with {
+            self.require_requested_with = on;
+        }
         self.vmdr.merge(
             VmdrSpec {
                 tags,
@@ -286,6 +309,16 @@ impl Tenant {
         match &user.limits {
             Some(spec) => self.limits.merged(spec),
             None => self.limits,
+        }
+    }
+
+    /// The budget `user`'s calls count on: the subscription's, unless the tenant counts per
+    /// user or the user has limits of their own.
+    pub fn budget_for<'u>(&self, user: &'u User) -> Budget<'u> {
+        if self.limits.per_user || user.limits.is_some() {
+            Budget::User(&user.login)
+        } else {
+            Budget::Subscription
         }
     }
 }
@@ -354,6 +387,31 @@ mod tests {
         assert_eq!(
             (l.rate_limit, l.rate_window_secs, l.concurrency_limit),
             (10, 1, 2)
+        );
+    }
+
+    #[test]
+    fn users_share_the_subscription_budget_unless_counted_apart() {
+        let t = Tenant::demo();
+        let ab1 = t.user("quays_ab1").unwrap();
+        assert_eq!(t.budget_for(ab1), Budget::Subscription);
+        let own = User::new("own", "p").with_limits(LimitsSpec {
+            rate_limit: Some(5),
+            ..LimitsSpec::default()
+        });
+        assert_eq!(t.budget_for(&own), Budget::User("own"));
+        let t = Tenant::from_spec(spec("[limits]\nper_user = true\n")).unwrap();
+        assert_eq!(
+            t.budget_for(t.user("quays_ab1").unwrap()),
+            Budget::User("quays_ab1")
+        );
+        let err = Tenant::from_spec(spec(
+            "[[users]]\nlogin = \"u\"\npassword = \"p\"\nlimits = { used_by_others = 3 }\n",
+        ))
+        .unwrap_err();
+        assert!(
+            err.contains("[limits]") && err.contains("used_by_others"),
+            "{err}"
         );
     }
 
