@@ -14,5 +14,6 @@ mod sim_journal;
 mod sim_pagination;
 mod sim_replay;
 mod sim_synthetic;
+mod sim_timestamps;
 mod sim_transport;
 mod vmdr_http;

@@ -553,14 +553,23 @@ pub fn tenant() -> Tenant {
             d.first_found = Some(Timestamp(first));
             d.last_found = Some(Timestamp(last));
             d.times_found = Some(rng.random_range(1..200));
-            d.last_test = Some(Timestamp(last));
-            d.last_update = Some(Timestamp(last + 300));
-            d.last_processed = Some(Timestamp(last + 600));
-            if status == VulnStatus::Fixed {
-                d.last_fixed = Some(Timestamp(last + DAY));
-            }
+            // The scan after the last finding is when a fix was verified (LAST_FIXED), and the
+            // host was tested once more since: first found <= last found < last fixed <= last
+            // test. The record changed when its status did; processing follows each scan.
+            // (No random draws here, so every other demo value stays as it was.)
+            let (tested, updated) = if status == VulnStatus::Fixed {
+                let fixed = last + DAY;
+                d.last_fixed = Some(Timestamp(fixed));
+                (fixed + DAY, fixed + 300)
+            } else {
+                (last, last + 300)
+            };
+            d.last_test = Some(Timestamp(tested));
+            d.last_update = Some(Timestamp(updated));
+            d.last_processed = Some(Timestamp(tested + 600));
             if status == VulnStatus::ReOpened {
-                d.last_reopened = Some(Timestamp(last - 3 * DAY));
+                // Reopened inside its finding history, at most three days before the last find.
+                d.last_reopened = Some(Timestamp((last - 3 * DAY).max(first)));
                 d.times_reopened = Some(rng.random_range(1..4));
             }
             if kernel {

@@ -416,6 +416,10 @@ impl SyntheticPopulation {
             });
             let first = EPOCH - 30 * DAY - (r2 % (700 * DAY as u64)) as i64;
             let last = (first + ((r2 >> 32) % (300 * DAY as u64)) as i64).min(EPOCH - DAY);
+            // A fixed detection was not found by the scan a day after its last finding, which
+            // is also its last test; every other detection was last tested when last found.
+            let fixed = (status == VulnStatus::Fixed).then_some(last + DAY);
+            let tested = fixed.unwrap_or(last);
             let port = [22u16, 80, 443, 445, 3389, 8080, 8443, 1433, 3306, 5432]
                 [((r >> 44) % 10) as usize];
             view.detections.push(DetectionView {
@@ -431,17 +435,17 @@ impl SyntheticPopulation {
                 first_found: Timestamp(first),
                 last_found: Timestamp(last),
                 times_found: 1 + ((r >> 48) % 400) as u32,
-                last_test: Timestamp(last),
-                last_update: Timestamp(last + 300),
-                last_fixed: (status == VulnStatus::Fixed).then_some(Timestamp(last + DAY)),
+                last_test: Timestamp(tested),
+                last_update: Timestamp(tested + 300),
+                last_fixed: fixed.map(Timestamp),
                 last_reopened: (status == VulnStatus::ReOpened)
-                    .then_some(Timestamp(last - 7 * DAY)),
+                    .then_some(Timestamp((last - 7 * DAY).max(first))),
                 times_reopened: (status == VulnStatus::ReOpened)
                     .then_some(1 + ((r >> 58) % 3) as u32),
                 is_ignored: false,
                 is_disabled: false,
                 kernel: (info.kernel && linux).then_some((r >> 60) & 1 == 1),
-                last_processed: Timestamp(last + 600),
+                last_processed: Timestamp(tested + 600),
             });
             taken += 1;
         }
