@@ -446,10 +446,20 @@ pub fn tenant() -> Tenant {
                 solution: (*kind != DetectionType::Info).then(|| {
                     "Apply the vendor's patch; see the vendor advisory & release notes.".to_string()
                 }),
-                threat_intel: if *severity >= 4 {
-                    vec!["Exploit_Public".into(), "Patch_Available".into()]
-                } else {
-                    Vec::new()
+                threat_intel: {
+                    let mut labels: Vec<String> = match severity {
+                        5 => vec![
+                            "Exploit_Public".into(),
+                            "Easy_Exploit".into(),
+                            "Remote_Code_Execution".into(),
+                        ],
+                        4 => vec!["Exploit_Public".into(), "Denial_of_Service".into()],
+                        _ => Vec::new(),
+                    };
+                    if *kernel {
+                        labels.push("Privilege_Escalation".into());
+                    }
+                    labels
                 },
                 remote: !kernel,
                 auth_types: if *kernel {
@@ -621,6 +631,8 @@ pub fn tenant() -> Tenant {
             hosts,
             knowledge_base,
             synthetic: None,
+            // The demo subscription has "CVSS Scoring" on, so records show scores.
+            cvss_scoring: true,
         },
     }
 }

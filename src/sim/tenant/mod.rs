@@ -26,6 +26,8 @@
 //! route = "detection"
 //! first = 2
 //!
+//! cvss_scoring = true               # the KnowledgeBase shows CVSS (demo: on; empty: off)
+//!
 //! [[hosts]]
 //! id = 101
 //! ip = "192.0.2.10"
@@ -132,6 +134,10 @@ pub struct TenantSpec {
     /// A generated population served after (by ID) the listed hosts.
     #[serde(default)]
     pub synthetic: Option<SyntheticSpec>,
+    /// The subscription's "CVSS Scoring" option: the KnowledgeBase shows CVSS and CVSS_V3 only
+    /// when it is on (on in the demo tenant, off in an empty one).
+    #[serde(default)]
+    pub cvss_scoring: Option<bool>,
 }
 
 impl TenantSpec {
@@ -229,6 +235,7 @@ impl Tenant {
             hosts,
             knowledge_base,
             synthetic,
+            cvss_scoring,
         } = spec;
         let replaces = |s: TenantSection| replace.contains(&s);
         if let Some(name) = name {
@@ -272,6 +279,7 @@ impl Tenant {
                 hosts,
                 knowledge_base,
                 synthetic,
+                cvss_scoring,
             },
             &replace,
         )?;
@@ -436,6 +444,28 @@ mod tests {
         assert!(t.vmdr.tag("A & B").unwrap().id > 7_000_000);
         assert_eq!(t.vmdr.hosts[0].detections[0].severity, Some(4));
         assert!(t.vmdr.hosts[0].detections[0].unique_vuln_id.is_some());
+    }
+
+    #[test]
+    fn threat_indicators_must_be_labels_qualys_gives_ids_and_cvss_scoring_is_a_switch() {
+        let kb = |labels: &str| {
+            format!(
+                "base = \"empty\"\n[[knowledge_base]]\nqid = 5\nseverity = 4\ntitle = \"t\"\npublished = \"2020-01-01T00:00:00Z\"\nthreat_intel = [{labels}]\n"
+            )
+        };
+        let t = Tenant::from_spec(spec(&kb("\"No_Patch\", \"Wormable\""))).unwrap();
+        assert!(
+            !t.vmdr.cvss_scoring,
+            "a new subscription has CVSS Scoring off"
+        );
+        let err = Tenant::from_spec(spec(&kb("\"Patch_Available\""))).unwrap_err();
+        assert!(
+            err.contains("Patch_Available") && err.contains("No_Patch"),
+            "{err}"
+        );
+        assert!(Tenant::demo().vmdr.cvss_scoring);
+        let t = Tenant::from_spec(spec("cvss_scoring = false\n")).unwrap();
+        assert!(!t.vmdr.cvss_scoring);
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! The tenant's VMDR section: asset tags, hosts with their detections, the KnowledgeBase and an
 //! optional synthetic population.
 //!
-//! In a tenant file the section's keys (`tags`, `hosts`, `knowledge_base`, `synthetic`) sit at
+//! In a tenant file the section's keys (`tags`, `hosts`, `knowledge_base`, `synthetic`,
+//! `cvss_scoring`) sit at
 //! the top level, because VMDR came first and tenant files already use them; the sections of
 //! later modules are tables of their own (`[pc]`, `[was]`). [`VmdrSpec`] is the written form,
 //! merged over a base's [`VmdrData`] by [`VmdrData::merge`]; [`VmdrData::resolve`] fills derived
@@ -14,6 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::qualys::filter::{DetectionType, VulnStatus};
 use crate::sim::timestamp::Timestamp;
+use crate::sim::vmdr::render::{THREAT_INTEL_IDS, threat_intel_id};
 use crate::sim::vmdr::synthetic::{SyntheticPopulation, SyntheticSpec};
 
 use super::TenantSection;
@@ -263,7 +265,8 @@ pub struct SimVuln {
     pub consequence: Option<String>,
     #[serde(default)]
     pub solution: Option<String>,
-    /// Threat intelligence labels, served with `details=All`.
+    /// Real-time threat indicator labels (`No_Patch`, `Easy_Exploit`, ...), served as
+    /// `THREAT_INTELLIGENCE` with Qualys's IDs by `details=Basic` and `All`.
     #[serde(default)]
     pub threat_intel: Vec<String>,
     /// `DISCOVERY/REMOTE`.
@@ -294,6 +297,7 @@ pub struct VmdrSpec {
     pub hosts: Vec<SimHost>,
     pub knowledge_base: Vec<SimVuln>,
     pub synthetic: Option<SyntheticSpec>,
+    pub cvss_scoring: Option<bool>,
 }
 
 /// The resolved VMDR section: what the VMDR handlers serve.
@@ -306,6 +310,10 @@ pub struct VmdrData {
     pub knowledge_base: BTreeMap<u32, SimVuln>,
     /// Served after (by ID) the listed hosts.
     pub synthetic: Option<Arc<SyntheticPopulation>>,
+    /// The subscription's "CVSS Scoring" option: the KnowledgeBase shows `CVSS` and `CVSS_V3`
+    /// only when it is on. Off for a new tenant, as in the recorded default answer; the demo
+    /// tenant turns it on.
+    pub cvss_scoring: bool,
 }
 
 impl VmdrData {
@@ -345,6 +353,21 @@ impl VmdrData {
                     kb.qid, kb.severity
                 ));
             }
+            if let Some(bad) = kb
+                .threat_intel
+                .iter()
+                .find(|t| threat_intel_id(t).is_none())
+            {
+                return Err(format!(
+                    "knowledge_base QID {}: threat_intel {bad:?} is not a Qualys threat indicator the simulator knows the ID of; use one of {}",
+                    kb.qid,
+                    THREAT_INTEL_IDS
+                        .iter()
+                        .map(|(l, _)| *l)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ));
+            }
             self.knowledge_base.insert(kb.qid, kb);
         }
         if replaces(TenantSection::Hosts) {
@@ -363,6 +386,9 @@ impl VmdrData {
         self.hosts = by_id.into_values().collect();
         if let Some(s) = spec.synthetic {
             self.synthetic = Some(Arc::new(SyntheticPopulation::new(&s)?));
+        }
+        if let Some(on) = spec.cvss_scoring {
+            self.cvss_scoring = on;
         }
         Ok(())
     }

@@ -61,7 +61,7 @@ impl ChunkSource for KbPage {
                 xml_writer::open(out, 1, "VULN_LIST");
                 for q in qids {
                     if let Some(e) = self.tenant.vmdr.kb_entry(q) {
-                        render::kb_vuln(out, &e, self.query.details);
+                        render::kb_vuln(out, &e, self.tenant.vmdr.cvss_scoring);
                     }
                 }
                 xml_writer::close(out, 1, "VULN_LIST");

@@ -9,7 +9,7 @@
 use crate::sim::tenant::{SimVuln, Tag};
 use crate::sim::timestamp::Timestamp;
 use crate::sim::vmdr::host_source::{DetectionView, HostView, Text, TextOut};
-use crate::sim::vmdr::params::{HostDetails, KbDetails};
+use crate::sim::vmdr::params::HostDetails;
 use crate::sim::xml_writer::{
     cdata_into, close, end, escape_into, indent, leaf_bool, leaf_cdata, leaf_raw, leaf_text,
     leaf_time, leaf_u64, open, prologue, start,
@@ -351,8 +351,44 @@ pub fn id_set_entry(out: &mut Vec<u8>, from: u64, to: u64) {
     }
 }
 
-/// One `VULN` of a KnowledgeBase page.
-pub fn kb_vuln(out: &mut Vec<u8>, v: &SimVuln, details: KbDetails) {
+/// Qualys's real-time threat indicator labels and the fixed IDs its KnowledgeBase gives them
+/// (`<THREAT_INTEL id="8">No_Patch</THREAT_INTEL>`). IDs 5, 7, 8, 11, 13, 14, 15 and 18 are in
+/// the recorded KnowledgeBase answer; the others follow Qualys's published list of indicators.
+pub const THREAT_INTEL_IDS: &[(&str, u32)] = &[
+    ("Zero_Day", 1),
+    ("Exploit_Public", 2),
+    ("Active_Attacks", 3),
+    ("High_Lateral_Movement", 4),
+    ("Easy_Exploit", 5),
+    ("High_Data_Loss", 6),
+    ("Denial_of_Service", 7),
+    ("No_Patch", 8),
+    ("Malware", 9),
+    ("Exploit_Kit", 10),
+    ("Wormable", 11),
+    ("Predicted_High_Risk", 12),
+    ("Privilege_Escalation", 13),
+    ("Unauthenticated_Exploitation", 14),
+    ("Remote_Code_Execution", 15),
+    ("Ransomware", 16),
+    ("Solorigate_Sunburst", 17),
+    ("Cisa_Known_Exploited_Vulns", 18),
+];
+
+/// The ID Qualys gives a threat indicator label.
+pub fn threat_intel_id(label: &str) -> Option<u32> {
+    THREAT_INTEL_IDS
+        .iter()
+        .find(|(l, _)| *l == label)
+        .map(|(_, id)| *id)
+}
+
+/// One `VULN` of a KnowledgeBase page, for `details=Basic` (the default) and `All` alike: the
+/// recorded default answer already carries DIAGNOSIS, CONSEQUENCE, SOLUTION and
+/// THREAT_INTELLIGENCE, and what `All` adds beyond it is not documented. `cvss_scoring` is the
+/// subscription's "CVSS Scoring" option: without it Qualys omits `CVSS` and `CVSS_V3` (the
+/// recorded default answer has none).
+pub fn kb_vuln(out: &mut Vec<u8>, v: &SimVuln, cvss_scoring: bool) {
     open(out, 2, "VULN");
     leaf_u64(out, 3, "QID", u64::from(v.qid));
     leaf_text(out, 3, "VULN_TYPE", &v.vuln_type);
@@ -388,23 +424,28 @@ pub fn kb_vuln(out: &mut Vec<u8>, v: &SimVuln, details: KbDetails) {
     if let Some(s) = &v.solution {
         leaf_cdata(out, 3, "SOLUTION", s);
     }
-    if let Some(b) = &v.cvss_base {
+    if cvss_scoring && let Some(b) = &v.cvss_base {
         open(out, 3, "CVSS");
         leaf_text(out, 4, "BASE", b);
         close(out, 3, "CVSS");
     }
-    if let Some(b) = &v.cvss3_base {
+    if cvss_scoring && let Some(b) = &v.cvss3_base {
         open(out, 3, "CVSS_V3");
         leaf_text(out, 4, "BASE", b);
         close(out, 3, "CVSS_V3");
     }
     leaf_bool(out, 3, "PCI_FLAG", v.pci_flag);
-    if details == KbDetails::All && !v.threat_intel.is_empty() {
+    let intel: Vec<(u32, &str)> = v
+        .threat_intel
+        .iter()
+        .filter_map(|t| threat_intel_id(t).map(|id| (id, t.as_str())))
+        .collect();
+    if !intel.is_empty() {
         open(out, 3, "THREAT_INTELLIGENCE");
-        for (i, t) in v.threat_intel.iter().enumerate() {
+        for (id, label) in intel {
             indent(out, 4);
-            out.extend_from_slice(format!("<THREAT_INTEL id=\"{}\">", i + 1).as_bytes());
-            cdata_into(out, t);
+            out.extend_from_slice(format!("<THREAT_INTEL id=\"{id}\">").as_bytes());
+            cdata_into(out, label);
             end(out, "THREAT_INTEL");
         }
         close(out, 3, "THREAT_INTELLIGENCE");
