@@ -17,6 +17,7 @@ use crate::sim::engine::replay::FixtureSet;
 use crate::sim::server::tls::SelfSigned;
 use crate::sim::server::transport::{self, ConnectionLimits};
 use crate::sim::tenant::Tenant;
+use crate::sim::timestamp::Timestamp;
 
 /// How to start a simulator.
 #[derive(Debug)]
@@ -179,7 +180,8 @@ impl RunningSimulator {
         self.engine.journal()
     }
 
-    /// Resets the journal, fault counters, limit windows and fixture sequences.
+    /// Resets the journal, fault counters, limit windows, fixture sequences and the tenant's
+    /// clock.
     pub fn reset(&self) {
         self.engine.reset();
     }
@@ -192,6 +194,17 @@ impl RunningSimulator {
     /// The tenant being served.
     pub fn tenant(&self) -> &Tenant {
         self.engine.tenant()
+    }
+
+    /// The moment answers are given at: the tenant's clock, or the real time without one.
+    pub fn now(&self) -> Timestamp {
+        self.engine.now()
+    }
+
+    /// Moves the tenant's clock to `now`: the tenant's changes up to it become visible (see
+    /// the tenant documentation on changes over time). Also `POST /__sim/clock` with `now=`.
+    pub fn set_clock(&self, now: Timestamp) {
+        self.engine.set_clock(now);
     }
 
     /// Connections being served right now (never more than the configured maximum).

@@ -160,7 +160,7 @@ async fn unknown_parameters_get_1901_and_bad_values_1905() {
 }
 
 #[tokio::test]
-async fn documented_parameters_the_simulator_does_not_model_are_accepted() {
+async fn documented_parameters_are_accepted_and_the_request_echoed() {
     let sim = spawn_demo().await;
     let p = [
         ("action", "list"),

@@ -55,6 +55,8 @@ pub struct Engine {
     limiter: Limiter,
     book: FaultBook,
     rng: Mutex<ChaCha8Rng>,
+    /// The tenant's clock as it stands (`None`: the real time).
+    clock: Mutex<Option<Timestamp>>,
 }
 
 impl Engine {
@@ -75,7 +77,9 @@ impl Engine {
         routes: RoutingTable,
     ) -> Engine {
         routes.assert_covers_registry();
+        let clock = Mutex::new(tenant.clock);
         Engine {
+            clock,
             tenant: Arc::new(tenant),
             fixtures: fixtures.map(Arc::new),
             routes,
@@ -94,8 +98,21 @@ impl Engine {
         &self.tenant
     }
 
+    /// The moment answers are given at: the tenant's clock, or the real time without one.
+    pub fn now(&self) -> Timestamp {
+        self.clock
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .unwrap_or_else(Timestamp::now)
+    }
+
+    /// Moves the tenant's clock: changes up to `now` become visible, later ones are not yet.
+    pub fn set_clock(&self, now: Timestamp) {
+        *self.clock.lock().unwrap_or_else(|p| p.into_inner()) = Some(now);
+    }
+
     /// Back to the state of a fresh start: journal, fault counters, rate windows, fixture
-    /// sequences and the random-delay sequence.
+    /// sequences, the random-delay sequence and the tenant's clock.
     pub fn reset(&self) {
         self.journal.reset();
         self.book.reset();
@@ -103,6 +120,7 @@ impl Engine {
         if let Some(f) = &self.fixtures {
             f.reset();
         }
+        *self.clock.lock().unwrap_or_else(|p| p.into_inner()) = self.tenant.clock;
         *self.rng.lock().unwrap_or_else(|p| p.into_inner()) = ChaCha8Rng::seed_from_u64(0);
     }
 
@@ -176,6 +194,7 @@ impl Engine {
                     "POST /__sim/reset to reset the simulator\n",
                 );
             }
+            Route::Clock => return self.clock_answer(req),
             Route::MissingSlash { location } => {
                 let location = match &req.query {
                     Some(q) => format!("{}{location}?{q}", req.origin),
@@ -206,6 +225,37 @@ impl Engine {
         }
     }
 
+    /// `GET /__sim/clock` says the moment answers are given at; `POST` with `now=` (RFC 3339 or
+    /// `YYYY-MM-DD`) moves the tenant's clock there.
+    fn clock_answer(&self, req: &SimRequest) -> SimResponse {
+        if req.method == "POST" {
+            let Some(v) = req
+                .params
+                .iter()
+                .rev()
+                .find(|(k, _)| k == "now")
+                .map(|(_, v)| v)
+            else {
+                return SimResponse::new(
+                    400,
+                    content_type::TEXT,
+                    "POST /__sim/clock takes now=2024-06-15T00:00:00Z (or a date)\n",
+                );
+            };
+            match Timestamp::parse(v).or_else(|_| crate::sim::vmdr::params::parse_date(v)) {
+                Ok(t) => self.set_clock(t),
+                Err(e) => {
+                    return SimResponse::new(
+                        400,
+                        content_type::TEXT,
+                        format!("qharness simulator: now={v:?} is not a moment: {e}\n"),
+                    );
+                }
+            }
+        }
+        SimResponse::new(200, content_type::TEXT, format!("{}\n", self.now()))
+    }
+
     /// The answer of the fixture set, if one is loaded and it answers this request.
     fn replay(&self, req: &SimRequest, endpoint: Option<&'static Endpoint>) -> Option<SimResponse> {
         let fx = self.fixtures.as_ref()?;
@@ -230,7 +280,7 @@ impl Engine {
                     path: &req.path,
                     endpoint,
                     user,
-                    now: Timestamp::now(),
+                    now: self.now(),
                     limits: Some(match (endpoint, known) {
                         (Some(e), Some(u)) => self.peek(u, e),
                         (Some(e), None) => {
@@ -289,7 +339,7 @@ impl Engine {
             path: &req.path,
             endpoint: Some(endpoint),
             user: req.user().unwrap_or(""),
-            now: Timestamp::now(),
+            now: self.now(),
             limits: None,
         };
         if req.method != "GET" && req.method != "POST" {

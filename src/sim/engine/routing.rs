@@ -29,6 +29,8 @@ pub enum Route {
     Journal,
     /// `POST /__sim/reset`.
     Reset,
+    /// `GET` or `POST /__sim/clock`: the tenant's clock.
+    Clock,
     /// Anything else.
     Unknown,
 }
@@ -39,6 +41,7 @@ impl Route {
         match p {
             "/__sim/journal" => return Route::Journal,
             "/__sim/reset" => return Route::Reset,
+            "/__sim/clock" => return Route::Clock,
             _ => {}
         }
         match Endpoint::for_path(p) {

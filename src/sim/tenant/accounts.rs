@@ -42,6 +42,11 @@ pub struct User {
     /// them counts on a budget of their own.
     #[serde(default)]
     pub limits: Option<LimitsSpec>,
+    /// The asset groups (titles) whose hosts this user sees, on every endpoint that lists
+    /// hosts; every host when absent (a Manager). An admin picks them for a connector's user,
+    /// and then the connector "returns fewer hosts than the console".
+    #[serde(default)]
+    pub asset_groups: Option<Vec<String>>,
 }
 
 fn all_permissions() -> Vec<Permission> {
@@ -57,6 +62,7 @@ impl std::fmt::Debug for User {
             .field("state", &self.state)
             .field("permissions", &self.permissions)
             .field("limits", &self.limits)
+            .field("asset_groups", &self.asset_groups)
             .finish()
     }
 }
@@ -70,7 +76,14 @@ impl User {
             state: AccountState::Active,
             permissions: all_permissions(),
             limits: None,
+            asset_groups: None,
         }
+    }
+
+    /// Scopes the user to these asset groups (titles).
+    pub fn with_asset_groups(mut self, titles: &[&str]) -> User {
+        self.asset_groups = Some(titles.iter().map(|t| (*t).to_string()).collect());
+        self
     }
 
     pub fn with_state(mut self, state: AccountState) -> User {

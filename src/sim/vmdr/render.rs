@@ -8,7 +8,7 @@
 
 use crate::sim::tenant::{SimVuln, Tag};
 use crate::sim::timestamp::Timestamp;
-use crate::sim::vmdr::host_source::{DetectionView, HostView, Text, TextOut};
+use crate::sim::vmdr::host_source::{DetectionView, HostView, Text, TextOut, qds_band};
 use crate::sim::vmdr::params::HostDetails;
 use crate::sim::xml_writer::{
     cdata_into, close, end, escape_into, indent, leaf_bool, leaf_cdata, leaf_raw, leaf_text,
@@ -134,6 +134,8 @@ pub struct HldShape {
     pub affect_running_kernel: bool,
     /// `UNIQUE_VULN_ID` (served from `/api/5.0`).
     pub unique_vuln_id: bool,
+    /// `QDS` on detections that have one (`show_qds=1`).
+    pub show_qds: bool,
 }
 
 /// The start of a `HOST`, `ID` to `NETWORK_ID`: the same order in both DTDs (they part ways
@@ -252,6 +254,12 @@ fn detection(out: &mut Vec<u8>, d: &DetectionView, shape: &HldShape) {
     leaf_raw(out, 6, "STATUS", d.status.as_str().as_bytes());
     leaf_time(out, 6, "FIRST_FOUND_DATETIME", d.first_found);
     leaf_time(out, 6, "LAST_FOUND_DATETIME", d.last_found);
+    if shape.show_qds
+        && let Some(q) = d.qds
+    {
+        indent(out, 6);
+        out.extend_from_slice(format!("<QDS severity=\"{}\">{q}</QDS>\n", qds_band(q)).as_bytes());
+    }
     leaf_u64(out, 6, "TIMES_FOUND", u64::from(d.times_found));
     leaf_time(out, 6, "LAST_TEST_DATETIME", d.last_test);
     leaf_time(out, 6, "LAST_UPDATE_DATETIME", d.last_update);
@@ -289,10 +297,13 @@ pub struct HostListShape {
     pub show_asset_id: bool,
     /// `SERIAL_NUMBER` with `details=All` from `/api/3.0` on (see fixtures/README.md).
     pub serial_number: bool,
+    /// `ASSET_GROUP_IDS` (`details=Basic/AGs` or `All/AGs`).
+    pub asset_group_ids: bool,
 }
 
-/// One `HOST` of a Host List page (`details` Basic or All).
-pub fn host_list_host(out: &mut Vec<u8>, h: &HostView, shape: &HostListShape) {
+/// One `HOST` of a Host List page (`details` Basic or All); `groups` are the host's asset group
+/// IDs, shown with the `/AGs` details.
+pub fn host_list_host(out: &mut Vec<u8>, h: &HostView, shape: &HostListShape, groups: &[u64]) {
     host_head(out, h, shape.show_asset_id);
     if let Some(dns) = h.dns {
         leaf_cdata(out, 4, "DNS", dns);
@@ -338,6 +349,10 @@ pub fn host_list_host(out: &mut Vec<u8>, h: &HostView, shape: &HostListShape) {
         if let Some(d) = h.last_vm_auth_scanned_duration {
             leaf_u64(out, 4, "LAST_VM_AUTH_SCANNED_DURATION", u64::from(d));
         }
+    }
+    if shape.asset_group_ids && !groups.is_empty() {
+        let ids: Vec<String> = groups.iter().map(u64::to_string).collect();
+        leaf_raw(out, 4, "ASSET_GROUP_IDS", ids.join(",").as_bytes());
     }
     close(out, 3, "HOST");
 }
