@@ -1,5 +1,6 @@
 //! `Simulator`: starting the simulated server in-process (tests) or from `qharness serve`.
 
+use std::io::Write as _;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -297,7 +298,9 @@ pub async fn serve(opts: ServeOptions) -> Result<()> {
         );
     }
     let signal = stop.wait().await?;
-    println!("qharness simulator stopping ({signal})");
+    // Whoever started us may have closed our stdout by now (a pipe read for the URL only):
+    // that must not turn a clean stop into a panic.
+    let _ = writeln!(std::io::stdout(), "qharness simulator stopping ({signal})");
     sim.shutdown().await;
     Ok(())
 }

@@ -233,3 +233,33 @@ async fn accept_errors_back_off_instead_of_filling_the_log() {
         log.iter().take(20).cloned().collect::<Vec<_>>().join("\n")
     );
 }
+
+#[test]
+fn serve_stops_cleanly_even_when_its_stdout_was_closed() {
+    // A supervisor that reads the URL line and closes the pipe.
+    let mut child = Command::new(BIN)
+        .args(["serve", "--addr", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("qharness starts");
+    let mut out = BufReader::new(child.stdout.take().expect("stdout"));
+    let mut line = String::new();
+    out.read_line(&mut line).expect("the URL line");
+    drop(out);
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    let exit = wait_exit(&mut child, 10).expect("it exits within 10 s");
+    let mut err = String::new();
+    use std::io::Read;
+    child
+        .stderr
+        .take()
+        .expect("stderr")
+        .read_to_string(&mut err)
+        .expect("stderr readable");
+    assert!(exit.success(), "{exit:?}: {err}");
+    assert!(!err.contains("panicked"), "{err}");
+}
