@@ -37,7 +37,7 @@ enum Command {
     /// Run conformance scenarios (default: the bundled catalogue) against the built-in connector
     /// and the embedded simulator; exit 0 only if all pass.
     Conform(ConformArgs),
-    /// Run the simulated Qualys server until Ctrl-C (default: the embedded demo tenant on
+    /// Run the simulated Qualys server until Ctrl-C or SIGTERM (default: the embedded demo tenant on
     /// 127.0.0.1:8080).
     Serve(ServeArgs),
     /// Write a deterministic synthetic Qualys response (a large scan) to a file.
@@ -61,6 +61,12 @@ struct ServeArgs {
     /// Write the certificate (PEM) here, for clients to trust (fetch --ca-cert).
     #[arg(long, requires = "tls")]
     cert_out: Option<PathBuf>,
+    /// Connections served at once; further clients wait in the listen backlog.
+    #[arg(long, default_value_t = 512)]
+    max_connections: usize,
+    /// Seconds a client has to send a request head before its connection is closed.
+    #[arg(long, default_value_t = 30)]
+    header_timeout_secs: u64,
 }
 
 #[derive(Args)]
@@ -238,6 +244,8 @@ fn main() -> ExitCode {
             fixtures: args.fixtures,
             tls: args.tls,
             cert_out: args.cert_out,
+            max_connections: args.max_connections,
+            header_read_timeout: std::time::Duration::from_secs(args.header_timeout_secs),
         })),
         Command::Synth(args) => synth(args),
     };

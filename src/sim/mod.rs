@@ -42,8 +42,10 @@
 //!   family (a 301 for a missing slash, a proxy's HTML page, a bare 5xx). Refusals, throttles,
 //!   rejections and answer faults all go through the family's `Dialect`.
 //! - **tenant/** is the modelled subscription: `accounts.rs` (users, states, permissions,
-//!   limits; every family reads it), one data section per module (`vmdr.rs`: tags, hosts,
-//!   detections, KnowledgeBase, a synthetic population) and the embedded demo tenant.
+//!   asset-group scopes, the subscription's limits; every family reads it), one data section per
+//!   module (`vmdr.rs`: tags, asset groups, hosts, detections and what later scans change in
+//!   them, KnowledgeBase, a synthetic population) and the embedded demo tenant. The tenant's
+//!   clock (`POST /__sim/clock`) says which of those changes have happened.
 //! - **vmdr/** is the FO family's VMDR endpoints: one handler per endpoint (`handlers.rs`),
 //!   their parameters (`params.rs`), the lazily rendered pages (`host_pages.rs`, `kb_page.rs`)
 //!   walking the host source (`host_source.rs`), the truncation URL (`truncation.rs`), the XML
@@ -100,8 +102,9 @@ pub use server::request::SimRequest;
 pub use server::response::SimResponse;
 pub use simulator::{RunningSimulator, ServeOptions, Simulator, SimulatorConfig, serve};
 pub use tenant::{
-    AccountState, KernelState, Limits, LimitsSpec, SimDetection, SimHost, SimVuln, Tag, TagSpec,
-    Tenant, TenantBase, TenantSection, TenantSpec, TextStyle, User, VmdrData,
+    AccountState, AssetGroup, AssetGroupSpec, Budget, DetectionChange, KernelState, Limits,
+    LimitsSpec, SimDetection, SimHost, SimVuln, Tag, TagSpec, Tenant, TenantBase, TenantSection,
+    TenantSpec, TextStyle, User, VmdrData,
 };
 pub use timestamp::Timestamp;
 pub use vmdr::synthetic::{

@@ -8,6 +8,7 @@
 use std::sync::Arc;
 
 use crate::qualys::endpoint::{self, Family};
+use crate::qualys::fo::header;
 use crate::sim::dialect::fo::FoDialect;
 use crate::sim::dialect::gateway::GatewayDialect;
 use crate::sim::dialect::qps::QpsDialect;
@@ -19,6 +20,8 @@ use crate::sim::vmdr;
 pub fn routing_table() -> RoutingTable {
     RoutingTable::new()
         .family(Family::Fo, BasicAuth, FoDialect)
+        // Only when the tenant sets require_requested_with (the refusal is not documented).
+        .header_required_by(Family::Fo, header::REQUESTED_WITH)
         .family(Family::Qps, BasicAuth, QpsDialect)
         // Policy Compliance's JWT sessions replace NoSessions when /auth gets its handler.
         .family(

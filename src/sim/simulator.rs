@@ -1,11 +1,13 @@
 //! `Simulator`: starting the simulated server in-process (tests) or from `qharness serve`.
 
+use std::io::Write as _;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::net::TcpListener;
-use tokio::sync::watch;
+use tokio::sync::{Semaphore, watch};
 use url::Url;
 
 use crate::error::{Error, Result};
@@ -14,8 +16,9 @@ use crate::sim::engine::Engine;
 use crate::sim::engine::journal::Journal;
 use crate::sim::engine::replay::FixtureSet;
 use crate::sim::server::tls::SelfSigned;
-use crate::sim::server::transport;
+use crate::sim::server::transport::{self, ConnectionLimits};
 use crate::sim::tenant::Tenant;
+use crate::sim::timestamp::Timestamp;
 
 /// How to start a simulator.
 #[derive(Debug)]
@@ -24,6 +27,7 @@ pub struct SimulatorConfig {
     fixtures: Option<FixtureSet>,
     addr: SocketAddr,
     tls: bool,
+    connections: ConnectionLimits,
 }
 
 impl SimulatorConfig {
@@ -38,6 +42,7 @@ impl SimulatorConfig {
             fixtures: None,
             addr: SocketAddr::from(([127, 0, 0, 1], 0)),
             tls: false,
+            connections: ConnectionLimits::default(),
         }
     }
 
@@ -55,6 +60,28 @@ impl SimulatorConfig {
     /// Serve HTTPS with a self-signed certificate for 127.0.0.1 and localhost.
     pub fn tls(mut self, tls: bool) -> SimulatorConfig {
         self.tls = tls;
+        self
+    }
+
+    /// Serve at most `n` connections at once (default 512); further clients wait in the
+    /// listen backlog until one ends.
+    ///
+    /// # Panics
+    ///
+    /// When `n` is 0: a simulator that serves nothing is a programmer error.
+    pub fn max_connections(mut self, n: usize) -> SimulatorConfig {
+        assert!(
+            n > 0,
+            "a simulator must serve at least one connection at once"
+        );
+        self.connections.max_connections = n;
+        self
+    }
+
+    /// How long a client may take to send a request head or finish a TLS handshake (default
+    /// 30 s); a connection past it is closed, and so is a keep-alive connection idle as long.
+    pub fn header_read_timeout(mut self, timeout: Duration) -> SimulatorConfig {
+        self.connections.header_read_timeout = timeout;
         self
     }
 }
@@ -102,11 +129,14 @@ impl Simulator {
         let engine = Arc::new(Engine::new(config.tenant, config.fixtures));
         let (stop, stopped) = watch::channel(false);
         let cert_pem = tls.as_ref().map(|t| t.cert_pem.clone());
+        let open = Arc::new(Semaphore::new(config.connections.max_connections));
         let task = tokio::spawn(transport::run(
             listener,
             Arc::clone(&engine),
             tls.map(|t| t.acceptor),
             stopped,
+            config.connections,
+            Arc::clone(&open),
         ));
         Ok(RunningSimulator {
             base_url,
@@ -115,6 +145,8 @@ impl Simulator {
             engine,
             stop,
             task: Some(task),
+            open,
+            max_connections: config.connections.max_connections,
         })
     }
 }
@@ -128,6 +160,8 @@ pub struct RunningSimulator {
     engine: Arc<Engine>,
     stop: watch::Sender<bool>,
     task: Option<tokio::task::JoinHandle<()>>,
+    open: Arc<Semaphore>,
+    max_connections: usize,
 }
 
 impl RunningSimulator {
@@ -147,7 +181,8 @@ impl RunningSimulator {
         self.engine.journal()
     }
 
-    /// Resets the journal, fault counters, limit windows and fixture sequences.
+    /// Resets the journal, fault counters, limit windows, fixture sequences and the tenant's
+    /// clock.
     pub fn reset(&self) {
         self.engine.reset();
     }
@@ -160,6 +195,23 @@ impl RunningSimulator {
     /// The tenant being served.
     pub fn tenant(&self) -> &Tenant {
         self.engine.tenant()
+    }
+
+    /// The moment answers are given at: the tenant's clock, or the real time without one.
+    pub fn now(&self) -> Timestamp {
+        self.engine.now()
+    }
+
+    /// Moves the tenant's clock to `now`: the tenant's changes up to it become visible (see
+    /// the tenant documentation on changes over time). Also `POST /__sim/clock` with `now=`.
+    pub fn set_clock(&self, now: Timestamp) {
+        self.engine.set_clock(now);
+    }
+
+    /// Connections being served right now (never more than the configured maximum).
+    pub fn open_connections(&self) -> usize {
+        self.max_connections
+            .saturating_sub(self.open.available_permits())
     }
 
     /// Stops accepting, lets open exchanges finish (up to 5 s) and waits for the server.
@@ -188,6 +240,10 @@ pub struct ServeOptions {
     pub tls: bool,
     /// Where to write the certificate (PEM) when serving TLS.
     pub cert_out: Option<PathBuf>,
+    /// Connections served at once (default 512).
+    pub max_connections: usize,
+    /// Time a client has to send a request head (default 30 s).
+    pub header_read_timeout: Duration,
 }
 
 impl Default for ServeOptions {
@@ -198,23 +254,38 @@ impl Default for ServeOptions {
             fixtures: None,
             tls: false,
             cert_out: None,
+            max_connections: ConnectionLimits::default().max_connections,
+            header_read_timeout: ConnectionLimits::default().header_read_timeout,
         }
     }
 }
 
-/// Runs the simulator until Ctrl-C: prints `qharness simulator listening on <base_url>` when
-/// ready (and the certificate path with TLS).
+/// Runs the simulator until Ctrl-C or SIGTERM (how CI runners and containers stop a service):
+/// prints `qharness simulator listening on <base_url>` when ready (and the certificate path
+/// with TLS), and lets open exchanges finish before it returns.
 pub async fn serve(opts: ServeOptions) -> Result<()> {
+    if opts.max_connections == 0 {
+        return Err(Error::config(
+            "max_connections",
+            "0 would serve nothing",
+            "give --max-connections a positive number (default 512)",
+        ));
+    }
     let tenant = match &opts.tenant {
         Some(p) => Tenant::load(p)?,
         None => Tenant::demo(),
     };
     let mut config = SimulatorConfig::from_tenant(tenant)
         .addr(opts.addr)
-        .tls(opts.tls);
+        .tls(opts.tls)
+        .max_connections(opts.max_connections)
+        .header_read_timeout(opts.header_read_timeout);
     if let Some(dir) = &opts.fixtures {
         config = config.with_fixtures(FixtureSet::load(dir)?);
     }
+    // Listen for the signals before saying "listening": a supervisor may stop the service as
+    // soon as it reads that line, and an early SIGTERM must stop it cleanly too.
+    let stop = StopSignal::listen()?;
     let sim = Simulator::start(config).await?;
     if let (Some(pem), Some(path)) = (sim.certificate_pem(), &opts.cert_out) {
         std::fs::write(path, pem).map_err(|e| Error::io("writing the certificate", path, e))?;
@@ -226,13 +297,59 @@ pub async fn serve(opts: ServeOptions) -> Result<()> {
             path.display()
         );
     }
-    tokio::signal::ctrl_c()
-        .await
-        .map_err(|e| Error::Simulator {
-            problem: format!("could not wait for Ctrl-C: {e}"),
-            source: Some(Box::new(e)),
-        })?;
-    println!("qharness simulator stopping");
+    let signal = stop.wait().await?;
+    // Whoever started us may have closed our stdout by now (a pipe read for the URL only):
+    // that must not turn a clean stop into a panic.
+    let _ = writeln!(std::io::stdout(), "qharness simulator stopping ({signal})");
     sim.shutdown().await;
     Ok(())
+}
+
+/// Ctrl-C (SIGINT) and, on Unix, SIGTERM, listened for from the moment it is made (on Unix both
+/// handlers are installed at once; a lazily installed one would miss an early signal).
+struct StopSignal {
+    #[cfg(unix)]
+    int: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    term: tokio::signal::unix::Signal,
+}
+
+impl StopSignal {
+    fn listen() -> Result<StopSignal> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            Ok(StopSignal {
+                int: signal(SignalKind::interrupt()).map_err(|e| signal_error("Ctrl-C", e))?,
+                term: signal(SignalKind::terminate()).map_err(|e| signal_error("SIGTERM", e))?,
+            })
+        }
+        #[cfg(not(unix))]
+        Ok(StopSignal {})
+    }
+
+    /// Waits for the first of the signals and names it.
+    async fn wait(mut self) -> Result<&'static str> {
+        #[cfg(unix)]
+        {
+            tokio::select! {
+                _ = self.int.recv() => Ok("Ctrl-C"),
+                _ = self.term.recv() => Ok("SIGTERM"),
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            tokio::signal::ctrl_c()
+                .await
+                .map(|()| "Ctrl-C")
+                .map_err(|e| signal_error("Ctrl-C", e))
+        }
+    }
+}
+
+fn signal_error(what: &str, e: std::io::Error) -> Error {
+    Error::Simulator {
+        problem: format!("could not wait for {what}: {e}"),
+        source: Some(Box::new(e)),
+    }
 }

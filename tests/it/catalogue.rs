@@ -1,7 +1,8 @@
 //! The catalogue's pinned numbers are not just observed: for every scenario served by the demo
 //! tenant's data, a plain reference filter over `Tenant::demo()` (written from the documented
 //! semantics, independent of the simulator's renderer and the connector) must give the same
-//! record count and page count the scenario pins.
+//! record count and page count the scenario pins, for the scenario's user (whose asset groups
+//! limit the hosts they see).
 //!
 //! Set `QHARNESS_PRINT_REFERENCE=1` to print the reference values when writing a scenario.
 
@@ -11,15 +12,33 @@ use qualys_harness::StreamKind;
 use qualys_harness::config::ConnectorConfig;
 use qualys_harness::qualys::filter::DetectionType;
 use qualys_harness::scenario::{Scenario, catalogue};
-use qualys_harness::sim::Tenant;
+use qualys_harness::sim::{SimHost, Tenant};
 
-/// Records, hosts and distinct QIDs the stream should return from `tenant` under `config`.
-fn reference(tenant: &Tenant, config: &ConnectorConfig) -> (u64, u64, u64) {
+/// Whether `user` sees `host`: a user with asset groups sees the hosts that list one of them
+/// or whose IP is in one's range; a user without sees every host.
+fn user_sees(tenant: &Tenant, user: &str, host: &SimHost) -> bool {
+    let Some(titles) = tenant.user(user).and_then(|u| u.asset_groups.as_ref()) else {
+        return true;
+    };
+    titles.iter().any(|title| {
+        host.asset_groups.contains(title)
+            || tenant
+                .vmdr
+                .asset_groups
+                .get(title)
+                .and_then(|g| g.ips.as_ref())
+                .is_some_and(|ips| ips.contains(host.ip.as_deref()))
+    })
+}
+
+/// Records, hosts and distinct QIDs the stream should return from `tenant` under `config`,
+/// for the connector logged in as `user`.
+fn reference(tenant: &Tenant, config: &ConnectorConfig, user: &str) -> (u64, u64, u64) {
     let mut records = 0;
     let mut hosts = 0;
     let mut qids = std::collections::BTreeSet::new();
     for host in &tenant.vmdr.hosts {
-        if !config.vmdr.tags.keeps(&host.tags) {
+        if !config.vmdr.tags.keeps(&host.tags) || !user_sees(tenant, user, host) {
             continue;
         }
         // The one place outside the registry that asks which stream this is, on purpose: this
@@ -68,6 +87,7 @@ fn serves_demo_data(s: &Scenario) -> bool {
                 && t.knowledge_base.is_empty()
                 && t.synthetic.is_none()
                 && t.tags.is_empty()
+                && t.asset_groups.is_empty()
         })
 }
 
@@ -90,7 +110,8 @@ fn pinned_record_and_page_counts_match_a_reference_filter_over_the_demo_tenant()
         let (config, _) = settings
             .validate(Some("demo".into()))
             .unwrap_or_else(|e| panic!("{}: settings invalid: {e}", s.id()));
-        let (records, hosts, qids) = reference(&tenant, &config);
+        let user = s.file.server.user.as_deref().unwrap_or("quays_ab1");
+        let (records, hosts, qids) = reference(&tenant, &config, user);
         let limit = u64::from(config.vmdr.truncation_limit);
         let pages = if limit == 0 || hosts == 0 {
             1

@@ -227,3 +227,56 @@ mod other_families {
         );
     }
 }
+
+#[tokio::test]
+async fn a_password_with_the_right_prefix_and_256_more_characters_is_refused() {
+    // Lengths that differ by a multiple of 256 once looked equal to a `u8` comparison.
+    let long = format!("{DEMO_PASSWORD}{}", "x".repeat(256));
+    let (status, _, body) = hld_as(USER, &long).await;
+    assert_eq!(status, 401);
+    assert_eq!(read_simple_return(&body).0, Some(2000));
+    let (status, _, _) = hld_as(USER, &DEMO_PASSWORD[..3]).await;
+    assert_eq!(status, 401, "a prefix of the password is no password");
+}
+
+#[tokio::test]
+async fn account_state_answers_with_http_409_carry_the_six_limit_headers() {
+    // fixtures/README.md: only the recorded 401 and 2001 answers lack them.
+    let sim = spawn_tenant(
+        r#"
+        [[users]]
+        login = "quays_in1"
+        password = "p"
+        state = "inactive"
+        [[users]]
+        login = "quays_sid1"
+        password = "p"
+        state = "secure_id_required"
+        "#,
+    )
+    .await;
+    for (user, password, code) in [
+        ("quays_na1", DEMO_PASSWORD, 2003),
+        ("quays_in1", "p", 2002),
+        ("quays_sid1", "p", 2011),
+    ] {
+        let r = post_as(&sim, HLD, user, password, &[("action", "list")]).await;
+        assert_eq!(r.status(), 409, "{user}");
+        for h in [
+            "x-ratelimit-limit",
+            "x-ratelimit-window-sec",
+            "x-ratelimit-remaining",
+            "x-ratelimit-towait-sec",
+            "x-concurrency-limit-limit",
+            "x-concurrency-limit-running",
+        ] {
+            assert!(r.headers().contains_key(h), "{user}: CODE {code} lacks {h}");
+        }
+        assert_eq!(read_simple_return(&text(r).await).0, Some(code));
+    }
+    let (_, expired, _) = hld_as("quays_ex1", DEMO_PASSWORD).await;
+    assert!(
+        !expired.contains_key("x-ratelimit-limit"),
+        "the recorded 2001 answer carries none"
+    );
+}

@@ -141,3 +141,125 @@ fn synth_writes_a_valid_page_of_the_requested_hosts() {
         "qharness synth output",
     );
 }
+
+/// Waits up to `secs` for the child to exit.
+fn wait_exit(child: &mut std::process::Child, secs: u64) -> Option<std::process::ExitStatus> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    while std::time::Instant::now() < deadline {
+        if let Some(status) = child.try_wait().expect("the child can be waited on") {
+            return Some(status);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    None
+}
+
+#[test]
+fn serve_stops_cleanly_on_sigterm_like_on_ctrl_c() {
+    let (mut child, lines) = start_serve(&[]);
+    assert!(lines.last().is_some_and(|l| l.contains("listening on")));
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(status.success());
+    let exit = wait_exit(&mut child, 10);
+    if exit.is_none() {
+        let _ = child.kill();
+    }
+    let exit = exit.expect("qharness serve exits within 10 s of SIGTERM");
+    assert!(
+        exit.success(),
+        "SIGTERM stops it the way Ctrl-C does: {exit:?}"
+    );
+}
+
+#[tokio::test]
+async fn accept_errors_back_off_instead_of_filling_the_log() {
+    use tokio::io::AsyncWriteExt;
+    // A file descriptor limit far below the connections opened: accept() fails with EMFILE
+    // until clients go away.
+    let mut child = Command::new("sh")
+        .arg("-c")
+        .arg("ulimit -n 40 && exec \"$0\" serve --addr 127.0.0.1:0")
+        .arg(BIN)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("sh starts qharness");
+    let mut out = BufReader::new(child.stdout.take().expect("stdout"));
+    let mut line = String::new();
+    out.read_line(&mut line).expect("stdout readable");
+    let url = line
+        .trim()
+        .trim_start_matches("qharness simulator listening on ")
+        .to_string();
+    assert!(url.starts_with("http://127.0.0.1:"), "{line}");
+    let stderr = child.stderr.take().expect("stderr");
+    let log = std::thread::spawn(move || {
+        BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+            .collect::<Vec<_>>()
+    });
+    let addr = url
+        .trim_start_matches("http://")
+        .trim_end_matches('/')
+        .to_string();
+    let mut slow = Vec::new();
+    for _ in 0..60 {
+        let mut s = tokio::net::TcpStream::connect(&addr).await.unwrap();
+        s.write_all(b"GET /msp/about.php HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+            .await
+            .unwrap();
+        slow.push(s);
+    }
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    drop(slow);
+    let r = client()
+        .get(format!("{url}msp/about.php"))
+        .basic_auth(USER, Some(DEMO_PASSWORD))
+        .timeout(std::time::Duration::from_secs(20))
+        .send()
+        .await
+        .expect("once the clients are gone the simulator accepts again");
+    assert_eq!(r.status(), 200);
+    interrupt(&mut child);
+    let log = log.join().expect("the log reader ends");
+    let accept_lines = log.iter().filter(|l| l.contains("accept")).count();
+    assert!(
+        (1..=10).contains(&accept_lines),
+        "{accept_lines} accept lines in about 2 s of EMFILE (want a few, not a flood):\n{}",
+        log.iter().take(20).cloned().collect::<Vec<_>>().join("\n")
+    );
+}
+
+#[test]
+fn serve_stops_cleanly_even_when_its_stdout_was_closed() {
+    // A supervisor that reads the URL line and closes the pipe.
+    let mut child = Command::new(BIN)
+        .args(["serve", "--addr", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("qharness starts");
+    let mut out = BufReader::new(child.stdout.take().expect("stdout"));
+    let mut line = String::new();
+    out.read_line(&mut line).expect("the URL line");
+    drop(out);
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    let exit = wait_exit(&mut child, 10).expect("it exits within 10 s");
+    let mut err = String::new();
+    use std::io::Read;
+    child
+        .stderr
+        .take()
+        .expect("stderr")
+        .read_to_string(&mut err)
+        .expect("stderr readable");
+    assert!(exit.success(), "{exit:?}: {err}");
+    assert!(!err.contains("panicked"), "{err}");
+}

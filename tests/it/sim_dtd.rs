@@ -23,6 +23,7 @@ async fn detection_pages_validate_against_the_dtd_in_every_shape() {
             ("show_asset_id", "1"),
             ("arf_kernel_filter", "1"),
             ("show_reopened_info", "1"),
+            ("show_qds", "1"),
             ("truncation_limit", "20"),
         ],
         &[
@@ -55,7 +56,7 @@ async fn detection_pages_validate_against_the_dtd_in_every_shape() {
 #[tokio::test]
 async fn host_list_pages_validate_against_the_dtd() {
     let sim = spawn_demo().await;
-    for details in ["None", "Basic", "All"] {
+    for details in ["None", "Basic", "All", "All/AGs"] {
         let body = text(
             post(
                 &sim,

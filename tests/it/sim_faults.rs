@@ -465,3 +465,73 @@ async fn answer_faults_on_the_gateway_speak_json() {
     assert_eq!(r.status(), 404, "/auth is registered but not modelled yet");
     assert!(text(r).await.contains("the auth endpoint"));
 }
+
+/// Two users of the demo tenant plus one, all on the subscription's budget unless told.
+fn shared_budget_tenant(extra: &str) -> String {
+    format!(
+        "[limits]\nrate_limit = 2\nrate_window_secs = 3600\n{extra}\n[[users]]\nlogin = \"quays_ci2\"\npassword = \"p\"\n"
+    )
+}
+
+async fn hld_by(sim: &qualys_harness::sim::RunningSimulator, user: &str, password: &str) -> u16 {
+    let r = post_as(
+        sim,
+        HLD,
+        user,
+        password,
+        &[("action", "list"), ("truncation_limit", "1")],
+    )
+    .await;
+    let status = r.status().as_u16();
+    let _ = text(r).await;
+    status
+}
+
+#[tokio::test]
+async fn users_of_one_subscription_share_the_rate_budget() {
+    let sim = spawn_tenant(&shared_budget_tenant("")).await;
+    assert_eq!(hld_by(&sim, USER, DEMO_PASSWORD).await, 200);
+    assert_eq!(hld_by(&sim, USER, DEMO_PASSWORD).await, 200);
+    let r = post_as(
+        &sim,
+        HLD,
+        "quays_ci2",
+        "p",
+        &[("action", "list"), ("truncation_limit", "1")],
+    )
+    .await;
+    assert_eq!(r.status(), 409, "another tool's calls drained the budget");
+    assert_eq!(read_simple_return(&text(r).await).0, Some(1965));
+    assert_eq!(
+        hld_by(&sim, "quays_ci2", "p").await,
+        409,
+        "still blocked: the rolling window has not moved"
+    );
+}
+
+#[tokio::test]
+async fn a_per_user_budget_keeps_users_apart() {
+    let sim = spawn_tenant(&shared_budget_tenant("per_user = true")).await;
+    assert_eq!(hld_by(&sim, USER, DEMO_PASSWORD).await, 200);
+    assert_eq!(hld_by(&sim, USER, DEMO_PASSWORD).await, 200);
+    assert_eq!(hld_by(&sim, USER, DEMO_PASSWORD).await, 409);
+    assert_eq!(hld_by(&sim, "quays_ci2", "p").await, 200);
+}
+
+#[tokio::test]
+async fn calls_used_by_other_tools_count_against_the_subscription_budget() {
+    let sim = spawn_tenant("[limits]\nrate_limit = 5\nused_by_others = 4\n").await;
+    let r = hld(&sim).await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["x-ratelimit-remaining"], "0");
+    let _ = text(r).await;
+    let r = hld(&sim).await;
+    assert_eq!(r.status(), 409);
+    assert_eq!(read_simple_return(&text(r).await).0, Some(1965));
+    let kb = post(&sim, KB, &[("action", "list"), ("ids", "6")]).await;
+    assert_eq!(
+        kb.headers()["x-ratelimit-remaining"],
+        "0",
+        "other tools called every API"
+    );
+}

@@ -56,8 +56,8 @@ fn arb_tenant() -> impl Strategy<Value = Tenant> {
             users: vec![User::new("u", "p")],
             limits: Some(LimitsSpec {
                 rate_limit: Some(u32::MAX),
-                rate_window_secs: None,
                 concurrency_limit: Some(u32::MAX),
+                ..LimitsSpec::default()
             }),
             ..Default::default()
         };

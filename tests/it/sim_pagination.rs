@@ -262,7 +262,7 @@ async fn unknown_qids_get_a_response_with_only_datetime() {
 }
 
 #[tokio::test]
-async fn kb_details_none_lists_ids_and_all_adds_threat_intelligence() {
+async fn kb_details_none_lists_ids() {
     let sim = spawn_demo().await;
     let none = text(
         post(
@@ -274,24 +274,74 @@ async fn kb_details_none_lists_ids_and_all_adds_threat_intelligence() {
     )
     .await;
     assert_eq!(parse(&none).text_at("RESPONSE/ID_SET/ID"), Some("38170"));
-    let all = text(
-        post(
-            &sim,
-            KB,
-            &[("action", "list"), ("details", "All"), ("ids", "91850")],
-        )
-        .await,
+}
+
+/// `(CVSS present, CVSS_V3 present, THREAT_INTEL (id, label) pairs)` of one VULN.
+fn kb_shape(body: &str) -> (bool, bool, Vec<(String, String)>) {
+    let root = parse(body);
+    let v = root.at("RESPONSE/VULN_LIST/VULN").expect("a VULN").clone();
+    let intel = v
+        .child("THREAT_INTELLIGENCE")
+        .map(|t| {
+            t.all("THREAT_INTEL")
+                .iter()
+                .map(|i| {
+                    let id = i
+                        .attrs
+                        .iter()
+                        .find(|(k, _)| k == "id")
+                        .map(|(_, v)| v.clone())
+                        .unwrap_or_default();
+                    (id, i.text.clone())
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    (
+        v.child("CVSS").is_some(),
+        v.child("CVSS_V3").is_some(),
+        intel,
+    )
+}
+
+#[tokio::test]
+async fn the_default_kb_answer_has_threat_intelligence_and_cvss_only_with_cvss_scoring() {
+    // The recorded default (details=Basic) answer has THREAT_INTELLIGENCE, with Qualys's
+    // fixed label IDs, and no CVSS: that subscription had CVSS Scoring off.
+    async fn kb(sim: &qualys_harness::sim::RunningSimulator, details: Option<&str>) -> String {
+        let mut p = vec![("action", "list"), ("ids", "91850")];
+        if let Some(d) = details {
+            p.push(("details", d));
+        }
+        text(post(sim, KB, &p).await).await
+    }
+    let scoring = spawn_demo().await;
+    let (cvss, cvss3, intel) = kb_shape(&kb(&scoring, None).await);
+    assert!(cvss && cvss3, "the demo subscription has CVSS Scoring on");
+    assert!(
+        !intel.is_empty(),
+        "the default answer carries THREAT_INTELLIGENCE"
+    );
+    for (id, label) in &intel {
+        let want = match label.as_str() {
+            "Easy_Exploit" => "5",
+            "Denial_of_Service" => "7",
+            "No_Patch" => "8",
+            "Privilege_Escalation" => "13",
+            "Remote_Code_Execution" => "15",
+            "Exploit_Public" => "2",
+            other => panic!("an unexpected label {other:?}"),
+        };
+        assert_eq!(id, want, "{label}");
+    }
+    assert_eq!(kb_shape(&kb(&scoring, Some("All")).await).2, intel);
+
+    let no_scoring = spawn_tenant(
+        "cvss_scoring = false
+",
     )
     .await;
-    assert!(all.contains("<THREAT_INTELLIGENCE>"));
-    let basic = text(
-        post(
-            &sim,
-            KB,
-            &[("action", "list"), ("details", "Basic"), ("ids", "91850")],
-        )
-        .await,
-    )
-    .await;
-    assert!(!basic.contains("<THREAT_INTELLIGENCE>"));
+    let (cvss, cvss3, intel_off) = kb_shape(&kb(&no_scoring, Some("Basic")).await);
+    assert!(!cvss && !cvss3, "no CVSS elements without CVSS Scoring");
+    assert_eq!(intel_off, intel);
 }

@@ -160,7 +160,7 @@ async fn unknown_parameters_get_1901_and_bad_values_1905() {
 }
 
 #[tokio::test]
-async fn documented_parameters_the_simulator_does_not_model_are_accepted() {
+async fn documented_parameters_are_accepted_and_the_request_echoed() {
     let sim = spawn_demo().await;
     let p = [
         ("action", "list"),
@@ -240,4 +240,155 @@ async fn shutdown_stops_accepting_connections() {
     let url = sim.url("/msp/about.php");
     sim.shutdown().await;
     assert!(client().get(url).send().await.is_err());
+}
+
+/// Sends raw bytes on a fresh connection and returns the status line of the answer.
+async fn raw_status_line(sim: &qualys_harness::sim::RunningSimulator, request: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = tokio::net::TcpStream::connect(sim.addr).await.unwrap();
+    s.write_all(request.as_bytes()).await.unwrap();
+    let mut buf = vec![0u8; 256];
+    let n = tokio::time::timeout(std::time::Duration::from_secs(10), s.read(&mut buf))
+        .await
+        .expect("the simulator answers")
+        .unwrap();
+    String::from_utf8_lossy(&buf[..n])
+        .lines()
+        .next()
+        .unwrap_or("")
+        .to_string()
+}
+
+#[tokio::test]
+async fn bad_chunked_encoding_answers_400_not_413() {
+    let sim = spawn_demo().await;
+    let line = raw_status_line(
+        &sim,
+        &format!(
+            "POST {HLD} HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\
+             Content-Type: application/x-www-form-urlencoded\r\n\r\nzz\r\naction=list\r\n0\r\n\r\n"
+        ),
+    )
+    .await;
+    assert!(line.starts_with("HTTP/1.1 400"), "{line}");
+}
+
+#[tokio::test]
+async fn a_body_over_the_size_cap_still_answers_413() {
+    let sim = spawn_demo().await;
+    let line = raw_status_line(
+        &sim,
+        &format!(
+            "POST {HLD} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 17000000\r\n\
+             Content-Type: application/x-www-form-urlencoded\r\n\r\naction=list"
+        ),
+    )
+    .await;
+    assert!(line.starts_with("HTTP/1.1 413"), "{line}");
+}
+
+#[tokio::test]
+async fn about_php_tells_clients_the_limits_to_size_themselves() {
+    let sim = spawn_tenant("[limits]\nrate_limit = 450\nconcurrency_limit = 5\n").await;
+    let r = get(&sim, "/msp/about.php", &[]).await;
+    assert_eq!(r.status(), 200);
+    let h = r.headers().clone();
+    assert_eq!(h["x-ratelimit-limit"], "450");
+    assert_eq!(h["x-concurrency-limit-limit"], "5");
+    assert_eq!(h["x-ratelimit-window-sec"], "3600");
+    assert_eq!(
+        h["x-ratelimit-remaining"], "450",
+        "about.php is not counted"
+    );
+    let _ = text(r).await;
+    let _ = text(post(&sim, HLD, &[("action", "list"), ("truncation_limit", "1")]).await).await;
+    let r = get(&sim, "/msp/about.php", &[]).await;
+    assert_eq!(
+        r.headers()["x-ratelimit-remaining"],
+        "450",
+        "Host List Detection has a budget of its own"
+    );
+}
+
+#[tokio::test]
+async fn require_requested_with_answers_400_to_api_calls_without_the_header() {
+    let sim = spawn_tenant("require_requested_with = true\n").await;
+    let bare = |path: &str| {
+        client()
+            .post(sim.url(path))
+            .basic_auth(USER, Some(DEMO_PASSWORD))
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .body("action=list&truncation_limit=1")
+    };
+    let r = bare(HLD).send().await.unwrap();
+    assert_eq!(r.status(), 400);
+    let (code, text_, _) = read_simple_return(&text(r).await);
+    assert_eq!(code, Some(1903));
+    assert!(text_.contains("X-Requested-With"), "{text_}");
+    assert_eq!(bare(KB).send().await.unwrap().status(), 400);
+    let r = post(&sim, HLD, &[("action", "list"), ("truncation_limit", "1")]).await;
+    assert_eq!(r.status(), 200, "with the header the call goes through");
+    let r = client()
+        .get(sim.url("/msp/about.php"))
+        .basic_auth(USER, Some(DEMO_PASSWORD))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "about.php is not an /api/ call");
+    let journal = sim.journal().entries();
+    assert_eq!(journal[0].status, 400, "the refused call is journalled");
+}
+
+#[tokio::test]
+async fn slow_header_connections_are_capped_and_closed_while_a_normal_request_gets_through() {
+    use std::time::Duration;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let sim = Simulator::start(
+        SimulatorConfig::demo()
+            .max_connections(4)
+            .header_read_timeout(Duration::from_millis(800)),
+    )
+    .await
+    .unwrap();
+    // Twelve clients that start a request head and never finish it.
+    let mut slow = Vec::new();
+    for _ in 0..12 {
+        let mut s = tokio::net::TcpStream::connect(sim.addr).await.unwrap();
+        s.write_all(b"GET /msp/about.php HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+            .await
+            .unwrap();
+        slow.push(s);
+    }
+    let mut peak = 0;
+    for _ in 0..20 {
+        peak = peak.max(sim.open_connections());
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(
+        peak, 4,
+        "the simulator serves at most 4 connections at once"
+    );
+    let r = client()
+        .get(sim.url("/msp/about.php"))
+        .basic_auth(USER, Some(DEMO_PASSWORD))
+        .timeout(Duration::from_secs(30))
+        .send()
+        .await
+        .expect("a normal request gets through once the slow heads time out");
+    assert_eq!(r.status(), 200);
+    // Every slow client is disconnected by the server: its read ends.
+    for (i, s) in slow.iter_mut().enumerate() {
+        let mut buf = [0u8; 512];
+        let ended = tokio::time::timeout(Duration::from_secs(30), async {
+            loop {
+                match s.read(&mut buf).await {
+                    Ok(0) | Err(_) => break,
+                    Ok(_) => continue,
+                }
+            }
+        })
+        .await;
+        assert!(ended.is_ok(), "slow client {i} is still connected");
+    }
+    sim.shutdown().await;
 }

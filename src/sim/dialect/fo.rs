@@ -12,8 +12,8 @@
 //! | rate / concurrency limit | 409 | 1965 / 1960 with `SECONDS_TO_WAIT` / `CALLS_TO_FINISH` | research note §6.2 |
 //! | unknown parameter, missing, bad value, exclusive pair, bad method | 400 | 1901, 1903, 1905, 1904, 1908 | recorded (1905), research note |
 //!
-//! The recorded 401 and 2001 answers carry no limit headers (Qualys refuses them before
-//! counting the call); every other FO answer carries all six.
+//! The recorded 401 and 2001 answers carry no limit headers; every other FO answer carries all
+//! six (QD-HDR documents them on every answer), the 409 account states included.
 
 use crate::qualys::fo::code;
 use crate::sim::engine::accounts::Refusal;
@@ -32,10 +32,18 @@ pub struct FoDialect;
 impl Dialect for FoDialect {
     fn refusal(&self, ctx: &Context<'_>, refusal: Refusal) -> SimResponse {
         let (status, code, text) = refusal_answer(refusal);
-        // The recorded login and account-state answers say text/xml;charset=UTF-8 and carry no
-        // limit headers; the permission answer is the simulator's, shaped like a 400.
-        let carries_limits = matches!(refusal, Refusal::PermissionMissing(_));
-        let ct = if carries_limits {
+        // The recorded login (401) and expiry (2001) answers say text/xml;charset=UTF-8 and
+        // carry no limit headers. Qualys documents the six headers on every other answer, so
+        // the unrecorded 409 account states (2002, 2003, 2011) carry them; the permission
+        // answer is the simulator's, shaped like a 400.
+        let carries_limits = matches!(
+            refusal,
+            Refusal::PermissionMissing(_)
+                | Refusal::Inactive
+                | Refusal::RegistrationIncomplete
+                | Refusal::SecureIdRequired
+        );
+        let ct = if matches!(refusal, Refusal::PermissionMissing(_)) {
             content_type::XML
         } else {
             content_type::XML_UTF8
@@ -258,7 +266,11 @@ mod tests {
                     "text/xml;charset=UTF-8"
                 })
             );
-            assert_eq!(r.header("X-RateLimit-Limit").is_some(), permission);
+            assert_eq!(
+                r.header("X-RateLimit-Limit").is_some(),
+                status != 401 && status != 200,
+                "{refusal:?}: only the recorded 401 and 2001 answers lack the limit headers"
+            );
             let body = text(r);
             match code {
                 Some(c) => assert!(body.contains(&format!("<CODE>{c}</CODE>")), "{body}"),

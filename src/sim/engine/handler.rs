@@ -125,11 +125,30 @@ impl Rejection {
         )
     }
 
+    /// A parameter Qualys takes that the simulator does not model and will not ignore: a bad
+    /// value in Qualys's wording (1905), with a reason that says what happened.
+    pub fn not_modelled_parameter(name: &str, value: &str) -> Rejection {
+        Rejection::invalid(
+            name,
+            value,
+            "qharness simulator: Qualys accepts this parameter but the simulator does not model it, and ignoring it would answer with the wrong hosts or fields; leave it out, or answer this request from a fixture set",
+        )
+    }
+
     /// Missing parameters, in Qualys's wording.
     pub fn missing(names: &str) -> Rejection {
         Rejection::new(
             RejectionKind::MissingParameter,
             format!("Missing required parameter(s): {names}"),
+        )
+    }
+
+    /// A required request header is absent (the simulator's wording; Qualys's is not
+    /// documented, see fixtures/README.md).
+    pub fn missing_header(name: &str) -> Rejection {
+        Rejection::new(
+            RejectionKind::MissingParameter,
+            format!("Missing required header: {name}"),
         )
     }
 

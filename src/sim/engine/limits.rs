@@ -1,11 +1,15 @@
 //! API limits: the rate limit (calls per rolling window) and the concurrency limit (calls at
-//! once), counted per user and per API, as the `X-RateLimit-*` / `X-Concurrency-Limit-*`
+//! once), counted per budget and per API, as the `X-RateLimit-*` / `X-Concurrency-Limit-*`
 //! headers describe them.
 //!
-//! Qualys counts per subscription and API; the simulator counts per user and API so two tests'
-//! users never share a budget. Concurrency is checked first (Qualys: the concurrency error takes
-//! precedence). A blocked call is not counted. A call stays "running" until its body has been
-//! sent, so a slow, dribbled page holds its slot like a real one.
+//! Qualys counts per subscription and API, so a second tool with another user drains the
+//! connector's budget: every user shares the subscription's [`Budget`] unless the tenant counts
+//! per user (`[limits] per_user = true`) or the user has limits of their own. Calls other
+//! tools made just before the simulator started (`[limits] used_by_others`) sit in the shared
+//! budget of every API from the start and age out with the window. Concurrency is checked
+//! first (Qualys: the concurrency error takes precedence). A blocked call is not counted. A
+//! call stays "running" until its body has been sent, so a slow, dribbled page holds its slot
+//! like a real one.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -17,7 +21,7 @@ use crate::qualys::fo::header;
 use crate::qualys::Endpoint;
 #[cfg(test)]
 use crate::qualys::endpoint;
-use crate::sim::tenant::Limits;
+use crate::sim::tenant::{Budget, Limits};
 
 /// The values of the six limit headers.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -122,26 +126,72 @@ impl LimitReached {
 struct Usage {
     calls: VecDeque<Instant>,
     running: Arc<AtomicU32>,
+    /// The calls other tools had made when the budget was first used.
+    prefill: usize,
 }
 
-/// Per-user, per-API counters.
-#[derive(Debug, Default)]
+/// A budget as a map key: `None` is the subscription's.
+type BudgetKey = (Option<String>, &'static str);
+
+/// Per-budget, per-API counters.
+#[derive(Debug)]
 pub struct Limiter {
-    usage: Mutex<HashMap<(String, &'static str), Usage>>,
+    usage: Mutex<HashMap<BudgetKey, Usage>>,
+    /// When the simulator started or was last reset: the instant `used_by_others` calls were
+    /// made.
+    started: Mutex<Instant>,
+}
+
+impl Default for Limiter {
+    fn default() -> Self {
+        Limiter {
+            usage: Mutex::default(),
+            started: Mutex::new(Instant::now()),
+        }
+    }
+}
+
+fn key(budget: Budget<'_>, endpoint: &'static Endpoint) -> BudgetKey {
+    let owner = match budget {
+        Budget::Subscription => None,
+        Budget::User(login) => Some(login.to_string()),
+    };
+    (owner, endpoint.name)
 }
 
 impl Limiter {
+    /// The counters of one budget and API; a subscription budget starts with the calls other
+    /// tools made.
+    fn usage<'m>(
+        &self,
+        map: &'m mut HashMap<BudgetKey, Usage>,
+        key: BudgetKey,
+        limits: Limits,
+    ) -> &'m mut Usage {
+        let shared = key.0.is_none();
+        map.entry(key).or_insert_with(|| {
+            let mut u = Usage::default();
+            if shared {
+                let at = *self.started.lock().unwrap_or_else(|p| p.into_inner());
+                // Beyond the limit more calls change nothing: the budget is empty either way.
+                u.prefill = limits.used_by_others.min(limits.rate_limit) as usize;
+                u.calls.extend(std::iter::repeat_n(at, u.prefill));
+            }
+            u
+        })
+    }
+
     /// Admits a call or says why not.
     pub fn admit(
         &self,
-        user: &str,
+        budget: Budget<'_>,
         endpoint: &'static Endpoint,
         limits: Limits,
     ) -> Result<(LimitHeaders, RunningGuard), LimitReached> {
         let now = Instant::now();
         let window = Duration::from_secs(limits.rate_window_secs);
         let mut map = self.usage.lock().unwrap_or_else(|p| p.into_inner());
-        let u = map.entry((user.to_string(), endpoint.name)).or_default();
+        let u = self.usage(&mut map, key(budget, endpoint), limits);
         while u
             .calls
             .front()
@@ -192,39 +242,46 @@ impl Limiter {
     }
 
     /// The headers a call would see now, without counting it (for answers that replace the
-    /// response, such as an injected 1965).
-    pub fn peek(&self, user: &str, endpoint: &'static Endpoint, limits: Limits) -> LimitHeaders {
-        let map = self.usage.lock().unwrap_or_else(|p| p.into_inner());
-        let (used, running) = map
-            .get(&(user.to_string(), endpoint.name))
-            .map(|u| {
-                let now = Instant::now();
-                let w = Duration::from_secs(limits.rate_window_secs);
-                (
-                    u.calls
-                        .iter()
-                        .filter(|t| now.duration_since(**t) < w)
-                        .count() as u32,
-                    u.running.load(Ordering::SeqCst),
-                )
-            })
-            .unwrap_or((0, 0));
+    /// response, such as an injected 1965, and for calls outside the limits).
+    pub fn peek(
+        &self,
+        budget: Budget<'_>,
+        endpoint: &'static Endpoint,
+        limits: Limits,
+    ) -> LimitHeaders {
+        let mut map = self.usage.lock().unwrap_or_else(|p| p.into_inner());
+        let u = self.usage(&mut map, key(budget, endpoint), limits);
+        let now = Instant::now();
+        let w = Duration::from_secs(limits.rate_window_secs);
+        let used = u
+            .calls
+            .iter()
+            .filter(|t| now.duration_since(**t) < w)
+            .count() as u32;
         LimitHeaders {
             limit: limits.rate_limit,
             window_secs: limits.rate_window_secs,
             remaining: limits.rate_limit.saturating_sub(used),
             to_wait_secs: 0,
             concurrency_limit: limits.concurrency_limit,
-            running,
+            running: u.running.load(Ordering::SeqCst),
         }
     }
 
-    /// Forgets every window (running calls keep their slots until they finish).
+    /// Forgets every window, as at a fresh start: the next call of a subscription budget finds
+    /// the other tools' calls again, made now. Running calls keep their slots until they
+    /// finish.
     pub fn reset(&self) {
+        let now = Instant::now();
+        *self.started.lock().unwrap_or_else(|p| p.into_inner()) = now;
         let mut map = self.usage.lock().unwrap_or_else(|p| p.into_inner());
-        for u in map.values_mut() {
+        // Entries with a running call keep their counter (its guard decrements it); the rest
+        // start again from scratch on next use.
+        map.retain(|_, u| {
             u.calls.clear();
-        }
+            u.calls.extend(std::iter::repeat_n(now, u.prefill));
+            u.running.load(Ordering::SeqCst) > 0
+        });
     }
 }
 
@@ -260,23 +317,26 @@ mod tests {
             rate_limit: rate,
             rate_window_secs: 3600,
             concurrency_limit: conc,
+            ..Limits::default()
         }
     }
+
+    const U: Budget<'static> = Budget::User("u");
 
     #[test]
     fn the_rate_limit_blocks_with_the_seconds_to_wait() {
         let l = Limiter::default();
         let (h1, g1) = l
-            .admit("u", &endpoint::WAS_FINDING_SEARCH, limits(2, 9))
+            .admit(U, &endpoint::WAS_FINDING_SEARCH, limits(2, 9))
             .unwrap();
         drop(g1);
         assert_eq!(h1.remaining, 1);
         let (h2, _g2) = l
-            .admit("u", &endpoint::WAS_FINDING_SEARCH, limits(2, 9))
+            .admit(U, &endpoint::WAS_FINDING_SEARCH, limits(2, 9))
             .unwrap();
         assert_eq!(h2.remaining, 0);
         let b = l
-            .admit("u", &endpoint::WAS_FINDING_SEARCH, limits(2, 9))
+            .admit(U, &endpoint::WAS_FINDING_SEARCH, limits(2, 9))
             .unwrap_err();
         let LimitReached::Rate {
             seconds_to_wait,
@@ -287,13 +347,17 @@ mod tests {
         };
         assert!(seconds_to_wait > 3500 && headers.to_wait_secs == seconds_to_wait);
         assert!(
-            l.admit("u", &endpoint::HOST_LIST, limits(2, 9)).is_ok(),
+            l.admit(U, &endpoint::HOST_LIST, limits(2, 9)).is_ok(),
             "counted per API"
         );
         assert!(
-            l.admit("v", &endpoint::WAS_FINDING_SEARCH, limits(2, 9))
-                .is_ok(),
-            "counted per user"
+            l.admit(
+                Budget::User("v"),
+                &endpoint::WAS_FINDING_SEARCH,
+                limits(2, 9)
+            )
+            .is_ok(),
+            "counted per budget"
         );
     }
 
@@ -301,10 +365,10 @@ mod tests {
     fn the_concurrency_limit_counts_running_calls_until_their_guard_drops() {
         let l = Limiter::default();
         let (_, g) = l
-            .admit("u", &endpoint::WAS_FINDING_SEARCH, limits(100, 1))
+            .admit(U, &endpoint::WAS_FINDING_SEARCH, limits(100, 1))
             .unwrap();
         let b = l
-            .admit("u", &endpoint::WAS_FINDING_SEARCH, limits(100, 1))
+            .admit(U, &endpoint::WAS_FINDING_SEARCH, limits(100, 1))
             .unwrap_err();
         assert!(matches!(
             b,
@@ -319,9 +383,28 @@ mod tests {
         );
         drop(g);
         assert!(
-            l.admit("u", &endpoint::WAS_FINDING_SEARCH, limits(100, 1))
+            l.admit(U, &endpoint::WAS_FINDING_SEARCH, limits(100, 1))
                 .is_ok()
         );
+    }
+
+    #[test]
+    fn other_tools_calls_fill_the_shared_budget_from_the_start_and_again_after_a_reset() {
+        let l = Limiter::default();
+        let mut lim = limits(3, 9);
+        lim.used_by_others = 2;
+        let e = &endpoint::HOST_LIST;
+        assert_eq!(l.peek(Budget::Subscription, e, lim).remaining, 1);
+        assert_eq!(
+            l.peek(U, e, lim).remaining,
+            3,
+            "a user's own budget is not shared"
+        );
+        let (h, _g) = l.admit(Budget::Subscription, e, lim).unwrap();
+        assert_eq!(h.remaining, 0);
+        assert!(l.admit(Budget::Subscription, e, lim).is_err());
+        l.reset();
+        assert_eq!(l.peek(Budget::Subscription, e, lim).remaining, 1);
     }
 
     #[test]

@@ -31,7 +31,7 @@ use crate::qualys::Endpoint;
 use crate::sim::dialect::{Context, Dialect, InjectedError, web_server};
 use crate::sim::server::request::SimRequest;
 use crate::sim::server::response::{SimResponse, content_type};
-use crate::sim::tenant::Tenant;
+use crate::sim::tenant::{Budget, Tenant, User};
 use crate::sim::timestamp::Timestamp;
 
 use self::fault::{Delivery, Fault, FaultBook};
@@ -55,6 +55,8 @@ pub struct Engine {
     limiter: Limiter,
     book: FaultBook,
     rng: Mutex<ChaCha8Rng>,
+    /// The tenant's clock as it stands (`None`: the real time).
+    clock: Mutex<Option<Timestamp>>,
 }
 
 impl Engine {
@@ -75,7 +77,9 @@ impl Engine {
         routes: RoutingTable,
     ) -> Engine {
         routes.assert_covers_registry();
+        let clock = Mutex::new(tenant.clock);
         Engine {
+            clock,
             tenant: Arc::new(tenant),
             fixtures: fixtures.map(Arc::new),
             routes,
@@ -94,8 +98,21 @@ impl Engine {
         &self.tenant
     }
 
+    /// The moment answers are given at: the tenant's clock, or the real time without one.
+    pub fn now(&self) -> Timestamp {
+        self.clock
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .unwrap_or_else(Timestamp::now)
+    }
+
+    /// Moves the tenant's clock: changes up to `now` become visible, later ones are not yet.
+    pub fn set_clock(&self, now: Timestamp) {
+        *self.clock.lock().unwrap_or_else(|p| p.into_inner()) = Some(now);
+    }
+
     /// Back to the state of a fresh start: journal, fault counters, rate windows, fixture
-    /// sequences and the random-delay sequence.
+    /// sequences, the random-delay sequence and the tenant's clock.
     pub fn reset(&self) {
         self.journal.reset();
         self.book.reset();
@@ -103,7 +120,15 @@ impl Engine {
         if let Some(f) = &self.fixtures {
             f.reset();
         }
+        *self.clock.lock().unwrap_or_else(|p| p.into_inner()) = self.tenant.clock;
         *self.rng.lock().unwrap_or_else(|p| p.into_inner()) = ChaCha8Rng::seed_from_u64(0);
+    }
+
+    /// The limit headers a call of `user` to `endpoint` would see now, without counting it.
+    fn peek(&self, user: &User, endpoint: &'static Endpoint) -> LimitHeaders {
+        let limits = self.tenant.limits_for(user);
+        self.limiter
+            .peek(self.tenant.budget_for(user), endpoint, limits)
     }
 
     fn random(&self, lo: u64, hi: u64) -> u64 {
@@ -169,6 +194,7 @@ impl Engine {
                     "POST /__sim/reset to reset the simulator\n",
                 );
             }
+            Route::Clock => return self.clock_answer(req),
             Route::MissingSlash { location } => {
                 let location = match &req.query {
                     Some(q) => format!("{}{location}?{q}", req.origin),
@@ -199,6 +225,37 @@ impl Engine {
         }
     }
 
+    /// `GET /__sim/clock` says the moment answers are given at; `POST` with `now=` (RFC 3339 or
+    /// `YYYY-MM-DD`) moves the tenant's clock there.
+    fn clock_answer(&self, req: &SimRequest) -> SimResponse {
+        if req.method == "POST" {
+            let Some(v) = req
+                .params
+                .iter()
+                .rev()
+                .find(|(k, _)| k == "now")
+                .map(|(_, v)| v)
+            else {
+                return SimResponse::new(
+                    400,
+                    content_type::TEXT,
+                    "POST /__sim/clock takes now=2024-06-15T00:00:00Z (or a date)\n",
+                );
+            };
+            match Timestamp::parse(v).or_else(|_| crate::sim::vmdr::params::parse_date(v)) {
+                Ok(t) => self.set_clock(t),
+                Err(e) => {
+                    return SimResponse::new(
+                        400,
+                        content_type::TEXT,
+                        format!("qharness simulator: now={v:?} is not a moment: {e}\n"),
+                    );
+                }
+            }
+        }
+        SimResponse::new(200, content_type::TEXT, format!("{}\n", self.now()))
+    }
+
     /// The answer of the fixture set, if one is loaded and it answers this request.
     fn replay(&self, req: &SimRequest, endpoint: Option<&'static Endpoint>) -> Option<SimResponse> {
         let fx = self.fixtures.as_ref()?;
@@ -217,16 +274,20 @@ impl Engine {
             names.push(f.name());
             if !delivery.add(f, |a, b| self.random(a, b)) {
                 let user = req.user().unwrap_or("");
-                let limits = self.tenant.limits;
+                let known = self.tenant.user(user);
                 let ctx = Context {
                     origin: &req.origin,
                     path: &req.path,
                     endpoint,
                     user,
-                    now: Timestamp::now(),
-                    limits: Some(match endpoint {
-                        Some(e) => self.limiter.peek(user, e, limits),
-                        None => LimitHeaders::fresh(limits),
+                    now: self.now(),
+                    limits: Some(match (endpoint, known) {
+                        (Some(e), Some(u)) => self.peek(u, e),
+                        (Some(e), None) => {
+                            self.limiter
+                                .peek(Budget::Subscription, e, self.tenant.limits)
+                        }
+                        (None, _) => LimitHeaders::fresh(self.tenant.limits),
                     }),
                 };
                 let dialect = &*self.routes.family_row(endpoint.map(|e| e.family)).dialect;
@@ -278,7 +339,7 @@ impl Engine {
             path: &req.path,
             endpoint: Some(endpoint),
             user: req.user().unwrap_or(""),
-            now: Timestamp::now(),
+            now: self.now(),
             limits: None,
         };
         if req.method != "GET" && req.method != "POST" {
@@ -291,12 +352,29 @@ impl Engine {
         {
             Ok(u) => u,
             Err(refusal) => {
+                // A user refused for the state of their account still has a budget; the
+                // answers that carry limit headers show it.
+                ctx.limits = req
+                    .user()
+                    .and_then(|login| self.tenant.user(login))
+                    .map(|u| self.peek(u, endpoint));
                 return self.journalled(req, dialect.refusal(&ctx, refusal), &[], MODEL);
             }
         };
         let limits = self.tenant.limits_for(user);
+        let budget = self.tenant.budget_for(user);
+        let peek = self.limiter.peek(budget, endpoint, limits);
         ctx.user = &user.login;
-        ctx.limits = Some(self.limiter.peek(&user.login, endpoint, limits));
+        ctx.limits = Some(peek);
+        if let Some(name) = family.required_header
+            && self.tenant.require_requested_with
+            && version > 0
+            && req.header(name).is_none_or(|v| v.trim().is_empty())
+        {
+            let mut r = dialect.rejection(&ctx, &Rejection::missing_header(name));
+            r.headers.extend(dialect.limit_headers(peek));
+            return self.journalled(req, r, &[], MODEL);
+        }
         if let Err(refusal) = accounts::authorize(user, endpoint) {
             return self.journalled(req, dialect.refusal(&ctx, refusal), &[], MODEL);
         }
@@ -328,7 +406,7 @@ impl Engine {
             return finish(r, delivery);
         };
         let admitted = if row.limited {
-            match self.limiter.admit(&user.login, endpoint, limits) {
+            match self.limiter.admit(budget, endpoint, limits) {
                 Ok(admitted) => Some(admitted),
                 Err(reached) => return finish(dialect.limit_reached(&ctx, &reached), delivery),
             }
@@ -349,9 +427,13 @@ impl Engine {
             .handler
             .respond(&call)
             .unwrap_or_else(|rejection| dialect.rejection(&ctx, &rejection));
-        if let Some((headers, guard)) = admitted {
-            r.headers.extend(dialect.limit_headers(headers));
-            r.guard = Some(guard);
+        match admitted {
+            Some((headers, guard)) => {
+                r.headers.extend(dialect.limit_headers(headers));
+                r.guard = Some(guard);
+            }
+            // Not counted (about.php), yet clients size themselves from its headers.
+            None => r.headers.extend(dialect.limit_headers(peek)),
         }
         finish(r, delivery)
     }

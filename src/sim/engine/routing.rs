@@ -29,6 +29,8 @@ pub enum Route {
     Journal,
     /// `POST /__sim/reset`.
     Reset,
+    /// `GET` or `POST /__sim/clock`: the tenant's clock.
+    Clock,
     /// Anything else.
     Unknown,
 }
@@ -39,6 +41,7 @@ impl Route {
         match p {
             "/__sim/journal" => return Route::Journal,
             "/__sim/reset" => return Route::Reset,
+            "/__sim/clock" => return Route::Clock,
             _ => {}
         }
         match Endpoint::for_path(p) {
@@ -61,6 +64,9 @@ impl Route {
 pub struct FamilyRow {
     pub authentication: Box<dyn Authenticate>,
     pub dialect: Box<dyn Dialect>,
+    /// A header the family's versioned paths require when the tenant asks for it
+    /// (`require_requested_with`): FO's `X-Requested-With`.
+    pub required_header: Option<&'static str>,
 }
 
 /// The handler of one endpoint.
@@ -134,8 +140,30 @@ impl RoutingTable {
             FamilyRow {
                 authentication: Box::new(authentication),
                 dialect: Box::new(dialect),
+                required_header: None,
             },
         ));
+        self
+    }
+
+    /// Calls to the family's versioned paths (`/api/N.0/...`) must carry `header` when the
+    /// tenant requires it; the family's row must be added first.
+    ///
+    /// # Panics
+    ///
+    /// When the family has no row yet: a programmer error in `sim/registry.rs`.
+    pub fn header_required_by(mut self, family: Family, header: &'static str) -> RoutingTable {
+        let row = self
+            .families
+            .iter_mut()
+            .find(|(f, _)| *f == family)
+            .map(|(_, row)| row)
+            .unwrap_or_else(|| {
+                panic!(
+                    "add the {family:?} family before the header it requires, in sim/registry.rs"
+                )
+            });
+        row.required_header = Some(header);
         self
     }
 

@@ -7,6 +7,11 @@
 //! of filling memory. Delivery faults happen here: the delay before the head, dribbling, clean
 //! truncation, and the connection reset of `disconnect_after` (the socket is closed with
 //! `SO_LINGER` 0, so the client sees a TCP RST).
+//!
+//! The accept loop defends the process: at most [`ConnectionLimits::max_connections`] at once
+//! (the rest wait in the listen backlog), a deadline for each request head and TLS handshake so
+//! slow clients cannot hold connections open, and a back-off when `accept` itself fails (out of
+//! file descriptors) instead of a hot loop.
 
 use std::convert::Infallible;
 use std::io;
@@ -21,10 +26,10 @@ use bytes::Bytes;
 use http_body_util::BodyExt;
 use hyper::body::{Frame, Incoming};
 use hyper::{Request, Response};
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{Semaphore, mpsc, watch};
 
 use crate::sim::engine::Engine;
 use crate::sim::engine::fault::Delivery;
@@ -36,46 +41,168 @@ use crate::sim::server::response::{Body, BytesSource, CHUNK_TARGET, ChunkSource}
 /// The largest request body read (KnowledgeBase `ids` lists are long; nothing else is).
 const MAX_REQUEST_BODY: usize = 16 * 1024 * 1024;
 
-/// Runs the accept loop until `shutdown` turns true.
+/// What bounds the connections the simulator holds: how many at once and how long a client
+/// may take to send a request head.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConnectionLimits {
+    /// Connections served at once; further clients wait in the listen backlog until one ends.
+    pub max_connections: usize,
+    /// How long a client has to send a complete request head (and a TLS client to finish its
+    /// handshake); an idle keep-alive connection is closed after the same time.
+    pub header_read_timeout: Duration,
+}
+
+impl Default for ConnectionLimits {
+    /// 512 connections (a connector opens a handful), 30 s for a request head (hyper's own
+    /// default, and within Apache's `mod_reqtimeout` 20-40 s).
+    fn default() -> Self {
+        ConnectionLimits {
+            max_connections: 512,
+            header_read_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// Runs the accept loop until `shutdown` turns true. `open` holds one permit per connection
+/// being served (`limits.max_connections` in all).
 pub async fn run(
     listener: TcpListener,
     engine: Arc<Engine>,
     tls: Option<tokio_rustls::TlsAcceptor>,
     mut shutdown: watch::Receiver<bool>,
+    limits: ConnectionLimits,
+    open: Arc<Semaphore>,
 ) {
     let scheme = if tls.is_some() { "https" } else { "http" };
     let local = listener.local_addr().ok();
+    let mut backoff = AcceptBackoff::default();
     loop {
-        let accepted = tokio::select! {
-            a = listener.accept() => a,
+        // A permit first: at the connection limit, new clients stay in the kernel's backlog
+        // instead of costing a file descriptor each.
+        let permit = tokio::select! {
+            p = Arc::clone(&open).acquire_owned() => match p {
+                Ok(p) => p,
+                Err(_) => break,
+            },
             _ = shutdown.changed() => break,
         };
-        let (stream, _) = match accepted {
-            Ok(x) => x,
-            Err(e) => {
-                tracing::warn!(error = %e, "accept failed");
-                tokio::time::sleep(Duration::from_millis(10)).await;
-                continue;
+        let accepted = loop {
+            let attempt = tokio::select! {
+                a = listener.accept() => a,
+                _ = shutdown.changed() => break None,
+            };
+            match attempt {
+                Ok(x) => {
+                    backoff.succeeded();
+                    break Some(x);
+                }
+                // One client's failure (it reset before we accepted): nothing to wait for.
+                Err(e) if is_per_connection(&e) => {
+                    tracing::debug!(error = %e, "a connection failed while being accepted")
+                }
+                Err(e) => {
+                    let pause = backoff.failed(&e);
+                    tokio::select! {
+                        _ = tokio::time::sleep(pause) => {}
+                        _ = shutdown.changed() => break None,
+                    }
+                }
             }
         };
+        let Some((stream, _)) = accepted else { break };
         let _ = stream.set_nodelay(true);
         let engine = Arc::clone(&engine);
         let tls = tls.clone();
         let shutdown = shutdown.clone();
         tokio::spawn(async move {
+            let _permit = permit;
             let reset = Arc::new(AtomicBool::new(false));
             let io = ResetOnDrop {
                 inner: stream,
                 reset: Arc::clone(&reset),
             };
             match tls {
-                Some(acceptor) => match acceptor.accept(io).await {
-                    Ok(s) => serve_connection(s, engine, reset, scheme, local, shutdown).await,
-                    Err(e) => tracing::debug!(error = %e, "TLS handshake failed"),
-                },
-                None => serve_connection(io, engine, reset, scheme, local, shutdown).await,
+                Some(acceptor) => {
+                    match tokio::time::timeout(limits.header_read_timeout, acceptor.accept(io))
+                        .await
+                    {
+                        Ok(Ok(s)) => {
+                            serve_connection(s, engine, reset, scheme, local, shutdown, limits)
+                                .await
+                        }
+                        Ok(Err(e)) => tracing::debug!(error = %e, "TLS handshake failed"),
+                        Err(_) => tracing::debug!("TLS handshake timed out"),
+                    }
+                }
+                None => serve_connection(io, engine, reset, scheme, local, shutdown, limits).await,
             }
         });
+    }
+}
+
+/// Errors of `accept` that concern one client only; anything else (out of file descriptors,
+/// out of memory) is the process's and is waited out.
+fn is_per_connection(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::ConnectionAborted
+            | io::ErrorKind::ConnectionReset
+            | io::ErrorKind::Interrupted
+            | io::ErrorKind::WouldBlock
+    )
+}
+
+/// How the accept loop waits out a failing `accept`: pauses that double from 10 ms to 1 s, and
+/// one warning per 10 s with the count of the failures in between, instead of a hot loop that
+/// fills the log.
+#[derive(Debug, Default)]
+struct AcceptBackoff {
+    pause: Duration,
+    failures: u64,
+    last_warning: Option<std::time::Instant>,
+    unreported: u64,
+}
+
+impl AcceptBackoff {
+    const FIRST: Duration = Duration::from_millis(10);
+    const MAX: Duration = Duration::from_secs(1);
+    const WARN_EVERY: Duration = Duration::from_secs(10);
+
+    /// Records a failure and returns how long to pause before the next `accept`.
+    fn failed(&mut self, e: &io::Error) -> Duration {
+        self.pause = if self.failures == 0 {
+            Self::FIRST
+        } else {
+            (self.pause * 2).min(Self::MAX)
+        };
+        self.failures += 1;
+        if self
+            .last_warning
+            .is_none_or(|t| t.elapsed() >= Self::WARN_EVERY)
+        {
+            tracing::warn!(
+                error = %e,
+                failures_since_last_warning = self.unreported,
+                pause_ms = self.pause.as_millis() as u64,
+                "the simulator could not accept a connection; pausing before the next try (\"Too many open files\" means the process is out of file descriptors: raise `ulimit -n` or lower --max-connections)"
+            );
+            self.last_warning = Some(std::time::Instant::now());
+            self.unreported = 0;
+        } else {
+            self.unreported += 1;
+        }
+        self.pause
+    }
+
+    /// A connection was accepted: the next failure starts a fresh series.
+    fn succeeded(&mut self) {
+        if self.failures > 0 {
+            tracing::info!(
+                failures = self.failures,
+                "the simulator accepts connections again"
+            );
+            *self = AcceptBackoff::default();
+        }
     }
 }
 
@@ -86,6 +213,7 @@ async fn serve_connection<I>(
     scheme: &'static str,
     local: Option<SocketAddr>,
     mut shutdown: watch::Receiver<bool>,
+    limits: ConnectionLimits,
 ) where
     I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
@@ -94,8 +222,10 @@ async fn serve_connection<I>(
         let reset = Arc::clone(&reset);
         async move { Ok::<_, Infallible>(handle(req, engine, reset, scheme, local).await) }
     });
-    let conn =
-        hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(io), service);
+    let conn = hyper::server::conn::http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.header_read_timeout)
+        .serve_connection(TokioIo::new(io), service);
     tokio::pin!(conn);
     tokio::select! {
         r = conn.as_mut() => {
@@ -118,15 +248,26 @@ async fn handle(
     local: Option<SocketAddr>,
 ) -> Response<SimBody> {
     let (parts, body) = req.into_parts();
+    if hyper::body::Body::size_hint(&body).lower() > MAX_REQUEST_BODY as u64 {
+        // A declared length over the cap is refused before a byte of it is read.
+        return plain(413, body_too_large());
+    }
     let body = match http_body_util::Limited::new(body, MAX_REQUEST_BODY)
         .collect()
         .await
     {
         Ok(c) => c.to_bytes(),
+        Err(e) if e.is::<http_body_util::LengthLimitError>() => {
+            return plain(413, body_too_large());
+        }
         Err(e) => {
+            // A broken body (bad chunk sizes, a connection cut mid-body) is the client's
+            // malformed request, not an oversized one.
             return plain(
-                413,
-                format!("qharness simulator: request body not read: {e}\n"),
+                400,
+                format!(
+                    "qharness simulator: the request body could not be read: {e}; check its Transfer-Encoding or Content-Length\n"
+                ),
             );
         }
     };
@@ -154,6 +295,13 @@ async fn handle(
             format!("qharness simulator: invalid response head: {e}\n"),
         )
     })
+}
+
+fn body_too_large() -> String {
+    format!(
+        "qharness simulator: the request body is over {} MiB, the most it reads; send fewer IDs per request\n",
+        MAX_REQUEST_BODY / (1024 * 1024)
+    )
 }
 
 fn plain(status: u16, text: String) -> Response<SimBody> {

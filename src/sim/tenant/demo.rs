@@ -15,6 +15,10 @@
 //! | `quays_novm1` | lacks "Manage VM module" (HTTP 403) |
 //! | `quays_nowas1` | lacks "Manage Web Applications" |
 //! | `quays_nopc1` | lacks "Manage PC module" |
+//! | `quays_scoped1` | every permission, scoped to the asset group "Data Center East" (120 of the 240 hosts) |
+//!
+//! Asset groups: "Data Center East" (every other host, from the first), "Data Center West" (the
+//! rest) and "DMZ Segment" (by IP: 192.0.2.200-192.0.2.240).
 
 use std::collections::BTreeMap;
 
@@ -25,15 +29,18 @@ use crate::qualys::Permission;
 use crate::qualys::filter::{DetectionType, VulnStatus};
 
 use crate::sim::tenant::{
-    AccountState, KernelState, Limits, SimDetection, SimHost, SimVuln, Tag, Tenant, TextStyle,
-    User, VmdrData,
+    AccountState, AssetGroup, KernelState, Limits, SimDetection, SimHost, SimVuln, Tag, Tenant,
+    TextStyle, User, VmdrData,
 };
 use crate::sim::timestamp::Timestamp;
+use crate::sim::vmdr::params::IpSet;
 
 /// The demo users' password.
 pub const DEMO_PASSWORD: &str = "demo";
 /// Number of demo hosts.
 pub const DEMO_HOSTS: usize = 240;
+/// The asset group `quays_scoped1` is scoped to: every other demo host.
+const EAST: &str = "Data Center East";
 
 const SEED: u64 = 0x0051_0A15;
 const NOW: i64 = 1_717_200_000; // 2024-06-01T00:00:00Z
@@ -446,10 +453,20 @@ pub fn tenant() -> Tenant {
                 solution: (*kind != DetectionType::Info).then(|| {
                     "Apply the vendor's patch; see the vendor advisory & release notes.".to_string()
                 }),
-                threat_intel: if *severity >= 4 {
-                    vec!["Exploit_Public".into(), "Patch_Available".into()]
-                } else {
-                    Vec::new()
+                threat_intel: {
+                    let mut labels: Vec<String> = match severity {
+                        5 => vec![
+                            "Exploit_Public".into(),
+                            "Easy_Exploit".into(),
+                            "Remote_Code_Execution".into(),
+                        ],
+                        4 => vec!["Exploit_Public".into(), "Denial_of_Service".into()],
+                        _ => Vec::new(),
+                    };
+                    if *kernel {
+                        labels.push("Privilege_Escalation".into());
+                    }
+                    labels
                 },
                 remote: !kernel,
                 auth_types: if *kernel {
@@ -526,6 +543,11 @@ pub fn tenant() -> Tenant {
             t.push("Decommissioned");
         }
         h.tags = t.into_iter().map(String::from).collect();
+        h.asset_groups = vec![if i % 2 == 0 {
+            EAST.to_string()
+        } else {
+            "Data Center West".to_string()
+        }];
         let n = rng.random_range(2..=12);
         let mut used = Vec::new();
         while h.detections.len() < n {
@@ -553,14 +575,23 @@ pub fn tenant() -> Tenant {
             d.first_found = Some(Timestamp(first));
             d.last_found = Some(Timestamp(last));
             d.times_found = Some(rng.random_range(1..200));
-            d.last_test = Some(Timestamp(last));
-            d.last_update = Some(Timestamp(last + 300));
-            d.last_processed = Some(Timestamp(last + 600));
-            if status == VulnStatus::Fixed {
-                d.last_fixed = Some(Timestamp(last + DAY));
-            }
+            // The scan after the last finding is when a fix was verified (LAST_FIXED), and the
+            // host was tested once more since: first found <= last found < last fixed <= last
+            // test. The record changed when its status did; processing follows each scan.
+            // (No random draws here, so every other demo value stays as it was.)
+            let (tested, updated) = if status == VulnStatus::Fixed {
+                let fixed = last + DAY;
+                d.last_fixed = Some(Timestamp(fixed));
+                (fixed + DAY, fixed + 300)
+            } else {
+                (last, last + 300)
+            };
+            d.last_test = Some(Timestamp(tested));
+            d.last_update = Some(Timestamp(updated));
+            d.last_processed = Some(Timestamp(tested + 600));
             if status == VulnStatus::ReOpened {
-                d.last_reopened = Some(Timestamp(last - 3 * DAY));
+                // Reopened inside its finding history, at most three days before the last find.
+                d.last_reopened = Some(Timestamp((last - 3 * DAY).max(first)));
                 d.times_reopened = Some(rng.random_range(1..4));
             }
             if kernel {
@@ -593,6 +624,21 @@ pub fn tenant() -> Tenant {
     nowas.login = "quays_nowas1".into();
     let mut nopc = all_but(Permission::ManagePc);
     nopc.login = "quays_nopc1".into();
+    let mut asset_groups = BTreeMap::new();
+    for (id, title, ips) in [
+        (3001, EAST, None),
+        (3002, "Data Center West", None),
+        (3003, "DMZ Segment", Some("192.0.2.200-192.0.2.240")),
+    ] {
+        asset_groups.insert(
+            title.to_string(),
+            AssetGroup {
+                id,
+                title: title.to_string(),
+                ips: ips.map(|v| IpSet::parse(v).expect("the demo's IP range parses")),
+            },
+        );
+    }
     Tenant {
         name: "demo".into(),
         users: vec![
@@ -603,14 +649,20 @@ pub fn tenant() -> Tenant {
             novm,
             nowas,
             nopc,
+            user("quays_scoped1").with_asset_groups(&[EAST]),
         ],
         limits: Limits::default(),
         faults: Vec::new(),
+        require_requested_with: false,
+        clock: None,
         vmdr: VmdrData {
             tags,
+            asset_groups,
             hosts,
             knowledge_base,
             synthetic: None,
+            // The demo subscription has "CVSS Scoring" on, so records show scores.
+            cvss_scoring: true,
         },
     }
 }

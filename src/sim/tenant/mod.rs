@@ -9,14 +9,19 @@
 //! base = "demo"                      # or "empty"; default "demo"
 //! replace = ["hosts"]                # sections to replace instead of merging into the base
 //!
+//! clock = "2024-06-10T00:00:00Z"     # the moment answers are given at; default: the real time
+//!
 //! [[users]]
 //! login = "quays_ci1"
 //! password = "ci-secret"
 //! permissions = ["manage_vm"]        # default: all three
-//! limits = { rate_limit = 2, rate_window_secs = 1 }
+//! limits = { rate_limit = 2, rate_window_secs = 1 }   # a budget of this user's own
+//! asset_groups = ["Data Center East"]                 # sees only these groups' hosts
 //!
-//! [limits]                           # subscription defaults (Qualys Standard: 300/3600 s, 2)
-//! concurrency_limit = 2
+//! [limits]                           # the subscription's budget (Qualys Standard: 300/3600 s, 2),
+//! concurrency_limit = 2              # shared by its users; per_user = true counts them apart
+//!
+//! require_requested_with = false     # true: /api/N.0 calls without X-Requested-With get 400
 //!
 //! [[faults]]
 //! kind = "server_error"
@@ -24,20 +29,29 @@
 //! route = "detection"
 //! first = 2
 //!
+//! cvss_scoring = true               # the KnowledgeBase shows CVSS (demo: on; empty: off)
+//!
+//! [[asset_groups]]
+//! title = "Data Center East"
+//!
 //! [[hosts]]
 //! id = 101
 //! ip = "192.0.2.10"
 //! os = "Ubuntu 22.04"
 //! tags = ["Production", "PCI & Card"]
+//! asset_groups = ["Data Center East"]
 //! [[hosts.detections]]
 //! qid = 38170
 //! type = "Confirmed"
 //! status = "Active"
 //! kernel = "running"
+//! [[hosts.detections.changes]]        # a later scan found it fixed (see `vmdr`)
+//! at = "2024-06-15T00:00:00Z"
+//! status = "Fixed"
 //! ```
 //!
 //! Merging rules: `users` replace by login, `hosts` by ID, `knowledge_base` by QID, `tags` by
-//! name; `faults` are appended; `limits` override field by field; `synthetic` replaces. A section
+//! name, `asset_groups` by title; `faults` are appended; `limits` override field by field; `synthetic` replaces. A section
 //! named in `replace` starts empty instead of from the base. Unknown keys are errors, so a typo
 //! never silently changes what a test means.
 //!
@@ -66,11 +80,13 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::sim::engine::fault::FaultRule;
+use crate::sim::timestamp::Timestamp;
 use crate::sim::vmdr::synthetic::SyntheticSpec;
 
-pub use accounts::{AccountState, Limits, LimitsSpec, User};
+pub use accounts::{AccountState, Budget, Limits, LimitsSpec, User};
 pub use vmdr::{
-    KernelState, SimDetection, SimHost, SimVuln, Tag, TagSpec, TextStyle, VmdrData, VmdrSpec,
+    AssetGroup, AssetGroupSpec, DetectionChange, KernelState, SimDetection, SimHost, SimVuln, Tag,
+    TagSpec, TextStyle, VmdrData, VmdrSpec,
 };
 
 /// Where a tenant file starts from.
@@ -91,6 +107,7 @@ pub enum TenantSection {
     Users,
     Faults,
     Tags,
+    AssetGroups,
     Hosts,
     KnowledgeBase,
 }
@@ -116,9 +133,19 @@ pub struct TenantSpec {
     pub limits: Option<LimitsSpec>,
     #[serde(default)]
     pub faults: Vec<FaultRule>,
+    /// Answer `/api/N.0/` calls without an `X-Requested-With` header as Qualys does (HTTP 400,
+    /// CODE 1903; the shape is the simulator's choice, see fixtures/README.md). Off by default.
+    #[serde(default)]
+    pub require_requested_with: Option<bool>,
+    /// The tenant's clock: the moment answers are given at (changes after it are not visible
+    /// yet); the real time when absent. See `vmdr` on changes over time.
+    #[serde(default)]
+    pub clock: Option<Timestamp>,
     // The VMDR section (see `vmdr`), at the top level of the file.
     #[serde(default)]
     pub tags: Vec<TagSpec>,
+    #[serde(default)]
+    pub asset_groups: Vec<AssetGroupSpec>,
     #[serde(default)]
     pub hosts: Vec<SimHost>,
     #[serde(default)]
@@ -126,6 +153,10 @@ pub struct TenantSpec {
     /// A generated population served after (by ID) the listed hosts.
     #[serde(default)]
     pub synthetic: Option<SyntheticSpec>,
+    /// The subscription's "CVSS Scoring" option: the KnowledgeBase shows CVSS and CVSS_V3 only
+    /// when it is on (on in the demo tenant, off in an empty one).
+    #[serde(default)]
+    pub cvss_scoring: Option<bool>,
 }
 
 impl TenantSpec {
@@ -152,6 +183,10 @@ pub struct Tenant {
     pub users: Vec<User>,
     pub limits: Limits,
     pub faults: Vec<FaultRule>,
+    /// `/api/N.0/` calls must carry `X-Requested-With`.
+    pub require_requested_with: bool,
+    /// The moment answers are given at when the simulator starts; the real time when `None`.
+    pub clock: Option<Timestamp>,
     /// The VMDR section: tags, hosts, KnowledgeBase, synthetic population.
     pub vmdr: VmdrData,
 }
@@ -164,6 +199,8 @@ impl Tenant {
             users: Vec::new(),
             limits: Limits::default(),
             faults: Vec::new(),
+            require_requested_with: false,
+            clock: None,
             vmdr: VmdrData::default(),
         }
     }
@@ -215,10 +252,14 @@ impl Tenant {
             users,
             limits,
             faults,
+            require_requested_with,
+            clock,
             tags,
+            asset_groups,
             hosts,
             knowledge_base,
             synthetic,
+            cvss_scoring,
         } = spec;
         let replaces = |s: TenantSection| replace.contains(&s);
         if let Some(name) = name {
@@ -230,6 +271,16 @@ impl Tenant {
         for user in users {
             if user.login.is_empty() {
                 return Err("a user has an empty login".into());
+            }
+            if let Some(key) = user
+                .limits
+                .as_ref()
+                .and_then(LimitsSpec::user_level_problem)
+            {
+                return Err(format!(
+                    "user {:?}: {key} is a setting of the subscription's budget; set it in [limits], not in a user's limits",
+                    user.login
+                ));
             }
             match self.users.iter_mut().find(|u| u.login == user.login) {
                 Some(existing) => *existing = user,
@@ -243,18 +294,42 @@ impl Tenant {
             self.faults.clear();
         }
         self.faults.extend(faults);
+        if let Some(on) = require_requested_with {
+            self.require_requested_with = on;
+        }
+        if clock.is_some() {
+            self.clock = clock;
+        }
         self.vmdr.merge(
             VmdrSpec {
                 tags,
+                asset_groups,
                 hosts,
                 knowledge_base,
                 synthetic,
+                cvss_scoring,
             },
             &replace,
         )?;
         self.vmdr.resolve()?;
         self.check_fault_users()?;
+        self.check_user_scopes()?;
         Ok(self)
+    }
+
+    /// Every asset group a user is scoped to exists.
+    fn check_user_scopes(&self) -> std::result::Result<(), String> {
+        for u in &self.users {
+            for title in u.asset_groups.iter().flatten() {
+                if !self.vmdr.asset_groups.contains_key(title) {
+                    return Err(format!(
+                        "user {:?} is scoped to asset group {title:?}, which the tenant does not have; add it under [[asset_groups]]",
+                        u.login
+                    ));
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Every fault scoped to a user names a user of this tenant.
@@ -286,6 +361,16 @@ impl Tenant {
         match &user.limits {
             Some(spec) => self.limits.merged(spec),
             None => self.limits,
+        }
+    }
+
+    /// The budget `user`'s calls count on: the subscription's, unless the tenant counts per
+    /// user or the user has limits of their own.
+    pub fn budget_for<'u>(&self, user: &'u User) -> Budget<'u> {
+        if self.limits.per_user || user.limits.is_some() {
+            Budget::User(&user.login)
+        } else {
+            Budget::Subscription
         }
     }
 }
@@ -358,6 +443,31 @@ mod tests {
     }
 
     #[test]
+    fn users_share_the_subscription_budget_unless_counted_apart() {
+        let t = Tenant::demo();
+        let ab1 = t.user("quays_ab1").unwrap();
+        assert_eq!(t.budget_for(ab1), Budget::Subscription);
+        let own = User::new("own", "p").with_limits(LimitsSpec {
+            rate_limit: Some(5),
+            ..LimitsSpec::default()
+        });
+        assert_eq!(t.budget_for(&own), Budget::User("own"));
+        let t = Tenant::from_spec(spec("[limits]\nper_user = true\n")).unwrap();
+        assert_eq!(
+            t.budget_for(t.user("quays_ab1").unwrap()),
+            Budget::User("quays_ab1")
+        );
+        let err = Tenant::from_spec(spec(
+            "[[users]]\nlogin = \"u\"\npassword = \"p\"\nlimits = { used_by_others = 3 }\n",
+        ))
+        .unwrap_err();
+        assert!(
+            err.contains("[limits]") && err.contains("used_by_others"),
+            "{err}"
+        );
+    }
+
+    #[test]
     fn hosts_get_tag_ids_severities_and_unique_vuln_ids() {
         let t = Tenant::from_spec(spec(
             r#"
@@ -378,6 +488,76 @@ mod tests {
         assert!(t.vmdr.tag("A & B").unwrap().id > 7_000_000);
         assert_eq!(t.vmdr.hosts[0].detections[0].severity, Some(4));
         assert!(t.vmdr.hosts[0].detections[0].unique_vuln_id.is_some());
+    }
+
+    #[test]
+    fn threat_indicators_must_be_labels_qualys_gives_ids_and_cvss_scoring_is_a_switch() {
+        let kb = |labels: &str| {
+            format!(
+                "base = \"empty\"\n[[knowledge_base]]\nqid = 5\nseverity = 4\ntitle = \"t\"\npublished = \"2020-01-01T00:00:00Z\"\nthreat_intel = [{labels}]\n"
+            )
+        };
+        let t = Tenant::from_spec(spec(&kb("\"No_Patch\", \"Wormable\""))).unwrap();
+        assert!(
+            !t.vmdr.cvss_scoring,
+            "a new subscription has CVSS Scoring off"
+        );
+        let err = Tenant::from_spec(spec(&kb("\"Patch_Available\""))).unwrap_err();
+        assert!(
+            err.contains("Patch_Available") && err.contains("No_Patch"),
+            "{err}"
+        );
+        assert!(Tenant::demo().vmdr.cvss_scoring);
+        let t = Tenant::from_spec(spec("cvss_scoring = false\n")).unwrap();
+        assert!(!t.vmdr.cvss_scoring);
+    }
+
+    #[test]
+    fn changes_must_come_in_time_order_and_after_the_detection_appears() {
+        let host = |changes: &str| {
+            format!(
+                "base = \"empty\"\n[[hosts]]\nid = 1\nappears_at = \"2024-06-01T00:00:00Z\"\n[[hosts.detections]]\nqid = 5\n{changes}"
+            )
+        };
+        let change = |at: &str| format!("[[hosts.detections.changes]]\nat = \"{at}\"\n");
+        let ok = host(&(change("2024-06-02T00:00:00Z") + &change("2024-06-03T00:00:00Z")));
+        assert!(Tenant::from_spec(spec(&ok)).is_ok());
+        let backwards = host(&(change("2024-06-03T00:00:00Z") + &change("2024-06-02T00:00:00Z")));
+        let err = Tenant::from_spec(spec(&backwards)).unwrap_err();
+        assert!(err.contains("time order"), "{err}");
+        let early = host(&change("2024-05-01T00:00:00Z"));
+        let err = Tenant::from_spec(spec(&early)).unwrap_err();
+        assert!(err.contains("before the detection appears"), "{err}");
+    }
+
+    #[test]
+    fn hosts_name_asset_groups_that_get_ids_and_users_are_scoped_to_them() {
+        let t = Tenant::from_spec(spec(
+            r#"
+            base = "empty"
+            [[asset_groups]]
+            title = "Lab"
+            ips = "192.0.2.1-192.0.2.9"
+            [[users]]
+            login = "u"
+            password = "p"
+            asset_groups = ["Lab", "Office"]
+            [[hosts]]
+            id = 9
+            asset_groups = ["Office"]
+            "#,
+        ))
+        .unwrap();
+        let lab = &t.vmdr.asset_groups["Lab"];
+        let office = &t.vmdr.asset_groups["Office"];
+        assert!(lab.id > 3000 && office.id > 3000 && lab.id != office.id);
+        assert!(lab.contains(&[], Some("192.0.2.5")) && !lab.contains(&[], Some("192.0.2.10")));
+        assert!(office.contains(&["Office".into()], None));
+        let err = Tenant::from_spec(spec(
+            "[[asset_groups]]\ntitle = \"Bad\"\nips = \"192.0.2.300\"\n",
+        ))
+        .unwrap_err();
+        assert!(err.contains("Bad"), "{err}");
     }
 
     #[test]

@@ -1,5 +1,11 @@
-//! The VMDR family's handlers, one per endpoint: each parses its parameters and opens its
+//! The VMDR family's handlers, one per endpoint: each parses its parameters, binds them to the
+//! tenant and the caller (asset groups, networks, the caller's asset-group scope) and opens its
 //! page. Registered in `sim/registry.rs`.
+//!
+//! A user's scope applies to every endpoint that lists hosts: Host List and Host List
+//! Detection here; WAS web apps, when the WAS handlers land, filter by the same `User::asset_groups`
+//! (Qualys scopes web apps by the user's asset groups too) in their own `bind`. The
+//! KnowledgeBase is the subscription's, unscoped.
 
 use std::sync::Arc;
 
@@ -17,7 +23,8 @@ pub struct HostDetectionHandler;
 
 impl Handler for HostDetectionHandler {
     fn respond(&self, call: &Call<'_>) -> Result<SimResponse, Rejection> {
-        let query = DetectionQuery::parse(&call.request.params)?;
+        let mut query = DetectionQuery::parse(&call.request.params, call.now)?;
+        query.hosts.bind(&call.tenant.vmdr, call.user)?;
         let ctx = page_context(call, query.echo_request);
         let page = HostPage::detection(Arc::clone(call.tenant), query, call.version, ctx);
         Ok(SimResponse::streamed(200, content_type::XML, page))
@@ -30,7 +37,8 @@ pub struct HostListHandler;
 
 impl Handler for HostListHandler {
     fn respond(&self, call: &Call<'_>) -> Result<SimResponse, Rejection> {
-        let query = HostListQuery::parse(&call.request.params)?;
+        let mut query = HostListQuery::parse(&call.request.params, call.now)?;
+        query.hosts.bind(&call.tenant.vmdr, call.user)?;
         let ctx = page_context(call, query.echo_request);
         let page = HostPage::host_list(Arc::clone(call.tenant), query, call.version, ctx);
         Ok(SimResponse::streamed(200, content_type::XML, page))

@@ -2,7 +2,8 @@
 //! [`ChunkSource`]s, so a page of millions of hosts streams in bounded memory.
 //!
 //! A page walks the host source from its `id_min`, keeps the hosts (and detections) the query
-//! selects, renders each as it goes, and after `truncation_limit` hosts looks ahead for the next
+//! and the caller's asset-group scope select, as they stand at the page's moment (the tenant's
+//! clock), renders each as it goes, and after `truncation_limit` hosts looks ahead for the next
 //! matching host: if there is one, the page ends with the truncation WARNING pointing at it;
 //! if not, the page is the last and has no WARNING. `HOST_LIST` is opened only when a first host
 //! matches, since Qualys omits it from an empty answer.
@@ -45,45 +46,40 @@ enum Stage {
     Done,
 }
 
-/// A host of the tenant as a view, or `None` when `filter` (and, for detection pages, the
-/// detection filter) leaves nothing of it.
+/// A host of the tenant as a view at `now`, or `None` when it does not exist yet or `hosts`
+/// (and, for detection pages, the detection filter) leaves nothing of it.
 fn matching_view<'a>(
     vmdr: &'a VmdrData,
     r: HostRef,
     scratch: &'a mut SynthScratch,
     hosts: &HostFilter,
     detections: Option<&DetectionQuery>,
+    now: Timestamp,
 ) -> Option<HostView<'a>> {
     let mut v = match r {
-        HostRef::Listed(i) => HostView::of(&vmdr.hosts[i], vmdr),
+        HostRef::Listed(i) => HostView::at(&vmdr.hosts[i], vmdr, now)?,
         HostRef::Synthetic(i) => vmdr.synthetic.as_ref()?.host(i, scratch),
     };
-    if !hosts.keeps(v.id, v.ip, &v.tags) {
+    if !hosts.keeps(&v, vmdr) {
         return None;
     }
     let Some(q) = detections else { return Some(v) };
     match r {
-        HostRef::Listed(i) => v
-            .detections
-            .extend(vmdr.hosts[i].detections.iter().map(DetectionView::of)),
+        HostRef::Listed(i) => {
+            let h = &vmdr.hosts[i];
+            v.detections.extend(
+                h.detections
+                    .iter()
+                    .filter_map(|d| DetectionView::at(d, h.appears_at, now)),
+            )
+        }
         HostRef::Synthetic(i) => {
             if let Some(s) = vmdr.synthetic.as_ref() {
                 s.fill_detections(i, &mut v)
             }
         }
     }
-    let f = &q.detections;
-    v.detections.retain(|d| {
-        f.keeps(
-            d.kind,
-            d.status,
-            d.qid,
-            d.severity,
-            d.kernel,
-            d.is_ignored,
-            d.is_disabled,
-        )
-    });
+    v.detections.retain(|d| q.detections.keeps(d));
     (!v.detections.is_empty()).then_some(v)
 }
 
@@ -129,6 +125,7 @@ impl HostPage {
             show_reopened_info: query.show_reopened_info,
             affect_running_kernel: query.detections.arf_kernel.is_some(),
             unique_vuln_id: api_version >= 5,
+            show_qds: query.show_qds,
         };
         let start = query.hosts.first_candidate();
         HostPage::new(
@@ -165,6 +162,7 @@ impl HostPage {
             show_tags: query.show_tags,
             show_asset_id: query.show_asset_id,
             serial_number: api_version >= 3 && query.details == HostDetails::All,
+            asset_group_ids: query.show_asset_groups,
         };
         let start = query.hosts.first_candidate();
         HostPage::new(tenant, start, HostPageQuery::HostList { query, shape }, ctx)
@@ -254,7 +252,9 @@ impl ChunkSource for HostPage {
                     end = Some(None);
                     break;
                 }
-                let Some(view) = matching_view(&tenant.vmdr, r, &mut scratch, hosts, det) else {
+                let Some(view) =
+                    matching_view(&tenant.vmdr, r, &mut scratch, hosts, det, self.ctx.now)
+                else {
                     self.cursor.advance(r);
                     continue;
                 };
@@ -280,7 +280,17 @@ impl ChunkSource for HostPage {
                 } else if let Some(shape) = hld {
                     render::hld_host(out, &view, shape);
                 } else if let Some(shape) = hl {
-                    render::host_list_host(out, &view, shape);
+                    let mut groups: Vec<u64> = if shape.asset_group_ids {
+                        tenant
+                            .vmdr
+                            .groups_of(view.asset_groups, view.ip)
+                            .map(|g| g.id)
+                            .collect()
+                    } else {
+                        Vec::new()
+                    };
+                    groups.sort_unstable();
+                    render::host_list_host(out, &view, shape, &groups);
                 }
                 self.emitted += 1;
                 self.cursor.advance(r);

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use crate::sim::server::response::ChunkSource;
-use crate::sim::tenant::Tenant;
+use crate::sim::tenant::{SimVuln, Tenant};
 use crate::sim::vmdr::host_pages::PageContext;
 use crate::sim::vmdr::params::{KbDetails, KbQuery};
 use crate::sim::vmdr::render::{self, dtd};
@@ -43,26 +43,26 @@ impl ChunkSource for KbPage {
             self.ctx.now,
             self.ctx.echo.as_ref(),
         );
-        let qids: Vec<u32> = self
-            .tenant
-            .vmdr
+        let vmdr = &self.tenant.vmdr;
+        let entries: Vec<SimVuln> = vmdr
             .kb_qids()
             .into_iter()
             .filter(|q| self.query.keeps(*q))
+            .filter_map(|q| vmdr.kb_entry(q))
+            .filter(|e| self.query.keeps_entry(e))
             .collect();
-        if !qids.is_empty() {
+        // Qualys omits the list from an answer with nothing in it.
+        if !entries.is_empty() {
             if self.query.details == KbDetails::None {
                 xml_writer::open(out, 2, "ID_SET");
-                for q in &qids {
-                    xml_writer::leaf_u64(out, 3, "ID", u64::from(*q));
+                for e in &entries {
+                    xml_writer::leaf_u64(out, 3, "ID", u64::from(e.qid));
                 }
                 xml_writer::close(out, 2, "ID_SET");
             } else {
                 xml_writer::open(out, 1, "VULN_LIST");
-                for q in qids {
-                    if let Some(e) = self.tenant.vmdr.kb_entry(q) {
-                        render::kb_vuln(out, &e, self.query.details);
-                    }
+                for e in &entries {
+                    render::kb_vuln(out, e, vmdr.cvss_scoring);
                 }
                 xml_writer::close(out, 1, "VULN_LIST");
             }

@@ -1,10 +1,14 @@
 //! Request parameters: the allow-list of each endpoint and their parsing into typed queries.
 //!
-//! Qualys rejects a parameter it does not know with CODE 1901 and a bad value with CODE 1905,
-//! both HTTP 400 (a [`Rejection`] the FO dialect renders). The allow-lists hold every parameter the research note documents for the
-//! endpoint, so a connector sending a real parameter is never told it is unknown; the parameters
-//! the simulator *models* are parsed into the types of [`crate::qualys::filter`] and applied, the others
-//! are accepted and have no effect (listed in fixtures/README.md).
+//! Qualys rejects a parameter it does not know with CODE 1901, a bad value (a malformed date
+//! included) with CODE 1905 and two parameters that exclude each other with CODE 1904, all
+//! HTTP 400 (a [`Rejection`] the FO dialect renders). The allow-lists hold every parameter the
+//! research note documents for the endpoint, so a connector sending a real parameter is never
+//! told it is unknown. The parameters the simulator *models* are parsed into typed filters and
+//! applied: IDs, IPs, tags, statuses, types, kernels, QIDs, severities, QDS, OS pattern,
+//! networks, asset groups and every date filter. The few that would change the answer but are
+//! not modelled (search lists, ARF service and config filters, TruRisk, cloud metadata, ...)
+//! are refused with a 1905 that says so, never silently ignored (fixtures/README.md lists them).
 
 use std::net::Ipv4Addr;
 use std::str::FromStr;
@@ -14,7 +18,9 @@ use crate::qualys::filter::{
 };
 
 use crate::sim::engine::handler::Rejection;
-use crate::sim::tenant::Tag;
+use crate::sim::tenant::{SimVuln, Tag, User, VmdrData};
+use crate::sim::timestamp::Timestamp;
+use crate::sim::vmdr::host_source::{DetectionView, HostView};
 
 /// Host List Detection parameters (research note §2.1).
 pub const DETECTION_PARAMS: &[&str] = &[
@@ -400,6 +406,142 @@ impl TagQuery {
     }
 }
 
+/// A point in time as Qualys takes it in date parameters: `YYYY-MM-DD` (midnight UTC) or
+/// `YYYY-MM-DDTHH:MM:SSZ`.
+pub fn parse_date(v: &str) -> Result<Timestamp, String> {
+    use time::macros::format_description;
+    let t = v.trim();
+    let bad = || format!("not a date in YYYY-MM-DD[THH:MM:SSZ] form: {t}");
+    if t.len() == 10 {
+        let d =
+            time::Date::parse(t, format_description!("[year]-[month]-[day]")).map_err(|_| bad())?;
+        return Ok(Timestamp(d.midnight().assume_utc().unix_timestamp()));
+    }
+    let dt = time::PrimitiveDateTime::parse(
+        t,
+        format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z"),
+    )
+    .map_err(|_| bad())?;
+    Ok(Timestamp(dt.assume_utc().unix_timestamp()))
+}
+
+const DAY: i64 = 86_400;
+
+/// A window on one timestamp: from `from` (inclusive) until `until` (exclusive). Qualys's
+/// `*_since` parameters are inclusive, `*_after` and `*_before` strict.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TimeRange {
+    pub from: Option<Timestamp>,
+    pub until: Option<Timestamp>,
+}
+
+impl TimeRange {
+    fn is_open(&self) -> bool {
+        self.from.is_none() && self.until.is_none()
+    }
+
+    /// Narrows the window to start at `t` (inclusive).
+    fn since(&mut self, t: Timestamp) {
+        self.from = Some(self.from.map_or(t, |f| f.max(t)));
+    }
+
+    /// Narrows the window to start just after `t`.
+    fn after(&mut self, t: Timestamp) {
+        self.since(Timestamp(t.0 + 1));
+    }
+
+    /// Narrows the window to end before `t`.
+    fn before(&mut self, t: Timestamp) {
+        self.until = Some(self.until.map_or(t, |u| u.min(t)));
+    }
+
+    /// Whether a timestamp passes; a missing one passes only an open window.
+    pub fn keeps(&self, t: Option<Timestamp>) -> bool {
+        match t {
+            None => self.is_open(),
+            Some(t) => self.from.is_none_or(|f| t >= f) && self.until.is_none_or(|u| t < u),
+        }
+    }
+}
+
+impl<'a> Params<'a> {
+    fn date(&self, name: &str) -> Result<Option<Timestamp>, Rejection> {
+        self.get(name)
+            .map(|v| parse_date(v).map_err(|r| Rejection::invalid(name, v, r)))
+            .transpose()
+    }
+
+    /// `now` minus a number of days given in `name`.
+    fn days_ago(&self, name: &str, now: Timestamp) -> Result<Option<Timestamp>, Rejection> {
+        Ok(self
+            .number(name)?
+            .map(|d| Timestamp(now.0.saturating_sub((d as i64).saturating_mul(DAY)))))
+    }
+
+    /// Documented pairs that exclude each other (HTTP 400, CODE 1904).
+    fn exclusive(&self, pairs: &[(&str, &str)]) -> Result<(), Rejection> {
+        for (a, b) in pairs {
+            if self.get(a).is_some() && self.get(b).is_some() {
+                return Err(Rejection::exclusive(a, b));
+            }
+        }
+        Ok(())
+    }
+
+    /// Parameters Qualys takes that the simulator does not model: refused when present (or,
+    /// for the `flags`, when not 0), so an answer is never silently unfiltered.
+    fn not_modelled(&self, present: &[&str], flags: &[&str]) -> Result<(), Rejection> {
+        for name in present {
+            if let Some(v) = self.get(name) {
+                return Err(Rejection::not_modelled_parameter(name, v));
+            }
+        }
+        for name in flags {
+            if let Some(v) = self.get(name).filter(|v| v.trim() != "0") {
+                return Err(Rejection::not_modelled_parameter(name, v));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// `os_pattern`: a regular expression the host's OS must match (an empty OS is `""`).
+#[derive(Debug, Clone)]
+pub struct OsPattern(regex::Regex);
+
+impl PartialEq for OsPattern {
+    fn eq(&self, other: &OsPattern) -> bool {
+        self.0.as_str() == other.0.as_str()
+    }
+}
+
+impl Eq for OsPattern {}
+
+impl OsPattern {
+    fn parse(v: &str) -> Result<OsPattern, String> {
+        if v.is_empty() {
+            // Qualys: an empty value cannot be given; ^$ matches hosts without an OS.
+            return Err("an empty pattern is not allowed; use ^$ to match an empty OS".into());
+        }
+        regex::Regex::new(v).map(OsPattern).map_err(|e| {
+            format!(
+                "not a regular expression the simulator can apply (Qualys takes PCRE; lookaround and backreferences are not modelled): {e}"
+            )
+        })
+    }
+
+    pub fn matches(&self, os: Option<&str>) -> bool {
+        self.0.is_match(os.unwrap_or(""))
+    }
+}
+
+/// `ag_ids` or `ag_titles` as given.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AgSelector {
+    Ids(Vec<u64>),
+    Titles(Vec<String>),
+}
+
 /// Filters on hosts shared by Host List and Host List Detection.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct HostFilter {
@@ -408,10 +550,101 @@ pub struct HostFilter {
     pub id_max: Option<u64>,
     pub ips: Option<IpSet>,
     pub tags: Option<TagQuery>,
+    pub os_pattern: Option<OsPattern>,
+    /// `network_ids`; 0 is the default network (hosts without a NETWORK_ID).
+    pub network_ids: Option<Vec<u64>>,
+    /// `ag_ids` / `ag_titles` as given; [`HostFilter::bind`] resolves them.
+    pub asset_groups: Option<AgSelector>,
+    /// The asset group IDs a host must be in one of: the request's (`ag_ids`, `ag_titles`).
+    pub in_groups: Option<Vec<u64>>,
+    /// The caller's scope: the asset group IDs of their account; every host when `None`.
+    pub scope: Option<Vec<u64>>,
+    /// `LAST_VM_SCANNED_DATE`: `vm_scan_since`, `max_days_since_last_vm_scan`,
+    /// `vm_scan_date_after`, `vm_scan_date_before`.
+    pub vm_scanned: TimeRange,
+    /// `no_vm_scan_since`: never scanned, or last scanned before it.
+    pub not_vm_scanned_since: Option<Timestamp>,
+    /// `LAST_VM_AUTH_SCANNED_DATE`: `vm_auth_scan_date_after`, `vm_auth_scan_date_before`.
+    pub vm_auth_scanned: TimeRange,
+    /// When the host's last scan was processed: `vm_processed_after`, `vm_processed_before`.
+    pub vm_processed: TimeRange,
+    /// `compliance_scan_since` or `scap_scan_since` was given: the tenant models no such scans,
+    /// so no host has one.
+    pub needs_compliance_scan: bool,
 }
 
 impl HostFilter {
-    fn parse(p: &Params) -> Result<HostFilter, Rejection> {
+    fn parse(p: &Params, now: Timestamp) -> Result<HostFilter, Rejection> {
+        p.exclusive(&[
+            ("ag_ids", "ag_titles"),
+            ("vm_scan_since", "max_days_since_last_vm_scan"),
+            ("no_vm_scan_since", "max_days_since_last_vm_scan"),
+            ("ipv6", "ag_titles"),
+            ("ipv6", "id_min"),
+        ])?;
+        let mut vm_scanned = TimeRange::default();
+        if let Some(t) = p.date("vm_scan_since")? {
+            vm_scanned.since(t);
+        }
+        if let Some(t) = p.days_ago("max_days_since_last_vm_scan", now)? {
+            vm_scanned.since(t);
+        }
+        if let Some(t) = p.date("vm_scan_date_after")? {
+            vm_scanned.after(t);
+        }
+        if let Some(t) = p.date("vm_scan_date_before")? {
+            vm_scanned.before(t);
+        }
+        let mut vm_auth_scanned = TimeRange::default();
+        if let Some(t) = p.date("vm_auth_scan_date_after")? {
+            vm_auth_scanned.after(t);
+        }
+        if let Some(t) = p.date("vm_auth_scan_date_before")? {
+            vm_auth_scanned.before(t);
+        }
+        let mut vm_processed = TimeRange::default();
+        if let Some(t) = p.date("vm_processed_after")? {
+            vm_processed.after(t);
+        }
+        if let Some(t) = p.date("vm_processed_before")? {
+            vm_processed.before(t);
+        }
+        let mut needs_compliance_scan = false;
+        for name in ["compliance_scan_since", "scap_scan_since"] {
+            needs_compliance_scan |= p.date(name)?.is_some();
+        }
+        // Their "not since" twins hold for every host: none has such a scan. Parsed to reject
+        // a malformed date all the same.
+        for name in ["no_compliance_scan_since", "no_scap_scan_since"] {
+            let _ = p.date(name)?;
+        }
+        let asset_groups = match (p.get("ag_ids"), p.get("ag_titles")) {
+            (Some(v), _) => Some(AgSelector::Ids(
+                v.split(',')
+                    .map(|x| {
+                        x.trim().parse::<u64>().map_err(|_| {
+                            Rejection::invalid("ag_ids", v, format!("not an asset group ID: {x}"))
+                        })
+                    })
+                    .collect::<Result<_, _>>()?,
+            )),
+            (None, Some(v)) => Some(AgSelector::Titles(
+                parse_tag_list(v).map_err(|e| Rejection::invalid("ag_titles", v, e))?,
+            )),
+            (None, None) => None,
+        };
+        let network_ids = p
+            .get("network_ids")
+            .map(|v| {
+                v.split(',')
+                    .map(|x| {
+                        x.trim().parse::<u64>().map_err(|_| {
+                            Rejection::invalid("network_ids", v, format!("not a network ID: {x}"))
+                        })
+                    })
+                    .collect::<Result<Vec<_>, _>>()
+            })
+            .transpose()?;
         Ok(HostFilter {
             ids: p.id_set("ids")?,
             id_min: p.positive("id_min")?,
@@ -421,7 +654,74 @@ impl HostFilter {
                 .map(|v| IpSet::parse(v).map_err(|r| Rejection::invalid("ips", v, r)))
                 .transpose()?,
             tags: TagQuery::parse(p)?,
+            os_pattern: p
+                .get("os_pattern")
+                .map(|v| OsPattern::parse(v).map_err(|r| Rejection::invalid("os_pattern", v, r)))
+                .transpose()?,
+            network_ids,
+            asset_groups,
+            in_groups: None,
+            scope: None,
+            vm_scanned,
+            not_vm_scanned_since: p.date("no_vm_scan_since")?,
+            vm_auth_scanned,
+            vm_processed,
+            needs_compliance_scan,
         })
+    }
+
+    /// Resolves what needs the tenant and the caller: the asset groups of `ag_ids` /
+    /// `ag_titles` (unknown ones, or ones outside the caller's scope, are refused), the
+    /// networks of `network_ids` (unknown ones are refused), and the caller's own scope.
+    pub fn bind(&mut self, vmdr: &VmdrData, user: &User) -> Result<(), Rejection> {
+        self.scope = user.asset_groups.as_ref().map(|titles| {
+            titles
+                .iter()
+                .filter_map(|t| vmdr.asset_groups.get(t).map(|g| g.id))
+                .collect()
+        });
+        let visible = |id: u64| self.scope.as_ref().is_none_or(|s| s.contains(&id));
+        self.in_groups = match &self.asset_groups {
+            None => None,
+            Some(AgSelector::Ids(ids)) => {
+                for id in ids {
+                    if vmdr.asset_group_by_id(*id).is_none() || !visible(*id) {
+                        return Err(Rejection::invalid(
+                            "ag_ids",
+                            &id.to_string(),
+                            "no asset group with this ID in the user's account",
+                        ));
+                    }
+                }
+                Some(ids.clone())
+            }
+            Some(AgSelector::Titles(titles)) => Some(
+                titles
+                    .iter()
+                    .map(|t| match vmdr.asset_groups.get(t) {
+                        Some(g) if visible(g.id) => Ok(g.id),
+                        _ => Err(Rejection::invalid(
+                            "ag_titles",
+                            t,
+                            "no asset group with this title in the user's account",
+                        )),
+                    })
+                    .collect::<Result<_, _>>()?,
+            ),
+        };
+        if let Some(bad) = self
+            .network_ids
+            .iter()
+            .flatten()
+            .find(|n| !vmdr.has_network(**n))
+        {
+            return Err(Rejection::invalid(
+                "network_ids",
+                &bad.to_string(),
+                "no network with this ID in the subscription (0 is the default network)",
+            ));
+        }
+        Ok(())
     }
 
     /// The lowest host ID that can pass, so a page over a large population starts there
@@ -436,12 +736,30 @@ impl HostFilter {
     }
 
     /// Whether the host passes (the ID bounds included).
-    pub fn keeps(&self, id: u64, ip: Option<&str>, tags: &[&Tag]) -> bool {
-        self.id_min.is_none_or(|m| id >= m)
-            && self.id_max.is_none_or(|m| id <= m)
-            && self.ids.as_ref().is_none_or(|s| s.contains(id))
-            && self.ips.as_ref().is_none_or(|s| s.contains(ip))
-            && self.tags.as_ref().is_none_or(|t| t.keeps(tags))
+    pub fn keeps(&self, h: &HostView, vmdr: &VmdrData) -> bool {
+        let in_any = |ids: &[u64]| {
+            vmdr.groups_of(h.asset_groups, h.ip)
+                .any(|g| ids.contains(&g.id))
+        };
+        self.id_min.is_none_or(|m| h.id >= m)
+            && self.id_max.is_none_or(|m| h.id <= m)
+            && self.ids.as_ref().is_none_or(|s| s.contains(h.id))
+            && self.ips.as_ref().is_none_or(|s| s.contains(h.ip))
+            && self.tags.as_ref().is_none_or(|t| t.keeps(&h.tags))
+            && self.os_pattern.as_ref().is_none_or(|p| p.matches(h.os))
+            && self
+                .network_ids
+                .as_ref()
+                .is_none_or(|n| n.contains(&h.network_id.unwrap_or(0)))
+            && self.vm_scanned.keeps(h.last_vm_scanned)
+            && self
+                .not_vm_scanned_since
+                .is_none_or(|t| h.last_vm_scanned.is_none_or(|s| s < t))
+            && self.vm_auth_scanned.keeps(h.last_vm_auth_scanned)
+            && self.vm_processed.keeps(h.last_vm_processed)
+            && !self.needs_compliance_scan
+            && self.scope.as_deref().is_none_or(in_any)
+            && self.in_groups.as_deref().is_none_or(in_any)
     }
 }
 
@@ -458,6 +776,16 @@ pub struct DetectionFilter {
     pub severities: Option<IdSet>,
     pub include_ignored: bool,
     pub include_disabled: bool,
+    /// `LAST_UPDATE_DATETIME`: `detection_updated_since`, `max_days_since_detection_updated`,
+    /// `detection_updated_before`.
+    pub updated: TimeRange,
+    /// `LAST_PROCESSED_DATETIME`: `detection_processed_after`, `detection_processed_before`.
+    pub processed: TimeRange,
+    /// `LAST_TEST_DATETIME`: `detection_last_tested_since[_days]`,
+    /// `detection_last_tested_before[_days]`.
+    pub tested: TimeRange,
+    /// `qds_min`, `qds_max` (1-100); detections without a QDS (information gathered) fail any.
+    pub qds: Option<(u8, u8)>,
 }
 
 impl Default for DetectionFilter {
@@ -471,40 +799,101 @@ impl Default for DetectionFilter {
             severities: None,
             include_ignored: false,
             include_disabled: false,
+            updated: TimeRange::default(),
+            processed: TimeRange::default(),
+            tested: TimeRange::default(),
+            qds: None,
         }
     }
 }
 
 impl DetectionFilter {
-    /// Whether a detection passes; `kernel` as [`ArfKernelFilter::keeps`] takes it.
-    #[allow(clippy::too_many_arguments)]
-    pub fn keeps(
-        &self,
-        kind: DetectionType,
-        status: crate::qualys::filter::VulnStatus,
-        qid: u32,
-        severity: u8,
-        kernel: Option<bool>,
-        ignored: bool,
-        disabled: bool,
-    ) -> bool {
-        let type_ok = match kind {
+    /// Whether a detection passes.
+    pub fn keeps(&self, d: &DetectionView) -> bool {
+        let type_ok = match d.kind {
             DetectionType::Info => self.show_igs,
             other => self.vuln_type.is_none_or(|t| t == other),
         };
         type_ok
-            && self.statuses.contains(status)
-            && self.arf_kernel.is_none_or(|f| f.keeps(kernel))
+            && self.statuses.contains(d.status)
+            && self.arf_kernel.is_none_or(|f| f.keeps(d.kernel))
             && self
                 .qids
                 .as_ref()
-                .is_none_or(|s| s.contains(u64::from(qid)))
+                .is_none_or(|s| s.contains(u64::from(d.qid)))
             && self
                 .severities
                 .as_ref()
-                .is_none_or(|s| s.contains(u64::from(severity)))
-            && (self.include_ignored || !ignored)
-            && (self.include_disabled || !disabled)
+                .is_none_or(|s| s.contains(u64::from(d.severity)))
+            && (self.include_ignored || !d.is_ignored)
+            && (self.include_disabled || !d.is_disabled)
+            && self.updated.keeps(Some(d.last_update))
+            && self.processed.keeps(Some(d.last_processed))
+            && self.tested.keeps(Some(d.last_test))
+            && self
+                .qds
+                .is_none_or(|(lo, hi)| d.qds.is_some_and(|q| (lo..=hi).contains(&q)))
+    }
+
+    fn parse_dates(
+        p: &Params,
+        now: Timestamp,
+    ) -> Result<(TimeRange, TimeRange, TimeRange), Rejection> {
+        let mut updated = TimeRange::default();
+        if let Some(t) = p.date("detection_updated_since")? {
+            updated.since(t);
+        }
+        if let Some(t) = p.days_ago("max_days_since_detection_updated", now)? {
+            updated.since(t);
+        }
+        if let Some(t) = p.date("detection_updated_before")? {
+            updated.before(t);
+        }
+        let mut processed = TimeRange::default();
+        if let Some(t) = p.date("detection_processed_after")? {
+            processed.after(t);
+        }
+        if let Some(t) = p.date("detection_processed_before")? {
+            processed.before(t);
+        }
+        let mut tested = TimeRange::default();
+        if let Some(t) = p.date("detection_last_tested_since")? {
+            tested.since(t);
+        }
+        if let Some(t) = p.days_ago("detection_last_tested_since_days", now)? {
+            tested.since(t);
+        }
+        if let Some(t) = p.date("detection_last_tested_before")? {
+            tested.before(t);
+        }
+        if let Some(t) = p.days_ago("detection_last_tested_before_days", now)? {
+            tested.before(t);
+        }
+        Ok((updated, processed, tested))
+    }
+
+    fn parse_qds(p: &Params) -> Result<Option<(u8, u8)>, Rejection> {
+        let score = |name: &str| -> Result<Option<u8>, Rejection> {
+            match p.number(name)? {
+                None => Ok(None),
+                Some(n) if (1..=100).contains(&n) => Ok(Some(n as u8)),
+                Some(n) => Err(Rejection::invalid(name, &n.to_string(), "QDS is 1-100")),
+            }
+        };
+        match (score("qds_min")?, score("qds_max")?) {
+            (None, None) => Ok(None),
+            (lo, hi) => {
+                let (lo, hi) = (lo.unwrap_or(1), hi.unwrap_or(100));
+                if lo > hi {
+                    return Err(Rejection::invalid(
+                        "qds_min",
+                        &lo.to_string(),
+                        format!("above qds_max {hi}"),
+                    ));
+                }
+                Ok(Some((lo, hi)))
+            }
+        }
     }
 }
 
@@ -522,18 +911,56 @@ pub struct DetectionQuery {
     pub show_results: bool,
     pub show_asset_id: bool,
     pub show_reopened_info: bool,
+    pub show_qds: bool,
     pub echo_request: bool,
 }
 
 impl DetectionQuery {
-    pub fn parse(params: &[(String, String)]) -> Result<DetectionQuery, Rejection> {
+    /// Parses a request; `now` anchors the `max_days_*` and `*_days` parameters.
+    pub fn parse(params: &[(String, String)], now: Timestamp) -> Result<DetectionQuery, Rejection> {
         let p = Params(params);
         p.check_allowed(DETECTION_PARAMS)?;
         p.check_action()?;
         p.output_format()?;
-        if p.get("arf_kernel_filter").is_some() && p.get("arf_filter_keys").is_some() {
-            return Err(Rejection::exclusive("arf_filter_keys", "arf_kernel_filter"));
-        }
+        p.exclusive(&[
+            ("arf_filter_keys", "arf_kernel_filter"),
+            (
+                "detection_updated_since",
+                "max_days_since_detection_updated",
+            ),
+            (
+                "detection_last_tested_since",
+                "detection_last_tested_since_days",
+            ),
+            (
+                "detection_last_tested_before",
+                "detection_last_tested_before_days",
+            ),
+            ("include_search_list_ids", "include_search_list_titles"),
+            ("exclude_search_list_ids", "exclude_search_list_titles"),
+        ])?;
+        p.not_modelled(
+            &[
+                "arf_service_filter",
+                "arf_config_filter",
+                "arf_filter_keys",
+                "active_kernels_only",
+                "include_search_list_ids",
+                "include_search_list_titles",
+                "exclude_search_list_ids",
+                "exclude_search_list_titles",
+                "ipv6",
+                "compliance_enabled",
+                "host_metadata",
+                "host_metadata_fields",
+                "cloud_tag_fields",
+            ],
+            &[
+                "filter_superseded_qids",
+                "show_qds_factors",
+                "show_cloud_tags",
+            ],
+        )?;
         let statuses = match p.get("status") {
             None => StatusSet::ALL,
             Some(v) => StatusSet::parse_list(v).map_err(|e| Rejection::invalid("status", v, e))?,
@@ -567,8 +994,9 @@ impl DetectionQuery {
                 "severities are 1-5",
             ));
         }
+        let (updated, processed, tested) = DetectionFilter::parse_dates(&p, now)?;
         Ok(DetectionQuery {
-            hosts: HostFilter::parse(&p)?,
+            hosts: HostFilter::parse(&p, now)?,
             detections: DetectionFilter {
                 statuses,
                 vuln_type,
@@ -578,6 +1006,10 @@ impl DetectionQuery {
                 severities,
                 include_ignored: p.flag("include_ignored", false)?,
                 include_disabled: p.flag("include_disabled", false)?,
+                updated,
+                processed,
+                tested,
+                qds: DetectionFilter::parse_qds(&p)?,
             },
             truncation_limit: p
                 .number("truncation_limit")?
@@ -586,6 +1018,7 @@ impl DetectionQuery {
             show_results: p.flag("show_results", true)?,
             show_asset_id: p.flag("show_asset_id", false)?,
             show_reopened_info: p.flag("show_reopened_info", false)?,
+            show_qds: p.flag("show_qds", false)?,
             echo_request: p.flag("echo_request", false)?,
         })
     }
@@ -605,6 +1038,8 @@ pub enum HostDetails {
 pub struct HostListQuery {
     pub hosts: HostFilter,
     pub details: HostDetails,
+    /// `Basic/AGs` or `All/AGs`: each host lists its `ASSET_GROUP_IDS`.
+    pub show_asset_groups: bool,
     pub truncation_limit: u64,
     pub show_tags: bool,
     pub show_asset_id: bool,
@@ -612,18 +1047,41 @@ pub struct HostListQuery {
 }
 
 impl HostListQuery {
-    pub fn parse(params: &[(String, String)]) -> Result<HostListQuery, Rejection> {
+    /// Parses a request; `now` anchors the `max_days_*` parameters.
+    pub fn parse(params: &[(String, String)], now: Timestamp) -> Result<HostListQuery, Rejection> {
         let p = Params(params);
         p.check_allowed(HOST_LIST_PARAMS)?;
         p.check_action()?;
         p.output_format()?;
-        let details = match p.get("details") {
-            None => HostDetails::Basic,
+        p.not_modelled(
+            &[
+                "ipv6",
+                "compliance_enabled",
+                "ars_min",
+                "ars_max",
+                "trurisk_min",
+                "trurisk_max",
+                "host_metadata",
+                "host_metadata_fields",
+                "cloud_tag_fields",
+            ],
+            &[
+                "show_ars",
+                "show_ars_factors",
+                "show_trurisk",
+                "show_trurisk_factors",
+                "show_cloud_tags",
+                "os_hostname",
+            ],
+        )?;
+        let (details, show_asset_groups) = match p.get("details") {
+            None => (HostDetails::Basic, false),
             Some(v) => match v.to_ascii_lowercase().as_str() {
-                "none" => HostDetails::None,
-                // The asset-group variants add ASSET_GROUP_IDS, which the tenant does not model.
-                "basic" | "basic/ags" => HostDetails::Basic,
-                "all" | "all/ags" => HostDetails::All,
+                "none" => (HostDetails::None, false),
+                "basic" => (HostDetails::Basic, false),
+                "basic/ags" => (HostDetails::Basic, true),
+                "all" => (HostDetails::All, false),
+                "all/ags" => (HostDetails::All, true),
                 _ => {
                     return Err(Rejection::invalid(
                         "details",
@@ -634,8 +1092,9 @@ impl HostListQuery {
             },
         };
         Ok(HostListQuery {
-            hosts: HostFilter::parse(&p)?,
+            hosts: HostFilter::parse(&p, now)?,
             details,
+            show_asset_groups,
             truncation_limit: p
                 .number("truncation_limit")?
                 .unwrap_or(DEFAULT_TRUNCATION_LIMIT),
@@ -661,6 +1120,13 @@ pub struct KbQuery {
     pub id_min: Option<u64>,
     pub id_max: Option<u64>,
     pub details: KbDetails,
+    /// `is_patchable`.
+    pub patchable: Option<bool>,
+    /// `PUBLISHED_DATETIME`: `published_after`, `published_before`.
+    pub published: TimeRange,
+    /// `LAST_SERVICE_MODIFICATION_DATETIME`: `last_modified_after/before` and their
+    /// `_by_service_` forms (the tenant has no user customisations).
+    pub modified: TimeRange,
     pub echo_request: bool,
 }
 
@@ -669,6 +1135,22 @@ impl KbQuery {
         let p = Params(params);
         p.check_allowed(KNOWLEDGE_BASE_PARAMS)?;
         p.check_action()?;
+        p.not_modelled(
+            &[
+                "last_modified_by_user_after",
+                "last_modified_by_user_before",
+                "discovery_method",
+                "discovery_auth_types",
+                "code_modified_after",
+                "code_modified_before",
+            ],
+            &[
+                "show_pci_reasons",
+                "show_supported_modules_info",
+                "show_disabled_flag",
+                "show_qid_change_log",
+            ],
+        )?;
         let details = match p.get("details") {
             None => KbDetails::Basic,
             Some(v) => match v.to_ascii_lowercase().as_str() {
@@ -684,20 +1166,52 @@ impl KbQuery {
                 }
             },
         };
+        let mut published = TimeRange::default();
+        if let Some(t) = p.date("published_after")? {
+            published.after(t);
+        }
+        if let Some(t) = p.date("published_before")? {
+            published.before(t);
+        }
+        let mut modified = TimeRange::default();
+        for name in ["last_modified_after", "last_modified_by_service_after"] {
+            if let Some(t) = p.date(name)? {
+                modified.after(t);
+            }
+        }
+        for name in ["last_modified_before", "last_modified_by_service_before"] {
+            if let Some(t) = p.date(name)? {
+                modified.before(t);
+            }
+        }
         Ok(KbQuery {
             ids: p.id_set("ids")?,
             id_min: p.positive("id_min")?,
             id_max: p.positive("id_max")?,
             details,
+            patchable: match p.get("is_patchable") {
+                None => None,
+                Some(_) => Some(p.flag("is_patchable", false)?),
+            },
+            published,
+            modified,
             echo_request: p.flag("echo_request", false)?,
         })
     }
 
+    /// Whether a QID passes the ID filters (cheap: before the entry is built).
     pub fn keeps(&self, qid: u32) -> bool {
         let q = u64::from(qid);
         self.ids.as_ref().is_none_or(|s| s.contains(q))
             && self.id_min.is_none_or(|m| q >= m)
             && self.id_max.is_none_or(|m| q <= m)
+    }
+
+    /// Whether an entry passes the filters on its content.
+    pub fn keeps_entry(&self, v: &SimVuln) -> bool {
+        self.patchable.is_none_or(|p| v.patchable == p)
+            && self.published.keeps(Some(v.published))
+            && self.modified.keeps(v.last_modified)
     }
 }
 
@@ -705,6 +1219,9 @@ impl KbQuery {
 mod tests {
     use super::*;
     use crate::sim::engine::handler::RejectionKind;
+
+    /// 2024-06-01T00:00:00Z.
+    const NOW: Timestamp = Timestamp(1_717_200_000);
 
     fn params(s: &str) -> Vec<(String, String)> {
         url::form_urlencoded::parse(s.as_bytes())
@@ -716,7 +1233,7 @@ mod tests {
     fn the_connectors_own_request_parses_with_the_documented_defaults() {
         let q = DetectionQuery::parse(&params(
             "action=list&show_tags=1&status=New,Active&truncation_limit=50&arf_kernel_filter=1&use_tags=1&tag_set_by=name&tag_include_selector=any&tag_set_include=Prod,PCI+%26+Card&tag_exclude_selector=all&tag_set_exclude=Old",
-        ))
+        ), NOW)
         .unwrap();
         assert!(!q.detections.show_igs, "show_igs defaults to 0");
         assert!(q.show_results, "show_results defaults to 1");
@@ -736,14 +1253,14 @@ mod tests {
 
     #[test]
     fn unknown_parameters_get_1901_listing_each_once() {
-        let e = DetectionQuery::parse(&params("action=list&foo=1&bar=2&foo=3")).unwrap_err();
+        let e = DetectionQuery::parse(&params("action=list&foo=1&bar=2&foo=3"), NOW).unwrap_err();
         assert_eq!(e.kind, RejectionKind::UnknownParameter);
         assert_eq!(e.text, "Unrecognized parameter(s): foo,bar");
     }
 
     #[test]
     fn bad_values_get_1905_in_the_recorded_wording() {
-        let e = DetectionQuery::parse(&params("action=list&ids=abc123")).unwrap_err();
+        let e = DetectionQuery::parse(&params("action=list&ids=abc123"), NOW).unwrap_err();
         assert_eq!(e.kind, RejectionKind::InvalidValue);
         assert_eq!(
             e.text,
@@ -756,7 +1273,7 @@ mod tests {
             "include_vuln_type=info",
             "truncation_limit=-1",
         ] {
-            let e = DetectionQuery::parse(&params(&format!("action=list&{bad}"))).unwrap_err();
+            let e = DetectionQuery::parse(&params(&format!("action=list&{bad}")), NOW).unwrap_err();
             assert_eq!(e.kind, RejectionKind::InvalidValue, "{bad}: {}", e.text);
         }
     }
@@ -764,7 +1281,7 @@ mod tests {
     #[test]
     fn action_is_required_and_must_be_list() {
         assert_eq!(
-            HostListQuery::parse(&params("details=All"))
+            HostListQuery::parse(&params("details=All"), NOW)
                 .unwrap_err()
                 .kind,
             RejectionKind::MissingParameter
@@ -778,12 +1295,12 @@ mod tests {
     #[test]
     fn tag_sets_without_use_tags_are_refused_and_ids_must_be_numeric() {
         assert_eq!(
-            HostListQuery::parse(&params("action=list&tag_set_include=Prod"))
+            HostListQuery::parse(&params("action=list&tag_set_include=Prod"), NOW)
                 .unwrap_err()
                 .kind,
             RejectionKind::MissingParameter
         );
-        let e = HostListQuery::parse(&params("action=list&use_tags=1&tag_set_include=Prod"))
+        let e = HostListQuery::parse(&params("action=list&use_tags=1&tag_set_include=Prod"), NOW)
             .unwrap_err();
         assert_eq!(
             e.kind,
@@ -791,6 +1308,63 @@ mod tests {
             "tag_set_by defaults to id: {}",
             e.text
         );
+    }
+
+    #[test]
+    fn dates_take_a_day_or_a_utc_second_and_nothing_else() {
+        assert_eq!(parse_date("2024-06-01").unwrap(), NOW);
+        assert_eq!(
+            parse_date("2024-06-01T00:00:10Z").unwrap(),
+            Timestamp(NOW.0 + 10)
+        );
+        for bad in [
+            "",
+            "2024-6-1",
+            "2024-06-01T00:00Z",
+            "2024-06-01T00:00:00+02:00",
+            "2024-02-30",
+            "1717200000",
+        ] {
+            assert!(parse_date(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn since_is_inclusive_and_after_and_before_are_strict() {
+        let mut r = TimeRange::default();
+        assert!(r.keeps(None), "an open window keeps a host never scanned");
+        r.since(NOW);
+        assert!(r.keeps(Some(NOW)) && !r.keeps(Some(Timestamp(NOW.0 - 1))));
+        assert!(!r.keeps(None));
+        let mut r = TimeRange::default();
+        r.after(NOW);
+        r.before(Timestamp(NOW.0 + 10));
+        assert!(!r.keeps(Some(NOW)) && r.keeps(Some(Timestamp(NOW.0 + 9))));
+        assert!(!r.keeps(Some(Timestamp(NOW.0 + 10))));
+        // Two bounds on one side keep the narrower.
+        r.since(Timestamp(NOW.0 + 5));
+        assert!(!r.keeps(Some(Timestamp(NOW.0 + 3))));
+    }
+
+    #[test]
+    fn day_counts_anchor_on_now_and_os_patterns_are_regular_expressions() {
+        let q = DetectionQuery::parse(
+            &params("action=list&max_days_since_detection_updated=2"),
+            NOW,
+        )
+        .unwrap();
+        assert_eq!(
+            q.detections.updated.from,
+            Some(Timestamp(NOW.0 - 2 * 86_400))
+        );
+        let q = HostListQuery::parse(&params("action=list&os_pattern=%5EWindows"), NOW).unwrap();
+        let p = q.hosts.os_pattern.unwrap();
+        assert!(p.matches(Some("Windows 10")) && !p.matches(Some("Ubuntu Windows")));
+        assert!(!p.matches(None));
+        for bad in ["os_pattern=", "os_pattern=(", "os_pattern=a(%3F%3Db)"] {
+            let e = HostListQuery::parse(&params(&format!("action=list&{bad}")), NOW).unwrap_err();
+            assert_eq!(e.kind, RejectionKind::InvalidValue, "{bad}: {}", e.text);
+        }
     }
 
     #[test]

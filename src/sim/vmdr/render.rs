@@ -8,8 +8,8 @@
 
 use crate::sim::tenant::{SimVuln, Tag};
 use crate::sim::timestamp::Timestamp;
-use crate::sim::vmdr::host_source::{DetectionView, HostView, Text, TextOut};
-use crate::sim::vmdr::params::{HostDetails, KbDetails};
+use crate::sim::vmdr::host_source::{DetectionView, HostView, Text, TextOut, qds_band};
+use crate::sim::vmdr::params::HostDetails;
 use crate::sim::xml_writer::{
     cdata_into, close, end, escape_into, indent, leaf_bool, leaf_cdata, leaf_raw, leaf_text,
     leaf_time, leaf_u64, open, prologue, start,
@@ -134,6 +134,8 @@ pub struct HldShape {
     pub affect_running_kernel: bool,
     /// `UNIQUE_VULN_ID` (served from `/api/5.0`).
     pub unique_vuln_id: bool,
+    /// `QDS` on detections that have one (`show_qds=1`).
+    pub show_qds: bool,
 }
 
 /// The start of a `HOST`, `ID` to `NETWORK_ID`: the same order in both DTDs (they part ways
@@ -252,6 +254,12 @@ fn detection(out: &mut Vec<u8>, d: &DetectionView, shape: &HldShape) {
     leaf_raw(out, 6, "STATUS", d.status.as_str().as_bytes());
     leaf_time(out, 6, "FIRST_FOUND_DATETIME", d.first_found);
     leaf_time(out, 6, "LAST_FOUND_DATETIME", d.last_found);
+    if shape.show_qds
+        && let Some(q) = d.qds
+    {
+        indent(out, 6);
+        out.extend_from_slice(format!("<QDS severity=\"{}\">{q}</QDS>\n", qds_band(q)).as_bytes());
+    }
     leaf_u64(out, 6, "TIMES_FOUND", u64::from(d.times_found));
     leaf_time(out, 6, "LAST_TEST_DATETIME", d.last_test);
     leaf_time(out, 6, "LAST_UPDATE_DATETIME", d.last_update);
@@ -289,10 +297,13 @@ pub struct HostListShape {
     pub show_asset_id: bool,
     /// `SERIAL_NUMBER` with `details=All` from `/api/3.0` on (see fixtures/README.md).
     pub serial_number: bool,
+    /// `ASSET_GROUP_IDS` (`details=Basic/AGs` or `All/AGs`).
+    pub asset_group_ids: bool,
 }
 
-/// One `HOST` of a Host List page (`details` Basic or All).
-pub fn host_list_host(out: &mut Vec<u8>, h: &HostView, shape: &HostListShape) {
+/// One `HOST` of a Host List page (`details` Basic or All); `groups` are the host's asset group
+/// IDs, shown with the `/AGs` details.
+pub fn host_list_host(out: &mut Vec<u8>, h: &HostView, shape: &HostListShape, groups: &[u64]) {
     host_head(out, h, shape.show_asset_id);
     if let Some(dns) = h.dns {
         leaf_cdata(out, 4, "DNS", dns);
@@ -339,6 +350,10 @@ pub fn host_list_host(out: &mut Vec<u8>, h: &HostView, shape: &HostListShape) {
             leaf_u64(out, 4, "LAST_VM_AUTH_SCANNED_DURATION", u64::from(d));
         }
     }
+    if shape.asset_group_ids && !groups.is_empty() {
+        let ids: Vec<String> = groups.iter().map(u64::to_string).collect();
+        leaf_raw(out, 4, "ASSET_GROUP_IDS", ids.join(",").as_bytes());
+    }
     close(out, 3, "HOST");
 }
 
@@ -351,8 +366,44 @@ pub fn id_set_entry(out: &mut Vec<u8>, from: u64, to: u64) {
     }
 }
 
-/// One `VULN` of a KnowledgeBase page.
-pub fn kb_vuln(out: &mut Vec<u8>, v: &SimVuln, details: KbDetails) {
+/// Qualys's real-time threat indicator labels and the fixed IDs its KnowledgeBase gives them
+/// (`<THREAT_INTEL id="8">No_Patch</THREAT_INTEL>`). IDs 5, 7, 8, 11, 13, 14, 15 and 18 are in
+/// the recorded KnowledgeBase answer; the others follow Qualys's published list of indicators.
+pub const THREAT_INTEL_IDS: &[(&str, u32)] = &[
+    ("Zero_Day", 1),
+    ("Exploit_Public", 2),
+    ("Active_Attacks", 3),
+    ("High_Lateral_Movement", 4),
+    ("Easy_Exploit", 5),
+    ("High_Data_Loss", 6),
+    ("Denial_of_Service", 7),
+    ("No_Patch", 8),
+    ("Malware", 9),
+    ("Exploit_Kit", 10),
+    ("Wormable", 11),
+    ("Predicted_High_Risk", 12),
+    ("Privilege_Escalation", 13),
+    ("Unauthenticated_Exploitation", 14),
+    ("Remote_Code_Execution", 15),
+    ("Ransomware", 16),
+    ("Solorigate_Sunburst", 17),
+    ("Cisa_Known_Exploited_Vulns", 18),
+];
+
+/// The ID Qualys gives a threat indicator label.
+pub fn threat_intel_id(label: &str) -> Option<u32> {
+    THREAT_INTEL_IDS
+        .iter()
+        .find(|(l, _)| *l == label)
+        .map(|(_, id)| *id)
+}
+
+/// One `VULN` of a KnowledgeBase page, for `details=Basic` (the default) and `All` alike: the
+/// recorded default answer already carries DIAGNOSIS, CONSEQUENCE, SOLUTION and
+/// THREAT_INTELLIGENCE, and what `All` adds beyond it is not documented. `cvss_scoring` is the
+/// subscription's "CVSS Scoring" option: without it Qualys omits `CVSS` and `CVSS_V3` (the
+/// recorded default answer has none).
+pub fn kb_vuln(out: &mut Vec<u8>, v: &SimVuln, cvss_scoring: bool) {
     open(out, 2, "VULN");
     leaf_u64(out, 3, "QID", u64::from(v.qid));
     leaf_text(out, 3, "VULN_TYPE", &v.vuln_type);
@@ -388,23 +439,28 @@ pub fn kb_vuln(out: &mut Vec<u8>, v: &SimVuln, details: KbDetails) {
     if let Some(s) = &v.solution {
         leaf_cdata(out, 3, "SOLUTION", s);
     }
-    if let Some(b) = &v.cvss_base {
+    if cvss_scoring && let Some(b) = &v.cvss_base {
         open(out, 3, "CVSS");
         leaf_text(out, 4, "BASE", b);
         close(out, 3, "CVSS");
     }
-    if let Some(b) = &v.cvss3_base {
+    if cvss_scoring && let Some(b) = &v.cvss3_base {
         open(out, 3, "CVSS_V3");
         leaf_text(out, 4, "BASE", b);
         close(out, 3, "CVSS_V3");
     }
     leaf_bool(out, 3, "PCI_FLAG", v.pci_flag);
-    if details == KbDetails::All && !v.threat_intel.is_empty() {
+    let intel: Vec<(u32, &str)> = v
+        .threat_intel
+        .iter()
+        .filter_map(|t| threat_intel_id(t).map(|id| (id, t.as_str())))
+        .collect();
+    if !intel.is_empty() {
         open(out, 3, "THREAT_INTELLIGENCE");
-        for (i, t) in v.threat_intel.iter().enumerate() {
+        for (id, label) in intel {
             indent(out, 4);
-            out.extend_from_slice(format!("<THREAT_INTEL id=\"{}\">", i + 1).as_bytes());
-            cdata_into(out, t);
+            out.extend_from_slice(format!("<THREAT_INTEL id=\"{id}\">").as_bytes());
+            cdata_into(out, label);
             end(out, "THREAT_INTEL");
         }
         close(out, 3, "THREAT_INTELLIGENCE");

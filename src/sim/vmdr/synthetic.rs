@@ -29,7 +29,9 @@ use crate::qualys::filter::{DetectionType, VulnStatus};
 
 use crate::sim::tenant::{SimVuln, Tag};
 use crate::sim::timestamp::Timestamp;
-use crate::sim::vmdr::host_source::{DetectionView, HostView, SynthScratch, Text, TextOut};
+use crate::sim::vmdr::host_source::{
+    DetectionView, HostView, SynthScratch, Text, TextOut, default_qds,
+};
 use crate::sim::vmdr::params::HostDetails;
 use crate::sim::vmdr::render::{self, HldShape, HostListShape, dtd};
 use crate::sim::xml_writer;
@@ -272,6 +274,12 @@ impl SyntheticPopulation {
         if self.host_id(i) < id { i + 1 } else { i }
     }
 
+    /// Whether a host of the population is in network `id` (hosts come 762 to a network,
+    /// from network 100000).
+    pub fn has_network(&self, id: u64) -> bool {
+        self.spec.hosts > 0 && (100_000..=100_000 + (self.spec.hosts - 1) / 762).contains(&id)
+    }
+
     /// The tags hosts of this population carry.
     pub fn tags(&self) -> &[Tag] {
         &self.tags
@@ -363,7 +371,10 @@ impl SyntheticPopulation {
             last_vm_scanned_duration: Some(200 + ((r >> 50) % 1800) as u32),
             last_vm_auth_scanned: auth.then_some(Timestamp(last_scan - 120)),
             last_vm_auth_scanned_duration: auth.then_some(180 + ((r >> 54) % 1200) as u32),
+            // Processed ten minutes after the scan ended.
+            last_vm_processed: Some(Timestamp(last_scan - 120 + 600)),
             tags,
+            asset_groups: &[],
             detections: Vec::new(),
         }
     }
@@ -416,6 +427,10 @@ impl SyntheticPopulation {
             });
             let first = EPOCH - 30 * DAY - (r2 % (700 * DAY as u64)) as i64;
             let last = (first + ((r2 >> 32) % (300 * DAY as u64)) as i64).min(EPOCH - DAY);
+            // A fixed detection was not found by the scan a day after its last finding, which
+            // is also its last test; every other detection was last tested when last found.
+            let fixed = (status == VulnStatus::Fixed).then_some(last + DAY);
+            let tested = fixed.unwrap_or(last);
             let port = [22u16, 80, 443, 445, 3389, 8080, 8443, 1433, 3306, 5432]
                 [((r >> 44) % 10) as usize];
             view.detections.push(DetectionView {
@@ -431,17 +446,18 @@ impl SyntheticPopulation {
                 first_found: Timestamp(first),
                 last_found: Timestamp(last),
                 times_found: 1 + ((r >> 48) % 400) as u32,
-                last_test: Timestamp(last),
-                last_update: Timestamp(last + 300),
-                last_fixed: (status == VulnStatus::Fixed).then_some(Timestamp(last + DAY)),
+                last_test: Timestamp(tested),
+                last_update: Timestamp(tested + 300),
+                last_fixed: fixed.map(Timestamp),
                 last_reopened: (status == VulnStatus::ReOpened)
-                    .then_some(Timestamp(last - 7 * DAY)),
+                    .then_some(Timestamp((last - 7 * DAY).max(first))),
                 times_reopened: (status == VulnStatus::ReOpened)
                     .then_some(1 + ((r >> 58) % 3) as u32),
                 is_ignored: false,
                 is_disabled: false,
                 kernel: (info.kernel && linux).then_some((r >> 60) & 1 == 1),
-                last_processed: Timestamp(last + 600),
+                last_processed: Timestamp(tested + 600),
+                qds: default_qds(info.kind, info.severity, info.qid),
             });
             taken += 1;
         }
@@ -751,12 +767,14 @@ pub fn write_page(opts: &SynthOptions, mut w: impl Write) -> Result<SynthSummary
         show_reopened_info: false,
         affect_running_kernel: true,
         unique_vuln_id: true,
+        show_qds: false,
     };
     let hl = HostListShape {
         details: HostDetails::All,
         show_tags: true,
         show_asset_id: true,
         serial_number: false,
+        asset_group_ids: false,
     };
     let mut scratch = SynthScratch::default();
     let mut i = 0u64;
@@ -781,7 +799,7 @@ pub fn write_page(opts: &SynthOptions, mut w: impl Write) -> Result<SynthSummary
             }
             SynthStream::VmdrAssets => {
                 sum.records += 1;
-                render::host_list_host(&mut buf, &view, &hl);
+                render::host_list_host(&mut buf, &view, &hl, &[]);
             }
         }
         sum.hosts += 1;
