@@ -343,6 +343,21 @@ pub enum Error {
         source: quick_xml::Error,
     },
 
+    /// The body is not the JSON the API gateway documents (or not UTF-8), or an element of a
+    /// JSON array is not what the stream reads.
+    #[error("{origin}: invalid JSON at byte {offset}{}: {problem}", if *element > 0 { format!(" (element {element})") } else { String::new() })]
+    Json {
+        /// Endpoint and page, or a file name.
+        origin: String,
+        /// Byte offset in the (decompressed) JSON text.
+        offset: u64,
+        /// 1-based index of the array element, 0 when not inside one.
+        element: u64,
+        problem: String,
+        #[source]
+        source: Option<serde_json::Error>,
+    },
+
     /// The body ended before the document did (connection closed mid-body, truncated file).
     #[error(
         "{origin}: the document ends at byte {offset} before its root element closes (truncated response)"
@@ -374,6 +389,15 @@ pub enum Error {
     /// truncation WARNING without `id_min`, `hasMoreRecords` without `lastId` or records).
     #[error("{exchange}: {what}; the remaining records cannot be fetched")]
     CursorMissing { exchange: Exchange, what: String },
+
+    /// Policy IDs the run was asked for are not in the subscription's policy list (Policy
+    /// Compliance). Found before any posture request; a configuration problem.
+    #[error("{exchange}: polic{} {} not in the policy list of this subscription ({listed} policies listed)\n  what to do: check policy_ids against the console (Policy Compliance > Policies) or run without policy_ids to fetch every active policy", if missing.len() == 1 { "y" } else { "ies" }, missing.iter().map(u64::to_string).collect::<Vec<_>>().join(", ") + if missing.len() == 1 { " is" } else { " are" })]
+    PolicyNotFound {
+        exchange: Exchange,
+        missing: Vec<u64>,
+        listed: usize,
+    },
 
     /// A retryable failure kept failing until the retry budget ran out.
     #[error("{endpoint}: still failing after {attempts} attempts over {}s: {last}\n  what to do: {remediation}", elapsed.as_secs())]
@@ -434,7 +458,7 @@ impl Error {
     /// The exit class `qharness` reports for this error.
     pub fn exit_class(&self) -> ExitClass {
         match self {
-            Error::Config { .. } => ExitClass::Config,
+            Error::Config { .. } | Error::PolicyNotFound { .. } => ExitClass::Config,
             Error::Account { .. } => ExitClass::Account,
             Error::RetriesExhausted { .. }
             | Error::Throttled { .. }

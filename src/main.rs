@@ -10,7 +10,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
-use qualys_harness::config::{CommonSettings, PASSWORD_ENV, StatusList, VmdrSettings};
+use qualys_harness::config::{
+    CommonSettings, PASSWORD_ENV, PcSettings, PolicyIdList, StatusList, VmdrSettings,
+};
 use qualys_harness::scenario::{self, Verdict, catalogue, report};
 use qualys_harness::sim::{self, SynthOptions, SynthStream};
 use qualys_harness::{
@@ -71,7 +73,8 @@ struct ServeArgs {
 
 #[derive(Args)]
 struct SynthArgs {
-    /// vmdr-vulnerabilities (Host List Detection) or vmdr-assets (Host List).
+    /// vmdr-vulnerabilities (Host List Detection), vmdr-assets (Host List) or pc-posture (a
+    /// gzip'd PCRS posture answer).
     #[arg(long, value_enum)]
     stream: SynthStream,
     /// Number of hosts.
@@ -80,7 +83,8 @@ struct SynthArgs {
     /// Stop adding hosts once the file reaches this size (e.g. 200MB, 1GB).
     #[arg(long, value_parser = sim::synthetic::parse_size)]
     size: Option<u64>,
-    /// Mean detections per host (exponential, capped at 200).
+    /// Mean detections per host (exponential, capped at 200); for pc-posture, postures per
+    /// host.
     #[arg(long, default_value_t = 50.0)]
     detections_per_host: f64,
     /// Seed: the same seed writes the same bytes.
@@ -102,10 +106,11 @@ struct ConformArgs {
 
 #[derive(Args)]
 struct FetchArgs {
-    /// The stream: vmdr-assets or vmdr-vulnerabilities.
+    /// The stream: vmdr-assets, vmdr-vulnerabilities or pc-posture.
     #[arg(long)]
     stream: Option<StreamKind>,
-    /// The platform's API server URL, e.g. https://qualysapi.qualys.com (US1).
+    /// The platform's API server URL, e.g. https://qualysapi.qualys.com (US1); for pc-posture
+    /// the API gateway URL, e.g. https://gateway.qg1.apps.qualys.com.
     #[arg(long)]
     platform_url: Option<String>,
     /// The Qualys API user. The password comes from QUALYS_PASSWORD or password_file.
@@ -114,6 +119,9 @@ struct FetchArgs {
     /// The VMDR module's settings (flattened: the flags keep their names and places).
     #[command(flatten)]
     vmdr: VmdrFlags,
+    /// The Policy Compliance module's settings.
+    #[command(flatten)]
+    pc: PcFlags,
     /// Extra CA certificate (PEM) to trust, e.g. the simulator's.
     #[arg(long)]
     ca_cert: Option<PathBuf>,
@@ -187,6 +195,34 @@ impl VmdrFlags {
     }
 }
 
+/// The flags of the Policy Compliance module's settings ([`PcSettings`]).
+#[derive(Args)]
+struct PcFlags {
+    /// pc-posture: policy IDs to fetch, comma-separated (default: every active policy).
+    #[arg(long)]
+    policy_ids: Option<String>,
+    /// pc-posture: also fetch inactive policies (without --policy-ids).
+    #[arg(long)]
+    include_inactive_policies: bool,
+    /// pc-posture: ask for evidence, remediation and cause of failure (evidenceRequired=1).
+    #[arg(long)]
+    evidence: bool,
+    /// pc-posture: host IDs per posture request (default 5000).
+    #[arg(long)]
+    host_batch_size: Option<usize>,
+}
+
+impl PcFlags {
+    fn settings(&self) -> PcSettings {
+        PcSettings {
+            policy_ids: self.policy_ids.clone().map(PolicyIdList::Text),
+            include_inactive_policies: self.include_inactive_policies.then_some(true),
+            evidence: self.evidence.then_some(true),
+            host_batch_size: self.host_batch_size,
+        }
+    }
+}
+
 impl FetchArgs {
     fn settings(&self) -> Result<Settings> {
         let file = match &self.config {
@@ -204,6 +240,7 @@ impl FetchArgs {
                 ..CommonSettings::default()
             },
             vmdr: self.vmdr.settings(),
+            pc: self.pc.settings(),
         };
         Ok(file.overridden_by(flags))
     }
@@ -211,7 +248,8 @@ impl FetchArgs {
 
 #[derive(Args)]
 struct ParseArgs {
-    /// The stream whose response the file holds: vmdr-vulnerabilities or vmdr-assets.
+    /// The stream whose response the file holds: vmdr-vulnerabilities, vmdr-assets or
+    /// pc-posture (a posture answer, gzip'd or plain).
     #[arg(long)]
     stream: StreamKind,
     /// Print only the number of records the stream would emit.
@@ -356,6 +394,16 @@ fn synth(args: SynthArgs) -> Result<()> {
     let mut out = AtomicFile::create(&args.out, ".qharness-synth-")?;
     let summary = sim::write_page(&opts, &mut out)?;
     out.publish()?;
+    if opts.stream == SynthStream::PcPosture {
+        println!(
+            "wrote {}: {} hosts, {} posture records, {} bytes of JSON (gzip'd)",
+            args.out.display(),
+            summary.hosts,
+            summary.records,
+            summary.bytes
+        );
+        return Ok(());
+    }
     println!(
         "wrote {}: {} hosts, {} detections ({} records), {} bytes",
         args.out.display(),

@@ -171,15 +171,25 @@ impl CommonSettings {
                 "give only the server part, e.g. https://qualysapi.qualys.com; the connector adds the API paths",
             ));
         }
-        let suggestion = |p: &platform::Platform| {
-            format!(
-                "use the API server URL of {}: {} (the API gateway {} is only for Policy Compliance)",
-                p.name,
-                p.api_server_url(),
-                p.gateway_url()
-            )
-        };
         let calls_api_server = !stream.family.uses_gateway();
+        let suggestion = |p: &platform::Platform| {
+            if calls_api_server {
+                format!(
+                    "use the API server URL of {}: {} (the API gateway {} is only for Policy Compliance)",
+                    p.name,
+                    p.api_server_url(),
+                    p.gateway_url()
+                )
+            } else {
+                format!(
+                    "use the API gateway URL of {}: {} (the {} stream logs in at /auth there; the API server {} is for VMDR and WAS)",
+                    p.name,
+                    p.gateway_url(),
+                    stream.name,
+                    p.api_server_url()
+                )
+            }
+        };
         match platform::classify(&url) {
             UrlKind::WebUi(p) => {
                 return Err(Error::config(
@@ -215,6 +225,16 @@ impl CommonSettings {
                         stream.name
                     ),
                     "use the API server URL (`qualysapi.` host) for VMDR and WAS streams",
+                ));
+            }
+            UrlKind::ApiServer(p) if !calls_api_server => {
+                return Err(Error::config(
+                    "platform_url",
+                    format!(
+                        "{raw} is the API server URL, but the {} stream calls the API gateway",
+                        stream.name
+                    ),
+                    suggestion(p),
                 ));
             }
             UrlKind::ApiServer(p) | UrlKind::Gateway(p) => {

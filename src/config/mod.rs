@@ -6,8 +6,8 @@
 //! The file format is flat (`platform_url = ...`, `status = ...`, the same keys in a scenario's
 //! `[settings]`), but in code the settings come in sections: [`CommonSettings`] (`common.rs`)
 //! holds what every stream reads (the stream, platform and user, password, TLS, retries,
-//! timeouts), and each Qualys module has its own section ([`VmdrSettings`] in `vmdr.rs` now;
-//! Policy Compliance and WAS sections come with their streams). Each section declares its keys
+//! timeouts), and each Qualys module has its own section ([`VmdrSettings`] in `vmdr.rs`,
+//! [`PcSettings`] in `pc.rs`; WAS's comes with its streams). Each section declares its keys
 //! once, with `settings_section!`, and is listed once in `settings_sections!`; reading the file
 //! dispatches each key to its section, and a key no section knows is rejected at the key with
 //! the list of valid ones.
@@ -87,9 +87,11 @@ macro_rules! settings_section {
 }
 
 mod common;
+mod pc;
 mod vmdr;
 
 pub use common::{CommonConfig, CommonSettings, RetryPolicy};
+pub use pc::{PcConfig, PcSettings, PolicyIdItem, PolicyIdList, PolicySelection};
 pub use vmdr::{StatusList, VmdrConfig, VmdrSettings};
 
 /// The environment variable the password is read from when no `password_file` is set.
@@ -173,7 +175,7 @@ macro_rules! settings_sections {
     };
 }
 
-settings_sections!(vmdr: VmdrSettings => VmdrConfig);
+settings_sections!(vmdr: VmdrSettings => VmdrConfig, pc: PcSettings => PcConfig);
 
 /// A key that some section knows. Checked while the key is read, so the TOML error points at
 /// the key.

@@ -3,7 +3,8 @@
 //!
 //! - [`xml`]: the FO and QPS envelopes, the host lists of Host List and Host List Detection
 //!   (the hot path), the KnowledgeBase.
-//! - `json/` is where the parsers of the API gateway's JSON answers (the PCRS posture stream)
-//!   will go.
+//! - [`json`]: the API gateway's JSON answers: the PCRS policy list and host IDs, and the
+//!   posture answer, streamed one element at a time and inflated on the fly.
 
+pub mod json;
 pub mod xml;

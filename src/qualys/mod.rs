@@ -3,6 +3,7 @@
 //!
 //! - [`endpoint`]: the endpoint registry. Every endpoint, its API family, permission and paths.
 //! - [`fo`]: the FO API's paths, `SIMPLE_RETURN` codes and header names.
+//! - [`pcrs`]: the PCRS posture record's names, one table the connector and the simulator read.
 //! - [`permission`]: the module permissions a user needs.
 //! - [`platform`]: the 13 shared platforms and the rules that read URLs and usernames against
 //!   them.
@@ -15,6 +16,7 @@
 pub mod endpoint;
 pub mod filter;
 pub mod fo;
+pub mod pcrs;
 pub mod permission;
 pub mod platform;
 

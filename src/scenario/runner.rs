@@ -276,7 +276,9 @@ fn check_outcome(
                     failures.push(format!("the error message lacks {word:?}: {msg}"));
                 }
             }
-            if e.exit_class() == crate::ExitClass::Config && !journal.is_empty() {
+            // Only a setting's error is found before any request; a configuration problem the
+            // server reveals (a policy ID the policy list lacks) comes after the list request.
+            if matches!(e, Error::Config { .. }) && !journal.is_empty() {
                 failures.push(format!(
                     "a configuration error must be found before any request, but the simulator received {}",
                     journal.len()

@@ -14,6 +14,7 @@ use super::file::{ThroughputMode, ThroughputSpec};
 use crate::config::Settings;
 use crate::connector::BuiltinRun;
 use crate::error::{Error, Result};
+use crate::parse::json::baseline::ignored_any;
 use crate::parse::xml::baseline::raw_event_loop;
 use crate::sim::{
     Simulator, SimulatorConfig, SynthOptions, SynthStream, SynthSummary, Tenant, write_page,
@@ -39,9 +40,13 @@ pub struct Measurement {
 
 impl Measurement {
     pub fn describe(&self) -> String {
+        let yardstick = match self.stream.row().throughput {
+            Some(Baseline::JsonIgnoredAny) => "serde_json IgnoredAny pass",
+            _ => "raw quick-xml loop",
+        };
         let (subject, baseline) = match self.mode {
-            ThroughputMode::ParseCount => ("parse --count", "raw quick-xml loop"),
-            ThroughputMode::ParseNdjson => ("parse to NDJSON", "raw quick-xml loop"),
+            ThroughputMode::ParseCount => ("parse --count", yardstick),
+            ThroughputMode::ParseNdjson => ("parse to NDJSON", yardstick),
             ThroughputMode::EndToEnd => ("simulator -> HTTP -> connector", "parse to NDJSON"),
         };
         let memory = match self.rss_growth_mib {
@@ -176,14 +181,23 @@ async fn timed_baseline(
     synth: &SynthSummary,
 ) -> Result<f64> {
     let p = path.to_path_buf();
-    let expected = synth.detections;
+    let detections = synth.detections;
+    let records = synth.records;
     blocking(move || match baseline {
+        Baseline::JsonIgnoredAny => {
+            let t = Instant::now();
+            let file = File::open(&p).map_err(|e| Error::io("opening", &p, e))?;
+            let n = ignored_any(BufReader::with_capacity(64 * 1024, file))?;
+            let secs = t.elapsed().as_secs_f64();
+            check(n, records, "array elements seen by the serde_json pass")?;
+            Ok(secs)
+        }
         Baseline::RawXmlEventLoop => {
             let t = Instant::now();
             let file = File::open(&p).map_err(|e| Error::io("opening", &p, e))?;
             let n = raw_event_loop(BufReader::with_capacity(64 * 1024, file))?;
             let secs = t.elapsed().as_secs_f64();
-            check(n, expected, "DETECTION elements seen by the raw loop")?;
+            check(n, detections, "DETECTION elements seen by the raw loop")?;
             Ok(secs)
         }
     })

@@ -4,8 +4,9 @@
 //! it, benchmarks stream gigabytes from it. It answers from two sources: recorded fixtures
 //! ([`FixtureSet`]) and a modelled [`Tenant`] with Qualys semantics for every parameter the
 //! connector sends. It speaks three API families: FO (VMDR's `/api/N.0/fo/`, modelled), QPS
-//! (WAS's `/qps/rest/`) and the API gateway (`/auth`, PCRS); the last two authenticate and say
-//! no in their own words today, and answer "not modelled" until their handlers land.
+//! (WAS's `/qps/rest/`, which authenticates and says no in its own words, and answers "not
+//! modelled" until its handlers land) and the API gateway (`/auth` issuing JWTs, and the PCRS
+//! posture API, modelled: `pc/`).
 //!
 //! # A request's way through
 //!
@@ -46,6 +47,10 @@
 //!   module (`vmdr.rs`: tags, asset groups, hosts, detections and what later scans change in
 //!   them, KnowledgeBase, a synthetic population) and the embedded demo tenant. The tenant's
 //!   clock (`POST /__sim/clock`) says which of those changes have happened.
+//! - **pc/** is the gateway's Policy Compliance endpoints: `/auth` (JWT sessions with a
+//!   lifetime, and a `jwt_expired` fault), the policy list, host IDs and the posture answer,
+//!   streamed and gzip'd as it is sent (`handlers.rs`, `postures.rs`, `synthetic.rs`), from the
+//!   tenant's `[pc]` section (`tenant/pc.rs`).
 //! - **vmdr/** is the FO family's VMDR endpoints: one handler per endpoint (`handlers.rs`),
 //!   their parameters (`params.rs`), the lazily rendered pages (`host_pages.rs`, `kb_page.rs`)
 //!   walking the host source (`host_source.rs`), the truncation URL (`truncation.rs`), the XML
@@ -85,6 +90,7 @@
 
 mod dialect;
 mod engine;
+mod pc;
 mod registry;
 mod server;
 mod simulator;

@@ -12,21 +12,22 @@ use crate::qualys::fo::header;
 use crate::sim::dialect::fo::FoDialect;
 use crate::sim::dialect::gateway::GatewayDialect;
 use crate::sim::dialect::qps::QpsDialect;
-use crate::sim::engine::accounts::{BasicAuth, GatewayAuth, NoSessions};
+use crate::sim::engine::accounts::{BasicAuth, GatewayAuth, JwtSessions};
 use crate::sim::engine::routing::RoutingTable;
-use crate::sim::vmdr;
+use crate::sim::{pc, vmdr};
 
 /// The routing table the simulator serves with.
 pub fn routing_table() -> RoutingTable {
+    // One session store: /auth issues the tokens the gateway's authentication checks.
+    let sessions = Arc::new(JwtSessions::default());
     RoutingTable::new()
         .family(Family::Fo, BasicAuth, FoDialect)
         // Only when the tenant sets require_requested_with (the refusal is not documented).
         .header_required_by(Family::Fo, header::REQUESTED_WITH)
         .family(Family::Qps, BasicAuth, QpsDialect)
-        // Policy Compliance's JWT sessions replace NoSessions when /auth gets its handler.
         .family(
             Family::Gateway,
-            GatewayAuth::new(&endpoint::GATEWAY_AUTH, Arc::new(NoSessions)),
+            GatewayAuth::new(&endpoint::GATEWAY_AUTH, sessions.clone()),
             GatewayDialect,
         )
         // Paths outside the registry (a replayed fixture's fault) speak the API server's own.
@@ -35,6 +36,11 @@ pub fn routing_table() -> RoutingTable {
         .answer(&endpoint::HOST_LIST, vmdr::HostListHandler)
         .answer(&endpoint::KNOWLEDGE_BASE, vmdr::KnowledgeBaseHandler)
         .answer_without_limits(&endpoint::ABOUT, vmdr::AboutHandler)
+        // API limits do not apply to /auth (Qualys); the PCRS endpoints have their own budget.
+        .answer_without_limits(&endpoint::GATEWAY_AUTH, pc::AuthHandler { sessions })
+        .answer(&endpoint::PCRS_POLICY_LIST, pc::PolicyListHandler)
+        .answer(&endpoint::PCRS_HOST_IDS, pc::HostIdsHandler)
+        .answer(&endpoint::PCRS_POSTURE_INFO, pc::PostureInfoHandler)
 }
 
 #[cfg(test)]
@@ -58,5 +64,18 @@ mod tests {
         }
         assert!(table.handler(&endpoint::ABOUT).is_some_and(|h| !h.limited));
         assert!(table.handler(&endpoint::WAS_FINDING_SEARCH).is_none());
+    }
+
+    #[test]
+    fn every_gateway_endpoint_has_a_handler_and_only_auth_is_outside_the_limits() {
+        let table = routing_table();
+        for e in [
+            &endpoint::PCRS_POLICY_LIST,
+            &endpoint::PCRS_HOST_IDS,
+            &endpoint::PCRS_POSTURE_INFO,
+        ] {
+            assert!(table.handler(e).is_some_and(|h| h.limited), "{}", e.name);
+        }
+        assert!(table.handler(&endpoint::GATEWAY_AUTH).is_some_and(|h| !h.limited));
     }
 }

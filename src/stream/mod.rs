@@ -14,7 +14,8 @@
 //! - [`registry`] is the one table that says what each stream is. Everything outside this
 //!   module reads a stream's facts from its [`StreamRow`] and runs it through the [`Stream`]
 //!   trait; nothing else matches on [`StreamKind`].
-//! - A [`Stream`] is one file per stream ([`vmdr_assets`], [`vmdr_vulnerabilities`]): its first
+//! - A [`Stream`] is one file per stream ([`vmdr_assets`], [`vmdr_vulnerabilities`],
+//!   [`pc_posture`]): its first
 //!   request, its page parser (from [`crate::parse`]), its cursor and what it does with a
 //!   completed page.
 //! - [`page_loop`] is the loop every paged stream shares, and [`cursor`] the ways Qualys says
@@ -37,6 +38,7 @@ use crate::sink::Sink;
 pub mod cursor;
 pub mod host_list_page;
 pub mod page_loop;
+pub mod pc_posture;
 pub mod record_value;
 pub mod registry;
 pub mod saved_response;

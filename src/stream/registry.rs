@@ -27,6 +27,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::Value;
 
 use super::Stream;
+use super::pc_posture::PcPosture;
 use super::vmdr_assets::VmdrAssets;
 use super::vmdr_vulnerabilities::VmdrVulnerabilities;
 use crate::error::{Error, Result};
@@ -51,6 +52,10 @@ pub enum Baseline {
     /// quick-xml's raw event loop over the same response, counting `DETECTION` start tags
     /// ([`crate::parse::xml::baseline::raw_event_loop`]).
     RawXmlEventLoop,
+    /// A plain serde_json pass that keeps nothing (`IgnoredAny`) over the same JSON, read
+    /// through the same decompression as the subject
+    /// ([`crate::parse::json::baseline::ignored_any`]).
+    JsonIgnoredAny,
 }
 
 /// One stream of the registry.
@@ -127,11 +132,16 @@ pub static STREAMS: &[StreamRow] = &[
         name: "pc-posture",
         family: Family::Gateway,
         permission: Permission::ManagePc,
-        settings: &[],
+        settings: &[
+            "policy_ids",
+            "include_inactive_policies",
+            "evidence",
+            "host_batch_size",
+        ],
         tolerates: &[],
-        record_key: &[],
-        throughput: None,
-        builtin: None,
+        record_key: &["posture_id"],
+        throughput: Some(Baseline::JsonIgnoredAny),
+        builtin: Some(&PcPosture),
     },
     StreamRow {
         kind: StreamKind::WasAssets,
@@ -288,16 +298,12 @@ mod tests {
 
     #[test]
     fn reserved_streams_are_rejected_naming_the_implemented_ones() {
-        for kind in [
-            StreamKind::PcPosture,
-            StreamKind::WasAssets,
-            StreamKind::WasFindings,
-        ] {
+        for kind in [StreamKind::WasAssets, StreamKind::WasFindings] {
             let e = kind.builtin().err().expect("not implemented yet");
             let msg = e.to_string();
             assert!(msg.contains("is not implemented in this version"), "{msg}");
             assert!(
-                msg.contains("use vmdr-assets or vmdr-vulnerabilities"),
+                msg.contains("use vmdr-assets or vmdr-vulnerabilities or pc-posture"),
                 "{msg}"
             );
         }

@@ -15,6 +15,8 @@ pub struct RunSummary {
     /// Pages (responses of the paginated endpoint) that completed.
     pub pages: u64,
     pub hosts: u64,
+    /// Policies whose postures were fetched (Policy Compliance).
+    pub policies: u64,
     /// Detections read, of every type.
     pub detections_read: u64,
     /// Information-gathered detections a server sent although they were not requested.
@@ -51,6 +53,9 @@ impl RunSummary {
             if self.retries == 1 { "y" } else { "ies" },
             self.bytes as f64 / 1e6
         );
+        if self.policies > 0 {
+            s.push_str(&format!("; {} polic{}", self.policies, if self.policies == 1 { "y" } else { "ies" }));
+        }
         if self.kb_requests > 0 {
             s.push_str(&format!(
                 "; KnowledgeBase: {} QID(s) in {} request(s), {} unknown",

@@ -36,7 +36,7 @@ pub fn from_body(facts: &ResponseFacts, body: &[u8]) -> Error {
         message: message.clone(),
     };
     match status {
-        401 if facts.endpoint == &endpoint::GATEWAY_AUTH => account(AccountProblem::BadLogin),
+        401 if facts.endpoint == &endpoint::GATEWAY_AUTH => account(login_problem(&message.text)),
         401 if message.text.to_ascii_lowercase().contains("expired") => {
             account(AccountProblem::SessionExpired)
         }
@@ -61,6 +61,24 @@ pub fn from_body(facts: &ResponseFacts, body: &[u8]) -> Error {
             }
         }
     }
+}
+
+/// What a refused login names: the account state behind an `AccountStatusException` (its
+/// text is the API server's for the same state), else bad credentials.
+fn login_problem(text: &str) -> AccountProblem {
+    use crate::qualys::fo::code;
+    if !text.contains("AccountStatusException") {
+        return AccountProblem::BadLogin;
+    }
+    [
+        (code::REGISTRATION_INCOMPLETE_TEXT, AccountProblem::RegistrationIncomplete),
+        (code::ACCOUNT_EXPIRED_TEXT, AccountProblem::Expired),
+        (code::ACCOUNT_INACTIVE_TEXT, AccountProblem::Inactive),
+        (code::SECURE_ID_TEXT, AccountProblem::SecureIdRequired),
+    ]
+    .into_iter()
+    .find(|(t, _)| text.contains(t))
+    .map_or(AccountProblem::BadLogin, |(_, p)| p)
 }
 
 /// The code and text of a gateway error body, whichever documented shape it has.
@@ -172,6 +190,26 @@ mod tests {
         ));
         assert_eq!(e.retry(), Retry::Never);
         assert!(e.to_string().contains("InvalidCredentialsException"), "{e}");
+    }
+
+    #[test]
+    fn a_login_refused_for_the_account_state_names_the_state() {
+        let e = read(
+            &endpoint::GATEWAY_AUTH,
+            401,
+            r#"{"authentication_exceptions":[["Authentication Failure: 1 errors, 0 successes: authenticationFailure.AccountStatusException: Registration must be completed before API requests will be served for this account"]]}"#,
+        );
+        assert!(
+            matches!(
+                e,
+                Error::Account {
+                    problem: AccountProblem::RegistrationIncomplete,
+                    ..
+                }
+            ),
+            "{e}"
+        );
+        assert!(e.to_string().contains("activation"), "{e}");
     }
 
     #[test]

@@ -5,16 +5,20 @@
 //! | family | how the caller is known | impl |
 //! |---|---|---|
 //! | FO, QPS | HTTP Basic, checked against the tenant's users | [`BasicAuth`] |
-//! | gateway | `Authorization: Bearer <JWT>` issued by `POST /auth`, looked up in a [`SessionStore`]; `/auth` itself takes the form's `username` and `password` | [`GatewayAuth`] |
+//! | gateway | `Authorization: Bearer <JWT>` issued by `POST /auth` ([`JwtSessions`]), looked up in a [`SessionStore`]; `/auth` itself takes the form's `username` and `password` | [`GatewayAuth`] |
 //!
 //! Either way the account state is checked the same way ([`check_state`]): an expired,
 //! inactive or unregistered account is refused whatever the family.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use crate::qualys::{Endpoint, Permission};
 use crate::sim::server::request::SimRequest;
 use crate::sim::tenant::{AccountState, Tenant, User};
+use crate::sim::timestamp::Timestamp;
 
 /// Why a call was refused before reaching its endpoint.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,6 +47,10 @@ pub trait Authenticate: Send + Sync + 'static {
         request: &SimRequest,
         endpoint: &'static Endpoint,
     ) -> Result<&'t User, Refusal>;
+
+    /// Ends the session the request authenticated with, for families that have sessions (the
+    /// `jwt_expired` fault); nothing for the others.
+    fn expire_session(&self, _request: &SimRequest) {}
 }
 
 /// HTTP Basic against the tenant's users: the FO API and QPS.
@@ -64,11 +72,14 @@ impl Authenticate for BasicAuth {
     }
 }
 
-/// The sessions `POST /auth` opens on the API gateway: the seam where Policy Compliance's JWT
-/// issuing plugs in. Until then [`NoSessions`] knows no token.
+/// The sessions `POST /auth` opens on the API gateway: [`JwtSessions`] issues and checks them;
+/// [`NoSessions`] (tests of the seam) knows no token.
 pub trait SessionStore: Send + Sync + std::fmt::Debug + 'static {
     /// The login a bearer token was issued to, or why the token is no good.
     fn login_for(&self, token: &str) -> Result<String, SessionProblem>;
+
+    /// Ends a token's life now (the `jwt_expired` fault); later calls with it are "JWT expired".
+    fn expire(&self, _token: &str) {}
 }
 
 /// Why a bearer token does not log in.
@@ -77,20 +88,80 @@ pub enum SessionProblem {
     /// Never issued (or issued by another gateway).
     Unknown,
     /// Issued, but past its lifetime.
-    #[cfg_attr(
-        not(test),
-        expect(
-            dead_code,
-            reason = "no store issues tokens until Policy Compliance adds JWT sessions"
-        )
-    )]
     Expired,
 }
 
-/// A gateway that has issued no token: every bearer call is "Not authenticated".
+/// The gateway's JWT sessions: `POST /auth` issues a token that names its user and lives for
+/// the tenant's `[pc] token_lifetime_secs` (Qualys: 4 hours), on the real clock, so a test can
+/// let one run out in a second. The tokens look like JWTs (three base64url parts, the middle
+/// one `{"sub":..,"iat":..,"exp":..}`) but are checked by lookup, not by signature; the
+/// signature part is random, so a token cannot be guessed from its user.
+#[derive(Debug, Default)]
+pub struct JwtSessions {
+    live: Mutex<HashMap<String, Session>>,
+    issued: AtomicU64,
+}
+
+#[derive(Debug, Clone)]
+struct Session {
+    login: String,
+    expires: Instant,
+}
+
+impl JwtSessions {
+    /// Issues a token for `login`, valid for `lifetime`.
+    pub fn issue(&self, login: &str, lifetime: Duration, now: Timestamp) -> String {
+        use base64::Engine as _;
+        use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        let n = self.issued.fetch_add(1, Ordering::Relaxed);
+        let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"HS256","typ":"JWT"}"#);
+        let claims = serde_json::json!({
+            "sub": login,
+            "iat": now.0,
+            "exp": now.0 + i64::try_from(lifetime.as_secs()).unwrap_or(i64::MAX / 2),
+            "jti": n,
+        });
+        let payload = URL_SAFE_NO_PAD.encode(claims.to_string());
+        let mut signature = [0u8; 32];
+        rand::Rng::fill(&mut rand::rng(), &mut signature[..]);
+        let token = format!("{header}.{payload}.{}", URL_SAFE_NO_PAD.encode(signature));
+        let session = Session {
+            login: login.to_string(),
+            expires: Instant::now() + lifetime,
+        };
+        self.sessions().insert(token.clone(), session);
+        token
+    }
+
+    fn sessions(&self) -> std::sync::MutexGuard<'_, HashMap<String, Session>> {
+        self.live.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+impl SessionStore for JwtSessions {
+    fn login_for(&self, token: &str) -> Result<String, SessionProblem> {
+        let sessions = self.sessions();
+        let session = sessions.get(token).ok_or(SessionProblem::Unknown)?;
+        if Instant::now() >= session.expires {
+            return Err(SessionProblem::Expired);
+        }
+        Ok(session.login.clone())
+    }
+
+    fn expire(&self, token: &str) {
+        if let Some(s) = self.sessions().get_mut(token) {
+            s.expires = Instant::now();
+        }
+    }
+}
+
+/// A gateway that has issued no token: every bearer call is "Not authenticated" (tests of the
+/// seam).
+#[cfg(test)]
 #[derive(Debug, Clone, Copy, Default)]
 pub struct NoSessions;
 
+#[cfg(test)]
 impl SessionStore for NoSessions {
     fn login_for(&self, _token: &str) -> Result<String, SessionProblem> {
         Err(SessionProblem::Unknown)
@@ -144,6 +215,12 @@ impl Authenticate for GatewayAuth {
             SessionProblem::Expired => Refusal::SessionExpired,
         })?;
         check_state(tenant.user(&login).ok_or(Refusal::NotAuthenticated)?)
+    }
+
+    fn expire_session(&self, request: &SimRequest) {
+        if let Some(token) = request.credentials.as_ref().and_then(|c| c.token()) {
+            self.sessions.expire(token);
+        }
     }
 }
 
@@ -282,5 +359,22 @@ mod tests {
         assert_eq!(bearer("live"), Ok("quays_ab1".into()));
         assert_eq!(bearer("old"), Err(Refusal::SessionExpired));
         assert_eq!(bearer("forged"), Err(Refusal::NotAuthenticated));
+    }
+
+    #[test]
+    fn jwt_sessions_issue_tokens_that_expire_with_time_or_on_demand() {
+        let store = JwtSessions::default();
+        let now = Timestamp(1_717_200_000);
+        let a = store.issue("quays_ab1", Duration::from_secs(3600), now);
+        let b = store.issue("quays_ab1", Duration::from_secs(3600), now);
+        assert_ne!(a, b, "every login gets its own token");
+        assert_eq!(a.split('.').count(), 3, "shaped like a JWT");
+        assert_eq!(store.login_for(&a), Ok("quays_ab1".into()));
+        store.expire(&a);
+        assert_eq!(store.login_for(&a), Err(SessionProblem::Expired));
+        assert_eq!(store.login_for(&b), Ok("quays_ab1".into()));
+        let short = store.issue("quays_ab1", Duration::ZERO, now);
+        assert_eq!(store.login_for(&short), Err(SessionProblem::Expired));
+        assert_eq!(store.login_for("forged"), Err(SessionProblem::Unknown));
     }
 }

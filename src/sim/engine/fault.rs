@@ -17,7 +17,8 @@
 //!
 //! Faults fall in three groups, applied at different points of an exchange:
 //! - *answers* replace the response (`server_error`, `generic_return_999`, `html_error`,
-//!   `moved_permanently`, `rate_limited`, `concurrency_busy`, `simple_return`). Those of the
+//!   `moved_permanently`, `rate_limited`, `concurrency_busy`, `simple_return`, and on the
+//!   gateway `jwt_expired`, which also kills the caller's token). Those of the
 //!   web server in front (`server_error`, `html_error`, `moved_permanently`) look the same on
 //!   every family; the others are said in the endpoint family's dialect: `rate_limited` is a
 //!   `SIMPLE_RETURN` 409 CODE 1965 on an FO path, a `ServiceResponse` 429 on a WAS path, a JSON
@@ -60,6 +61,10 @@ pub enum Fault {
     DisconnectAfter { bytes: u64 },
     /// End the body early but cleanly (the HTTP message is complete, the XML document is not):
     /// after `after_bytes`, or, when absent, just before `</RESPONSE>` so the root never closes.
+    /// On the gateway's JSON answers the default place is inside the second record (before its
+    /// `"status":` key), so an array is cut mid-record; a gzip'd answer is cut there and then
+    /// compressed, so the gzip stream itself ends cleanly. `after_bytes` counts the bytes on
+    /// the wire (compressed ones for a gzip'd answer).
     Truncate {
         #[serde(default)]
         after_bytes: Option<u64>,
@@ -109,6 +114,9 @@ pub enum Fault {
     },
     /// The truncation WARNING's URL repeats the request's own `id_min` instead of advancing.
     CursorStuck,
+    /// The gateway's bearer token dies now: the call is answered 401 "JWT expired" and the token
+    /// stays expired, so the client must log in again (`/auth`).
+    JwtExpired,
 }
 
 fn default_dribble_bytes() -> usize {
@@ -155,6 +163,7 @@ impl Fault {
             Fault::ConcurrencyBusy { .. } => "concurrency_busy",
             Fault::SimpleReturn { .. } => "simple_return",
             Fault::CursorStuck => "cursor_stuck",
+            Fault::JwtExpired => "jwt_expired",
         }
     }
 
@@ -169,6 +178,7 @@ impl Fault {
                 | Fault::RateLimited { .. }
                 | Fault::ConcurrencyBusy { .. }
                 | Fault::SimpleReturn { .. }
+                | Fault::JwtExpired
         )
     }
 }
@@ -416,6 +426,8 @@ pub struct Delivery {
     pub disconnect_after: Option<u64>,
     pub invalid_chars: Option<Vec<u8>>,
     pub malformed: bool,
+    /// The body is JSON (the gateway family): the content faults look for JSON marks.
+    pub json: bool,
 }
 
 impl Delivery {
@@ -466,6 +478,7 @@ impl Delivery {
                 pattern: b"<RESULTS>".to_vec(),
                 action: SpliceAction::InsertAfter(chars.clone()),
                 once: false,
+                skip: 0,
             });
         }
         if self.malformed {
@@ -473,18 +486,26 @@ impl Delivery {
                 pattern: b"</DETECTION>".to_vec(),
                 action: SpliceAction::Replace(b"</DETECTOIN>".to_vec()),
                 once: true,
+                skip: 0,
             });
             rules.push(SpliceRule {
                 pattern: b"</RESPONSE>".to_vec(),
                 action: SpliceAction::Replace(b"</RESPOSNE>".to_vec()),
                 once: true,
+                skip: 0,
             });
         }
         if self.truncate_before_root_close {
+            let (pattern, skip) = if self.json {
+                (&b",\"status\":"[..], 1)
+            } else {
+                (&b"</RESPONSE>"[..], 0)
+            };
             rules.push(SpliceRule {
-                pattern: b"</RESPONSE>".to_vec(),
+                pattern: pattern.to_vec(),
                 action: SpliceAction::StopBefore,
                 once: true,
+                skip,
             });
         }
         (!rules.is_empty()).then(|| Splicer {
@@ -508,6 +529,8 @@ struct SpliceRule {
     pattern: Vec<u8>,
     action: SpliceAction,
     once: bool,
+    /// Occurrences to pass over before the rule acts.
+    skip: usize,
 }
 
 /// A streaming find-and-rewrite over body chunks; patterns split across chunk boundaries are
@@ -573,6 +596,12 @@ impl Splicer {
                 }
             }
             match best {
+                Some((at, i)) if self.rules[i].skip > 0 => {
+                    self.rules[i].skip -= 1;
+                    let plen = self.rules[i].pattern.len();
+                    out.extend_from_slice(&data[pos..at + plen]);
+                    pos = at + plen;
+                }
                 Some((at, i)) => {
                     out.extend_from_slice(&data[pos..at]);
                     let rule = &self.rules[i];
@@ -668,6 +697,24 @@ mod tests {
         let (out, stopped) = splice_in_pieces(&d, b"<X><RESPONSE>a</RESPONSE></X>", 3);
         assert_eq!(out, b"<X><RESPONSE>a");
         assert!(stopped);
+    }
+
+    #[test]
+    fn truncate_cuts_a_json_answer_inside_its_second_record() {
+        let d = Delivery {
+            truncate_before_root_close: true,
+            json: true,
+            ..Default::default()
+        };
+        let doc = br#"[{"id":1,"status":"Passed"},{"id":2,"status":"Failed"},{"id":3,"status":"Error"}]"#;
+        for piece in [1, 4, 9, 500] {
+            let (out, stopped) = splice_in_pieces(&d, doc, piece);
+            assert_eq!(out, br#"[{"id":1,"status":"Passed"},{"id":2"#, "piece {piece}");
+            assert!(stopped);
+        }
+        let (out, stopped) = splice_in_pieces(&d, br#"[{"id":1,"status":"Passed"}]"#, 3);
+        assert!(!stopped, "a one-record answer has no second record to cut");
+        assert_eq!(out, br#"[{"id":1,"status":"Passed"}]"#);
     }
 
     #[test]

@@ -34,6 +34,7 @@ use crate::sim::server::response::{SimResponse, content_type};
 use crate::sim::tenant::{Budget, Tenant, User};
 use crate::sim::timestamp::Timestamp;
 
+use self::accounts::Refusal;
 use self::fault::{Delivery, Fault, FaultBook};
 use self::handler::{Call, Rejection};
 use self::journal::{Completion, Journal, JournalEntry, Ticket};
@@ -361,7 +362,7 @@ impl Engine {
                 return self.journalled(req, dialect.refusal(&ctx, refusal), &[], MODEL);
             }
         };
-        let limits = self.tenant.limits_for(user);
+        let limits = self.tenant.limits_for_endpoint(user, endpoint);
         let budget = self.tenant.budget_for(user);
         let peek = self.limiter.peek(budget, endpoint, limits);
         ctx.user = &user.login;
@@ -379,7 +380,10 @@ impl Engine {
             return self.journalled(req, dialect.refusal(&ctx, refusal), &[], MODEL);
         }
 
-        let mut delivery = Delivery::default();
+        let mut delivery = Delivery {
+            json: endpoint.family == crate::qualys::Family::Gateway,
+            ..Delivery::default()
+        };
         let mut names = Vec::new();
         let mut answer: Option<&Fault> = None;
         let mut render_faults = Vec::new();
@@ -399,6 +403,9 @@ impl Engine {
             self.journalled(req, r, &names, MODEL)
         };
         if let Some(f) = answer {
+            if *f == Fault::JwtExpired {
+                family.authentication.expire_session(req);
+            }
             return finish(fault_answer(&ctx, dialect, f), delivery);
         }
         let Some(row) = self.routes.handler(endpoint) else {
@@ -468,6 +475,7 @@ fn fault_answer(ctx: &Context<'_>, dialect: &dyn Dialect, f: &Fault) -> SimRespo
                 },
             },
         ),
+        Fault::JwtExpired => dialect.refusal(ctx, Refusal::SessionExpired),
         Fault::GenericReturn999 { status } => {
             dialect.injected(ctx, InjectedError::Internal { status: *status })
         }

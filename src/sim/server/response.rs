@@ -62,6 +62,10 @@ pub enum Body {
     Empty,
     Bytes(Bytes),
     Source(Box<dyn ChunkSource>),
+    /// A source whose output is gzip'd as it is sent, after the content faults (so a
+    /// `truncate` finds its place in the JSON, and the cut answer is still a complete gzip
+    /// stream): the PCRS posture answer with `compressionRequired=1`.
+    Gzip(Box<dyn ChunkSource>),
 }
 
 impl std::fmt::Debug for Body {
@@ -70,6 +74,7 @@ impl std::fmt::Debug for Body {
             Body::Empty => f.write_str("Body::Empty"),
             Body::Bytes(b) => write!(f, "Body::Bytes({} bytes)", b.len()),
             Body::Source(_) => f.write_str("Body::Source"),
+            Body::Gzip(_) => f.write_str("Body::Gzip"),
         }
     }
 }
@@ -107,6 +112,18 @@ impl SimResponse {
         }
     }
 
+    /// A response whose body `source` renders and the transport gzips as it sends it.
+    pub fn streamed_gzip(
+        status: u16,
+        content_type: &str,
+        source: impl ChunkSource,
+    ) -> SimResponse {
+        SimResponse {
+            body: Body::Gzip(Box::new(source)),
+            ..SimResponse::new(status, content_type, Bytes::new())
+        }
+    }
+
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers
             .iter()
@@ -119,7 +136,7 @@ impl SimResponse {
         match &self.body {
             Body::Bytes(b) => Some(b),
             Body::Empty => Some(&[]),
-            Body::Source(_) => None,
+            Body::Source(_) | Body::Gzip(_) => None,
         }
     }
 
@@ -133,6 +150,42 @@ impl SimResponse {
                 while s.fill(&mut out)? {}
                 Ok(out)
             }
+            Body::Gzip(mut s) => {
+                let mut plain = Vec::new();
+                while s.fill(&mut plain)? {}
+                let mut gz = Gzip::default();
+                let mut out = gz.compress(&plain)?;
+                out.extend(gz.finish()?);
+                Ok(out)
+            }
         }
+    }
+}
+
+/// Gzip as a stream of pieces: what goes in comes out compressed as soon as the compressor
+/// lets go of it, the trailer at [`Gzip::finish`].
+pub struct Gzip(flate2::write::GzEncoder<Vec<u8>>);
+
+impl Default for Gzip {
+    fn default() -> Gzip {
+        // Level 1: the simulator must out-run the connector, and ratio does not matter here.
+        Gzip(flate2::write::GzEncoder::new(
+            Vec::new(),
+            flate2::Compression::fast(),
+        ))
+    }
+}
+
+impl Gzip {
+    /// Compresses `plain`, returning the compressed bytes ready so far.
+    pub fn compress(&mut self, plain: &[u8]) -> std::io::Result<Vec<u8>> {
+        std::io::Write::write_all(&mut self.0, plain)?;
+        Ok(std::mem::take(self.0.get_mut()))
+    }
+
+    /// Ends the stream: the remaining compressed bytes and the gzip trailer.
+    pub fn finish(&mut self) -> std::io::Result<Vec<u8>> {
+        self.0.try_finish()?;
+        Ok(std::mem::take(self.0.get_mut()))
     }
 }

@@ -36,7 +36,7 @@ use crate::sim::engine::fault::Delivery;
 use crate::sim::engine::journal::{Completion, Journal, Ticket};
 use crate::sim::engine::limits::RunningGuard;
 use crate::sim::server::request::{Credentials, JOURNALLED_HEADERS, SimRequest, is_form_body};
-use crate::sim::server::response::{Body, BytesSource, CHUNK_TARGET, ChunkSource};
+use crate::sim::server::response::{Body, BytesSource, CHUNK_TARGET, ChunkSource, Gzip};
 
 /// The largest request body read (KnowledgeBase `ids` lists are long; nothing else is).
 const MAX_REQUEST_BODY: usize = 16 * 1024 * 1024;
@@ -438,9 +438,17 @@ impl SimBody {
             Body::Empty => Box::new(BytesSource(Bytes::new())),
             Body::Bytes(b) => Box::new(BytesSource(b)),
             Body::Source(s) => s,
+            Body::Gzip(s) => {
+                let (tx, rx) = mpsc::channel(4);
+                tokio::task::spawn_blocking(move || produce(s, delivery, Some(Gzip::default()), tx));
+                return SimBody {
+                    state: State::Channel(rx),
+                    tracker,
+                };
+            }
         };
         let (tx, rx) = mpsc::channel(4);
-        tokio::task::spawn_blocking(move || produce(source, delivery, tx));
+        tokio::task::spawn_blocking(move || produce(source, delivery, None, tx));
         SimBody {
             state: State::Channel(rx),
             tracker,
@@ -505,8 +513,14 @@ impl hyper::body::Body for SimBody {
     }
 }
 
-/// Renders `source` and feeds the channel, applying the content and pacing faults.
-fn produce(mut source: Box<dyn ChunkSource>, delivery: Delivery, tx: mpsc::Sender<Chunk>) {
+/// Renders `source` and feeds the channel, applying the content faults, then the compression
+/// (`gzip`, when the body is sent gzip'd), then the byte budgets and the pacing.
+fn produce(
+    mut source: Box<dyn ChunkSource>,
+    delivery: Delivery,
+    mut gzip: Option<Gzip>,
+    tx: mpsc::Sender<Chunk>,
+) {
     let mut splicer = delivery.splicer();
     let mut raw = Vec::with_capacity(CHUNK_TARGET + CHUNK_TARGET / 2);
     let mut spliced = Vec::new();
@@ -533,6 +547,30 @@ fn produce(mut source: Box<dyn ChunkSource>, delivery: Delivery, tx: mpsc::Sende
             None => &raw,
         };
         let stopped = splicer.as_ref().is_some_and(|s| s.stopped());
+        let compressed;
+        let data: &[u8] = match gzip.as_mut() {
+            Some(gz) => {
+                let last = stopped || !more;
+                let packed = gz
+                    .compress(data)
+                    .and_then(|mut c| {
+                        if last {
+                            c.extend(gz.finish()?);
+                        }
+                        Ok(c)
+                    });
+                match packed {
+                    Ok(c) => compressed = c,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "gzip failed on a response body; resetting the connection");
+                        let _ = tx.blocking_send(Chunk::Reset);
+                        return;
+                    }
+                }
+                &compressed
+            }
+            None => data,
+        };
         // The byte budgets of truncate / disconnect_after: the smaller one ends the body.
         let mut end: Option<Chunk> = None;
         let mut take = data.len() as u64;

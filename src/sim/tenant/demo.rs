@@ -639,6 +639,7 @@ pub fn tenant() -> Tenant {
             },
         );
     }
+    let host_ids: Vec<u64> = hosts.iter().map(|h| h.id).collect();
     Tenant {
         name: "demo".into(),
         users: vec![
@@ -664,6 +665,7 @@ pub fn tenant() -> Tenant {
             // The demo subscription has "CVSS Scoring" on, so records show scores.
             cvss_scoring: true,
         },
+        pc: super::pc::demo(&host_ids),
     }
 }
 

@@ -71,6 +71,7 @@
 
 pub mod accounts;
 pub mod demo;
+pub mod pc;
 pub mod vmdr;
 
 use std::collections::HashMap;
@@ -84,6 +85,7 @@ use crate::sim::timestamp::Timestamp;
 use crate::sim::vmdr::synthetic::SyntheticSpec;
 
 pub use accounts::{AccountState, Budget, Limits, LimitsSpec, User};
+pub use pc::{PcData, PcSpec};
 pub use vmdr::{
     AssetGroup, AssetGroupSpec, DetectionChange, KernelState, SimDetection, SimHost, SimVuln, Tag,
     TagSpec, TextStyle, VmdrData, VmdrSpec,
@@ -157,6 +159,9 @@ pub struct TenantSpec {
     /// when it is on (on in the demo tenant, off in an empty one).
     #[serde(default)]
     pub cvss_scoring: Option<bool>,
+    /// The Policy Compliance section (see `pc`), merged over the base's by ID.
+    #[serde(default)]
+    pub pc: Option<PcSpec>,
 }
 
 impl TenantSpec {
@@ -189,6 +194,8 @@ pub struct Tenant {
     pub clock: Option<Timestamp>,
     /// The VMDR section: tags, hosts, KnowledgeBase, synthetic population.
     pub vmdr: VmdrData,
+    /// The Policy Compliance section: technologies, controls, policies and their hosts.
+    pub pc: PcData,
 }
 
 impl Tenant {
@@ -202,6 +209,7 @@ impl Tenant {
             require_requested_with: false,
             clock: None,
             vmdr: VmdrData::default(),
+            pc: PcData::default(),
         }
     }
 
@@ -260,6 +268,7 @@ impl Tenant {
             knowledge_base,
             synthetic,
             cvss_scoring,
+            pc,
         } = spec;
         let replaces = |s: TenantSection| replace.contains(&s);
         if let Some(name) = name {
@@ -312,6 +321,9 @@ impl Tenant {
             &replace,
         )?;
         self.vmdr.resolve()?;
+        if let Some(pc) = pc {
+            self.pc.merge(pc)?;
+        }
         self.check_fault_users()?;
         self.check_user_scopes()?;
         Ok(self)
@@ -361,6 +373,19 @@ impl Tenant {
         match &user.limits {
             Some(spec) => self.limits.merged(spec),
             None => self.limits,
+        }
+    }
+
+    /// The limits that apply to `user` calling `endpoint`: the PCRS endpoints on the gateway
+    /// have their own budget (`[pc] limits`, Qualys: 25 calls per 60 s per API); a user's own
+    /// limits still override it.
+    pub fn limits_for_endpoint(&self, user: &User, endpoint: &crate::qualys::Endpoint) -> Limits {
+        if endpoint.family != crate::qualys::Family::Gateway {
+            return self.limits_for(user);
+        }
+        match &user.limits {
+            Some(spec) => self.pc.limits.merged(spec),
+            None => self.pc.limits,
         }
     }
 

@@ -611,11 +611,17 @@ pub enum SynthStream {
     VmdrVulnerabilities,
     /// A Host List page (`HOST_LIST_OUTPUT`, `details=All`).
     VmdrAssets,
+    /// A PCRS posture answer (a JSON array, gzip'd), written by `sim::pc::synthetic`.
+    PcPosture,
 }
 
 impl SynthStream {
     /// Every stream with a synthetic writer.
-    pub const ALL: [SynthStream; 2] = [SynthStream::VmdrVulnerabilities, SynthStream::VmdrAssets];
+    pub const ALL: [SynthStream; 3] = [
+        SynthStream::VmdrVulnerabilities,
+        SynthStream::VmdrAssets,
+        SynthStream::PcPosture,
+    ];
 
     /// The stream's name, as the connector, scenario files and `qharness synth --stream`
     /// spell it.
@@ -623,6 +629,7 @@ impl SynthStream {
         match self {
             SynthStream::VmdrVulnerabilities => "vmdr-vulnerabilities",
             SynthStream::VmdrAssets => "vmdr-assets",
+            SynthStream::PcPosture => "pc-posture",
         }
     }
 
@@ -639,7 +646,7 @@ impl SynthStream {
 }
 
 /// The synthetic writer of the stream called `stream_name`, or `None` for a stream that has
-/// none yet (Policy Compliance, WAS): how the connector side reaches `synth` from a stream's
+/// none yet (WAS): how the connector side reaches `synth` from a stream's
 /// name.
 ///
 /// ```
@@ -648,7 +655,7 @@ impl SynthStream {
 /// let writer = synth_writer("vmdr-assets").expect("the assets stream has a writer");
 /// let summary = writer.write(&SynthOptions::hosts(3, 7), std::io::sink())?;
 /// assert_eq!(summary.records, 3);
-/// assert!(synth_writer("pc-posture").is_none());
+/// assert!(synth_writer("was-findings").is_none());
 /// # Ok::<(), qualys_harness::Error>(())
 /// ```
 pub fn synth_writer(stream_name: &str) -> Option<SynthStream> {
@@ -717,6 +724,9 @@ const FLUSH_AT: usize = 1 << 20;
 /// Writes one deterministic, DTD-valid page to `w`: the hosts, then a truncation WARNING
 /// (CODE 1980) whose URL carries `id_min` of the next host.
 pub fn write_page(opts: &SynthOptions, mut w: impl Write) -> Result<SynthSummary> {
+    if opts.stream == SynthStream::PcPosture {
+        return crate::sim::pc::synthetic::write_answer(opts, w);
+    }
     if opts.hosts.is_none() && opts.size.is_none() {
         return Err(Error::config(
             "synth",
@@ -757,6 +767,7 @@ pub fn write_page(opts: &SynthOptions, mut w: impl Write) -> Result<SynthSummary
             dtd::HOST_LIST,
             crate::qualys::fo::path::HOST_LIST,
         ),
+        SynthStream::PcPosture => unreachable!("pc-posture answers are written by sim::pc::synthetic; write_page returned before this"),
     };
     render::document_head(&mut buf, root, &opts.origin, dtd_path, now, None);
     xml_writer::open(&mut buf, 2, "HOST_LIST");
@@ -801,6 +812,7 @@ pub fn write_page(opts: &SynthOptions, mut w: impl Write) -> Result<SynthSummary
                 sum.records += 1;
                 render::host_list_host(&mut buf, &view, &hl, &[]);
             }
+            SynthStream::PcPosture => unreachable!("pc-posture answers are written by sim::pc::synthetic; write_page returned before this"),
         }
         sum.hosts += 1;
         i += 1;
@@ -817,6 +829,7 @@ pub fn write_page(opts: &SynthOptions, mut w: impl Write) -> Result<SynthSummary
             "action=list&show_tags=1&show_igs=1&show_asset_id=1&arf_kernel_filter=0"
         }
         SynthStream::VmdrAssets => "action=list&details=All&show_tags=1&show_asset_id=1",
+        SynthStream::PcPosture => unreachable!("pc-posture answers are written by sim::pc::synthetic; write_page returned before this"),
     };
     let url = format!(
         "{}/api/5.0{}?{params}&truncation_limit={}&id_min={next}",

@@ -1,0 +1,342 @@
+//! Policy Compliance posture: the PCRS posture streaming API on the API gateway, one record per
+//! posture info record.
+//!
+//! A run is four steps, each a call of the gateway's family (a bearer session from `POST /auth`,
+//! JSON errors; see [`crate::client::auth`]):
+//!
+//! 1. `GET /pcrs/1.0/posture/policy/list`: the subscription's policies. Without `policy_ids`
+//!    the active ones are fetched (the inactive ones too with `include_inactive_policies`);
+//!    with `policy_ids` exactly those, and an ID the list lacks fails the run before any
+//!    posture request (exit 2, naming the ID).
+//! 2. `GET /pcrs/1.0/posture/hostids?policyId=a,b,...`, at most 10 policies per request (the
+//!    documented limit). A per-policy `"error"` inside the 200 is reported with the policy ID
+//!    as a warning, and that policy is skipped; a policy with no hosts is fine.
+//! 3. `POST /pcrs/1.0/posture/postureInfo?evidenceRequired=0|1&compressionRequired=1` with the
+//!    documented body, one request per (policy, batch of at most `host_batch_size` host IDs).
+//!    The answer is a JSON array, gzip'd: it is inflated and parsed one element at a time
+//!    ([`crate::parse::json`]), so memory is bounded by one record, not by the answer. A 204
+//!    means no records.
+//! 4. Each answer is a page: its records go to a spool and reach the sink only once the answer
+//!    parsed completely; an answer whose body breaks off is asked again from scratch, and none
+//!    of its records was emitted. A token that expires mid-run is renewed by the client (one
+//!    new login, the request repeated), so nothing is lost or repeated.
+
+use std::collections::HashSet;
+use std::io::BufRead;
+use std::sync::atomic::Ordering;
+
+use futures_util::future::LocalBoxFuture;
+use serde_json::json;
+
+use super::saved_response::{ParseMode, ParseSummary, SavedResponse, with_reader};
+use super::{RunSummary, Stream, StreamKind};
+use crate::client::body_reader::BodyReader;
+use crate::client::error_reader::ResponseFacts;
+use crate::client::{Body, QualysClient, Request};
+use crate::config::{ConnectorConfig, PolicySelection};
+use crate::error::{Error, Exchange, Result};
+use crate::parse::json::array::io_error;
+use crate::parse::json::pcrs::{self, IdText, Policy, PolicyHosts};
+use crate::parse::json::posture::{self, PostureParser};
+use crate::parse::json::{ArrayReader, Decoded};
+use crate::qualys::endpoint;
+use crate::sink::{PageSpool, Sink};
+
+/// Policy IDs per `hostids` request: the documented maximum.
+pub const POLICIES_PER_HOST_ID_REQUEST: usize = 10;
+
+/// The Policy Compliance posture stream (its row is in [`super::registry`]).
+pub struct PcPosture;
+
+impl Stream for PcPosture {
+    /// The policy list: every run starts by learning which policies exist.
+    fn first_request(&self, _config: &ConnectorConfig) -> Request {
+        Request::get(&endpoint::PCRS_POLICY_LIST)
+    }
+
+    fn run<'a>(
+        &'a self,
+        client: &'a QualysClient,
+        config: &'a ConnectorConfig,
+        sink: &'a mut dyn Sink,
+    ) -> LocalBoxFuture<'a, Result<RunSummary>> {
+        Box::pin(run(self, client, config, sink))
+    }
+
+    fn parse_saved(
+        &self,
+        input: SavedResponse<'_>,
+        origin: &str,
+        mode: ParseMode,
+        sink: &mut dyn Sink,
+    ) -> Result<ParseSummary> {
+        with_reader!(input, r => parse_saved(r, origin, mode, sink))
+    }
+}
+
+/// Reads a posture answer (gzip'd or plain) element by element, calling `each` with the
+/// posture ID and, when `write` is set, the record's JSON. Returns the JSON bytes read.
+pub fn read_postures<R: BufRead>(
+    input: R,
+    origin: &str,
+    write: bool,
+    mut each: impl FnMut(Option<u64>, &[u8]) -> Result<()>,
+) -> Result<u64> {
+    let decoded = Decoded::sniff(input).map_err(|e| io_error(origin, 0, e))?;
+    let mut array = ArrayReader::new(decoded, origin);
+    let mut parser = PostureParser::default();
+    let mut json = Vec::with_capacity(4 * 1024);
+    loop {
+        let Some(element) = array.next_element()? else {
+            break;
+        };
+        let values = parser.parse(element.bytes, origin, element.index, element.offset)?;
+        json.clear();
+        if write {
+            posture::write_record(&mut json, &values);
+        }
+        each(values.posture_id(), &json)?;
+    }
+    Ok(array.position())
+}
+
+/// One posture answer, parsed completely and held until committed.
+struct PosturePage {
+    spool: PageSpool,
+}
+
+fn parse_page(body: BodyReader, facts: &ResponseFacts) -> Result<PosturePage> {
+    let mut page = PosturePage {
+        spool: PageSpool::new(),
+    };
+    if facts.status() == 204 {
+        return Ok(page);
+    }
+    let origin = facts.exchange.to_string();
+    read_postures(body, &origin, true, |id, json| {
+        page.spool.push(id.unwrap_or(0), json)
+    })?;
+    Ok(page)
+}
+
+/// Reads a small JSON answer whole; a 204 is `empty`.
+fn parse_whole<T>(
+    read: fn(BodyReader, &str) -> Result<T>,
+    empty: fn() -> T,
+) -> impl Fn(BodyReader, &ResponseFacts) -> Result<T> + Send + Sync + Clone + 'static
+where
+    T: Send + 'static,
+{
+    move |body, facts| {
+        if facts.status() == 204 {
+            return Ok(empty());
+        }
+        read(body, &facts.exchange.to_string())
+    }
+}
+
+/// The policies a run fetches, in the list's order (or the order of `policy_ids`).
+fn select(policies: Vec<Policy>, selection: &PolicySelection, exchange: Exchange) -> Result<Vec<Policy>> {
+    match selection {
+        PolicySelection::All { include_inactive } => Ok(policies
+            .into_iter()
+            .filter(|p| *include_inactive || p.is_active())
+            .collect()),
+        PolicySelection::Ids(ids) => {
+            let mut chosen = Vec::with_capacity(ids.len());
+            let mut missing = Vec::new();
+            for id in ids {
+                match policies.iter().find(|p| p.id.number() == Some(*id)) {
+                    Some(p) => chosen.push(p.clone()),
+                    None => missing.push(*id),
+                }
+            }
+            if missing.is_empty() {
+                Ok(chosen)
+            } else {
+                Err(Error::PolicyNotFound {
+                    exchange,
+                    missing,
+                    listed: policies.len(),
+                })
+            }
+        }
+    }
+}
+
+async fn run(
+    _stream: &PcPosture,
+    client: &QualysClient,
+    config: &ConnectorConfig,
+    sink: &mut dyn Sink,
+) -> Result<RunSummary> {
+    let mut summary = RunSummary {
+        stream: Some(StreamKind::PcPosture),
+        ..RunSummary::default()
+    };
+    let live = client.live();
+    let list_request = Request::get(&endpoint::PCRS_POLICY_LIST);
+    let list = client
+        .fetch(
+            &list_request,
+            parse_whole(pcrs::read_policy_list::<BodyReader>, || pcrs::PolicyList {
+                subscription_id: None,
+                policy_list: Vec::new(),
+            }),
+        )
+        .await?;
+    let subscription = list.subscription_id.clone();
+    let list_exchange = Exchange {
+        endpoint: list_request.path.clone(),
+        status: Some(200),
+        page: None,
+    };
+    let policies = select(list.policy_list, &config.pc.policies, list_exchange)?;
+    let evidence = if config.pc.evidence { "1" } else { "0" };
+    let mut hosts_seen: HashSet<IdText> = HashSet::new();
+    let mut page = 0u32;
+
+    for chunk in policies.chunks(POLICIES_PER_HOST_ID_REQUEST) {
+        let ids: Vec<String> = chunk.iter().map(|p| p.id.0.clone()).collect();
+        let request = Request::get(&endpoint::PCRS_HOST_IDS).query("policyId", ids.join(","));
+        let resolved = client
+            .fetch(&request, parse_whole(pcrs::read_host_ids::<BodyReader>, Vec::new))
+            .await?;
+        for policy in chunk {
+            let Some(entry) = resolved.iter().find(|e| e.policy_id == policy.id) else {
+                summary.warnings.push(format!(
+                    "policy {}: the gateway's host ID answer has no entry for it; its postures were not fetched",
+                    policy.id
+                ));
+                continue;
+            };
+            if let Some(error) = &entry.error {
+                summary.warnings.push(format!(
+                    "policy {}: the gateway could not resolve its hosts (\"{error}\"); its postures were not fetched",
+                    policy.id
+                ));
+                continue;
+            }
+            summary.policies += 1;
+            for batch in entry.host_ids.chunks(config.pc.host_batch_size) {
+                page += 1;
+                hosts_seen.extend(batch.iter().cloned());
+                let mut request = posture_request(entry, subscription.as_ref(), batch, evidence);
+                request.page = Some(page);
+                let answer = client.fetch(&request, parse_page).await?;
+                answer.spool.drain(|_, json| {
+                    sink.record(json)?;
+                    live.records.fetch_add(1, Ordering::Relaxed);
+                    Ok(())
+                })?;
+                live.pages.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    }
+    summary.pages = u64::from(page);
+    summary.hosts = hosts_seen.len() as u64;
+    summary.records = sink.count();
+    summary.finish(client).await;
+    Ok(summary)
+}
+
+/// The posture request of one (policy, host batch), with the documented body: the Resolve
+/// Host IDs entry of the policy, limited to the batch.
+fn posture_request(
+    entry: &PolicyHosts,
+    list_subscription: Option<&IdText>,
+    batch: &[IdText],
+    evidence: &str,
+) -> Request {
+    let subscription = entry.subscription_id.as_ref().or(list_subscription);
+    Request::post(&endpoint::PCRS_POSTURE_INFO)
+        .query("evidenceRequired", evidence)
+        .query("compressionRequired", "1")
+        .body(Body::Json(json!([{
+            "policyId": entry.policy_id,
+            "subscriptionId": subscription,
+            "hostIds": batch,
+        }])))
+}
+
+/// Parses a saved posture answer straight to the sink (no spool: a file has no retries).
+fn parse_saved<R: BufRead>(
+    input: R,
+    origin: &str,
+    mode: ParseMode,
+    sink: &mut dyn Sink,
+) -> Result<ParseSummary> {
+    let mut summary = ParseSummary::default();
+    let write = mode == ParseMode::Records;
+    summary.bytes = read_postures(input, origin, write, |_, json| {
+        summary.records += 1;
+        if write {
+            sink.record(json)?;
+        }
+        Ok(())
+    })?;
+    Ok(summary)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sink::MemorySink;
+
+    const ANSWER: &str = r#"[{"id":1,"hostId":100031,"policyId":"4711","status":"Passed"},
+        {"id":2,"hostId":100032,"policyId":"4711","status":"Failed","criticality":{"label":"SERIOUS","value":3}}]"#;
+
+    #[test]
+    fn a_saved_answer_parses_gzip_or_plain_and_count_agrees() {
+        use std::io::Write;
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gz.write_all(ANSWER.as_bytes()).unwrap();
+        let gz = gz.finish().unwrap();
+        for input in [ANSWER.as_bytes(), &gz[..]] {
+            let mut sink = MemorySink::default();
+            let s = PcPosture
+                .parse_saved(SavedResponse::Memory(input), "test", ParseMode::Records, &mut sink)
+                .unwrap();
+            assert_eq!(s.records, 2);
+            assert_eq!(s.bytes, ANSWER.len() as u64);
+            assert_eq!(sink.records[1]["criticality"], "SERIOUS");
+            assert_eq!(sink.records[0]["host_id"], 100031);
+            let mut count = crate::sink::CountSink::default();
+            let c = PcPosture
+                .parse_saved(SavedResponse::Memory(input), "test", ParseMode::Count, &mut count)
+                .unwrap();
+            assert_eq!((c.records, count.count), (2, 0));
+        }
+    }
+
+    fn policy(id: &str, status: &str) -> Policy {
+        Policy {
+            id: IdText(id.into()),
+            status: Some(status.into()),
+        }
+    }
+
+    #[test]
+    fn selection_keeps_active_policies_or_exactly_the_ids_and_names_missing_ones() {
+        let list = || vec![policy("1", "active"), policy("2", "inactive"), policy("3", "active")];
+        let ex = || Exchange {
+            endpoint: "list".into(),
+            status: Some(200),
+            page: None,
+        };
+        let ids = |v: Vec<Policy>| v.into_iter().map(|p| p.id.0).collect::<Vec<_>>();
+        let all = PolicySelection::All {
+            include_inactive: false,
+        };
+        assert_eq!(ids(select(list(), &all, ex()).unwrap()), ["1", "3"]);
+        let with = PolicySelection::All {
+            include_inactive: true,
+        };
+        assert_eq!(ids(select(list(), &with, ex()).unwrap()), ["1", "2", "3"]);
+        let exact = PolicySelection::Ids(vec![3, 2]);
+        assert_eq!(ids(select(list(), &exact, ex()).unwrap()), ["3", "2"]);
+        let e = select(list(), &PolicySelection::Ids(vec![1, 4799]), ex()).unwrap_err();
+        assert_eq!(e.exit_class(), crate::ExitClass::Config);
+        assert!(e.to_string().contains("4799"), "{e}");
+    }
+}
