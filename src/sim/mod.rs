@@ -109,8 +109,8 @@ pub use server::response::SimResponse;
 pub use simulator::{RunningSimulator, ServeOptions, Simulator, SimulatorConfig, serve};
 pub use tenant::{
     AccountState, AssetGroup, AssetGroupSpec, Budget, DetectionChange, KernelState, Limits,
-    LimitsSpec, SimDetection, SimHost, SimVuln, Tag, TagSpec, Tenant, TenantBase, TenantSection,
-    TenantSpec, TextStyle, User, VmdrData,
+    LimitsSpec, PcData, PcSpec, SimDetection, SimHost, SimVuln, Tag, TagSpec, Tenant, TenantBase,
+    TenantSection, TenantSpec, TextStyle, User, VmdrData,
 };
 pub use timestamp::Timestamp;
 pub use vmdr::synthetic::{

@@ -18,8 +18,11 @@ pub enum Decoded<R: BufRead> {
 impl<R: BufRead> Decoded<R> {
     /// Looks at the first bytes of `input` and wraps it accordingly (an empty input is plain).
     pub fn sniff(mut input: R) -> io::Result<Decoded<R>> {
+        // A JSON text starts with whitespace or a bracket, never with 0x1f, so the first byte
+        // decides: a body that arrives one byte at a time is still recognised (the inflater
+        // checks the rest of the magic).
         let head = input.fill_buf()?;
-        if head.len() >= 2 && head[0] == 0x1f && head[1] == 0x8b {
+        if head.first() == Some(&0x1f) {
             Ok(Decoded::Gzip(BufReader::with_capacity(
                 INFLATED_BUFFER,
                 MultiGzDecoder::new(input),
@@ -71,6 +74,8 @@ mod tests {
         gz.write_all(json).unwrap();
         let gz = gz.finish().unwrap();
         for (input, gzip) in [(&gz[..], true), (&json[..], false), (&b""[..], false)] {
+            let one_byte = std::io::BufReader::with_capacity(1, input);
+            assert_eq!(matches!(Decoded::sniff(one_byte).unwrap(), Decoded::Gzip(_)), gzip);
             let mut d = Decoded::sniff(input).unwrap();
             assert_eq!(matches!(d, Decoded::Gzip(_)), gzip);
             let mut out = Vec::new();

@@ -110,8 +110,9 @@ fn write_value(out: &mut Vec<u8>, kind: Kind, raw: Option<&str>) {
     let string = raw.starts_with('"');
     let scalar = !string && !raw.starts_with('{') && !raw.starts_with('[');
     match kind {
-        Kind::Integer => match plain_string(raw).filter(|s| is_integer(s)) {
-            Some(digits) => out.extend_from_slice(digits.as_bytes()),
+        Kind::Integer => match plain_string(raw).and_then(parse_integer) {
+            Some(Integer::Unsigned(n)) => out.extend_from_slice(itoa::Buffer::new().format(n).as_bytes()),
+            Some(Integer::Signed(n)) => out.extend_from_slice(itoa::Buffer::new().format(n).as_bytes()),
             None => out.extend_from_slice(raw.as_bytes()),
         },
         Kind::Text if scalar => quoted(out, raw),
@@ -150,9 +151,21 @@ fn plain_string(raw: &str) -> Option<&str> {
     (!inner.contains('\\')).then_some(inner)
 }
 
-fn is_integer(s: &str) -> bool {
-    let digits = s.strip_prefix('-').unwrap_or(s);
-    !digits.is_empty() && digits.len() <= 19 && digits.bytes().all(|b| b.is_ascii_digit())
+enum Integer {
+    Unsigned(u64),
+    Signed(i64),
+}
+
+/// A string of digits (optionally negative) as a number; `None` for anything else, or a
+/// number too large, which then stays a string.
+fn parse_integer(s: &str) -> Option<Integer> {
+    if s.is_empty() || !s.trim_start_matches('-').bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    match s.parse::<u64>() {
+        Ok(n) => Some(Integer::Unsigned(n)),
+        Err(_) => s.parse::<i64>().ok().map(Integer::Signed),
+    }
 }
 
 /// A JSON number or a string of digits, as an unsigned integer.
@@ -334,12 +347,20 @@ mod tests {
 
     #[test]
     fn every_field_is_present_and_absent_ones_are_null() {
-        let r = record(r#"{"id": 9, "status": "Passed", "unknownField": {"x": [1]}}"#);
-        let obj = r.as_object().unwrap();
-        assert_eq!(obj.len(), FIELD_COUNT);
-        let keys: Vec<&str> = obj.keys().map(String::as_str).collect();
-        let table: Vec<&str> = POSTURE_FIELDS.iter().map(|f| f.record).collect();
-        assert_eq!(keys, table, "record order is table order");
+        let element = r#"{"id": 9, "status": "Passed", "unknownField": {"x": [1]}}"#;
+        let r = record(element);
+        assert_eq!(r.as_object().unwrap().len(), FIELD_COUNT);
+        let values = PostureParser::default()
+            .parse(element.as_bytes(), "test", 1, 0)
+            .unwrap();
+        let mut out = Vec::new();
+        write_record(&mut out, &values);
+        let text = String::from_utf8(out).unwrap();
+        let at: Vec<usize> = POSTURE_FIELDS
+            .iter()
+            .map(|f| text.find(&format!("\"{}\":", f.record)).unwrap())
+            .collect();
+        assert!(at.windows(2).all(|w| w[0] < w[1]), "record order is table order: {text}");
         assert_eq!(r["posture_id"], 9);
         assert_eq!(r["status"], "Passed");
         assert!(r["host_id"].is_null() && r["evidence"].is_null());
@@ -360,6 +381,12 @@ mod tests {
         assert_eq!(r["policy_id"], "x-1", "a value that is not a number is kept");
         assert_eq!(r["policy_title"], "CIS \"Linux\"\n");
         assert_eq!(r["technology_id"], 88);
+        assert_eq!(record(r#"{"hostId":"007"}"#)["host_id"], 7, "leading zeros are no JSON");
+        assert_eq!(record(r#"{"hostId":"-2"}"#)["host_id"], -2);
+        assert_eq!(
+            record(r#"{"hostId":"99999999999999999999999"}"#)["host_id"],
+            "99999999999999999999999"
+        );
         assert!(r["netbios"].is_null());
         assert_eq!(r["criticality"], "SERIOUS");
         assert_eq!(r["first_fail_date"], "2024-05-01T10:00:00Z");

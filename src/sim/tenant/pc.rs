@@ -133,6 +133,12 @@ pub struct Policy {
     pub created_by: Option<String>,
 }
 
+impl Policy {
+    pub fn is_active(&self) -> bool {
+        self.status == PolicyStatus::Active
+    }
+}
+
 /// A generated population: one more active policy over `hosts` hosts and `controls` controls,
 /// rendered as it is sent (a million postures in constant memory).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
