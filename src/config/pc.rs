@@ -108,7 +108,9 @@ impl PcSettings {
             return Err(Error::config(
                 "host_batch_size",
                 format!("{host_batch_size} is out of range"),
-                format!("use 1 to {MAX_HOST_BATCH} host IDs per posture request (5000 is Qualys's own default)"),
+                format!(
+                    "use 1 to {MAX_HOST_BATCH} host IDs per posture request (5000 is Qualys's own default)"
+                ),
             ));
         }
         Ok(PcConfig {
@@ -129,9 +131,15 @@ mod tests {
             policy_ids: Some(PolicyIdList::Text("4711, 4712,4711".into())),
             ..PcSettings::default()
         };
-        assert_eq!(s.check().unwrap().policies, PolicySelection::Ids(vec![4711, 4712]));
+        assert_eq!(
+            s.check().unwrap().policies,
+            PolicySelection::Ids(vec![4711, 4712])
+        );
         let s: crate::Settings = toml::from_str("policy_ids = [4711, \"4713\"]").unwrap();
-        assert_eq!(s.pc.check().unwrap().policies, PolicySelection::Ids(vec![4711, 4713]));
+        assert_eq!(
+            s.pc.check().unwrap().policies,
+            PolicySelection::Ids(vec![4711, 4713])
+        );
         for bad in ["4711,abc", "4711,", "-3", "0"] {
             let s = PcSettings {
                 policy_ids: Some(PolicyIdList::Text(bad.into())),
@@ -148,7 +156,12 @@ mod tests {
     #[test]
     fn defaults_and_ranges() {
         let c = PcSettings::default().check().unwrap();
-        assert_eq!(c.policies, PolicySelection::All { include_inactive: false });
+        assert_eq!(
+            c.policies,
+            PolicySelection::All {
+                include_inactive: false
+            }
+        );
         assert_eq!((c.evidence, c.host_batch_size), (false, 5000));
         let e = PcSettings {
             host_batch_size: Some(0),

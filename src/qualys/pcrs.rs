@@ -39,7 +39,12 @@ pub struct PostureField {
     pub with_evidence: bool,
 }
 
-const fn field(record: &'static str, pcrs: &'static str, kind: Kind, confirmed: bool) -> PostureField {
+const fn field(
+    record: &'static str,
+    pcrs: &'static str,
+    kind: Kind,
+    confirmed: bool,
+) -> PostureField {
     PostureField {
         record,
         pcrs,
@@ -84,8 +89,18 @@ pub static POSTURE_FIELDS: [PostureField; FIELD_COUNT] = [
     field("last_fail_date", "lastFailDate", Kind::Date, false),
     field("first_pass_date", "firstPassDate", Kind::Date, false),
     field("last_pass_date", "lastPassDate", Kind::Date, false),
-    field("posture_modified_date", "postureModifiedDate", Kind::Date, false),
-    field("last_evaluated_date", "lastEvaluatedDate", Kind::Date, false),
+    field(
+        "posture_modified_date",
+        "postureModifiedDate",
+        Kind::Date,
+        false,
+    ),
+    field(
+        "last_evaluated_date",
+        "lastEvaluatedDate",
+        Kind::Date,
+        false,
+    ),
     evidence("remediation", "remediation", Kind::Text),
     evidence("cause_of_failure", "causeOfFailure", Kind::Json),
     evidence("evidence", "evidence", Kind::Json),
@@ -95,7 +110,6 @@ pub static POSTURE_FIELDS: [PostureField; FIELD_COUNT] = [
 pub fn index_of(record: &str) -> Option<usize> {
     POSTURE_FIELDS.iter().position(|f| f.record == record)
 }
-
 
 /// The index of each record field in [`POSTURE_FIELDS`], for code that writes one field by
 /// name (the simulator's renderer).

@@ -76,6 +76,10 @@ mod tests {
         ] {
             assert!(table.handler(e).is_some_and(|h| h.limited), "{}", e.name);
         }
-        assert!(table.handler(&endpoint::GATEWAY_AUTH).is_some_and(|h| !h.limited));
+        assert!(
+            table
+                .handler(&endpoint::GATEWAY_AUTH)
+                .is_some_and(|h| !h.limited)
+        );
     }
 }

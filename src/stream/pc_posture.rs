@@ -136,7 +136,11 @@ where
 }
 
 /// The policies a run fetches, in the list's order (or the order of `policy_ids`).
-fn select(policies: Vec<Policy>, selection: &PolicySelection, exchange: Exchange) -> Result<Vec<Policy>> {
+fn select(
+    policies: Vec<Policy>,
+    selection: &PolicySelection,
+    exchange: Exchange,
+) -> Result<Vec<Policy>> {
     match selection {
         PolicySelection::All { include_inactive } => Ok(policies
             .into_iter()
@@ -200,7 +204,10 @@ async fn run(
         let ids: Vec<String> = chunk.iter().map(|p| p.id.0.clone()).collect();
         let request = Request::get(&endpoint::PCRS_HOST_IDS).query("policyId", ids.join(","));
         let resolved = client
-            .fetch(&request, parse_whole(pcrs::read_host_ids::<BodyReader>, Vec::new))
+            .fetch(
+                &request,
+                parse_whole(pcrs::read_host_ids::<BodyReader>, Vec::new),
+            )
             .await?;
         for policy in chunk {
             let Some(entry) = resolved.iter().find(|e| e.policy_id == policy.id) else {
@@ -295,7 +302,12 @@ mod tests {
         for input in [ANSWER.as_bytes(), &gz[..]] {
             let mut sink = MemorySink::default();
             let s = PcPosture
-                .parse_saved(SavedResponse::Memory(input), "test", ParseMode::Records, &mut sink)
+                .parse_saved(
+                    SavedResponse::Memory(input),
+                    "test",
+                    ParseMode::Records,
+                    &mut sink,
+                )
                 .unwrap();
             assert_eq!(s.records, 2);
             assert_eq!(s.bytes, ANSWER.len() as u64);
@@ -303,7 +315,12 @@ mod tests {
             assert_eq!(sink.records[0]["host_id"], 100031);
             let mut count = crate::sink::CountSink::default();
             let c = PcPosture
-                .parse_saved(SavedResponse::Memory(input), "test", ParseMode::Count, &mut count)
+                .parse_saved(
+                    SavedResponse::Memory(input),
+                    "test",
+                    ParseMode::Count,
+                    &mut count,
+                )
                 .unwrap();
             assert_eq!((c.records, count.count), (2, 0));
         }
@@ -318,7 +335,13 @@ mod tests {
 
     #[test]
     fn selection_keeps_active_policies_or_exactly_the_ids_and_names_missing_ones() {
-        let list = || vec![policy("1", "active"), policy("2", "inactive"), policy("3", "active")];
+        let list = || {
+            vec![
+                policy("1", "active"),
+                policy("2", "inactive"),
+                policy("3", "active"),
+            ]
+        };
         let ex = || Exchange {
             endpoint: "list".into(),
             status: Some(200),

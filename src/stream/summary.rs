@@ -54,7 +54,11 @@ impl RunSummary {
             self.bytes as f64 / 1e6
         );
         if self.policies > 0 {
-            s.push_str(&format!("; {} polic{}", self.policies, if self.policies == 1 { "y" } else { "ies" }));
+            s.push_str(&format!(
+                "; {} polic{}",
+                self.policies,
+                if self.policies == 1 { "y" } else { "ies" }
+            ));
         }
         if self.kb_requests > 0 {
             s.push_str(&format!(

@@ -55,7 +55,11 @@ fn reference(tenant: &Tenant, selection: &PolicySelection, batch: usize) -> Refe
         keys: BTreeSet::new(),
     };
     for id in chosen {
-        let p = pc.policies.iter().find(|p| p.id == id).expect("a listed policy");
+        let p = pc
+            .policies
+            .iter()
+            .find(|p| p.id == id)
+            .expect("a listed policy");
         if p.missing_at_hostids || p.hosts.is_empty() {
             continue;
         }
@@ -78,7 +82,10 @@ fn pinned_policy_compliance_counts_match_a_reference_over_the_tenant() {
     let print = std::env::var_os("QHARNESS_PRINT_REFERENCE").is_some();
     let mut checked = 0;
     let mut mismatches = Vec::new();
-    for s in scenarios.iter().filter(|s| s.file.stream == StreamKind::PcPosture) {
+    for s in scenarios
+        .iter()
+        .filter(|s| s.file.stream == StreamKind::PcPosture)
+    {
         let server = &s.file.server;
         if s.is_throughput()
             || s.file.expect.error.is_some()
@@ -119,7 +126,11 @@ fn pinned_policy_compliance_counts_match_a_reference_over_the_tenant() {
         if let Some(want) = s.file.expect.pages
             && want != r.pages
         {
-            mismatches.push(format!("{}: pins {want} pages, reference says {}", s.id(), r.pages));
+            mismatches.push(format!(
+                "{}: pins {want} pages, reference says {}",
+                s.id(),
+                r.pages
+            ));
         }
         if let Some(keys) = &s.file.expect.keys {
             let want: BTreeSet<String> = keys.iter().cloned().collect();

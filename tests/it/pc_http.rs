@@ -64,35 +64,49 @@ fn pc(server: &MockServer) -> qualys_harness::Settings {
 
 #[tokio::test]
 async fn a_gzip_answer_becomes_one_record_per_posture_with_every_field() {
-    let server = gateway(
-        ResponseTemplate::new(200)
-            .set_body_raw(fixture_bytes("pc/posture_answer.json.gz"), "application/json"),
-    )
+    let server = gateway(ResponseTemplate::new(200).set_body_raw(
+        fixture_bytes("pc/posture_answer.json.gz"),
+        "application/json",
+    ))
     .await;
     let run = run(pc(&server)).await;
     let summary = run.summary();
     assert_eq!(summary.records, 3);
-    assert_eq!(summary.pages, 1, "one posture request: 4712 could not be resolved");
+    assert_eq!(
+        summary.pages, 1,
+        "one posture request: 4712 could not be resolved"
+    );
     assert_eq!(summary.policies, 1);
     assert!(
-        summary.warnings.iter().any(|w| w.contains("policy 4712")
-            && w.contains("Compliance Policy does not exist.")),
+        summary
+            .warnings
+            .iter()
+            .any(|w| w.contains("policy 4712") && w.contains("Compliance Policy does not exist.")),
         "{:?}",
         summary.warnings
     );
     let r = &run.records;
     assert_eq!(
-        r.iter().map(|r| r["status"].as_str().unwrap()).collect::<Vec<_>>(),
+        r.iter()
+            .map(|r| r["status"].as_str().unwrap())
+            .collect::<Vec<_>>(),
         ["Passed", "Failed", "Error"]
     );
     assert_eq!(r[0]["posture_id"], 700000001);
     assert_eq!(r[0]["policy_id"], 4711);
     assert_eq!(r[0]["criticality"], "SERIOUS");
     assert_eq!(r[1]["first_fail_date"], "2024-03-11T06:38:46Z");
-    assert_eq!(r[0]["rationale"], "Root logins over SSH bypass the audit of individual accounts; CIS says \"no\".");
+    assert_eq!(
+        r[0]["rationale"],
+        "Root logins over SSH bypass the audit of individual accounts; CIS says \"no\"."
+    );
     assert!(r[2]["dns"].is_null() && r[2]["evidence"].is_null());
     for rec in r {
-        assert_eq!(rec.as_object().unwrap().len(), 25, "every field in every record");
+        assert_eq!(
+            rec.as_object().unwrap().len(),
+            25,
+            "every field in every record"
+        );
     }
 }
 
@@ -103,7 +117,11 @@ async fn the_requests_are_the_documented_ones_with_the_token_and_the_json_body()
     s.pc.evidence = Some(true);
     s.pc.host_batch_size = Some(2);
     let run = run(s).await;
-    assert_eq!(run.summary().records, 6, "the answer is served for each of the two batches");
+    assert_eq!(
+        run.summary().records,
+        6,
+        "the answer is served for each of the two batches"
+    );
     let auth = requests_to(&server, "/auth").await;
     assert_eq!(auth.len(), 1);
     let form = form(&auth[0]);
@@ -145,7 +163,10 @@ async fn evidence_is_kept_as_the_gateway_sent_it() {
         r[0]["evidence"],
         serde_json::json!({"actual": ["permitrootlogin=yes"], "expected": "permitrootlogin=no"})
     );
-    assert_eq!(r[0]["cause_of_failure"]["unexpected"][0], "permitrootlogin=yes");
+    assert_eq!(
+        r[0]["cause_of_failure"]["unexpected"][0],
+        "permitrootlogin=yes"
+    );
     assert_eq!(
         r[1]["evidence"],
         "Error: the agent could not read /etc/ssh/sshd_config (permission denied)"
@@ -163,11 +184,17 @@ async fn a_204_is_no_records_and_no_error() {
 async fn a_requested_policy_the_list_lacks_is_exit_2_before_host_ids() {
     let server = gateway(ResponseTemplate::new(204)).await;
     let mut s = pc(&server);
-    s.pc.policy_ids = Some(qualys_harness::config::PolicyIdList::Text("4711,4800".into()));
+    s.pc.policy_ids = Some(qualys_harness::config::PolicyIdList::Text(
+        "4711,4800".into(),
+    ));
     let run = run(s).await;
     let e = run.error();
     assert_eq!(e.exit_class(), ExitClass::Config);
-    assert!(e.to_string().contains("policy 4800 is not in the policy list"), "{e}");
+    assert!(
+        e.to_string()
+            .contains("policy 4800 is not in the policy list"),
+        "{e}"
+    );
     assert!(requests_to(&server, HOST_IDS).await.is_empty());
 }
 
@@ -176,7 +203,11 @@ async fn gateway_errors_read_from_their_documented_bodies() {
     // A 1905 for a policy ID, a 404 for a flag, a refused login, a rejected token.
     for (fixture, status, want) in [
         ("pc/error_400_1905_policy_ids.json", 400, "policy_ids"),
-        ("pc/error_404_invalid_input_parameter.json", 404, "Invalid input Parameter."),
+        (
+            "pc/error_404_invalid_input_parameter.json",
+            404,
+            "Invalid input Parameter.",
+        ),
     ] {
         let server = gateway(json(status, fixture)).await;
         let run = run(pc(&server)).await;
@@ -192,13 +223,25 @@ async fn gateway_errors_read_from_their_documented_bodies() {
         .await;
     let e = run(pc(&server)).await.result.unwrap_err();
     assert!(
-        matches!(e, Error::Account { problem: AccountProblem::BadLogin, .. }),
+        matches!(
+            e,
+            Error::Account {
+                problem: AccountProblem::BadLogin,
+                ..
+            }
+        ),
         "{e}"
     );
     let server = gateway(json(401, "pc/error_401_not_authenticated.json")).await;
     let e = run(pc(&server)).await.result.unwrap_err();
     assert!(
-        matches!(e, Error::Account { problem: AccountProblem::SessionRejected, .. }),
+        matches!(
+            e,
+            Error::Account {
+                problem: AccountProblem::SessionRejected,
+                ..
+            }
+        ),
         "{e}"
     );
 }

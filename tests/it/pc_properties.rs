@@ -10,7 +10,9 @@ use qualys_harness::{CountSink, MemorySink, ParseMode, SavedResponse, Stream, St
 use serde_json::{Value, json};
 
 fn stream() -> &'static dyn Stream {
-    StreamKind::PcPosture.builtin().expect("pc-posture is built in")
+    StreamKind::PcPosture
+        .builtin()
+        .expect("pc-posture is built in")
 }
 
 /// A `BufRead` that hands out its input in the given chunk sizes (cycled).
@@ -94,23 +96,25 @@ fn posture() -> impl Strategy<Value = Value> {
         any::<bool>(),
         prop::option::of(prop::collection::vec(text(), 0..3)),
     )
-        .prop_map(|(id, host, status, title, rationale, id_as_text, evidence)| {
-            let mut v = json!({
-                "id": if id_as_text { json!(id.to_string()) } else { json!(id) },
-                "hostId": host,
-                "policyId": "4711",
-                "policyTitle": title,
-                "rationale": rationale,
-                "status": status,
-                "criticality": {"label": "SERIOUS", "value": 3},
-                "lastEvaluatedDate": "2024-06-01T06:38:46.000+0000",
-                "unknownName": [1, {"nested": true}],
-            });
-            if let Some(e) = evidence {
-                v["evidence"] = json!({"actual": e});
-            }
-            v
-        })
+        .prop_map(
+            |(id, host, status, title, rationale, id_as_text, evidence)| {
+                let mut v = json!({
+                    "id": if id_as_text { json!(id.to_string()) } else { json!(id) },
+                    "hostId": host,
+                    "policyId": "4711",
+                    "policyTitle": title,
+                    "rationale": rationale,
+                    "status": status,
+                    "criticality": {"label": "SERIOUS", "value": 3},
+                    "lastEvaluatedDate": "2024-06-01T06:38:46.000+0000",
+                    "unknownName": [1, {"nested": true}],
+                });
+                if let Some(e) = evidence {
+                    v["evidence"] = json!({"actual": e});
+                }
+                v
+            },
+        )
 }
 
 fn answer() -> impl Strategy<Value = (Vec<u8>, usize)> {

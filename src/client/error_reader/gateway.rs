@@ -71,7 +71,10 @@ fn login_problem(text: &str) -> AccountProblem {
         return AccountProblem::BadLogin;
     }
     [
-        (code::REGISTRATION_INCOMPLETE_TEXT, AccountProblem::RegistrationIncomplete),
+        (
+            code::REGISTRATION_INCOMPLETE_TEXT,
+            AccountProblem::RegistrationIncomplete,
+        ),
         (code::ACCOUNT_EXPIRED_TEXT, AccountProblem::Expired),
         (code::ACCOUNT_INACTIVE_TEXT, AccountProblem::Inactive),
         (code::SECURE_ID_TEXT, AccountProblem::SecureIdRequired),

@@ -157,7 +157,10 @@ impl<R: BufRead> ArrayReader<R> {
             if buf.is_empty() {
                 return Ok(None);
             }
-            match buf.iter().position(|b| !matches!(b, b' ' | b'\n' | b'\r' | b'\t')) {
+            match buf
+                .iter()
+                .position(|b| !matches!(b, b' ' | b'\n' | b'\r' | b'\t'))
+            {
                 Some(i) => {
                     let b = buf[i];
                     self.advance(i);
@@ -311,7 +314,10 @@ mod tests {
         let mut out = Vec::new();
         while let Some(e) = a.next_element()? {
             assert_eq!(e.index as usize, out.len() + 1);
-            assert_eq!(&input[e.offset as usize..e.offset as usize + e.bytes.len()], e.bytes);
+            assert_eq!(
+                &input[e.offset as usize..e.offset as usize + e.bytes.len()],
+                e.bytes
+            );
             out.push(String::from_utf8(e.bytes.to_vec()).unwrap());
         }
         Ok(out)

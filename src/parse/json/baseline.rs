@@ -48,7 +48,10 @@ impl<'de> Visitor<'de> for Count {
 mod tests {
     #[test]
     fn the_baseline_counts_elements() {
-        assert_eq!(super::ignored_any(&br#"[{"a":[1,{}]}, {}, 3]"#[..]).unwrap(), 3);
+        assert_eq!(
+            super::ignored_any(&br#"[{"a":[1,{}]}, {}, 3]"#[..]).unwrap(),
+            3
+        );
         assert!(super::ignored_any(&b"[{}"[..]).is_err());
     }
 }

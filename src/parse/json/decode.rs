@@ -75,7 +75,10 @@ mod tests {
         let gz = gz.finish().unwrap();
         for (input, gzip) in [(&gz[..], true), (&json[..], false), (&b""[..], false)] {
             let one_byte = std::io::BufReader::with_capacity(1, input);
-            assert_eq!(matches!(Decoded::sniff(one_byte).unwrap(), Decoded::Gzip(_)), gzip);
+            assert_eq!(
+                matches!(Decoded::sniff(one_byte).unwrap(), Decoded::Gzip(_)),
+                gzip
+            );
             let mut d = Decoded::sniff(input).unwrap();
             assert_eq!(matches!(d, Decoded::Gzip(_)), gzip);
             let mut out = Vec::new();

@@ -178,7 +178,8 @@ mod tests {
     fn a_cut_answer_is_truncated_and_a_wrong_one_is_a_json_error() {
         let e = read_host_ids(&br#"[{"policyId":"4711""#[..], "hostids").unwrap_err();
         assert!(matches!(e, Error::Truncated { .. }), "{e}");
-        let e = read_policy_list(&br#"{"policyList":[{"title":"no id"}]}"#[..], "list").unwrap_err();
+        let e =
+            read_policy_list(&br#"{"policyList":[{"title":"no id"}]}"#[..], "list").unwrap_err();
         assert!(e.to_string().contains("not the documented JSON"), "{e}");
     }
 }

@@ -19,9 +19,9 @@ use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, Visitor};
 use serde_json::value::RawValue;
 
 use crate::error::{Error, Result};
-pub use crate::qualys::pcrs::{FIELD_COUNT, Kind, POSTURE_FIELDS};
 #[cfg(test)]
 use crate::qualys::pcrs::index_of;
+pub use crate::qualys::pcrs::{FIELD_COUNT, Kind, POSTURE_FIELDS};
 
 /// One element's known values, as raw JSON borrowed from the element's bytes.
 pub struct PostureValues<'a> {
@@ -111,8 +111,12 @@ fn write_value(out: &mut Vec<u8>, kind: Kind, raw: Option<&str>) {
     let scalar = !string && !raw.starts_with('{') && !raw.starts_with('[');
     match kind {
         Kind::Integer => match plain_string(raw).and_then(parse_integer) {
-            Some(Integer::Unsigned(n)) => out.extend_from_slice(itoa::Buffer::new().format(n).as_bytes()),
-            Some(Integer::Signed(n)) => out.extend_from_slice(itoa::Buffer::new().format(n).as_bytes()),
+            Some(Integer::Unsigned(n)) => {
+                out.extend_from_slice(itoa::Buffer::new().format(n).as_bytes())
+            }
+            Some(Integer::Signed(n)) => {
+                out.extend_from_slice(itoa::Buffer::new().format(n).as_bytes())
+            }
             None => out.extend_from_slice(raw.as_bytes()),
         },
         Kind::Text if scalar => quoted(out, raw),
@@ -128,7 +132,9 @@ fn write_value(out: &mut Vec<u8>, kind: Kind, raw: Option<&str>) {
                 label: Option<&'a RawValue>,
             }
             match serde_json::from_str::<Labelled<'_>>(raw) {
-                Ok(Labelled { label: Some(label) }) => write_value(out, Kind::Text, Some(label.get())),
+                Ok(Labelled { label: Some(label) }) => {
+                    write_value(out, Kind::Text, Some(label.get()))
+                }
                 // No label: the object is kept, so nothing Qualys sent is lost.
                 _ => out.extend_from_slice(raw.as_bytes()),
             }
@@ -159,7 +165,12 @@ enum Integer {
 /// A string of digits (optionally negative) as a number; `None` for anything else, or a
 /// number too large, which then stays a string.
 fn parse_integer(s: &str) -> Option<Integer> {
-    if s.is_empty() || !s.trim_start_matches('-').bytes().all(|b| b.is_ascii_digit()) {
+    if s.is_empty()
+        || !s
+            .trim_start_matches('-')
+            .bytes()
+            .all(|b| b.is_ascii_digit())
+    {
         return None;
     }
     match s.parse::<u64>() {
@@ -272,7 +283,10 @@ struct KeySeed;
 impl<'de> DeserializeSeed<'de> for KeySeed {
     type Value = Key<'de>;
 
-    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> std::result::Result<Key<'de>, D::Error> {
+    fn deserialize<D: de::Deserializer<'de>>(
+        self,
+        d: D,
+    ) -> std::result::Result<Key<'de>, D::Error> {
         d.deserialize_str(self)
     }
 }
@@ -360,7 +374,10 @@ mod tests {
             .iter()
             .map(|f| text.find(&format!("\"{}\":", f.record)).unwrap())
             .collect();
-        assert!(at.windows(2).all(|w| w[0] < w[1]), "record order is table order: {text}");
+        assert!(
+            at.windows(2).all(|w| w[0] < w[1]),
+            "record order is table order: {text}"
+        );
         assert_eq!(r["posture_id"], 9);
         assert_eq!(r["status"], "Passed");
         assert!(r["host_id"].is_null() && r["evidence"].is_null());
@@ -378,10 +395,17 @@ mod tests {
         );
         assert_eq!(r["posture_id"], 4711);
         assert_eq!(r["host_id"], 12345678901u64);
-        assert_eq!(r["policy_id"], "x-1", "a value that is not a number is kept");
+        assert_eq!(
+            r["policy_id"], "x-1",
+            "a value that is not a number is kept"
+        );
         assert_eq!(r["policy_title"], "CIS \"Linux\"\n");
         assert_eq!(r["technology_id"], 88);
-        assert_eq!(record(r#"{"hostId":"007"}"#)["host_id"], 7, "leading zeros are no JSON");
+        assert_eq!(
+            record(r#"{"hostId":"007"}"#)["host_id"],
+            7,
+            "leading zeros are no JSON"
+        );
         assert_eq!(record(r#"{"hostId":"-2"}"#)["host_id"], -2);
         assert_eq!(
             record(r#"{"hostId":"99999999999999999999999"}"#)["host_id"],
@@ -396,7 +420,10 @@ mod tests {
         assert_eq!(r["evidence"], serde_json::json!({"actual": ["a", "b"]}));
         assert_eq!(r["cause_of_failure"], "missing");
         assert_eq!(r["remediation"], "7");
-        assert_eq!(record(r#"{"criticality":"URGENT"}"#)["criticality"], "URGENT");
+        assert_eq!(
+            record(r#"{"criticality":"URGENT"}"#)["criticality"],
+            "URGENT"
+        );
         assert_eq!(
             record(r#"{"criticality":{"value":5}}"#)["criticality"],
             serde_json::json!({"value": 5})
@@ -406,7 +433,10 @@ mod tests {
     #[test]
     fn keys_with_escapes_and_names_in_any_order_still_match() {
         let r = record(r#"{"status":"Error","host\u0049d":5,"id":1}"#);
-        assert_eq!((r["host_id"].as_u64(), r["status"].as_str()), (Some(5), Some("Error")));
+        assert_eq!(
+            (r["host_id"].as_u64(), r["status"].as_str()),
+            (Some(5), Some("Error"))
+        );
     }
 
     #[test]

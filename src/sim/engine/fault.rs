@@ -706,10 +706,14 @@ mod tests {
             json: true,
             ..Default::default()
         };
-        let doc = br#"[{"id":1,"status":"Passed"},{"id":2,"status":"Failed"},{"id":3,"status":"Error"}]"#;
+        let doc =
+            br#"[{"id":1,"status":"Passed"},{"id":2,"status":"Failed"},{"id":3,"status":"Error"}]"#;
         for piece in [1, 4, 9, 500] {
             let (out, stopped) = splice_in_pieces(&d, doc, piece);
-            assert_eq!(out, br#"[{"id":1,"status":"Passed"},{"id":2"#, "piece {piece}");
+            assert_eq!(
+                out, br#"[{"id":1,"status":"Passed"},{"id":2"#,
+                "piece {piece}"
+            );
             assert!(stopped);
         }
         let (out, stopped) = splice_in_pieces(&d, br#"[{"id":1,"status":"Passed"}]"#, 3);

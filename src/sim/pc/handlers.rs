@@ -17,8 +17,8 @@ use super::postures::{PolicyRef, PostureAnswer, Segment};
 use crate::sim::engine::accounts::JwtSessions;
 use crate::sim::engine::handler::{Call, Handler, Rejection};
 use crate::sim::server::response::{SimResponse, content_type};
-use crate::sim::tenant::pc::PolicyStatus;
 use crate::sim::tenant::Tenant;
+use crate::sim::tenant::pc::PolicyStatus;
 
 /// Policy IDs one `hostids` request may carry (documented).
 const MAX_POLICIES_PER_REQUEST: usize = 10;
@@ -144,9 +144,9 @@ impl Handler for HostIdsHandler {
         let mut ids = Vec::new();
         for item in raw.split(',').map(str::trim) {
             // The documented answer for a non-numeric ID names `policy_ids`.
-            let id = item
-                .parse::<u64>()
-                .map_err(|_| Rejection::invalid("policy_ids", item, format!("Invalid value: {item}")))?;
+            let id = item.parse::<u64>().map_err(|_| {
+                Rejection::invalid("policy_ids", item, format!("Invalid value: {item}"))
+            })?;
             ids.push(id);
         }
         if ids.len() > MAX_POLICIES_PER_REQUEST {
@@ -176,7 +176,9 @@ impl Handler for HostIdsHandler {
                     });
                 }
                 let hosts: Vec<String> = match found {
-                    Some(PolicyRef::Listed(i)) => pc.policies[i].hosts.iter().map(u64::to_string).collect(),
+                    Some(PolicyRef::Listed(i)) => {
+                        pc.policies[i].hosts.iter().map(u64::to_string).collect()
+                    }
                     Some(PolicyRef::Synthetic) => {
                         let s = pc.synthetic.expect("found means present");
                         (0..s.hosts).map(|i| s.host_id(i).to_string()).collect()
@@ -204,7 +206,10 @@ fn flag(call: &Call<'_>, name: &str, default: bool) -> Result<bool, SimResponse>
         None => Ok(default),
         Some("0") => Ok(false),
         Some("1") => Ok(true),
-        Some(_) => Err(json(404, &serde_json::json!({"message": "Invalid input Parameter."}))),
+        Some(_) => Err(json(
+            404,
+            &serde_json::json!({"message": "Invalid input Parameter."}),
+        )),
     }
 }
 
@@ -264,7 +269,10 @@ impl Handler for PostureInfoHandler {
             let Some(policy_id) = entry.get("policyId").and_then(id_of) else {
                 return Err(Rejection::invalid(
                     "policyId",
-                    &entry.get("policyId").map(Value::to_string).unwrap_or_default(),
+                    &entry
+                        .get("policyId")
+                        .map(Value::to_string)
+                        .unwrap_or_default(),
                     "each element needs a numeric policyId",
                 ));
             };

@@ -86,7 +86,15 @@ impl PostureAnswer {
                 out.push(b',');
             }
             let (host_id, host_pos) = seg.hosts[self.host];
-            render(out, &self.tenant, seg.policy, host_id, host_pos, self.control, self.evidence);
+            render(
+                out,
+                &self.tenant,
+                seg.policy,
+                host_id,
+                host_pos,
+                self.control,
+                self.evidence,
+            );
             self.control += 1;
             self.written += 1;
             return true;
@@ -175,7 +183,9 @@ pub(super) fn render(
                 "Status of the setting 'synthetic.option.{control_id}' (must be \"enabled\")"
             );
             Posture {
-                id: PcSynthetic::FIRST_POSTURE_ID + host_pos as u64 * s.controls + control_pos as u64,
+                id: PcSynthetic::FIRST_POSTURE_ID
+                    + host_pos as u64 * s.controls
+                    + control_pos as u64,
                 policy_id: s.policy_id,
                 policy_title: "Synthetic Policy (qharness)",
                 control_id,

@@ -113,11 +113,7 @@ impl SimResponse {
     }
 
     /// A response whose body `source` renders and the transport gzips as it sends it.
-    pub fn streamed_gzip(
-        status: u16,
-        content_type: &str,
-        source: impl ChunkSource,
-    ) -> SimResponse {
+    pub fn streamed_gzip(status: u16, content_type: &str, source: impl ChunkSource) -> SimResponse {
         SimResponse {
             body: Body::Gzip(Box::new(source)),
             ..SimResponse::new(status, content_type, Bytes::new())

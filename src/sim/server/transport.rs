@@ -440,7 +440,9 @@ impl SimBody {
             Body::Source(s) => s,
             Body::Gzip(s) => {
                 let (tx, rx) = mpsc::channel(4);
-                tokio::task::spawn_blocking(move || produce(s, delivery, Some(Gzip::default()), tx));
+                tokio::task::spawn_blocking(move || {
+                    produce(s, delivery, Some(Gzip::default()), tx)
+                });
                 return SimBody {
                     state: State::Channel(rx),
                     tracker,
@@ -551,14 +553,12 @@ fn produce(
         let data: &[u8] = match gzip.as_mut() {
             Some(gz) => {
                 let last = stopped || !more;
-                let packed = gz
-                    .compress(data)
-                    .and_then(|mut c| {
-                        if last {
-                            c.extend(gz.finish()?);
-                        }
-                        Ok(c)
-                    });
+                let packed = gz.compress(data).and_then(|mut c| {
+                    if last {
+                        c.extend(gz.finish()?);
+                    }
+                    Ok(c)
+                });
                 match packed {
                     Ok(c) => compressed = c,
                     Err(e) => {

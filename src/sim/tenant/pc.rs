@@ -323,8 +323,7 @@ impl PcData {
     /// `control_pos`).
     pub fn posture_id(&self, policy_pos: usize, host_pos: usize, control_pos: usize) -> u64 {
         let p = &self.policies[policy_pos];
-        self.first_posture_ids[policy_pos]
-            + (host_pos * p.controls.len() + control_pos) as u64
+        self.first_posture_ids[policy_pos] + (host_pos * p.controls.len() + control_pos) as u64
     }
 }
 
@@ -359,7 +358,9 @@ pub fn demo(host_ids: &[u64]) -> PcData {
                      DISA STIG both require \"{value}\" & say why."
                 )),
                 criticality: labels[(id % 5) as usize].into(),
-                remediation: Some(format!("Set '{setting}' to \"{value}\" and restart the service.")),
+                remediation: Some(format!(
+                    "Set '{setting}' to \"{value}\" and restart the service."
+                )),
             });
         }
     }
@@ -383,12 +384,17 @@ pub fn demo(host_ids: &[u64]) -> PcData {
     let mut policies = Vec::new();
     for (i, title) in titles.iter().enumerate() {
         let id = 4711 + i as u64;
-        let status = if i < 12 { PolicyStatus::Active } else { PolicyStatus::Inactive };
+        let status = if i < 12 {
+            PolicyStatus::Active
+        } else {
+            PolicyStatus::Inactive
+        };
         // Each policy checks 3 to 6 controls of one or two technologies.
         let first = (i * 5) % controls.len();
         let n = 3 + i % 4;
-        let policy_controls: Vec<u64> =
-            (0..n).map(|k| controls[(first + k * 3) % controls.len()].id).collect();
+        let policy_controls: Vec<u64> = (0..n)
+            .map(|k| controls[(first + k * 3) % controls.len()].id)
+            .collect();
         // Policy 4722 ("Decommissioned Segment Baseline") covers no host: a policy with no
         // hosts is a normal answer.
         let stride = 3 + i % 4;
@@ -485,7 +491,12 @@ mod tests {
             ],
             ..PcSpec::default()
         };
-        assert!(data.clone().merge(spec(vec![11])).unwrap_err().contains("control 11"));
+        assert!(
+            data.clone()
+                .merge(spec(vec![11]))
+                .unwrap_err()
+                .contains("control 11")
+        );
         data.merge(spec(vec![10])).unwrap();
         assert_eq!(data.policies[0].id, 1, "sorted by ID");
         assert_eq!(data.posture_id(0, 2, 0) + 1, data.posture_id(1, 0, 0));
@@ -494,13 +505,25 @@ mod tests {
     #[test]
     fn the_demo_covers_active_and_inactive_policies_all_statuses_and_shared_hosts() {
         let t = crate::sim::tenant::Tenant::demo();
-        let active = t.pc.policies.iter().filter(|p| p.status == PolicyStatus::Active).count();
+        let active =
+            t.pc.policies
+                .iter()
+                .filter(|p| p.status == PolicyStatus::Active)
+                .count();
         assert!(active >= 12 && t.pc.policies.len() - active >= 3);
-        assert!(t.pc.policies.iter().any(|p| p.status == PolicyStatus::Active && p.hosts.is_empty()));
+        assert!(
+            t.pc.policies
+                .iter()
+                .any(|p| p.status == PolicyStatus::Active && p.hosts.is_empty())
+        );
         let vmdr: std::collections::HashSet<u64> = t.vmdr.hosts.iter().map(|h| h.id).collect();
         let mut seen = [0u32; 3];
         for p in &t.pc.policies {
-            assert!(p.hosts.iter().all(|h| vmdr.contains(h)), "policy {} shares VMDR hosts", p.id);
+            assert!(
+                p.hosts.iter().all(|h| vmdr.contains(h)),
+                "policy {} shares VMDR hosts",
+                p.id
+            );
             for h in &p.hosts {
                 for c in &p.controls {
                     seen[status(*h, *c) as usize] += 1;

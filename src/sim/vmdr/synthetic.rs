@@ -767,7 +767,9 @@ pub fn write_page(opts: &SynthOptions, mut w: impl Write) -> Result<SynthSummary
             dtd::HOST_LIST,
             crate::qualys::fo::path::HOST_LIST,
         ),
-        SynthStream::PcPosture => unreachable!("pc-posture answers are written by sim::pc::synthetic; write_page returned before this"),
+        SynthStream::PcPosture => unreachable!(
+            "pc-posture answers are written by sim::pc::synthetic; write_page returned before this"
+        ),
     };
     render::document_head(&mut buf, root, &opts.origin, dtd_path, now, None);
     xml_writer::open(&mut buf, 2, "HOST_LIST");
@@ -812,7 +814,9 @@ pub fn write_page(opts: &SynthOptions, mut w: impl Write) -> Result<SynthSummary
                 sum.records += 1;
                 render::host_list_host(&mut buf, &view, &hl, &[]);
             }
-            SynthStream::PcPosture => unreachable!("pc-posture answers are written by sim::pc::synthetic; write_page returned before this"),
+            SynthStream::PcPosture => unreachable!(
+                "pc-posture answers are written by sim::pc::synthetic; write_page returned before this"
+            ),
         }
         sum.hosts += 1;
         i += 1;
@@ -829,7 +833,9 @@ pub fn write_page(opts: &SynthOptions, mut w: impl Write) -> Result<SynthSummary
             "action=list&show_tags=1&show_igs=1&show_asset_id=1&arf_kernel_filter=0"
         }
         SynthStream::VmdrAssets => "action=list&details=All&show_tags=1&show_asset_id=1",
-        SynthStream::PcPosture => unreachable!("pc-posture answers are written by sim::pc::synthetic; write_page returned before this"),
+        SynthStream::PcPosture => unreachable!(
+            "pc-posture answers are written by sim::pc::synthetic; write_page returned before this"
+        ),
     };
     let url = format!(
         "{}/api/5.0{}?{params}&truncation_limit={}&id_min={next}",
