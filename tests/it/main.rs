@@ -5,6 +5,7 @@ mod catalogue;
 mod cli;
 mod helpers;
 mod pc_catalogue;
+mod pc_cli;
 mod pc_http;
 mod pc_properties;
 mod properties;

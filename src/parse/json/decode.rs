@@ -12,7 +12,7 @@ const INFLATED_BUFFER: usize = 64 * 1024;
 /// A body as JSON bytes: inflated when it arrived gzip'd, as is otherwise.
 pub enum Decoded<R: BufRead> {
     Plain(R),
-    Gzip(BufReader<MultiGzDecoder<R>>),
+    Gzip(Box<BufReader<MultiGzDecoder<R>>>),
 }
 
 impl<R: BufRead> Decoded<R> {
@@ -23,10 +23,10 @@ impl<R: BufRead> Decoded<R> {
         // checks the rest of the magic).
         let head = input.fill_buf()?;
         if head.first() == Some(&0x1f) {
-            Ok(Decoded::Gzip(BufReader::with_capacity(
+            Ok(Decoded::Gzip(Box::new(BufReader::with_capacity(
                 INFLATED_BUFFER,
                 MultiGzDecoder::new(input),
-            )))
+            ))))
         } else {
             Ok(Decoded::Plain(input))
         }

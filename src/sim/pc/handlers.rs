@@ -200,17 +200,23 @@ impl Handler for HostIdsHandler {
 #[derive(Debug, Clone, Copy, Default)]
 pub struct PostureInfoHandler;
 
-/// A documented 0/1 flag; anything else is the gateway's 404.
-fn flag(call: &Call<'_>, name: &str, default: bool) -> Result<bool, SimResponse> {
+/// A documented 0/1 flag: its value, the default when absent, `None` when it is neither (the
+/// gateway's 404, [`invalid_input_parameter`]).
+fn flag(call: &Call<'_>, name: &str, default: bool) -> Option<bool> {
     match param(call, name) {
-        None => Ok(default),
-        Some("0") => Ok(false),
-        Some("1") => Ok(true),
-        Some(_) => Err(json(
-            404,
-            &serde_json::json!({"message": "Invalid input Parameter."}),
-        )),
+        None => Some(default),
+        Some("0") => Some(false),
+        Some("1") => Some(true),
+        Some(_) => None,
     }
+}
+
+/// The documented answer to a bad `evidenceRequired` or `compressionRequired`.
+fn invalid_input_parameter() -> SimResponse {
+    json(
+        404,
+        &serde_json::json!({"message": "Invalid input Parameter."}),
+    )
 }
 
 /// An ID written as a string or a number.
@@ -241,13 +247,11 @@ impl Handler for PostureInfoHandler {
                 "evidenceTruncationLimit",
             ],
         )?;
-        let evidence = match flag(call, "evidenceRequired", false) {
-            Ok(v) => v,
-            Err(r) => return Ok(r),
-        };
-        let gzip = match flag(call, "compressionRequired", true) {
-            Ok(v) => v,
-            Err(r) => return Ok(r),
+        let (Some(evidence), Some(gzip)) = (
+            flag(call, "evidenceRequired", false),
+            flag(call, "compressionRequired", true),
+        ) else {
+            return Ok(invalid_input_parameter());
         };
         let body: Value = serde_json::from_slice(&call.request.body).map_err(|e| {
             Rejection::invalid(
