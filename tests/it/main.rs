@@ -8,6 +8,7 @@ mod pc_catalogue;
 mod pc_cli;
 mod pc_http;
 mod pc_properties;
+mod pc_sim;
 mod properties;
 mod sim_account;
 mod sim_cli;
