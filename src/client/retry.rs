@@ -124,7 +124,8 @@ fn exhausted_remediation(error: &Error, next_delay: Duration, policy: &RetryPoli
         ),
         Error::Truncated { .. } => format!(
             "responses kept arriving cut short; check proxies between you and Qualys, or lower \
-             truncation_limit so pages are smaller {budget}"
+             truncation_limit (VMDR) or host_batch_size (Policy Compliance) so pages are smaller \
+             {budget}"
         ),
         _ => format!(
             "check the network path to the platform URL; for very large pages raise \
