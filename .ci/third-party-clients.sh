@@ -25,7 +25,7 @@ for _ in $(seq 50); do
     grep -q "listening on" "$work/serve.log" && break
     sleep 0.1
 done
-base=$(grep -o 'https://127.0.0.1:[0-9]*' "$work/serve.log" | head -1)
+base=$(grep -o 'https://127.0.0.1:[0-9]*' "$work/serve.log" | sed -n 1p)
 [ -n "$base" ] || { echo "the simulator did not start:"; cat "$work/serve.log"; exit 1; }
 
 python3 -m venv "$work/venv"
