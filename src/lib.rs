@@ -59,6 +59,7 @@ mod connector;
 mod error;
 mod parse;
 pub mod qualys;
+pub mod record;
 pub mod scenario;
 pub mod sim;
 mod sink;

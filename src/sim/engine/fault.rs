@@ -58,6 +58,9 @@ pub enum Fault {
     /// Send `bytes` of the body, then reset the connection (TCP RST): the client sees the
     /// connection die mid-body.
     DisconnectAfter { bytes: u64 },
+    /// Send the whole body, then reset the connection: how a recorded body that broke off is
+    /// replayed (the body file holds what arrived before the connection died).
+    Disconnect,
     /// End the body early but cleanly (the HTTP message is complete, the XML document is not):
     /// after `after_bytes`, or, when absent, just before `</RESPONSE>` so the root never closes.
     Truncate {
@@ -144,6 +147,7 @@ impl Fault {
             Fault::RandomDelay { .. } => "random_delay",
             Fault::Dribble { .. } => "dribble",
             Fault::DisconnectAfter { .. } => "disconnect_after",
+            Fault::Disconnect => "disconnect",
             Fault::Truncate { .. } => "truncate",
             Fault::InvalidXmlChars { .. } => "invalid_xml_chars",
             Fault::MalformedXml => "malformed_xml",
@@ -414,6 +418,8 @@ pub struct Delivery {
     pub truncate_before_root_close: bool,
     /// Reset the connection after this many bytes.
     pub disconnect_after: Option<u64>,
+    /// Reset the connection once the whole body is sent.
+    pub disconnect_at_end: bool,
     pub invalid_chars: Option<Vec<u8>>,
     pub malformed: bool,
 }
@@ -425,6 +431,7 @@ impl Delivery {
             && self.truncate_after.is_none()
             && !self.truncate_before_root_close
             && self.disconnect_after.is_none()
+            && !self.disconnect_at_end
             && self.invalid_chars.is_none()
             && !self.malformed
     }
@@ -445,6 +452,7 @@ impl Delivery {
                 interval_ms,
             } => self.dribble = Some(((*chunk_bytes).max(1), Duration::from_millis(*interval_ms))),
             Fault::DisconnectAfter { bytes } => self.disconnect_after = Some(*bytes),
+            Fault::Disconnect => self.disconnect_at_end = true,
             Fault::Truncate {
                 after_bytes: Some(n),
             } => self.truncate_after = Some(*n),

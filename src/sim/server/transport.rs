@@ -568,7 +568,13 @@ fn produce(mut source: Box<dyn ChunkSource>, delivery: Delivery, tx: mpsc::Sende
             return;
         }
         if !more {
-            let _ = tx.blocking_send(Chunk::End(Completion::Complete));
+            let end = if delivery.disconnect_at_end {
+                std::thread::sleep(Duration::from_millis(100));
+                Chunk::Reset
+            } else {
+                Chunk::End(Completion::Complete)
+            };
+            let _ = tx.blocking_send(end);
             return;
         }
     }
