@@ -36,6 +36,7 @@ mod recording;
 mod redact_json;
 mod redact_xml;
 mod rules;
+mod run;
 mod scenario;
 mod scrub;
 mod text_stream;
@@ -45,6 +46,7 @@ pub use proxy::{ProxyOptions, RecordingProxy};
 pub use pseudonyms::{IPV4_DOC_CAPACITY, Pseudonyms, ipv4_pseudonym, ipv6_pseudonym, placeholder};
 pub use recording::{Exchange, RecordOptions, Recording, RecordedSet, RequestHead};
 pub use rules::{FO_XML, Kind, PCRS_JSON, QPS_XML, Rule, Shape};
+pub use run::{RecordedRun, pin_replay, record_run};
 pub use scenario::{RunOutcome, ScenarioPins, write_scenario};
 
 /// What redaction replaces beyond its defaults.

@@ -34,7 +34,7 @@ pub fn ipv6_pseudonym(n: u32) -> Ipv6Addr {
 }
 
 /// The mapping of one recording.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct Pseudonyms {
     /// The original username, replaced by `quays<identifier>rec1`.
     username: Option<(String, String)>,

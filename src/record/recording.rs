@@ -112,6 +112,14 @@ pub struct RecordedSet {
     pub pseudonyms: Pseudonyms,
 }
 
+impl RecordedSet {
+    /// The set's mapping, to compare live records with replayed ones (tests). It lives in
+    /// memory only and is never written.
+    pub fn pseudonyms_for_tests(&self) -> Pseudonyms {
+        self.pseudonyms.clone()
+    }
+}
+
 impl Recording {
     /// Starts a recording into `dir` (created if needed; it must not hold a manifest already).
     pub fn create(dir: &Path, opts: RecordOptions) -> Result<Recording> {
@@ -607,7 +615,7 @@ fn write_report(
         opts.enabled, opts.keep_results, opts.redact_tags
     ));
     r.push_str(&format!(
-        "# IPv4 pseudonyms fill 192.0.2.0/24, 198.51.100.0/24, 203.0.113.0/24, then 10.0.0.0/8\nipv4_pseudonyms = {ipv4}\n"
+        "# IPv4 pseudonyms fill the three documentation ranges, then the private 10/8 range\nipv4_pseudonyms = {ipv4}\n"
     ));
     r.push_str("\n# distinct values replaced, per kind (free text: fields replaced)\n[replaced]\n");
     for (kind, distinct, _) in report {

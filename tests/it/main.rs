@@ -5,6 +5,7 @@ mod catalogue;
 mod cli;
 mod helpers;
 mod properties;
+mod record;
 mod sim_account;
 mod sim_cli;
 mod sim_date_filters;
