@@ -659,3 +659,74 @@ impl CapturedExchange for Exchange {
         Exchange::end(*self, end);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write as _;
+
+    use super::*;
+
+    fn head(method: &str, path: &str, ct: Option<&str>, body: Option<&str>) -> RequestHead {
+        RequestHead {
+            method: method.into(),
+            path: path.into(),
+            query: None,
+            content_type: ct.map(str::to_string),
+            body: body.map(|b| Bytes::from(b.to_string())),
+        }
+    }
+
+    /// The gateway family end to end at the recorder: the login's form and token are never
+    /// written, a gzip'd posture answer is stored decompressed and redacted, with
+    /// `compress = "gzip"`, and its JSON request body is kept for matching.
+    #[test]
+    fn a_gateway_session_is_recorded_without_its_secrets_and_gzip_is_stored_plain() {
+        let dir = tempfile::tempdir().unwrap();
+        let rec = Recording::create(
+            dir.path(),
+            RecordOptions {
+                origins: vec!["https://gateway.qg2.apps.qualys.com".into()],
+                username: Some("quays2ab1".into()),
+                ..RecordOptions::default()
+            },
+        )
+        .unwrap();
+        let mut login = rec.begin(head("POST", "/auth", Some("application/x-www-form-urlencoded"), None));
+        login.response(201, &[("Content-Type".into(), "text/plain".into())]);
+        login.end(BodyEnd::Withheld);
+
+        let body = r#"[{"policyId":"4711","subscriptionId":"7654321","hostIds":["1","2"]}]"#;
+        let mut posture = rec.begin(head(
+            "POST",
+            "/pcrs/1.0/posture/postureInfo",
+            Some("application/json"),
+            Some(body),
+        ));
+        posture.response(200, &[("Content-Type".into(), "application/octet-stream".into())]);
+        let answer = r#"[{"id":1,"hostId":1,"subscriptionId":"7654321","ip":"10.1.1.1","evidence":"root:x:0","dns":"db.corp.acme.test"}]"#;
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        gz.write_all(answer.as_bytes()).unwrap();
+        let gz = gz.finish().unwrap();
+        for piece in gz.chunks(7) {
+            posture.chunk(Bytes::copy_from_slice(piece));
+        }
+        posture.end(BodyEnd::Complete);
+        let set = rec.finish().unwrap();
+        assert_eq!((set.exchanges, set.fixtures), (2, 2));
+
+        let manifest = std::fs::read_to_string(dir.path().join("manifest.toml")).unwrap();
+        assert!(manifest.contains(&format!("body = \"{SESSION_PLACEHOLDER}\"")), "{manifest}");
+        assert!(manifest.contains("compress = \"gzip\""), "{manifest}");
+        assert!(manifest.contains("request_body_file = \"0002-request.json\""), "{manifest}");
+        let stored = std::fs::read_to_string(dir.path().join("0002-pcrs_posture_info.json")).unwrap();
+        assert_eq!(
+            stored,
+            r#"[{"id":1,"hostId":1,"subscriptionId":"9000001","ip":"192.0.2.1","evidence":"xxxxxxxx","dns":"host1.example.com"}]"#
+        );
+        let request = std::fs::read_to_string(dir.path().join("0002-request.json")).unwrap();
+        assert!(request.contains(r#""subscriptionId":"9000001""#), "{request}");
+        // The replay set loads and answers the same request body.
+        let fixtures = crate::sim::FixtureSet::load(dir.path()).unwrap();
+        assert_eq!(fixtures.manifest().fixtures.len(), 2);
+    }
+}

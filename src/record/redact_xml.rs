@@ -301,6 +301,52 @@ mod tests {
         assert_eq!(out, "<A><IP>192.0.2.1</IP><B>x</C></A><IP 192.0.2.1");
     }
 
+    /// The recorded WAS bodies (graph-qualys) when `../shared` is beside this checkout: every
+    /// one redacts to well-formed XML with no web app host, owner or e-mail left, and the
+    /// check finds nothing in it.
+    #[test]
+    fn recorded_qps_bodies_redact_to_documents_the_check_passes() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../shared/reference/was/graph-qualys/bodies");
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            eprintln!("skipped: {} is not here", dir.display());
+            return;
+        };
+        let out_dir = tempfile::tempdir().unwrap();
+        std::fs::write(out_dir.path().join("manifest.toml"), "").unwrap();
+        let mut p = Pseudonyms::default();
+        let mut seen = 0;
+        for entry in entries {
+            let path = entry.unwrap().path();
+            if path.extension().is_none_or(|e| e != "xml") {
+                continue;
+            }
+            let input = std::fs::read(&path).unwrap();
+            let mut out = Vec::new();
+            // The platform's own origin is what a recording turns into {{origin}}.
+            let input = String::from_utf8_lossy(&input)
+                .replace("https://qualysapi.qg3.apps.qualys.com", crate::sim::ORIGIN);
+            redact(input.as_bytes(), &mut out, QPS_XML, &mut p, &RedactOptions::default()).unwrap();
+            let text = String::from_utf8(out).unwrap();
+            for leaked in ["jupiterone", "femc3pg", "Gates-Idem", "vulnweb.com", "sjc01"] {
+                assert!(!text.contains(leaked), "{leaked} left in {}", path.display());
+            }
+            let mut reader = quick_xml::Reader::from_str(&text);
+            loop {
+                match reader.read_event() {
+                    Ok(quick_xml::events::Event::Eof) => break,
+                    Ok(_) => {}
+                    Err(e) => panic!("{} is no longer XML: {e}", path.display()),
+                }
+            }
+            std::fs::write(out_dir.path().join(path.file_name().unwrap()), &text).unwrap();
+            seen += 1;
+        }
+        assert!(seen > 20, "only {seen} bodies");
+        let findings = crate::record::check_set(out_dir.path(), None).unwrap();
+        assert!(findings.is_empty(), "{findings:#?}");
+    }
+
     #[test]
     fn qps_web_apps_lose_urls_names_and_owners() {
         let xml = "<WebApp><id>7</id><name><![CDATA[Shop of Acme]]></name><url><![CDATA[https://shop.acme.test/]]></url>\

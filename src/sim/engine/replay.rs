@@ -578,6 +578,50 @@ mod tests {
     }
 
     #[test]
+    fn a_gzip_response_is_compressed_as_it_streams_and_its_origin_templated() {
+        let dir = tempfile::tempdir().unwrap();
+        let json = format!("[{}]", vec!["{\"u\":\"{{origin}}/x\"}"; 5000].join(","));
+        std::fs::write(dir.path().join("p.json"), &json).unwrap();
+        std::fs::write(
+            dir.path().join("manifest.toml"),
+            "[[fixtures]]\nname = \"posture\"\npath = \"/pcrs/1.0/posture/postureInfo\"\n\
+             request_body = '[{\"policyId\": \"1\"}]'\n\
+             [[fixtures.responses]]\nbody_file = \"p.json\"\ntemplate = true\ncompress = \"gzip\"\n",
+        )
+        .unwrap();
+        let s = FixtureSet::load(dir.path()).unwrap();
+        let mut req = SimRequest::new("POST", "/pcrs/1.0/posture/postureInfo", "http://o");
+        req.body = Bytes::from_static(b"[{\"policyId\":\"1\"}]  ");
+        let (_, r) = s.answer(&req).unwrap();
+        let body = SimResponse {
+            body: s.body(r, "http://sim:1").unwrap(),
+            ..SimResponse::new(200, "application/octet-stream", "")
+        }
+        .collect_body()
+        .unwrap();
+        assert_eq!(&body[..2], &[0x1f, 0x8b], "gzip magic");
+        let mut text = String::new();
+        flate2::read::GzDecoder::new(&body[..])
+            .read_to_string(&mut text)
+            .unwrap();
+        assert_eq!(text, json.replace("{{origin}}", "http://sim:1"));
+        req.body = Bytes::from_static(b"[{\"policyId\":\"2\"}]");
+        let misses = s.answer(&req).unwrap_err();
+        assert!(misses[0].differences[0].starts_with("request body"), "{misses:?}");
+    }
+
+    #[test]
+    fn an_exact_fixture_refuses_parameters_it_did_not_record() {
+        let (_d, s) = set(
+            "[[fixtures]]\nname = \"p\"\npath = \"/x\"\nparams = { a = \"1\" }\nexact = true\n[[fixtures.responses]]\nbody = \"ok\"\n",
+        );
+        let req = SimRequest::new("GET", "/x", "http://o").with_param("a", "1");
+        assert!(s.answer(&req).is_ok());
+        let misses = s.answer(&req.with_param("id_min", "5")).unwrap_err();
+        assert_eq!(misses[0].differences, ["params not recorded: id_min"]);
+    }
+
+    #[test]
     fn a_miss_names_what_differed() {
         let (_d, s) = set(M);
         let req = SimRequest::new("GET", "/api/3.0/fo/asset/host/", "http://o")
