@@ -387,15 +387,24 @@ async fn fetch(args: FetchArgs) -> Result<()> {
 }
 
 /// `fetch --record DIR`: the run, then the recording, its scenario and its check.
-async fn fetch_recorded(args: &FetchArgs, settings: &Settings, dir: &std::path::Path) -> Result<()> {
+async fn fetch_recorded(
+    args: &FetchArgs,
+    settings: &Settings,
+    dir: &std::path::Path,
+) -> Result<()> {
     let redact = args.redact.options();
     let mut sink: Box<dyn Sink> = match &args.out {
         Some(path) => Box::new(FileSink::create(path)?),
         None => Box::new(StdoutSink::new()),
     };
-    let recorded =
-        record::record_run(settings, std::env::var(PASSWORD_ENV).ok(), sink.as_mut(), dir, redact)
-            .await?;
+    let recorded = record::record_run(
+        settings,
+        std::env::var(PASSWORD_ENV).ok(),
+        sink.as_mut(),
+        dir,
+        redact,
+    )
+    .await?;
     eprintln!(
         "recorded {} exchange(s) as {} fixture(s) in {}; scenario: {}",
         recorded.set.exchanges,
@@ -448,7 +457,9 @@ async fn record_command(args: RecordArgs) -> Result<()> {
         )
     })?;
     let upstream_ca_cert = match &args.upstream_ca_cert {
-        Some(p) => Some(std::fs::read(p).map_err(|e| Error::io("reading the CA certificate", p, e))?),
+        Some(p) => {
+            Some(std::fs::read(p).map_err(|e| Error::io("reading the CA certificate", p, e))?)
+        }
         None => None,
     };
     let settings = match &args.config {

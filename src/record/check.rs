@@ -99,7 +99,9 @@ fn scan_file(path: &Path, allowed: &Allowed, findings: &mut Vec<Finding>) -> Res
     let mut carry: Vec<u8> = Vec::new();
     let mut base: u64 = 0;
     loop {
-        let n = file.read(&mut buf).map_err(|e| Error::io("reading", path, e))?;
+        let n = file
+            .read(&mut buf)
+            .map_err(|e| Error::io("reading", path, e))?;
         carry.extend_from_slice(&buf[..n]);
         let cut = if n == 0 {
             carry.len()

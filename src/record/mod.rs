@@ -44,7 +44,7 @@ mod text_stream;
 pub use check::{Finding, check_set};
 pub use proxy::{ProxyOptions, RecordingProxy};
 pub use pseudonyms::{IPV4_DOC_CAPACITY, Pseudonyms, ipv4_pseudonym, ipv6_pseudonym, placeholder};
-pub use recording::{Exchange, RecordOptions, Recording, RecordedSet, RequestHead};
+pub use recording::{Exchange, RecordOptions, RecordedSet, Recording, RequestHead};
 pub use rules::{FO_XML, Kind, PCRS_JSON, QPS_XML, Rule, Shape};
 pub use run::{RecordedRun, pin_replay, record_run};
 pub use scenario::{RunOutcome, ScenarioPins, write_scenario};

@@ -131,10 +131,11 @@ impl RecordingProxy {
             None
         };
         let scheme = if tls.is_some() { "https" } else { "http" };
-        let base_url = Url::parse(&format!("{scheme}://{addr}/")).map_err(|e| Error::Simulator {
-            problem: format!("could not form the proxy's URL for {addr}: {e}"),
-            source: None,
-        })?;
+        let base_url =
+            Url::parse(&format!("{scheme}://{addr}/")).map_err(|e| Error::Simulator {
+                problem: format!("could not form the proxy's URL for {addr}: {e}"),
+                source: None,
+            })?;
         let forwarder = Arc::new(Forwarder {
             http,
             upstream_origin: opts.upstream.origin().ascii_serialization(),
@@ -221,7 +222,9 @@ impl Forwarder {
             Err(e) => {
                 return text(
                     400,
-                    format!("qharness record: the request body could not be read ({e}); the proxy forwards bodies up to 16 MiB\n"),
+                    format!(
+                        "qharness record: the request body could not be read ({e}); the proxy forwards bodies up to 16 MiB\n"
+                    ),
                 );
             }
         };
@@ -280,7 +283,9 @@ impl Forwarder {
             .filter_map(|(k, v)| Some((k.as_str().to_string(), v.to_str().ok()?.to_string())))
             .collect();
         exchange.response(status, &headers);
-        let encoded = response.headers().contains_key(http::header::CONTENT_ENCODING);
+        let encoded = response
+            .headers()
+            .contains_key(http::header::CONTENT_ENCODING);
         let mut builder = Response::builder().status(status);
         for (k, v) in &headers {
             let k_lower = k.to_ascii_lowercase();

@@ -30,7 +30,16 @@ pub fn ipv4_pseudonym(n: u32) -> Ipv4Addr {
 
 /// The `n`-th IPv6 pseudonym (0-based), in 2001:db8::/32.
 pub fn ipv6_pseudonym(n: u32) -> Ipv6Addr {
-    Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, (n >> 16) as u16, (n & 0xffff) as u16 + 1)
+    Ipv6Addr::new(
+        0x2001,
+        0xdb8,
+        0,
+        0,
+        0,
+        0,
+        (n >> 16) as u16,
+        (n & 0xffff) as u16 + 1,
+    )
 }
 
 /// The mapping of one recording.
@@ -112,9 +121,7 @@ impl Pseudonyms {
         if ip.is_loopback() || ip.is_unspecified() || ip.is_broadcast() {
             return ip;
         }
-        self.map(Kind::Ipv4, &ip.to_string())
-            .parse()
-            .unwrap_or(ip)
+        self.map(Kind::Ipv4, &ip.to_string()).parse().unwrap_or(ip)
     }
 
     /// An IPv6 address's pseudonym; loopback and unspecified addresses stay.
@@ -122,9 +129,7 @@ impl Pseudonyms {
         if ip.is_loopback() || ip.is_unspecified() {
             return ip;
         }
-        self.map(Kind::Ipv6, &ip.to_string())
-            .parse()
-            .unwrap_or(ip)
+        self.map(Kind::Ipv6, &ip.to_string()).parse().unwrap_or(ip)
     }
 
     /// Distinct values replaced per kind (free text: occurrences), for `redaction.toml`.
@@ -209,9 +214,15 @@ mod tests {
         let a = p.map(Kind::Host, "web01.corp.acme.test");
         assert_eq!(a, "host1.example.com");
         assert_eq!(p.map(Kind::Host, "WEB01.corp.acme.test"), a);
-        assert_eq!(p.map(Kind::Host, "db01.corp.acme.test"), "host2.example.com");
+        assert_eq!(
+            p.map(Kind::Host, "db01.corp.acme.test"),
+            "host2.example.com"
+        );
         assert_eq!(p.map(Kind::Username, "quays3ab1"), "quays3rec1");
-        assert_eq!(p.map(Kind::FreeText, "line one\nline 2"), "xxxx xxx\nxxxx x");
+        assert_eq!(
+            p.map(Kind::FreeText, "line one\nline 2"),
+            "xxxx xxx\nxxxx x"
+        );
         let report = p.report();
         assert!(report.contains(&(Kind::Host, 2, 3)), "{report:?}");
     }

@@ -31,7 +31,12 @@ pub const SESSION_PLACEHOLDER: &str = "qharness-recorded-session";
 
 /// Response headers worth keeping: what the connector reads (content type, limits, waits,
 /// redirects) and the encoding of the body.
-const KEPT_HEADERS: [&str; 4] = ["content-type", "retry-after", "location", "content-encoding"];
+const KEPT_HEADERS: [&str; 4] = [
+    "content-type",
+    "retry-after",
+    "location",
+    "content-encoding",
+];
 
 fn kept(name: &str) -> bool {
     let n = name.to_ascii_lowercase();
@@ -123,7 +128,8 @@ impl RecordedSet {
 impl Recording {
     /// Starts a recording into `dir` (created if needed; it must not hold a manifest already).
     pub fn create(dir: &Path, opts: RecordOptions) -> Result<Recording> {
-        std::fs::create_dir_all(dir).map_err(|e| Error::io("creating the recording directory", dir, e))?;
+        std::fs::create_dir_all(dir)
+            .map_err(|e| Error::io("creating the recording directory", dir, e))?;
         let manifest = dir.join("manifest.toml");
         if manifest.exists() {
             return Err(Error::InvalidFile {
@@ -238,7 +244,12 @@ impl Recording {
         let fixtures = write_manifest(&shared.dir, &done, &shared.opts)?;
         let pseudonyms = std::mem::take(&mut *shared.pseudonyms());
         let report = pseudonyms.report();
-        write_report(&shared.dir, &report, &shared.opts.redact, pseudonyms.ipv4_count())?;
+        write_report(
+            &shared.dir,
+            &report,
+            &shared.opts.redact,
+            pseudonyms.ipv4_count(),
+        )?;
         Ok(RecordedSet {
             dir: shared.dir.clone(),
             exchanges: done.len(),
@@ -581,7 +592,10 @@ fn write_manifest(
             }
             match body {
                 Some(file) => {
-                    m.push_str(&format!("body_file = {}\ntemplate = true\n", toml_str(&file.name)));
+                    m.push_str(&format!(
+                        "body_file = {}\ntemplate = true\n",
+                        toml_str(&file.name)
+                    ));
                     if file.gzip {
                         m.push_str("compress = \"gzip\"\n");
                     }
@@ -691,7 +705,12 @@ mod tests {
             },
         )
         .unwrap();
-        let mut login = rec.begin(head("POST", "/auth", Some("application/x-www-form-urlencoded"), None));
+        let mut login = rec.begin(head(
+            "POST",
+            "/auth",
+            Some("application/x-www-form-urlencoded"),
+            None,
+        ));
         login.response(201, &[("Content-Type".into(), "text/plain".into())]);
         login.end(BodyEnd::Withheld);
 
@@ -702,7 +721,10 @@ mod tests {
             Some("application/json"),
             Some(body),
         ));
-        posture.response(200, &[("Content-Type".into(), "application/octet-stream".into())]);
+        posture.response(
+            200,
+            &[("Content-Type".into(), "application/octet-stream".into())],
+        );
         let answer = r#"[{"id":1,"hostId":1,"subscriptionId":"7654321","ip":"10.1.1.1","evidence":"root:x:0","dns":"db.corp.acme.test"}]"#;
         let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
         gz.write_all(answer.as_bytes()).unwrap();
@@ -715,16 +737,26 @@ mod tests {
         assert_eq!((set.exchanges, set.fixtures), (2, 2));
 
         let manifest = std::fs::read_to_string(dir.path().join("manifest.toml")).unwrap();
-        assert!(manifest.contains(&format!("body = \"{SESSION_PLACEHOLDER}\"")), "{manifest}");
+        assert!(
+            manifest.contains(&format!("body = \"{SESSION_PLACEHOLDER}\"")),
+            "{manifest}"
+        );
         assert!(manifest.contains("compress = \"gzip\""), "{manifest}");
-        assert!(manifest.contains("request_body_file = \"0002-request.json\""), "{manifest}");
-        let stored = std::fs::read_to_string(dir.path().join("0002-pcrs_posture_info.json")).unwrap();
+        assert!(
+            manifest.contains("request_body_file = \"0002-request.json\""),
+            "{manifest}"
+        );
+        let stored =
+            std::fs::read_to_string(dir.path().join("0002-pcrs_posture_info.json")).unwrap();
         assert_eq!(
             stored,
             r#"[{"id":1,"hostId":1,"subscriptionId":"9000001","ip":"192.0.2.1","evidence":"xxxxxxxx","dns":"host1.example.com"}]"#
         );
         let request = std::fs::read_to_string(dir.path().join("0002-request.json")).unwrap();
-        assert!(request.contains(r#""subscriptionId":"9000001""#), "{request}");
+        assert!(
+            request.contains(r#""subscriptionId":"9000001""#),
+            "{request}"
+        );
         // The replay set loads and answers the same request body.
         let fixtures = crate::sim::FixtureSet::load(dir.path()).unwrap();
         assert_eq!(fixtures.manifest().fixtures.len(), 2);

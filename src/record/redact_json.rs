@@ -50,9 +50,7 @@ pub fn redact<R: BufRead, W: Write>(
                         let parent_key = stack.last().and_then(|l| l.key.clone());
                         if free_from.is_none()
                             && !opts.keep_results
-                            && parent_key
-                                .as_deref()
-                                .and_then(|k| lookup(table, None, k))
+                            && parent_key.as_deref().and_then(|k| lookup(table, None, k))
                                 == Some(Rule::FreeText)
                         {
                             free_from = Some(stack.len() + 1);
@@ -78,8 +76,20 @@ pub fn redact<R: BufRead, W: Write>(
                         }
                     }
                     b':' | b' ' | b'\n' | b'\r' | b'\t' => {}
-                    b'-' | b'0'..=b'9' | b'.' | b'e' | b'E' | b'+' | b't' | b'r' | b'u' | b'f'
-                    | b'a' | b'l' | b's' | b'n' => {
+                    b'-'
+                    | b'0'..=b'9'
+                    | b'.'
+                    | b'e'
+                    | b'E'
+                    | b'+'
+                    | b't'
+                    | b'r'
+                    | b'u'
+                    | b'f'
+                    | b'a'
+                    | b'l'
+                    | b's'
+                    | b'n' => {
                         // Numbers and literals pass through, except a subscription id written
                         // as a number.
                         let key = stack.last().and_then(|l| l.key.as_deref());
@@ -221,7 +231,14 @@ mod tests {
         let mut p = Pseudonyms::for_user(Some("quays_ab1"));
         let mut out = Vec::new();
         let input = std::io::BufReader::with_capacity(chunk, json.as_bytes());
-        redact(input, &mut out, PCRS_JSON, &mut p, &RedactOptions::default()).unwrap();
+        redact(
+            input,
+            &mut out,
+            PCRS_JSON,
+            &mut p,
+            &RedactOptions::default(),
+        )
+        .unwrap();
         String::from_utf8(out).unwrap()
     }
 

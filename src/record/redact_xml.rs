@@ -11,11 +11,11 @@ use std::io::{BufRead, Read, Write};
 use quick_xml::Reader;
 use quick_xml::events::{BytesCData, BytesStart, BytesText, Event};
 
+use super::RedactOptions;
 use super::pseudonyms::Pseudonyms;
 use super::rules::{Rule, lookup};
 use super::scrub::{apply, scan};
 use super::text_stream::scrub_stream;
-use super::RedactOptions;
 
 /// The largest field text gathered to be mapped as a whole; longer text is scanned in pieces.
 const MAX_FIELD: usize = 1024 * 1024;
@@ -287,7 +287,11 @@ mod tests {
             keep_results: true,
             ..RedactOptions::default()
         };
-        let (out, _) = run("<R><RESULTS><![CDATA[seen 10.1.1.1]]></RESULTS></R>", FO_XML, &opts);
+        let (out, _) = run(
+            "<R><RESULTS><![CDATA[seen 10.1.1.1]]></RESULTS></R>",
+            FO_XML,
+            &opts,
+        );
         assert_eq!(out, "<R><RESULTS><![CDATA[seen 192.0.2.1]]></RESULTS></R>");
     }
 
@@ -326,10 +330,27 @@ mod tests {
             // The platform's own origin is what a recording turns into {{origin}}.
             let input = String::from_utf8_lossy(&input)
                 .replace("https://qualysapi.qg3.apps.qualys.com", crate::sim::ORIGIN);
-            redact(input.as_bytes(), &mut out, QPS_XML, &mut p, &RedactOptions::default()).unwrap();
+            redact(
+                input.as_bytes(),
+                &mut out,
+                QPS_XML,
+                &mut p,
+                &RedactOptions::default(),
+            )
+            .unwrap();
             let text = String::from_utf8(out).unwrap();
-            for leaked in ["jupiterone", "femc3pg", "Gates-Idem", "vulnweb.com", "sjc01"] {
-                assert!(!text.contains(leaked), "{leaked} left in {}", path.display());
+            for leaked in [
+                "jupiterone",
+                "femc3pg",
+                "Gates-Idem",
+                "vulnweb.com",
+                "sjc01",
+            ] {
+                assert!(
+                    !text.contains(leaked),
+                    "{leaked} left in {}",
+                    path.display()
+                );
             }
             let mut reader = quick_xml::Reader::from_str(&text);
             loop {

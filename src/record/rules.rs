@@ -166,8 +166,7 @@ impl Shape {
         let ct = content_type.unwrap_or("").to_ascii_lowercase();
         let first = first.trim_ascii_start();
         let looks_xml = ct.contains("xml") || first.starts_with(b"<");
-        let looks_json =
-            ct.contains("json") || first.starts_with(b"{") || first.starts_with(b"[");
+        let looks_json = ct.contains("json") || first.starts_with(b"{") || first.starts_with(b"[");
         let family = endpoint.map(|e| e.family);
         let xml_table = match family {
             Some(Family::Qps) => QPS_XML,

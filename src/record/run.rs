@@ -5,11 +5,11 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use super::RedactOptions;
 use super::check::{Finding, check_set};
 use super::recording::{RecordOptions, RecordedSet, Recording};
 use super::rules::Kind;
 use super::scenario::{RunOutcome, ScenarioPins, write_scenario};
-use super::RedactOptions;
 use crate::config::Settings;
 use crate::connector::BuiltinRun;
 use crate::error::{Error, Result};
@@ -61,7 +61,8 @@ pub async fn record_run(
     let mut table = settings.to_table();
     if redact.enabled && redact.redact_tags {
         for (key, value) in table.iter_mut() {
-            if key.starts_with("tag_") && !key.ends_with("_selector")
+            if key.starts_with("tag_")
+                && !key.ends_with("_selector")
                 && let Some(text) = value.as_str()
             {
                 let mapped: Vec<String> = text
@@ -128,8 +129,9 @@ pub async fn pin_replay(
             }
         },
     };
-    let sim = Simulator::start(SimulatorConfig::from_tenant(Tenant::demo()).with_fixtures(fixtures))
-        .await?;
+    let sim =
+        Simulator::start(SimulatorConfig::from_tenant(Tenant::demo()).with_fixtures(fixtures))
+            .await?;
     let mut run_settings = settings.clone();
     run_settings.common.stream = Some(stream);
     run_settings.common.platform_url = Some(sim.base_url.to_string());

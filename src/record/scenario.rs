@@ -6,9 +6,9 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::ExitClass;
 use crate::error::{Error, Result};
 use crate::stream::StreamKind;
-use crate::ExitClass;
 
 /// How the recorded run ended.
 #[derive(Debug, Clone, PartialEq)]
@@ -37,7 +37,13 @@ pub struct ScenarioPins {
 }
 
 /// Settings a replay provides itself.
-const NOT_PINNED: [&str; 5] = ["stream", "platform_url", "username", "password_file", "ca_cert"];
+const NOT_PINNED: [&str; 5] = [
+    "stream",
+    "platform_url",
+    "username",
+    "password_file",
+    "ca_cert",
+];
 
 /// Writes `dir/scenario.toml`.
 pub fn write_scenario(dir: &Path, pins: &ScenarioPins) -> Result<PathBuf> {
@@ -47,8 +53,8 @@ pub fn write_scenario(dir: &Path, pins: &ScenarioPins) -> Result<PathBuf> {
             format!("{records} records in {pages} page(s)")
         }
         RunOutcome::Failed { exit, code, .. } => match code {
-            Some(c) => format!("a {} failure with Qualys code {c}", exit.name()),
-            None => format!("a {} failure", exit.name()),
+            Some(c) => format!("failed (exit class {}, Qualys code {c})", exit.name()),
+            None => format!("failed (exit class {})", exit.name()),
         },
     };
     doc.insert(

@@ -155,7 +155,10 @@ mod tests {
             map_url(&mut p, "https://shop.acme.test:8443/cart?x=1"),
             "https://host1.example.com:8443/cart?x=1"
         );
-        assert_eq!(map_url(&mut p, "http://shop.acme.test"), "http://host1.example.com");
+        assert_eq!(
+            map_url(&mut p, "http://shop.acme.test"),
+            "http://host1.example.com"
+        );
         assert_eq!(map_url(&mut p, "http://10.0.0.7/"), "http://192.0.2.1/");
     }
 }

@@ -27,10 +27,9 @@ pub fn scrub_stream<R: Read, W: Write>(
             carry.len()
         } else {
             // The last separator: white space, markup or quotes end every token we look for.
-            match carry
-                .iter()
-                .rposition(|b| matches!(b, b' ' | b'\n' | b'\r' | b'\t' | b'<' | b'>' | b'"' | b'\''))
-            {
+            match carry.iter().rposition(|b| {
+                matches!(b, b' ' | b'\n' | b'\r' | b'\t' | b'<' | b'>' | b'"' | b'\'')
+            }) {
                 Some(i) if carry.len() - i < PIECE => i + 1,
                 // No separator in a whole piece: nothing scannable straddles it anyway.
                 _ => carry.len(),
@@ -69,6 +68,10 @@ mod tests {
         let mut out = Vec::new();
         scrub_stream(text.as_bytes(), &mut out, &mut p).unwrap();
         let out = String::from_utf8(out).unwrap();
-        assert!(out.ends_with("192.0.2.1 and user1@example.com\n"), "{}", &out[out.len() - 60..]);
+        assert!(
+            out.ends_with("192.0.2.1 and user1@example.com\n"),
+            "{}",
+            &out[out.len() - 60..]
+        );
     }
 }

@@ -42,7 +42,12 @@ pub struct RoundTripResult {
 /// the replay -> the replay's records are the live records mapped by the set's pseudonyms, in
 /// the same order, with the same pages and requests (or the same failure).
 pub async fn assert_round_trip(case: RoundTrip) -> RoundTripResult {
-    let sim = spawn_tenant(if case.tenant.is_empty() { "" } else { case.tenant }).await;
+    let sim = spawn_tenant(if case.tenant.is_empty() {
+        ""
+    } else {
+        case.tenant
+    })
+    .await;
     let dir = tempfile::tempdir().unwrap();
     let set_dir = dir.path().join("case");
     let mut settings = helpers::settings(sim.base_url.as_str(), case.stream);
@@ -112,7 +117,10 @@ pub async fn assert_round_trip(case: RoundTrip) -> RoundTripResult {
             );
             assert_eq!(replayed.records.len(), live.len());
             for (i, (got, want)) in replayed.records.iter().zip(&live).enumerate() {
-                assert_eq!(got, want, "record {i} differs from the live one modulo the mapping");
+                assert_eq!(
+                    got, want,
+                    "record {i} differs from the live one modulo the mapping"
+                );
             }
         }
         (Err(a), Err(b)) => {
@@ -206,7 +214,13 @@ async fn assets_round_trip() {
         user: "quays_ab1",
     })
     .await;
-    assert!(r.recorded.set.report.iter().any(|(k, n, _)| *k == Kind::Ipv4 && *n > 0));
+    assert!(
+        r.recorded
+            .set
+            .report
+            .iter()
+            .any(|(k, n, _)| *k == Kind::Ipv4 && *n > 0)
+    );
     assert!(r.replay_result.as_ref().unwrap().pages >= 2);
 }
 
@@ -227,7 +241,10 @@ async fn a_1965_rate_limit_and_its_retry_are_recorded_in_order_and_replayed() {
         .expect("a fixture for page 2");
     let statuses: Vec<&str> = page2.matches("\nstatus = ").collect();
     assert_eq!(statuses.len(), 2, "the 409 and the retried 200: {page2}");
-    assert!(page2.find("\nstatus = 409") < page2.find("\nstatus = 200"), "{page2}");
+    assert!(
+        page2.find("\nstatus = 409") < page2.find("\nstatus = 200"),
+        "{page2}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -240,9 +257,15 @@ async fn a_run_that_fails_with_2003_replays_the_same_failure() {
     })
     .await;
     let e = r.replay_result.unwrap_err();
-    assert_eq!((e.exit_class(), e.qualys_code()), (ExitClass::Account, Some(2003)));
+    assert_eq!(
+        (e.exit_class(), e.qualys_code()),
+        (ExitClass::Account, Some(2003))
+    );
     let scenario = std::fs::read_to_string(&r.recorded.scenario).unwrap();
-    assert!(scenario.contains("exit = \"account\"") && scenario.contains("code = 2003"), "{scenario}");
+    assert!(
+        scenario.contains("exit = \"account\"") && scenario.contains("code = 2003"),
+        "{scenario}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -256,7 +279,10 @@ async fn a_body_that_broke_off_is_recorded_with_a_disconnect_and_the_retry_repla
     .await;
     assert_eq!(r.replay_result.as_ref().unwrap().retries, 1);
     let manifest = std::fs::read_to_string(r.recorded.set.dir.join("manifest.toml")).unwrap();
-    assert!(manifest.contains("fault = { kind = \"disconnect\" }"), "{manifest}");
+    assert!(
+        manifest.contains("fault = { kind = \"disconnect\" }"),
+        "{manifest}"
+    );
 }
 
 /// The proxy in front of the unchanged built-in connector: the client's next pages come back
@@ -276,10 +302,17 @@ async fn the_recording_proxy_serves_an_unchanged_client_and_its_set_replays() {
     assert_eq!(sim.journal().entries().len() as u64, summary.requests);
     let set = proxy.finish().await.unwrap();
     assert_eq!(set.exchanges as u64, summary.requests);
-    assert!(record::check_set(&set_dir, Some("quays_ab1")).unwrap().is_empty());
+    assert!(
+        record::check_set(&set_dir, Some("quays_ab1"))
+            .unwrap()
+            .is_empty()
+    );
     let mut pin = Settings::default();
     pin.vmdr.truncation_limit = Some(60);
-    let scenario_path = record::pin_replay(&set_dir, None, pin).await.unwrap().unwrap();
+    let scenario_path = record::pin_replay(&set_dir, None, pin)
+        .await
+        .unwrap()
+        .unwrap();
     let scenario = Scenario::load(&scenario_path).unwrap();
     assert_eq!(scenario.file.stream, StreamKind::VmdrVulnerabilities);
     assert_eq!(scenario.file.expect.records, Some(summary.records));
@@ -329,7 +362,8 @@ async fn the_python_example_connector_through_the_proxy_records_a_set_our_connec
     let settings_file = dir.path().join("settings.json");
     std::fs::write(&settings_file, r#"{"truncation_limit": 80}"#).unwrap();
     let out = dir.path().join("python.ndjson");
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/python-connector/connector.py");
+    let script =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/python-connector/connector.py");
     let base = proxy.base_url.to_string();
     let status = tokio::task::spawn_blocking({
         let (settings_file, out) = (settings_file.clone(), out.clone());
@@ -351,7 +385,11 @@ async fn the_python_example_connector_through_the_proxy_records_a_set_our_connec
     assert!(status.success(), "the python connector failed: {status}");
     let python_records = std::fs::read_to_string(&out).unwrap().lines().count() as u64;
     proxy.finish().await.unwrap();
-    assert!(record::check_set(&set_dir, Some("quays_ab1")).unwrap().is_empty());
+    assert!(
+        record::check_set(&set_dir, Some("quays_ab1"))
+            .unwrap()
+            .is_empty()
+    );
     let mut pin = Settings::default();
     pin.vmdr.truncation_limit = Some(80);
     let scenario_path = record::pin_replay(&set_dir, None, pin)

@@ -607,7 +607,10 @@ mod tests {
         assert_eq!(text, json.replace("{{origin}}", "http://sim:1"));
         req.body = Bytes::from_static(b"[{\"policyId\":\"2\"}]");
         let misses = s.answer(&req).unwrap_err();
-        assert!(misses[0].differences[0].starts_with("request body"), "{misses:?}");
+        assert!(
+            misses[0].differences[0].starts_with("request body"),
+            "{misses:?}"
+        );
     }
 
     #[test]
