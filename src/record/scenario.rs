@@ -63,7 +63,8 @@ pub fn write_scenario(dir: &Path, pins: &ScenarioPins) -> Result<PathBuf> {
     );
     doc.insert("stream".into(), pins.stream.to_string().into());
     let mut settings = pins.settings.clone();
-    settings.retain(|k, _| !NOT_PINNED.iter().any(|n| *n == k));
+    let pinned = |k: &str| !NOT_PINNED.contains(&k);
+    settings.retain(|k, _| pinned(k));
     doc.insert("settings".into(), settings.into());
     let mut server = toml::Table::new();
     server.insert("fixtures".into(), ".".into());

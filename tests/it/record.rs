@@ -31,7 +31,7 @@ pub struct RoundTrip {
 /// What a round trip saw.
 pub struct RoundTripResult {
     /// Holds the set's directory for as long as the result lives.
-    pub dir: tempfile::TempDir,
+    pub _dir: tempfile::TempDir,
     pub recorded: RecordedRun,
     pub live: Vec<Value>,
     pub replayed: Vec<Value>,
@@ -130,7 +130,7 @@ pub async fn assert_round_trip(case: RoundTrip) -> RoundTripResult {
         (a, b) => panic!("the live run and the replay ended differently: {a:?} / {b:?}"),
     }
     RoundTripResult {
-        dir,
+        _dir: dir,
         live,
         replayed: replayed.records,
         replay_result: replayed.result,
