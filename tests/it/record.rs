@@ -456,3 +456,98 @@ mod properties {
         }
     }
 }
+
+/// The three commands as a user types them: `fetch --record`, `record --check` (zero, then
+/// non-zero naming file and offset once a leak is planted), and the warning of `--no-redact`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cli_records_checks_and_warns() {
+    let sim = helpers::spawn_demo().await;
+    let dir = tempfile::tempdir().unwrap();
+    let set = dir.path().join("case-4711");
+    let qharness = |args: Vec<String>| {
+        tokio::task::spawn_blocking(move || {
+            std::process::Command::new(env!("CARGO_BIN_EXE_qharness"))
+                .args(&args)
+                .env("QUALYS_PASSWORD", DEMO_PASSWORD)
+                .output()
+                .unwrap()
+        })
+    };
+    let s = |v: &[&str]| v.iter().map(|a| a.to_string()).collect::<Vec<_>>();
+    let base = sim.base_url.to_string();
+    let set_arg = set.display().to_string();
+    let fetch = qharness(s(&[
+        "fetch",
+        "--stream",
+        "vmdr-assets",
+        "--platform-url",
+        &base,
+        "--username",
+        "quays_ab1",
+        "--record",
+        &set_arg,
+        "--out",
+        &dir.path().join("out.ndjson").display().to_string(),
+    ]))
+    .await
+    .unwrap();
+    let stderr = String::from_utf8_lossy(&fetch.stderr);
+    assert!(fetch.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("nothing in") && stderr.contains("scenario.toml"),
+        "{stderr}"
+    );
+    let check = qharness(s(&[
+        "record",
+        "--check",
+        &set_arg,
+        "--username",
+        "quays_ab1",
+    ]))
+    .await
+    .unwrap();
+    assert!(
+        check.status.success(),
+        "{}",
+        String::from_utf8_lossy(&check.stderr)
+    );
+    let body = set.join("0001-host_list.xml");
+    let mut text = std::fs::read_to_string(&body).unwrap();
+    text.push_str("<!-- 10.20.30.40 -->");
+    std::fs::write(&body, text).unwrap();
+    let check = qharness(s(&["record", "--check", &set_arg])).await.unwrap();
+    let stderr = String::from_utf8_lossy(&check.stderr);
+    assert!(!check.status.success());
+    assert!(
+        stderr.contains("0001-host_list.xml: byte ") && stderr.contains("10.20.30.40"),
+        "{stderr}"
+    );
+
+    let raw = dir.path().join("raw");
+    let fetch = qharness(s(&[
+        "fetch",
+        "--stream",
+        "vmdr-assets",
+        "--platform-url",
+        &base,
+        "--username",
+        "quays_ab1",
+        "--record",
+        &raw.display().to_string(),
+        "--no-redact",
+        "--out",
+        &dir.path().join("raw.ndjson").display().to_string(),
+    ]))
+    .await
+    .unwrap();
+    let stderr = String::from_utf8_lossy(&fetch.stderr);
+    assert!(
+        fetch.status.success() && stderr.contains("warning: --no-redact"),
+        "{stderr}"
+    );
+    assert!(
+        std::fs::read_to_string(raw.join("redaction.toml"))
+            .unwrap()
+            .contains("redacted = false")
+    );
+}
