@@ -551,3 +551,53 @@ async fn the_cli_records_checks_and_warns() {
             .contains("redacted = false")
     );
 }
+
+/// HTTPS on both sides: the proxy trusts the upstream's certificate (`--upstream-ca-cert`) and
+/// serves its own, which the client trusts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_proxy_records_over_tls_on_both_sides() {
+    let sim = Simulator::start(SimulatorConfig::demo().tls(true))
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let set_dir = dir.path().join("tls-case");
+    let recording = record::Recording::create(
+        &set_dir,
+        RecordOptions {
+            origins: vec![sim.base_url.origin().ascii_serialization()],
+            ..RecordOptions::default()
+        },
+    )
+    .unwrap();
+    let proxy = RecordingProxy::start(
+        record::ProxyOptions {
+            upstream: sim.base_url.clone(),
+            addr: "127.0.0.1:0".parse().unwrap(),
+            tls: true,
+            upstream_ca_cert: sim.certificate_pem().map(|p| p.as_bytes().to_vec()),
+        },
+        recording,
+    )
+    .await
+    .unwrap();
+    assert_eq!(proxy.base_url.scheme(), "https");
+    let cert = dir.path().join("proxy.pem");
+    std::fs::write(&cert, proxy.certificate_pem().unwrap()).unwrap();
+    let mut settings = helpers::settings(proxy.base_url.as_str(), StreamKind::VmdrAssets);
+    settings.common.ca_cert = Some(cert);
+    settings.vmdr.truncation_limit = Some(100);
+    let live = run_as(settings, DEMO_PASSWORD).await;
+    assert!(live.summary().pages >= 2);
+    let set = proxy.finish().await.unwrap();
+    assert_eq!(set.exchanges as u64, live.summary().requests);
+    let manifest = std::fs::read_to_string(set_dir.join("manifest.toml")).unwrap();
+    assert!(
+        manifest.contains("id_min"),
+        "the second page went through the proxy"
+    );
+    assert!(
+        record::check_set(&set_dir, Some("quays_ab1"))
+            .unwrap()
+            .is_empty()
+    );
+}
