@@ -38,7 +38,9 @@
 //!
 //! [`Connector`] runs steps 1 to 6 once; `qharness fetch`, the conformance runner
 //! ([`scenario`]) and the tests all call it. The simulated server ([`sim`]) is the other side of
-//! every test.
+//! every test. [`record`] keeps a live session as a redacted replay set for the simulator
+//! (`fetch --record` through the client's capture hook, or a recording proxy) and pins it as a
+//! scenario.
 //!
 //! ```no_run
 //! # async fn example() -> qualys_harness::Result<()> {
@@ -59,6 +61,7 @@ mod connector;
 mod error;
 mod parse;
 pub mod qualys;
+pub mod record;
 pub mod scenario;
 pub mod sim;
 mod sink;

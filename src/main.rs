@@ -13,6 +13,7 @@ use clap::{Args, Parser, Subcommand};
 use qualys_harness::config::{
     CommonSettings, PASSWORD_ENV, PcSettings, PolicyIdList, StatusList, VmdrSettings,
 };
+use qualys_harness::record;
 use qualys_harness::scenario::{self, Verdict, catalogue, report};
 use qualys_harness::sim::{self, SynthOptions, SynthStream};
 use qualys_harness::{
@@ -44,6 +45,79 @@ enum Command {
     Serve(ServeArgs),
     /// Write a deterministic synthetic Qualys response (a large scan) to a file.
     Synth(SynthArgs),
+    /// Record a live session through a reverse proxy as a redacted replay set, or check a set
+    /// for anything unredacted (--check DIR).
+    Record(RecordArgs),
+}
+
+/// How a recording is redacted (`fetch --record`, `record`).
+#[derive(Args)]
+struct RedactFlags {
+    /// Do not redact (local debugging only: the set then holds customer data; never send it).
+    #[arg(long)]
+    no_redact: bool,
+    /// Keep free text (detection RESULTS, posture evidence, WAS payloads) as it was.
+    #[arg(long)]
+    keep_results: bool,
+    /// Also replace tag names (settings and requests are mapped the same way).
+    #[arg(long)]
+    redact_tags: bool,
+}
+
+impl RedactFlags {
+    fn options(&self) -> record::RedactOptions {
+        if self.no_redact {
+            eprintln!(
+                "warning: --no-redact: the recording keeps addresses, host names, user names and free text as they were; use it only for local debugging and never send it"
+            );
+        } else if self.keep_results {
+            eprintln!(
+                "warning: --keep-results: detection RESULTS, posture evidence and WAS payloads are kept as they were and can hold customer data; read them before sending the recording"
+            );
+        }
+        record::RedactOptions {
+            enabled: !self.no_redact,
+            keep_results: self.keep_results,
+            redact_tags: self.redact_tags,
+        }
+    }
+}
+
+#[derive(Args)]
+struct RecordArgs {
+    /// Check a recorded set for anything that looks unredacted, then exit (non-zero when
+    /// something is found).
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["upstream", "out"])]
+    check: Option<PathBuf>,
+    /// With --check: the original username, to look for it too.
+    #[arg(long, requires = "check")]
+    username: Option<String>,
+    /// The server to record, e.g. https://qualysapi.qualys.com (or the simulator).
+    #[arg(long, required_unless_present = "check")]
+    upstream: Option<String>,
+    /// The directory the replay set is written to (must not hold one already).
+    #[arg(long, required_unless_present = "check")]
+    out: Option<PathBuf>,
+    /// Address the proxy listens on; point the client's platform URL at it.
+    #[arg(long, default_value = "127.0.0.1:8443")]
+    addr: SocketAddr,
+    /// Serve HTTPS to the client with a self-signed certificate.
+    #[arg(long)]
+    tls: bool,
+    /// Write the proxy's certificate (PEM) here, for the client to trust.
+    #[arg(long, requires = "tls")]
+    cert_out: Option<PathBuf>,
+    /// A PEM certificate to trust for the upstream (a private CA, the simulator's).
+    #[arg(long)]
+    upstream_ca_cert: Option<PathBuf>,
+    /// The stream the client ran, for the generated scenario (inferred when absent).
+    #[arg(long)]
+    stream: Option<StreamKind>,
+    /// The client's settings (a config file), for the generated scenario.
+    #[arg(long)]
+    config: Option<PathBuf>,
+    #[command(flatten)]
+    redact: RedactFlags,
 }
 
 #[derive(Args)]
@@ -137,6 +211,12 @@ struct FetchArgs {
     /// A TOML file with the same settings; flags override it.
     #[arg(long)]
     config: Option<PathBuf>,
+    /// Record every exchange (retries and failures included) as a redacted replay set in this
+    /// directory, with a scenario.toml that pins the run; the set is checked at the end.
+    #[arg(long, value_name = "DIR")]
+    record: Option<PathBuf>,
+    #[command(flatten)]
+    redact: RedactFlags,
 }
 
 /// The flags of the VMDR module's settings ([`VmdrSettings`]).
@@ -286,6 +366,7 @@ fn main() -> ExitCode {
             header_read_timeout: std::time::Duration::from_secs(args.header_timeout_secs),
         })),
         Command::Synth(args) => synth(args),
+        Command::Record(args) => runtime.block_on(record_command(args)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -323,6 +404,9 @@ fn report(e: &Error) {
 
 async fn fetch(args: FetchArgs) -> Result<()> {
     let settings = args.settings()?;
+    if let Some(dir) = &args.record {
+        return fetch_recorded(&args, &settings, dir).await;
+    }
     let run = BuiltinRun::prepare(&settings, std::env::var(PASSWORD_ENV).ok())?;
     for w in run.warnings() {
         eprintln!("warning: {w}");
@@ -338,6 +422,156 @@ async fn fetch(args: FetchArgs) -> Result<()> {
     sink.finish()?;
     eprintln!("{}", summary.describe());
     Ok(())
+}
+
+/// `fetch --record DIR`: the run, then the recording, its scenario and its check.
+async fn fetch_recorded(
+    args: &FetchArgs,
+    settings: &Settings,
+    dir: &std::path::Path,
+) -> Result<()> {
+    let redact = args.redact.options();
+    let mut sink: Box<dyn Sink> = match &args.out {
+        Some(path) => Box::new(FileSink::create(path)?),
+        None => Box::new(StdoutSink::new()),
+    };
+    let recorded = record::record_run(
+        settings,
+        std::env::var(PASSWORD_ENV).ok(),
+        sink.as_mut(),
+        dir,
+        redact,
+    )
+    .await?;
+    eprintln!(
+        "recorded {} exchange(s) as {} fixture(s) in {}; scenario: {}",
+        recorded.set.exchanges,
+        recorded.set.fixtures,
+        recorded.set.dir.display(),
+        recorded.scenario.display()
+    );
+    report_findings(&recorded.findings, dir)?;
+    let summary = recorded.result?;
+    sink.finish()?;
+    eprintln!("{}", summary.describe());
+    Ok(())
+}
+
+/// Prints what the check found; an error when it found anything.
+fn report_findings(findings: &[record::Finding], dir: &std::path::Path) -> Result<()> {
+    if findings.is_empty() {
+        eprintln!("check: nothing in {} looks unredacted", dir.display());
+        return Ok(());
+    }
+    for f in findings {
+        eprintln!("unredacted? {f}");
+    }
+    Err(Error::InvalidFile {
+        path: dir.to_path_buf(),
+        problem: format!(
+            "{} value(s) look unredacted (listed above with file and byte offset); do not send this recording until they are removed or explained",
+            findings.len()
+        ),
+    })
+}
+
+async fn record_command(args: RecordArgs) -> Result<()> {
+    if let Some(dir) = &args.check {
+        let findings = record::check_set(dir, args.username.as_deref())?;
+        return report_findings(&findings, dir);
+    }
+    let (Some(upstream), Some(out)) = (&args.upstream, &args.out) else {
+        return Err(Error::config(
+            "upstream",
+            "record needs --upstream and --out (or --check DIR)",
+            "e.g. qharness record --upstream https://qualysapi.qualys.com --out case-4711/",
+        ));
+    };
+    let upstream = url::Url::parse(upstream).map_err(|e| {
+        Error::config(
+            "upstream",
+            format!("{upstream:?} is not a URL ({e})"),
+            "give the platform URL with its scheme, e.g. https://qualysapi.qualys.com",
+        )
+    })?;
+    let upstream_ca_cert = match &args.upstream_ca_cert {
+        Some(p) => {
+            Some(std::fs::read(p).map_err(|e| Error::io("reading the CA certificate", p, e))?)
+        }
+        None => None,
+    };
+    let settings = match &args.config {
+        Some(p) => Settings::from_file(p)?,
+        None => Settings::default(),
+    };
+    let redact = args.redact.options();
+    let recording = record::Recording::create(
+        out,
+        record::RecordOptions {
+            redact,
+            origins: vec![upstream.origin().ascii_serialization()],
+            username: settings.common.username.clone(),
+        },
+    )?;
+    let proxy = record::RecordingProxy::start(
+        record::ProxyOptions {
+            upstream: upstream.clone(),
+            addr: args.addr,
+            tls: args.tls,
+            upstream_ca_cert,
+        },
+        recording,
+    )
+    .await?;
+    if let (Some(pem), Some(path)) = (proxy.certificate_pem(), &args.cert_out) {
+        std::fs::write(path, pem).map_err(|e| Error::io("writing the certificate", path, e))?;
+    }
+    println!(
+        "qharness record: forwarding {} to {upstream}; recording into {} (Ctrl-C to stop and write the set)",
+        proxy.base_url,
+        out.display()
+    );
+    wait_for_stop().await;
+    let set = proxy.finish().await?;
+    eprintln!(
+        "recorded {} exchange(s) as {} fixture(s) in {}",
+        set.exchanges,
+        set.fixtures,
+        set.dir.display()
+    );
+    match record::pin_replay(out, args.stream, settings.clone()).await? {
+        Ok(path) => eprintln!("scenario: {}", path.display()),
+        Err(why) => eprintln!("no scenario.toml written: {why}"),
+    }
+    let findings = if redact.enabled {
+        record::check_set(out, set.pseudonyms.username())?
+    } else {
+        Vec::new()
+    };
+    report_findings(&findings, out)
+}
+
+/// Ctrl-C or SIGTERM.
+async fn wait_for_stop() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }
 
 fn parse(args: ParseArgs) -> Result<()> {

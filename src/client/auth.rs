@@ -17,7 +17,8 @@ use secrecy::zeroize::Zeroize;
 use secrecy::{ExposeSecret, SecretString};
 use tokio::sync::Mutex;
 
-use super::{QualysClient, error_reader, read_bounded};
+use super::capture::BodyEnd;
+use super::{QualysClient, capture_bounded, error_reader, read_bounded};
 use crate::error::{Error, Exchange, Result};
 use crate::qualys::endpoint::{self, Endpoint, Family};
 
@@ -103,20 +104,40 @@ impl QualysClient {
             .finish();
         self.live.requests.fetch_add(1, Ordering::Relaxed);
         tracing::debug!(endpoint = %path, "POST (gateway login)");
+        let url = self.url(path, &[]);
+        // The form holds the password and the answer the token: neither is captured.
+        let mut capture = self.capture_begin(
+            &endpoint::GATEWAY_AUTH,
+            "POST",
+            &url,
+            Some("application/x-www-form-urlencoded"),
+            None,
+        );
         let sent = self
             .http
-            .post(self.url(path, &[]))
+            .post(url)
             .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
             .body(form)
             .send()
             .await;
-        let mut response = sent.map_err(|source| Error::Http {
-            exchange: exchange.clone(),
-            during: "sending the login request",
-            source,
-        })?;
+        let mut response = match sent {
+            Ok(r) => r,
+            Err(source) => {
+                if let Some(c) = capture {
+                    c.end(BodyEnd::NoResponse);
+                }
+                return Err(Error::Http {
+                    exchange: exchange.clone(),
+                    during: "sending the login request",
+                    source,
+                });
+            }
+        };
         let status = response.status().as_u16();
         exchange.status = Some(status);
+        if let Some(c) = capture.as_mut() {
+            c.response(status, response.headers());
+        }
         let facts = self
             .facts(
                 &endpoint::GATEWAY_AUTH,
@@ -124,7 +145,15 @@ impl QualysClient {
                 response.headers(),
             )
             .await;
-        let mut body = read_bounded(&mut response, &exchange).await?;
+        let body = read_bounded(&mut response, &exchange).await;
+        if response.status().is_success() {
+            if let Some(c) = capture {
+                c.end(BodyEnd::Withheld);
+            }
+        } else {
+            capture_bounded(capture, &body);
+        }
+        let mut body = body?;
         if !response.status().is_success() {
             return Err(error_reader::read(&facts, &body));
         }

@@ -20,6 +20,7 @@
 
 pub mod auth;
 pub mod body_reader;
+pub mod capture;
 pub mod error_reader;
 pub mod request;
 pub mod retry;
@@ -37,6 +38,7 @@ use url::Url;
 
 use self::auth::{Authorization, Credentials, Session};
 use self::body_reader::{BodyReader, CHANNEL_CHUNKS};
+use self::capture::{BodyEnd, Capture, CapturedExchange, CapturedRequest};
 use self::error_reader::ResponseFacts;
 use self::retry::RateState;
 use crate::config::{CommonConfig, RetryPolicy};
@@ -77,6 +79,8 @@ pub struct QualysClient {
     retry: RetryPolicy,
     rate: Mutex<RateState>,
     live: Arc<LiveCounters>,
+    /// Told about every attempt when the run is recorded (`fetch --record`).
+    capture: Option<Arc<dyn Capture>>,
 }
 
 impl QualysClient {
@@ -124,6 +128,32 @@ impl QualysClient {
             retry: config.retry,
             rate: Mutex::new(RateState::default()),
             live: Arc::new(LiveCounters::default()),
+            capture: None,
+        })
+    }
+
+    /// Tells `capture` about every attempt from now on ([`capture`]).
+    pub fn set_capture(&mut self, capture: Arc<dyn Capture>) {
+        self.capture = Some(capture);
+    }
+
+    /// Starts capturing one exchange, when a capture is set.
+    fn capture_begin(
+        &self,
+        endpoint: &'static Endpoint,
+        method: &str,
+        url: &Url,
+        content_type: Option<&str>,
+        body: Option<bytes::Bytes>,
+    ) -> Option<Box<dyn CapturedExchange>> {
+        self.capture.as_ref().map(|c| {
+            c.begin(CapturedRequest {
+                endpoint,
+                method,
+                url,
+                content_type,
+                body,
+            })
         })
     }
 
@@ -218,10 +248,17 @@ impl QualysClient {
             "{}",
             request.method
         );
-        let mut builder = self.http.request(
-            request.method.clone(),
-            self.url(&request.path, &request.query),
+        let url = self.url(&request.path, &request.query);
+        let mut capture = self.capture_begin(
+            request.endpoint,
+            request.method.as_str(),
+            &url,
+            request.body.content_type(),
+            self.capture
+                .is_some()
+                .then(|| request.body.to_bytes().into()),
         );
+        let mut builder = self.http.request(request.method.clone(), url);
         builder = match auth {
             Authorization::Basic => builder.basic_auth(
                 &self.credentials.username,
@@ -238,13 +275,24 @@ impl QualysClient {
                 .header(CONTENT_TYPE, content_type)
                 .body(request.body.to_bytes());
         }
-        let mut response = builder.send().await.map_err(|source| Error::Http {
-            exchange: exchange.clone(),
-            during: "sending the request",
-            source,
-        })?;
+        let mut response = match builder.send().await {
+            Ok(r) => r,
+            Err(source) => {
+                if let Some(c) = capture {
+                    c.end(BodyEnd::NoResponse);
+                }
+                return Err(Error::Http {
+                    exchange: exchange.clone(),
+                    during: "sending the request",
+                    source,
+                });
+            }
+        };
         let status = response.status().as_u16();
         exchange.status = Some(status);
+        if let Some(c) = capture.as_mut() {
+            c.response(status, response.headers());
+        }
         let facts = self
             .facts(request.endpoint, exchange.clone(), response.headers())
             .await;
@@ -254,7 +302,9 @@ impl QualysClient {
             .as_deref()
             .is_some_and(|c| c.to_ascii_lowercase().contains("html"));
         if !response.status().is_success() || is_html {
-            let body = read_bounded(&mut response, &exchange).await?;
+            let body = read_bounded(&mut response, &exchange).await;
+            capture_bounded(capture, &body);
+            let body = body?;
             self.live
                 .bytes
                 .fetch_add(body.len() as u64, Ordering::Relaxed);
@@ -265,19 +315,25 @@ impl QualysClient {
         let parse_facts = facts.clone();
         let parser = tokio::task::spawn_blocking(move || parse(BodyReader::new(rx), &parse_facts));
         let mut network_error = None;
+        let mut end = BodyEnd::Complete;
         loop {
             match response.chunk().await {
                 Ok(Some(chunk)) => {
                     self.live
                         .bytes
                         .fetch_add(chunk.len() as u64, Ordering::Relaxed);
+                    if let Some(c) = capture.as_mut() {
+                        c.chunk(&chunk);
+                    }
                     if tx.send(Ok(chunk)).await.is_err() {
                         // The parser stopped early (it found an error); the rest is not needed.
+                        end = BodyEnd::Stopped;
                         break;
                     }
                 }
                 Ok(None) => break,
                 Err(e) => {
+                    end = BodyEnd::Broken;
                     let _ = tx
                         .send(Err(io::Error::new(
                             io::ErrorKind::ConnectionAborted,
@@ -290,6 +346,9 @@ impl QualysClient {
             }
         }
         drop(tx);
+        if let Some(c) = capture {
+            c.end(end);
+        }
         let parsed = match parser.await {
             Ok(result) => result,
             Err(join) if join.is_panic() => std::panic::resume_unwind(join.into_panic()),
@@ -344,6 +403,22 @@ impl QualysClient {
             location: text(LOCATION.as_str()),
             content_type: text(CONTENT_TYPE.as_str()),
         }
+    }
+}
+
+/// Hands a body read by [`read_bounded`] to the capture: what arrived, and how it ended.
+fn capture_bounded(capture: Option<Box<dyn CapturedExchange>>, body: &Result<Vec<u8>>) {
+    let Some(mut c) = capture else { return };
+    match body {
+        Ok(bytes) => {
+            c.chunk(&bytes::Bytes::copy_from_slice(bytes));
+            c.end(if bytes.len() >= MAX_ERROR_BODY {
+                BodyEnd::Stopped
+            } else {
+                BodyEnd::Complete
+            });
+        }
+        Err(_) => c.end(BodyEnd::Broken),
     }
 }
 

@@ -74,6 +74,16 @@ macro_rules! settings_section {
                 $name { $($key: over.$key.or(self.$key)),* }
             }
 
+            /// Writes the keys that are set into a flat TOML table (a recorded run's
+            /// scenario pins its settings this way).
+            pub fn write_table(&self, table: &mut toml::Table) {
+                $(if let Some(v) = &self.$key
+                    && let Ok(v) = toml::Value::try_from(v)
+                {
+                    table.insert(stringify!($key).into(), v);
+                })*
+            }
+
             /// The keys that are set, in file order.
             pub fn keys_set(&self) -> Vec<&'static str> {
                 let mut set = Vec::new();
@@ -146,6 +156,14 @@ macro_rules! settings_sections {
                 map: &mut A,
             ) -> std::result::Result<bool, A::Error> {
                 Ok(self.common.read_key(key, map)? $(|| self.$module.read_key(key, map)?)*)
+            }
+
+            /// The settings that are set, as the flat table a config file holds.
+            pub fn to_table(&self) -> toml::Table {
+                let mut table = toml::Table::new();
+                self.common.write_table(&mut table);
+                $(self.$module.write_table(&mut table);)*
+                table
             }
 
             /// Keys set in `over` replace those in `self` (flags override the file).

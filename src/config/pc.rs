@@ -2,7 +2,7 @@
 //! one posture request. Which of them apply to which stream is in the stream registry
 //! ([`crate::stream::StreamRow::settings`]).
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 
@@ -25,7 +25,7 @@ settings_section! {
 }
 
 /// Policy IDs written as one comma-separated string or as a TOML array (of numbers or strings).
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(untagged)]
 pub enum PolicyIdList {
     Text(String),
@@ -33,7 +33,7 @@ pub enum PolicyIdList {
 }
 
 /// One item of a policy ID array.
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(untagged)]
 pub enum PolicyIdItem {
     Number(i64),

@@ -74,6 +74,11 @@ impl BuiltinRun {
         &self.config
     }
 
+    /// Tells `capture` about every exchange of the run (`fetch --record`).
+    pub fn capture_into(&mut self, capture: Arc<dyn crate::client::capture::Capture>) {
+        self.client.set_capture(capture);
+    }
+
     /// Counters a progress display can read while the run goes on.
     pub fn live(&self) -> Arc<LiveCounters> {
         self.client.live()

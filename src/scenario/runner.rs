@@ -535,10 +535,14 @@ fn check_snapshot(
     records: &[Value],
     failures: &mut Vec<String>,
 ) {
+    // insta resolves a relative snapshot path against the crate it was built in, not the
+    // working directory: a scenario run by relative path from elsewhere would look in the
+    // wrong place, so the directory is made absolute first.
     let dir = match scenario.path.parent() {
         Some(d) => d.join("snapshots"),
         None => PathBuf::from("snapshots"),
     };
+    let dir = std::path::absolute(&dir).unwrap_or(dir);
     let mut settings = insta::Settings::clone_current();
     settings.set_snapshot_path(dir);
     settings.set_prepend_module_to_snapshot(false);

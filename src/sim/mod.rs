@@ -103,9 +103,13 @@ pub use engine::Engine;
 pub use engine::fault::{CallRange, Fault, FaultRule, RouteScope};
 pub use engine::journal::{Completion, Journal, JournalEntry};
 pub use engine::redaction::BODY_CAP;
+pub(crate) use engine::redaction::is_secret_param;
 pub use engine::replay::FixtureSet;
+pub(crate) use engine::replay::{ORIGIN, Replace};
+pub(crate) use server::request::Credentials;
 pub use server::request::SimRequest;
 pub use server::response::SimResponse;
+pub(crate) use server::tls::SelfSigned;
 pub use simulator::{RunningSimulator, ServeOptions, Simulator, SimulatorConfig, serve};
 pub use tenant::{
     AccountState, AssetGroup, AssetGroupSpec, Budget, DetectionChange, KernelState, Limits,

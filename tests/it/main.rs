@@ -10,6 +10,7 @@ mod pc_http;
 mod pc_properties;
 mod pc_sim;
 mod properties;
+mod record;
 mod sim_account;
 mod sim_cli;
 mod sim_date_filters;

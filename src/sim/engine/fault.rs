@@ -59,6 +59,9 @@ pub enum Fault {
     /// Send `bytes` of the body, then reset the connection (TCP RST): the client sees the
     /// connection die mid-body.
     DisconnectAfter { bytes: u64 },
+    /// Send the whole body, then reset the connection: how a recorded body that broke off is
+    /// replayed (the body file holds what arrived before the connection died).
+    Disconnect,
     /// End the body early but cleanly (the HTTP message is complete, the XML document is not):
     /// after `after_bytes`, or, when absent, just before `</RESPONSE>` so the root never closes.
     /// On the gateway's JSON answers the default place is inside the second record (before its
@@ -152,6 +155,7 @@ impl Fault {
             Fault::RandomDelay { .. } => "random_delay",
             Fault::Dribble { .. } => "dribble",
             Fault::DisconnectAfter { .. } => "disconnect_after",
+            Fault::Disconnect => "disconnect",
             Fault::Truncate { .. } => "truncate",
             Fault::InvalidXmlChars { .. } => "invalid_xml_chars",
             Fault::MalformedXml => "malformed_xml",
@@ -424,6 +428,8 @@ pub struct Delivery {
     pub truncate_before_root_close: bool,
     /// Reset the connection after this many bytes.
     pub disconnect_after: Option<u64>,
+    /// Reset the connection once the whole body is sent.
+    pub disconnect_at_end: bool,
     pub invalid_chars: Option<Vec<u8>>,
     pub malformed: bool,
     /// The body is JSON (the gateway family): the content faults look for JSON marks.
@@ -437,6 +443,7 @@ impl Delivery {
             && self.truncate_after.is_none()
             && !self.truncate_before_root_close
             && self.disconnect_after.is_none()
+            && !self.disconnect_at_end
             && self.invalid_chars.is_none()
             && !self.malformed
     }
@@ -457,6 +464,7 @@ impl Delivery {
                 interval_ms,
             } => self.dribble = Some(((*chunk_bytes).max(1), Duration::from_millis(*interval_ms))),
             Fault::DisconnectAfter { bytes } => self.disconnect_after = Some(*bytes),
+            Fault::Disconnect => self.disconnect_at_end = true,
             Fault::Truncate {
                 after_bytes: Some(n),
             } => self.truncate_after = Some(*n),

@@ -299,11 +299,7 @@ impl Engine {
         let mut r = match fx.body(recorded, &req.origin) {
             Ok(body) => SimResponse {
                 status: recorded.status,
-                headers: recorded
-                    .headers
-                    .iter()
-                    .map(|(k, v)| (k.clone(), v.clone()))
-                    .collect(),
+                headers: fx.headers(recorded, &req.origin),
                 body,
                 delivery,
                 ticket: None,

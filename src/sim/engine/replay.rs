@@ -17,19 +17,31 @@
 //! user = "quays_ab1"                   # any user when absent
 //! params = { action = "list", truncation_limit = "*" }   # "*": present with any value
 //! absent = ["id_min"]                  # must not be sent
+//! exact = true                         # no parameter beyond `params` (recorded sets use this)
+//! request_body_file = "req-0003.xml"   # or request_body = "...": the request body must be this
+//!                                      # (JSON compared as JSON, anything else byte for byte
+//!                                      # after trimming)
 //!
 //! [[fixtures.responses]]
 //! status = 200
 //! headers = { "Content-Type" = "application/xml" }
 //! body_file = "hld-page-1.xml"         # or body = "inline text"
-//! template = true                      # replace {{origin}} with the simulator's origin
+//! template = true                      # replace {{origin}} with the simulator's origin, in the
+//!                                      # body and the header values (Location)
+//! compress = "gzip"                    # the file is stored decompressed; gzip it when serving
 //! fault = { kind = "dribble", chunk_bytes = 512, interval_ms = 5 }
 //! ```
+//!
+//! Bodies are streamed from disk whatever their size: a templated body is rewritten as it
+//! streams and a `compress = "gzip"` body is compressed as it streams. A recorded body that broke
+//! off is what arrived plus `fault = { kind = "disconnect" }`: the connection is reset right
+//! after the last recorded byte.
 //!
 //! A request no fixture matches gets HTTP 404 with a plain-text body naming the nearest
 //! fixtures and what differed, never a bare 404.
 
 use std::collections::BTreeMap;
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -40,7 +52,7 @@ use crate::error::{Error, Result};
 
 use crate::sim::engine::fault::Fault;
 use crate::sim::server::request::SimRequest;
-use crate::sim::server::response::{Body, FileSource};
+use crate::sim::server::response::{Body, CHUNK_TARGET, ChunkSource, FileSource};
 
 /// What to do with a request no fixture matches.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
@@ -79,7 +91,23 @@ pub struct Fixture {
     pub params: BTreeMap<String, String>,
     #[serde(default)]
     pub absent: Vec<String>,
+    /// No parameter beyond those of `params` may be sent.
+    #[serde(default)]
+    pub exact: bool,
+    /// The request body must be this text.
+    #[serde(default)]
+    pub request_body: Option<String>,
+    /// The request body must be the content of this file (in the set's directory).
+    #[serde(default)]
+    pub request_body_file: Option<String>,
     pub responses: Vec<RecordedResponse>,
+}
+
+/// How a stored body is encoded again when it is served.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Compression {
+    Gzip,
 }
 
 /// A recorded response.
@@ -96,6 +124,8 @@ pub struct RecordedResponse {
     pub body: Option<String>,
     #[serde(default)]
     pub template: bool,
+    #[serde(default)]
+    pub compress: Option<Compression>,
     #[serde(default)]
     pub fault: Option<Fault>,
 }
@@ -116,6 +146,8 @@ pub struct NearMiss {
 pub struct FixtureSet {
     dir: PathBuf,
     manifest: Manifest,
+    /// Each fixture's expected request body, read at load.
+    request_bodies: Vec<Option<Bytes>>,
     calls: Mutex<Vec<usize>>,
 }
 
@@ -129,7 +161,28 @@ impl FixtureSet {
             path: path.clone(),
             problem: format!("not a valid fixture manifest: {e}"),
         })?;
+        let mut request_bodies = Vec::with_capacity(manifest.fixtures.len());
         for f in &manifest.fixtures {
+            request_bodies.push(match (&f.request_body, &f.request_body_file) {
+                (Some(_), Some(_)) => {
+                    return Err(Error::InvalidFile {
+                        path: path.clone(),
+                        problem: format!(
+                            "fixture {:?} has both request_body and request_body_file; keep one",
+                            f.name
+                        ),
+                    });
+                }
+                (Some(text), None) => Some(Bytes::from(text.clone())),
+                (None, Some(file)) => {
+                    let body_path = dir.join(file);
+                    let bytes = std::fs::read(&body_path).map_err(|e| {
+                        Error::io("reading the request body of a fixture", &body_path, e)
+                    })?;
+                    Some(Bytes::from(bytes))
+                }
+                (None, None) => None,
+            });
             if f.responses.is_empty() {
                 return Err(Error::InvalidFile {
                     path: path.clone(),
@@ -167,6 +220,7 @@ impl FixtureSet {
         Ok(FixtureSet {
             calls: Mutex::new(vec![0; manifest.fixtures.len()]),
             dir: dir.to_path_buf(),
+            request_bodies,
             manifest,
         })
     }
@@ -187,7 +241,17 @@ impl FixtureSet {
     ) -> std::result::Result<(&Fixture, &RecordedResponse), Vec<NearMiss>> {
         let mut misses = Vec::new();
         for (i, f) in self.manifest.fixtures.iter().enumerate() {
-            let diff = differences(f, req);
+            let mut diff = differences(f, req);
+            if let Some(want) = &self.request_bodies[i]
+                && !same_body(want, &req.body)
+            {
+                diff.push(format!(
+                    "request body: wanted {} bytes ({}), got {} bytes",
+                    want.len(),
+                    f.request_body_file.as_deref().unwrap_or("inline"),
+                    req.body.len()
+                ));
+            }
             if diff.is_empty() {
                 let mut calls = self.calls.lock().unwrap_or_else(|p| p.into_inner());
                 let n = calls[i];
@@ -214,26 +278,172 @@ impl FixtureSet {
             .for_each(|c| *c = 0);
     }
 
-    /// The body of a recorded response; templated bodies get `{{origin}}` replaced.
-    pub fn body(&self, r: &RecordedResponse, origin: &str) -> std::io::Result<Body> {
-        match (&r.body_file, &r.body) {
-            (Some(file), _) => {
-                let path = self.dir.join(file);
-                if r.template {
-                    let text = std::fs::read_to_string(path)?;
-                    Ok(Body::Bytes(Bytes::from(text.replace("{{origin}}", origin))))
+    /// The header values of a recorded response; templated responses get `{{origin}}` replaced
+    /// in them too (a recorded `Location`).
+    pub fn headers(&self, r: &RecordedResponse, origin: &str) -> Vec<(String, String)> {
+        r.headers
+            .iter()
+            .map(|(k, v)| {
+                let v = if r.template {
+                    v.replace(ORIGIN, origin)
                 } else {
-                    Ok(Body::Source(Box::new(FileSource(std::fs::File::open(
-                        path,
-                    )?))))
+                    v.clone()
+                };
+                (k.clone(), v)
+            })
+            .collect()
+    }
+
+    /// The body of a recorded response, streamed from its file: templated bodies get
+    /// `{{origin}}` replaced and `compress = "gzip"` bodies are compressed as they stream.
+    pub fn body(&self, r: &RecordedResponse, origin: &str) -> std::io::Result<Body> {
+        let raw: Box<dyn Read + Send> = match (&r.body_file, &r.body) {
+            (Some(file), _) if !r.template && r.compress.is_none() => {
+                return Ok(Body::Source(Box::new(FileSource(std::fs::File::open(
+                    self.dir.join(file),
+                )?))));
+            }
+            (Some(file), _) => Box::new(std::fs::File::open(self.dir.join(file))?),
+            (None, Some(text)) => Box::new(std::io::Cursor::new(text.clone().into_bytes())),
+            (None, None) if r.compress.is_none() => return Ok(Body::Empty),
+            (None, None) => Box::new(std::io::empty()),
+        };
+        let templated: Box<dyn Read + Send> = if r.template {
+            Box::new(Replace::new(raw, ORIGIN, origin))
+        } else {
+            raw
+        };
+        let encoded: Box<dyn Read + Send> = match r.compress {
+            Some(Compression::Gzip) => Box::new(flate2::read::GzEncoder::new(
+                templated,
+                flate2::Compression::default(),
+            )),
+            None => templated,
+        };
+        Ok(Body::Source(Box::new(ReadSource(encoded))))
+    }
+}
+
+/// The placeholder recorded sets write where the server's own origin was.
+pub const ORIGIN: &str = "{{origin}}";
+
+/// Whether a request body is the one a fixture wants: JSON compared as JSON values (key order
+/// and spacing do not matter), anything else byte for byte after trimming white space.
+fn same_body(want: &[u8], got: &[u8]) -> bool {
+    let (w, g) = (want.trim_ascii(), got.trim_ascii());
+    if w == g {
+        return true;
+    }
+    match (
+        serde_json::from_slice::<serde_json::Value>(w),
+        serde_json::from_slice::<serde_json::Value>(g),
+    ) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    }
+}
+
+/// Any reader as a body source.
+struct ReadSource(Box<dyn Read + Send>);
+
+impl ChunkSource for ReadSource {
+    fn fill(&mut self, out: &mut Vec<u8>) -> std::io::Result<bool> {
+        let start = out.len();
+        out.resize(start + CHUNK_TARGET, 0);
+        let mut filled = 0;
+        // Fill the chunk (an encoder hands out little at a time), ending only at end of input.
+        while filled < CHUNK_TARGET {
+            match self.0.read(&mut out[start + filled..]) {
+                Ok(0) => {
+                    out.truncate(start + filled);
+                    return Ok(false);
                 }
+                Ok(n) => filled += n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
             }
-            (None, Some(text)) if r.template => {
-                Ok(Body::Bytes(Bytes::from(text.replace("{{origin}}", origin))))
-            }
-            (None, Some(text)) => Ok(Body::Bytes(Bytes::from(text.clone()))),
-            (None, None) => Ok(Body::Empty),
         }
+        out.truncate(start + filled);
+        Ok(true)
+    }
+}
+
+/// A reader that replaces one string by another as the bytes stream through (`{{origin}}` by
+/// the simulator's origin on replay, the upstream origin by `{{origin}}` when recording),
+/// holding back only a tail that could start it.
+pub struct Replace<R> {
+    inner: R,
+    needle: Vec<u8>,
+    with: Vec<u8>,
+    /// Bytes read but not yet handed out, the next of them at `pos`.
+    pending: Vec<u8>,
+    pos: usize,
+    /// Raw input not yet scanned (a possible start of the placeholder).
+    carry: Vec<u8>,
+    done: bool,
+}
+
+impl<R: Read> Replace<R> {
+    pub fn new(inner: R, needle: &str, with: &str) -> Replace<R> {
+        Replace {
+            inner,
+            needle: needle.as_bytes().to_vec(),
+            with: with.as_bytes().to_vec(),
+            pending: Vec::new(),
+            pos: 0,
+            carry: Vec::new(),
+            done: false,
+        }
+    }
+
+    /// Reads the next stretch of input and rewrites it into `pending`.
+    fn refill(&mut self) -> std::io::Result<()> {
+        let mut buf = vec![0u8; 64 * 1024];
+        let n = loop {
+            match self.inner.read(&mut buf) {
+                Ok(n) => break n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        };
+        let mut data = std::mem::take(&mut self.carry);
+        data.extend_from_slice(&buf[..n]);
+        self.pending.clear();
+        self.pos = 0;
+        let needle = self.needle.as_slice();
+        let mut at = 0;
+        while !needle.is_empty()
+            && let Some(i) = memchr::memmem::find(&data[at..], needle)
+        {
+            self.pending.extend_from_slice(&data[at..at + i]);
+            self.pending.extend_from_slice(&self.with);
+            at += i + needle.len();
+        }
+        if n == 0 {
+            self.pending.extend_from_slice(&data[at..]);
+            self.done = true;
+        } else {
+            let keep = (data.len() - at).min(needle.len().saturating_sub(1));
+            let split = data.len() - keep;
+            self.pending.extend_from_slice(&data[at..split]);
+            self.carry = data[split..].to_vec();
+        }
+        Ok(())
+    }
+}
+
+impl<R: Read> Read for Replace<R> {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        while self.pos >= self.pending.len() {
+            if self.done {
+                return Ok(0);
+            }
+            self.refill()?;
+        }
+        let n = out.len().min(self.pending.len() - self.pos);
+        out[..n].copy_from_slice(&self.pending[self.pos..self.pos + n]);
+        self.pos += n;
+        Ok(n)
     }
 }
 
@@ -280,6 +490,17 @@ fn differences(f: &Fixture, req: &SimRequest) -> Vec<String> {
             d.push(format!("param {k}: wanted absent, got {v:?}"));
         }
     }
+    if f.exact {
+        let extra: Vec<&str> = req
+            .params
+            .iter()
+            .map(|(k, _)| k.as_str())
+            .filter(|k| !f.params.contains_key(*k))
+            .collect();
+        if !extra.is_empty() {
+            d.push(format!("params not recorded: {}", extra.join(", ")));
+        }
+    }
     d
 }
 
@@ -314,6 +535,7 @@ pub fn unmatched_text(req: &SimRequest, misses: &[NearMiss]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sim::server::response::SimResponse;
 
     fn set(manifest: &str) -> (tempfile::TempDir, FixtureSet) {
         let dir = tempfile::tempdir().unwrap();
@@ -346,12 +568,60 @@ mod tests {
         let statuses: Vec<u16> = (0..3).map(|_| s.answer(&req).unwrap().1.status).collect();
         assert_eq!(statuses, vec![409, 200, 200]);
         let (_, r) = s.answer(&req).unwrap();
-        match s.body(r, "http://o").unwrap() {
-            Body::Bytes(b) => assert_eq!(&b[..], b"<A>http://o</A>"),
-            other => panic!("a templated body is rendered in memory, got {other:?}"),
-        }
+        let body = SimResponse {
+            body: s.body(r, "http://o").unwrap(),
+            ..SimResponse::new(200, "text/xml", "")
+        };
+        assert_eq!(body.collect_body().unwrap(), b"<A>http://o</A>");
         s.reset();
         assert_eq!(s.answer(&req).unwrap().1.status, 409);
+    }
+
+    #[test]
+    fn a_gzip_response_is_compressed_as_it_streams_and_its_origin_templated() {
+        let dir = tempfile::tempdir().unwrap();
+        let json = format!("[{}]", vec!["{\"u\":\"{{origin}}/x\"}"; 5000].join(","));
+        std::fs::write(dir.path().join("p.json"), &json).unwrap();
+        std::fs::write(
+            dir.path().join("manifest.toml"),
+            "[[fixtures]]\nname = \"posture\"\npath = \"/pcrs/1.0/posture/postureInfo\"\n\
+             request_body = '[{\"policyId\": \"1\"}]'\n\
+             [[fixtures.responses]]\nbody_file = \"p.json\"\ntemplate = true\ncompress = \"gzip\"\n",
+        )
+        .unwrap();
+        let s = FixtureSet::load(dir.path()).unwrap();
+        let mut req = SimRequest::new("POST", "/pcrs/1.0/posture/postureInfo", "http://o");
+        req.body = Bytes::from_static(b"[{\"policyId\":\"1\"}]  ");
+        let (_, r) = s.answer(&req).unwrap();
+        let body = SimResponse {
+            body: s.body(r, "http://sim:1").unwrap(),
+            ..SimResponse::new(200, "application/octet-stream", "")
+        }
+        .collect_body()
+        .unwrap();
+        assert_eq!(&body[..2], &[0x1f, 0x8b], "gzip magic");
+        let mut text = String::new();
+        flate2::read::GzDecoder::new(&body[..])
+            .read_to_string(&mut text)
+            .unwrap();
+        assert_eq!(text, json.replace("{{origin}}", "http://sim:1"));
+        req.body = Bytes::from_static(b"[{\"policyId\":\"2\"}]");
+        let misses = s.answer(&req).unwrap_err();
+        assert!(
+            misses[0].differences[0].starts_with("request body"),
+            "{misses:?}"
+        );
+    }
+
+    #[test]
+    fn an_exact_fixture_refuses_parameters_it_did_not_record() {
+        let (_d, s) = set(
+            "[[fixtures]]\nname = \"p\"\npath = \"/x\"\nparams = { a = \"1\" }\nexact = true\n[[fixtures.responses]]\nbody = \"ok\"\n",
+        );
+        let req = SimRequest::new("GET", "/x", "http://o").with_param("a", "1");
+        assert!(s.answer(&req).is_ok());
+        let misses = s.answer(&req.with_param("id_min", "5")).unwrap_err();
+        assert_eq!(misses[0].differences, ["params not recorded: id_min"]);
     }
 
     #[test]

@@ -606,7 +606,13 @@ fn produce(
             return;
         }
         if !more {
-            let _ = tx.blocking_send(Chunk::End(Completion::Complete));
+            let end = if delivery.disconnect_at_end {
+                std::thread::sleep(Duration::from_millis(100));
+                Chunk::Reset
+            } else {
+                Chunk::End(Completion::Complete)
+            };
+            let _ = tx.blocking_send(end);
             return;
         }
     }
