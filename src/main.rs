@@ -67,6 +67,21 @@ struct ServeArgs {
     /// Seconds a client has to send a request head before its connection is closed.
     #[arg(long, default_value_t = 30)]
     header_timeout_secs: u64,
+    /// The admin API's bearer token (default: a random one, printed at start). Prefer the
+    /// environment variable: a command line is visible to other users of the machine.
+    #[arg(long, env = "QHARNESS_ADMIN_TOKEN", hide_env_values = true)]
+    admin_token: Option<String>,
+    /// Serve the admin API (/__sim/...) on a listener of its own at this address, and not on
+    /// --addr. Without it the admin API shares --addr when that is a loopback address and is
+    /// not served otherwise.
+    #[arg(long)]
+    admin_addr: Option<SocketAddr>,
+    /// Journal entries kept before the oldest are dropped (and counted).
+    #[arg(long, default_value_t = 100_000)]
+    journal_max_entries: usize,
+    /// MiB of journal entries kept before the oldest are dropped (and counted).
+    #[arg(long, default_value_t = 64)]
+    journal_max_mib: usize,
 }
 
 #[derive(Args)]
@@ -246,6 +261,12 @@ fn main() -> ExitCode {
             cert_out: args.cert_out,
             max_connections: args.max_connections,
             header_read_timeout: std::time::Duration::from_secs(args.header_timeout_secs),
+            admin_token: args.admin_token,
+            admin_addr: args.admin_addr,
+            journal: sim::JournalLimits {
+                max_entries: args.journal_max_entries,
+                max_bytes: args.journal_max_mib.saturating_mul(1024 * 1024),
+            },
         })),
         Command::Synth(args) => synth(args),
     };

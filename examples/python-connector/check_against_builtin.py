@@ -26,6 +26,7 @@ import json
 import os
 import queue
 import re
+import secrets
 import ssl
 import subprocess
 import sys
@@ -207,8 +208,11 @@ class Simulator:
         command = [qharness, "serve", "--addr", "127.0.0.1:0", "--tenant", self.tenant]
         command += ["--tls", "--cert-out", self.ca_cert] if tls else []
         self.log = open(os.path.join(workdir, f"{name}-serve.log"), "w+")
+        # The admin API (the journal) needs a bearer token; given through the environment.
+        self.admin_token = secrets.token_hex(16)
+        env = dict(os.environ, QHARNESS_ADMIN_TOKEN=self.admin_token)
         self.process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=self.log,
-                                        text=True)
+                                        text=True, env=env)
         lines = queue.Queue()
         threading.Thread(target=lambda: [lines.put(line) for line in self.process.stdout],
                          daemon=True).start()
@@ -228,7 +232,9 @@ class Simulator:
                                                   urllib.request.HTTPSHandler(context=context))
 
     def journal(self):
-        with self.opener.open(self.url + "/__sim/journal", timeout=10) as r:
+        request = urllib.request.Request(self.url + "/__sim/journal",
+                                         headers={"Authorization": "Bearer " + self.admin_token})
+        with self.opener.open(request, timeout=10) as r:
             return [json.loads(line) for line in r.read().decode().splitlines() if line.strip()]
 
     def requests_of(self, user, path_part=""):

@@ -6,6 +6,7 @@ mod cli;
 mod helpers;
 mod properties;
 mod sim_account;
+mod sim_admin;
 mod sim_cli;
 mod sim_date_filters;
 mod sim_dtd;

@@ -43,6 +43,10 @@ pub trait Authenticate: Send + Sync + 'static {
         request: &SimRequest,
         endpoint: &'static Endpoint,
     ) -> Result<&'t User, Refusal>;
+
+    /// Forgets the sessions opened so far (`POST /__sim/reset`); nothing to forget for Basic
+    /// authentication.
+    fn reset(&self) {}
 }
 
 /// HTTP Basic against the tenant's users: the FO API and QPS.
@@ -69,6 +73,9 @@ impl Authenticate for BasicAuth {
 pub trait SessionStore: Send + Sync + std::fmt::Debug + 'static {
     /// The login a bearer token was issued to, or why the token is no good.
     fn login_for(&self, token: &str) -> Result<String, SessionProblem>;
+
+    /// Forgets every token issued (`POST /__sim/reset`).
+    fn reset(&self) {}
 }
 
 /// Why a bearer token does not log in.
@@ -144,6 +151,10 @@ impl Authenticate for GatewayAuth {
             SessionProblem::Expired => Refusal::SessionExpired,
         })?;
         check_state(tenant.user(&login).ok_or(Refusal::NotAuthenticated)?)
+    }
+
+    fn reset(&self) {
+        self.sessions.reset();
     }
 }
 
