@@ -74,6 +74,16 @@ macro_rules! settings_section {
                 $name { $($key: over.$key.or(self.$key)),* }
             }
 
+            /// Adds the keys that are set, with their values, to `table` as a config file
+            /// would write them (an external connector reads them so).
+            pub fn write_table(&self, table: &mut serde_json::Map<String, serde_json::Value>) {
+                $(if let Some(v) = &self.$key
+                    && let Ok(v) = serde_json::to_value(v)
+                {
+                    table.insert(stringify!($key).to_string(), v);
+                })*
+            }
+
             /// The keys that are set, in file order.
             pub fn keys_set(&self) -> Vec<&'static str> {
                 let mut set = Vec::new();
@@ -146,6 +156,22 @@ macro_rules! settings_sections {
                 Ok(self.common.read_key(key, map)? $(|| self.$module.read_key(key, map)?)*)
             }
 
+            /// The settings that are set, as the table of a config file: the keys of the
+            /// README's "Configuration file", in file order per section.
+            pub fn to_table(&self) -> serde_json::Map<String, serde_json::Value> {
+                let mut table = serde_json::Map::new();
+                self.common.write_table(&mut table);
+                $(self.$module.write_table(&mut table);)*
+                table
+            }
+
+            /// The keys that are set, every section's.
+            pub fn keys_set(&self) -> Vec<&'static str> {
+                let mut keys = self.common.keys_set();
+                $(keys.extend(self.$module.keys_set());)*
+                keys
+            }
+
             /// Keys set in `over` replace those in `self` (flags override the file).
             pub fn overridden_by(self, over: Settings) -> Settings {
                 Settings {
@@ -174,6 +200,11 @@ macro_rules! settings_sections {
 }
 
 settings_sections!(vmdr: VmdrSettings => VmdrConfig);
+
+/// Whether `key` is a setting of some section (a key of the config file).
+pub fn is_setting_key(key: &str) -> bool {
+    ALL_KEYS.contains(&key)
+}
 
 /// A key that some section knows. Checked while the key is read, so the TOML error points at
 /// the key.

@@ -2,7 +2,7 @@
 //! KnowledgeBase join. Which of them apply to which VMDR stream is in the stream registry
 //! ([`crate::stream::StreamRow::settings`]).
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::qualys::filter::{
@@ -37,7 +37,7 @@ settings_section! {
 }
 
 /// A status list written either as one comma-separated string or as a TOML array.
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(untagged)]
 pub enum StatusList {
     Text(String),

@@ -3,6 +3,7 @@
 mod against_sim;
 mod catalogue;
 mod cli;
+mod external_connector;
 mod helpers;
 mod properties;
 mod sim_account;
