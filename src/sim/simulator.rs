@@ -422,7 +422,7 @@ pub async fn serve(opts: ServeOptions) -> Result<()> {
             sim.admin_token()
         ),
         Some(url) => println!(
-            "qharness simulator admin API at {url}__sim/ (Authorization: Bearer, the token given by --admin-token)"
+            "qharness simulator admin API at {url}__sim/ (Authorization: Bearer, the token given by --admin-token or QHARNESS_ADMIN_TOKEN)"
         ),
         None => println!(
             "qharness simulator admin API not served: {} is not a loopback address; give --admin-addr 127.0.0.1:PORT to serve it on a listener of its own",
