@@ -143,10 +143,7 @@ impl Simulator {
         };
         let scheme = if tls.is_some() { "https" } else { "http" };
         let base_url = base_url_for(scheme, addr)?;
-        let surface = match (&admin, addr.ip().is_loopback()) {
-            (Some(_), _) | (None, false) => Surface::Api,
-            (None, true) => Surface::Both,
-        };
+        let surface = main_surface(addr, admin.is_some());
         let admin_url = match &admin {
             Some((_, a)) => Some(base_url_for(scheme, *a)?),
             None => (surface == Surface::Both).then(|| base_url.clone()),
@@ -197,6 +194,16 @@ impl Simulator {
             open,
             max_connections: config.connections.max_connections,
         })
+    }
+}
+
+/// What the main listener serves: the admin API too only when it has no listener of its own
+/// and the main one is on loopback, so it is never exposed on a network unless asked for.
+fn main_surface(addr: SocketAddr, admin_listener: bool) -> Surface {
+    if !admin_listener && addr.ip().is_loopback() {
+        Surface::Both
+    } else {
+        Surface::Api
     }
 }
 
@@ -489,5 +496,20 @@ fn signal_error(what: &str, e: std::io::Error) -> Error {
     Error::Simulator {
         problem: format!("could not wait for {what}: {e}"),
         source: Some(Box::new(e)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_admin_api_shares_only_a_loopback_listener_that_has_no_admin_listener_beside_it() {
+        let at = |a: &str| a.parse::<SocketAddr>().unwrap();
+        assert_eq!(main_surface(at("127.0.0.1:8080"), false), Surface::Both);
+        assert_eq!(main_surface(at("[::1]:8080"), false), Surface::Both);
+        assert_eq!(main_surface(at("0.0.0.0:8080"), false), Surface::Api);
+        assert_eq!(main_surface(at("192.0.2.10:8080"), false), Surface::Api);
+        assert_eq!(main_surface(at("127.0.0.1:8080"), true), Surface::Api);
     }
 }
