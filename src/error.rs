@@ -430,6 +430,15 @@ pub enum Error {
         #[source]
         source: Option<Box<dyn std::error::Error + Send + Sync>>,
     },
+
+    /// An external connector command (`qharness conform --connector`) did not succeed.
+    #[error("the connector command `{command}` {failure}")]
+    External {
+        command: String,
+        failure: crate::connector::external::ExternalFailure,
+        /// The kind of failure its exit status names, when it declared an exit-code convention.
+        class: Option<ExitClass>,
+    },
 }
 
 impl Error {
@@ -465,6 +474,7 @@ impl Error {
             | Error::Server { .. }
             | Error::Http { .. }
             | Error::Truncated { .. } => ExitClass::Transient,
+            Error::External { class, .. } => class.unwrap_or(ExitClass::Other),
             _ => ExitClass::Other,
         }
     }

@@ -69,7 +69,9 @@ mod stream;
 
 pub use client::LiveCounters;
 pub use config::{ConnectorConfig, Settings};
-pub use connector::{BuiltinRun, Connector};
+pub use connector::external::{ExitCodes, ExternalConnector, ExternalFailure};
+pub use connector::{BuiltinRun, Connector, ConnectorRun};
+pub use connector::{capabilities::Capabilities, record_map::RecordMap};
 pub use error::{
     AccountProblem, Error, Exchange, ExitClass, QualysMessage, Result, Retry, Throttle,
 };

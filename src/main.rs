@@ -17,8 +17,9 @@ use qualys_harness::record;
 use qualys_harness::scenario::{self, Verdict, catalogue, report};
 use qualys_harness::sim::{self, SynthOptions, SynthStream};
 use qualys_harness::{
-    AtomicFile, BuiltinRun, CountSink, Error, FileSink, LiveCounters, ParseMode, Result,
-    SavedResponse, Settings, Sink, StdoutSink, StreamKind,
+    AtomicFile, BuiltinRun, Capabilities, Connector, CountSink, Error, ExternalConnector, FileSink,
+    LiveCounters, ParseMode, RecordMap, Result, SavedResponse, Settings, Sink, StdoutSink,
+    StreamKind,
 };
 
 #[derive(Parser)]
@@ -37,8 +38,8 @@ enum Command {
     Fetch(Box<FetchArgs>),
     /// Parse a saved Qualys response with the connector's parser.
     Parse(ParseArgs),
-    /// Run conformance scenarios (default: the bundled catalogue) against the built-in connector
-    /// and the embedded simulator; exit 0 only if all pass.
+    /// Run conformance scenarios (default: the bundled catalogue) against a connector (default:
+    /// the built-in one) and the embedded simulator; exit 0 only if all pass.
     Conform(ConformArgs),
     /// Run the simulated Qualys server until Ctrl-C or SIGTERM (default: the embedded demo tenant on
     /// 127.0.0.1:8080).
@@ -143,6 +144,21 @@ struct ServeArgs {
     /// Seconds a client has to send a request head before its connection is closed.
     #[arg(long, default_value_t = 30)]
     header_timeout_secs: u64,
+    /// The admin API's bearer token (default: a random one, printed at start). Prefer the
+    /// environment variable: a command line is visible to other users of the machine.
+    #[arg(long, env = "QHARNESS_ADMIN_TOKEN", hide_env_values = true)]
+    admin_token: Option<String>,
+    /// Serve the admin API (/__sim/...) on a listener of its own at this address, and not on
+    /// --addr. Without it the admin API shares --addr when that is a loopback address and is
+    /// not served otherwise.
+    #[arg(long)]
+    admin_addr: Option<SocketAddr>,
+    /// Journal entries kept before the oldest are dropped (and counted).
+    #[arg(long, default_value_t = 100_000)]
+    journal_max_entries: usize,
+    /// MiB of journal entries kept before the oldest are dropped (and counted).
+    #[arg(long, default_value_t = 64)]
+    journal_max_mib: usize,
 }
 
 #[derive(Args)]
@@ -176,6 +192,72 @@ struct ConformArgs {
     /// Also write a JUnit XML report here.
     #[arg(long)]
     junit: Option<PathBuf>,
+    /// The connector to judge: `builtin`, or a shell command that follows the external
+    /// contract (README "Validating any connector"), e.g. "python3 my_connector.py".
+    #[arg(long, default_value = "builtin")]
+    connector: String,
+    /// The command's exit statuses for configuration, account, transient and other failures
+    /// (qharness's own: 2,3,4,1); with it the exit class of every expected error is checked.
+    #[arg(long)]
+    exit_codes: Option<qualys_harness::ExitCodes>,
+    /// A record map (TOML: our field = their field or JSON pointer) for records with other names.
+    #[arg(long)]
+    map: Option<PathBuf>,
+    /// A capability file (TOML: streams, unsupported_settings): scenarios needing anything else
+    /// are skipped, not failed.
+    #[arg(long)]
+    capabilities: Option<PathBuf>,
+    /// Seconds the command may run per scenario before it is killed.
+    #[arg(long, default_value_t = 120)]
+    timeout_secs: u64,
+}
+
+impl ConformArgs {
+    /// The connector the flags describe; the external-only flags with `builtin` are a usage
+    /// error rather than silently ignored.
+    fn connector(&self) -> Result<Connector> {
+        if self.connector.trim() == "builtin" {
+            let external_only = [
+                ("--exit-codes", self.exit_codes.is_some()),
+                ("--map", self.map.is_some()),
+                ("--capabilities", self.capabilities.is_some()),
+            ];
+            if let Some((flag, _)) = external_only.iter().find(|(_, set)| *set) {
+                return Err(Error::config(
+                    flag.trim_start_matches('-'),
+                    format!("{flag} describes an external connector, but --connector is builtin"),
+                    format!("give --connector \"COMMAND\" with {flag}, or leave {flag} out"),
+                ));
+            }
+            return Ok(Connector::Builtin);
+        }
+        if self.connector.trim().is_empty() {
+            return Err(Error::config(
+                "connector",
+                "the command is empty",
+                "give --connector builtin or a command, e.g. --connector \"python3 my_connector.py\"",
+            ));
+        }
+        if self.timeout_secs == 0 {
+            return Err(Error::config(
+                "timeout_secs",
+                "0 would kill the command at once",
+                "give --timeout-secs a positive number (default 120)",
+            ));
+        }
+        let mut ext = ExternalConnector::new(self.connector.clone())
+            .timeout(Duration::from_secs(self.timeout_secs));
+        if let Some(codes) = self.exit_codes {
+            ext = ext.exit_codes(codes);
+        }
+        if let Some(path) = &self.map {
+            ext = ext.record_map(RecordMap::load(path)?);
+        }
+        if let Some(path) = &self.capabilities {
+            ext = ext.capabilities(Capabilities::load(path)?);
+        }
+        Ok(Connector::External(Arc::new(ext)))
+    }
 }
 
 #[derive(Args)]
@@ -364,6 +446,12 @@ fn main() -> ExitCode {
             cert_out: args.cert_out,
             max_connections: args.max_connections,
             header_read_timeout: std::time::Duration::from_secs(args.header_timeout_secs),
+            admin_token: args.admin_token,
+            admin_addr: args.admin_addr,
+            journal: sim::JournalLimits {
+                max_entries: args.journal_max_entries,
+                max_bytes: args.journal_max_mib.saturating_mul(1024 * 1024),
+            },
         })),
         Command::Synth(args) => synth(args),
         Command::Record(args) => runtime.block_on(record_command(args)),
@@ -650,6 +738,7 @@ fn synth(args: SynthArgs) -> Result<()> {
 }
 
 async fn conform(args: ConformArgs) -> Result<()> {
+    let connector = args.connector()?;
     let bundled_dir;
     let paths = if args.paths.is_empty() {
         bundled_dir = tempfile::tempdir()
@@ -671,9 +760,14 @@ async fn conform(args: ConformArgs) -> Result<()> {
     let mut scenarios = catalogue::discover(&paths)?;
     // Timed scenarios last, so the functional ones report quickly.
     scenarios.sort_by_key(|s| s.is_throughput());
+    eprintln!(
+        "judging {} on {} scenario(s)",
+        connector.describe(),
+        scenarios.len()
+    );
     let mut results = Vec::with_capacity(scenarios.len());
     for scenario in scenarios {
-        let outcome = scenario::run(&scenario).await;
+        let outcome = scenario::run_with(&scenario, &connector).await;
         eprintln!(
             "{} {} ({:.2}s)",
             match outcome.verdict {

@@ -1,31 +1,27 @@
 #!/usr/bin/env python3
-"""Checks the example Python connector against the built-in one, on the same simulator.
+"""Checks that the example Python connector writes the built-in one's records, byte for byte.
 
     python3 examples/python-connector/check_against_builtin.py target/debug/qharness
 
-Standard library only. It starts its own simulators (`qharness serve` on 127.0.0.1, free
-ports) and stops them at the end. What it checks:
+`qharness conform --connector "python3 .../connector.py"` judges the connector by the
+scenarios: counts, keys, fields, errors, faults, requests. This script checks what the
+scenarios leave open: for each setting combination, `qharness fetch` and connector.py run
+against the same simulator (plain HTTP, and HTTPS trusting its CA) and their NDJSON outputs
+must be equal record by record, field order included; and both must send the same requests
+(paths and form parameters in order), as the simulator's journal shows. Its tenant adds what
+the demo data lacks (a QID the KnowledgeBase does not know, no CVSS, non-ASCII text, escaped
+RESULTS). Also two rules of the example itself: a record-changing setting it does not
+implement, and a stream it does not cover, exit 2.
 
-- records: for each setting combination, `qharness fetch` and connector.py run against the same
-  simulator (plain HTTP, and HTTPS trusting the simulator's CA) and the two NDJSON outputs must
-  be equal record by record (parsed JSON, same order, same field order);
-- requests: both send the same requests (paths, form parameters in order), as the simulator's
-  journal shows;
-- error classes: account problems exit 3, configuration problems exit 2 without a request, and
-  the built-in exits the same way;
-- faults injected by a tenant file, one user per fault so call counts stay independent: waits
-  and retries that end in the built-in's records; exhausted retries (exit 4, no output file);
-  malformed XML, a redirect, a cursor that does not advance (exit 1);
-- the deliberately broken variants are caught: `--break ignore-pagination` loses records,
-  `--break retry-2003` sends more than one request.
-
-Prints one line per check and a diff for each mismatch; exits 1 if anything failed.
+Standard library only. It starts its own simulators (`qharness serve` on 127.0.0.1) and stops
+them at the end; prints one line per check and a diff for each mismatch; exits 1 on failure.
 """
 import concurrent.futures
 import json
 import os
 import queue
 import re
+import secrets
 import ssl
 import subprocess
 import sys
@@ -125,75 +121,12 @@ SAME_REQUESTS = [
     ("assets", ASSETS, {"truncation_limit": 50, "tag_include": "Production",
                         "tag_exclude": "DMZ"}),
 ]
-ACCOUNTS = [  # (user, words the message must hold): every one exits 3
-    ("quays_na1", ["activation", "log in to the Qualys console"]),
-    ("quays_noapi1", ["API access"]),
-    ("quays_ex1", ["expired"]),
-    ("quays_novm1", ["Manage VM module"]),
-]
-CONFIG_ERRORS = [  # (name, stream, settings, words): every one exits 2 before any request
-    ("include_without_exclude", VULNS, {"tag_include": "Production"},
-     ["tag_exclude", "each require the other"]),
-    ("exclude_without_include", ASSETS, {"tag_exclude": "DMZ"},
-     ["tag_include", "each require the other"]),
-    ("bad_status", VULNS, {"status": "New,Open"}, ["Open", "New, Active, Re-Opened, Fixed"]),
-    ("arf_out_of_range", VULNS, {"arf_kernel_filter": 4}, ["arf_kernel_filter", "out of range"]),
-    ("arf_on_assets", ASSETS, {"arf_kernel_filter": 1}, ["only applies to the vmdr-vuln"]),
-    ("status_on_assets", ASSETS, {"status": "New"}, ["only applies"]),
-    ("include_ignored_on_assets", ASSETS, {"include_ignored": True}, ["only applies"]),
-    ("bad_selector", VULNS, {"tag_include": "Production", "tag_exclude": "DMZ",
-                             "tag_include_selector": "most"}, ["any, all"]),
-    ("empty_tag_name", VULNS, {"tag_include": "Production,,DMZ", "tag_exclude": "X"},
-     ["tag list"]),
-]
-FAST = {"backoff_initial_ms": 10, "max_attempts": 3}  # exhausted retries end in milliseconds
-DETECTION = {"route": "detection"}
-RECOVERED = [  # (fault, settings, least seconds the run must take): the built-in's records
-    (dict(DETECTION, kind="rate_limited", seconds_to_wait=1, first=1), {}, 1),
-    (dict(kind="rate_limited", seconds_to_wait=1, route="knowledge_base", first=1), {}, 1),
-    (dict(DETECTION, kind="concurrency_busy", first=2), FAST, 0),
-    (dict(DETECTION, kind="server_error", first=1), FAST, 0),
-    (dict(DETECTION, kind="truncate", first=1), FAST, 0),
-    (dict(DETECTION, kind="disconnect_after", bytes=20000, first=1), FAST, 0),
-    (dict(DETECTION, kind="delay", ms=2500, first=1), dict(FAST, read_timeout_secs=1), 0),
-]
-FAILED = [  # (fault, settings, exit code, words, detection requests expected)
-    (dict(DETECTION, kind="server_error"), FAST, 4, ["3 attempts"], 3),
-    (dict(DETECTION, kind="generic_return_999"), FAST, 4, ["999", "3 attempts"], 3),
-    (dict(DETECTION, kind="html_error"), FAST, 4, ["HTML page"], 3),
-    (dict(DETECTION, kind="truncate"), FAST, 4, ["truncated"], 3),
-    (dict(DETECTION, kind="rate_limited", seconds_to_wait=3600), {"max_wait_secs": 5}, 4,
-     ["rate limit", "1965"], 1),
-    (dict(DETECTION, kind="malformed_xml"), FAST, 1, ["invalid XML", "page 1"], 1),
-    (dict(DETECTION, kind="moved_permanently"), FAST, 1,
-     ["HTML page", "does not follow redirects"], 1),
-    (dict(DETECTION, kind="cursor_stuck", calls="2.."), dict(FAST, truncation_limit=50), 1,
-     ["does not advance"], 2),
-]
-INVALID_CHARS = dict(DETECTION, kind="invalid_xml_chars")
-
-
 def toml_value(value):
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, list):
         return "[" + ", ".join(toml_value(v) for v in value) + "]"
     return json.dumps(value, ensure_ascii=False)  # TOML strings and integers read like JSON
-
-
-def fault_user(fault):
-    """Each fault gets its own user, so `first = 1` means the first call of that case."""
-    faults = [f for f, *_ in RECOVERED + FAILED] + [INVALID_CHARS]
-    return f"quays_f{faults.index(fault) + 1}"
-
-
-def fault_tenant():
-    text = TENANT
-    for fault in [f for f, *_ in RECOVERED + FAILED] + [INVALID_CHARS]:
-        user = fault_user(fault)
-        text += f'\n[[users]]\nlogin = "{user}"\npassword = "{PASSWORD}"\n\n[[faults]]\n'
-        text += "".join(f"{k} = {toml_value(v)}\n" for k, v in dict(fault, user=user).items())
-    return text
 
 
 class Simulator:
@@ -207,8 +140,11 @@ class Simulator:
         command = [qharness, "serve", "--addr", "127.0.0.1:0", "--tenant", self.tenant]
         command += ["--tls", "--cert-out", self.ca_cert] if tls else []
         self.log = open(os.path.join(workdir, f"{name}-serve.log"), "w+")
+        # The admin API (the journal) needs a bearer token; given through the environment.
+        self.admin_token = secrets.token_hex(16)
+        env = dict(os.environ, QHARNESS_ADMIN_TOKEN=self.admin_token)
         self.process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=self.log,
-                                        text=True)
+                                        text=True, env=env)
         lines = queue.Queue()
         threading.Thread(target=lambda: [lines.put(line) for line in self.process.stdout],
                          daemon=True).start()
@@ -228,7 +164,9 @@ class Simulator:
                                                   urllib.request.HTTPSHandler(context=context))
 
     def journal(self):
-        with self.opener.open(self.url + "/__sim/journal", timeout=10) as r:
+        request = urllib.request.Request(self.url + "/__sim/journal",
+                                         headers={"Authorization": "Bearer " + self.admin_token})
+        with self.opener.open(request, timeout=10) as r:
             return [json.loads(line) for line in r.read().decode().splitlines() if line.strip()]
 
     def requests_of(self, user, path_part=""):
@@ -310,17 +248,6 @@ def record_diff(expected, actual):
     return None
 
 
-def expect_exit(run, code, words=(), published=None):
-    """What is wrong with a run that should exit `code` with `words` in its message."""
-    problems = [] if run.exit_code == code else [f"exit {run.exit_code}, expected {code}"]
-    problems += [f"stderr lacks {w!r}" for w in words if w.lower() not in run.stderr.lower()]
-    if published is False and run.records is not None:
-        problems.append("a failed run published an output file")
-    if PASSWORD in re.findall(r"\w+", run.stderr):
-        problems.append("the password appears in stderr")
-    return "; ".join(problems) + f"\nstderr: {run.stderr.strip()}" if problems else None
-
-
 class Report:
     def __init__(self):
         self.failures = []
@@ -377,82 +304,16 @@ def check_requests(report, qharness, workdir, sim):
         report.check(f"requests equal: {name} ({len(sent[1])} requests)", problem)
 
 
-def check_errors(report, qharness, workdir, sim):
-    """Account and configuration problems: exit code, message, and agreement with the
-    built-in; configuration problems also must not send anything."""
-    for user, words in ACCOUNTS:
-        python = run_python(sim, workdir, f"user_{user}", VULNS, {}, user=user)
-        builtin = run_builtin(qharness, sim, workdir, f"user_{user}", VULNS, {}, user=user)
-        problem = expect_exit(python, 3, words, published=False)
-        if builtin.exit_code != 3:
-            problem = (problem or "") + f"\nthe built-in exits {builtin.exit_code}"
-        report.check(f"{user} -> exit 3", problem)
-    for name, stream, settings, words in CONFIG_ERRORS:
-        before = len(sim.journal())
-        python = run_python(sim, workdir, f"config_{name}", stream, settings)
-        builtin = run_builtin(qharness, sim, workdir, f"config_{name}", stream, settings)
-        problem = expect_exit(python, 2, words, published=False)
-        if builtin.exit_code != 2:
-            problem = (problem or "") + f"\nthe built-in exits {builtin.exit_code}"
-        if len(sim.journal()) != before:
-            problem = (problem or "") + "\na request was sent despite the configuration problem"
-        report.check(f"config: {name} -> exit 2", problem)
-    python = run_python(sim, workdir, "unimplemented_setting", VULNS, {"qids": "38170"})
-    report.check("config: a record-changing setting it does not implement -> exit 2",
-                 expect_exit(python, 2, ["qids"], published=False))
-    python = run_python(sim, workdir, "other_stream", "pc-posture", {})
-    report.check("config: the pc-posture stream -> exit 2",
-                 expect_exit(python, 2, ["VMDR streams only"]))
-
-
-def check_faults(report, workdir, sim, expected):
-    """Injected faults end in the built-in's records, or fail with the right class."""
-    for fault, settings, seconds in RECOVERED:
-        name = f"{fault['kind']} on {fault['route']}, first {fault['first']} call(s)"
-        run = run_python(sim, workdir, fault_user(fault), VULNS, settings, user=fault_user(fault))
-        problem = expect_exit(run, 0) or record_diff(expected, run.records)
-        if not problem and run.seconds < seconds:
-            problem = f"finished in {run.seconds:.2f}s: did not wait the {seconds}s asked for"
-        if not problem and "retrying" not in run.stderr:
-            problem = "no retry was reported on stderr"
-        report.check(f"fault: {name} -> retried, same records", problem)
-    run = run_python(sim, workdir, "invalid_chars", VULNS, {}, user=fault_user(INVALID_CHARS))
-    problem = expect_exit(run, 0, ["U+FFFD"])
-    if not problem and not any("\ufffd" in (r["results"] or "") for r in run.records):
-        problem = "no RESULTS carries U+FFFD"
-    report.check("fault: control characters in RESULTS -> U+FFFD, not fatal", problem)
-    for fault, settings, code, words, calls in FAILED:
-        user = fault_user(fault)
-        run = run_python(sim, workdir, user, VULNS, settings, user=user)
-        problem = expect_exit(run, code, words, published=False)
-        sent = len(sim.requests_of(user, "detection"))
-        if sent != calls:
-            problem = (problem or "") + f"\n{sent} detection request(s), expected {calls}"
-        report.check(f"fault: {fault['kind']} -> exit {code} after {calls} request(s), "
-                     "no output", problem)
-
-
-def check_breaks(report, qharness, workdir, sim):
-    """The deliberately broken variants differ from the built-in in ways a suite can see."""
-    settings = {"truncation_limit": 7}
-    builtin = run_builtin(qharness, sim, workdir, "break_pagination", VULNS, settings)
-    broken = run_python(sim, workdir, "break_pagination", VULNS, settings,
-                        breaks=["ignore-pagination"])
-    problem = expect_exit(broken, 0)
-    if not problem and not broken.count() < builtin.count():
-        problem = f"{broken.count()} records, the built-in {builtin.count()}: nothing was lost"
-    report.check(f"--break ignore-pagination loses records ({broken.count()} of "
-                 f"{builtin.count()})", problem)
-    before = len(sim.requests_of("quays_na1"))
-    run_python(sim, workdir, "no_break_2003", VULNS, {}, user="quays_na1")
-    honest = len(sim.requests_of("quays_na1")) - before
-    broken = run_python(sim, workdir, "break_2003", VULNS, FAST, user="quays_na1",
-                        breaks=["retry-2003"])
-    retried = len(sim.requests_of("quays_na1")) - before - honest
-    problem = None if honest == 1 and retried > 1 else (
-        f"requests for quays_na1: {honest} without the break (expected 1), {retried} with it")
-    report.check(f"--break retry-2003 retries ({retried} requests, exit {broken.exit_code})",
-                 problem)
+def check_own_rules(report, workdir, sim):
+    """The example refuses what it does not implement rather than ignore it."""
+    for name, stream, settings, word in [
+            ("a record-changing setting it does not implement", VULNS, {"qids": "38170"}, "qids"),
+            ("the pc-posture stream", "pc-posture", {}, "VMDR streams only")]:
+        run = run_python(sim, workdir, name.replace(" ", "_"), stream, settings)
+        problem = None
+        if run.exit_code != 2 or word not in run.stderr or run.records is not None:
+            problem = f"exit {run.exit_code}, expected 2 naming {word!r}\nstderr: {run.stderr}"
+        report.check(f"{name} -> exit 2", problem)
 
 
 def main(argv):
@@ -467,13 +328,9 @@ def main(argv):
             sims.append(plain)
             tls = Simulator(qharness, workdir, "tls", TENANT, tls=True)
             sims.append(tls)
-            faults = Simulator(qharness, workdir, "faults", fault_tenant())
-            sims.append(faults)
-            builtin = check_records(report, qharness, workdir, plain, tls)
-            check_requests(report, qharness, workdir, faults)
-            check_errors(report, qharness, workdir, plain)
-            check_faults(report, workdir, faults, builtin["default"].records)
-            check_breaks(report, qharness, workdir, plain)
+            check_records(report, qharness, workdir, plain, tls)
+            check_requests(report, qharness, workdir, plain)
+            check_own_rules(report, workdir, plain)
         finally:
             for sim in sims:
                 sim.stop()

@@ -166,6 +166,13 @@ macro_rules! settings_sections {
                 table
             }
 
+            /// The keys that are set, every section's.
+            pub fn keys_set(&self) -> Vec<&'static str> {
+                let mut keys = self.common.keys_set();
+                $(keys.extend(self.$module.keys_set());)*
+                keys
+            }
+
             /// Keys set in `over` replace those in `self` (flags override the file).
             pub fn overridden_by(self, over: Settings) -> Settings {
                 Settings {
@@ -194,6 +201,11 @@ macro_rules! settings_sections {
 }
 
 settings_sections!(vmdr: VmdrSettings => VmdrConfig, pc: PcSettings => PcConfig);
+
+/// Whether `key` is a setting of some section (a key of the config file).
+pub fn is_setting_key(key: &str) -> bool {
+    ALL_KEYS.contains(&key)
+}
 
 /// A key that some section knows. Checked while the key is read, so the TOML error points at
 /// the key.

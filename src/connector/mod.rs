@@ -3,10 +3,16 @@
 //! The CLI (`qharness fetch`), the scenario runner and the tests all run a connector through
 //! here, so they check the same rules, build the same client and commit records the same way.
 //!
-//! [`Connector`] is the kind of connector a run uses. Today that is the one built into this
-//! crate; an external connector (a command that reads the same settings and writes NDJSON,
-//! run by `qharness conform --connector`) is a second variant a later version adds, and the
-//! runner needs no change for it.
+//! [`Connector`] is the kind of connector a run uses: the one built into this crate, or an
+//! external command ([`external`]: any program, in any language, that follows the contract of
+//! environment variables and an NDJSON records file), run by `qharness conform --connector`.
+//! The scenario runner calls [`Connector::run_traced`] for both, so there is one runner and
+//! one report; an external connector can declare its exit-code convention, a record map
+//! ([`record_map`]) and what it supports ([`capabilities`]).
+
+pub mod capabilities;
+pub mod external;
+pub mod record_map;
 
 use std::sync::Arc;
 
@@ -14,15 +20,30 @@ use crate::client::{LiveCounters, QualysClient};
 use crate::config::{ConnectorConfig, Settings};
 use crate::error::Result;
 use crate::sink::Sink;
-use crate::stream::{RunSummary, Stream};
+use crate::stream::{RunSummary, Stream, StreamKind};
+
+use self::external::{ExternalConnector, ExternalTrace};
 
 /// A connector to run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Default)]
 #[non_exhaustive]
 pub enum Connector {
     /// The connector built into this crate.
     #[default]
     Builtin,
+    /// A command outside this crate that follows the external contract.
+    External(Arc<ExternalConnector>),
+}
+
+/// What a run produced besides its records: the result, and for an external command the tail
+/// of its stderr and any records it published although it failed.
+#[derive(Debug)]
+pub struct ConnectorRun {
+    pub result: Result<RunSummary>,
+    /// The last lines the command wrote to stderr (external connectors).
+    pub stderr_tail: Option<String>,
+    /// Records an external command published although it failed: a contract violation.
+    pub published_on_failure: Option<u64>,
 }
 
 impl Connector {
@@ -35,8 +56,58 @@ impl Connector {
         password_env: Option<String>,
         sink: &mut dyn Sink,
     ) -> Result<RunSummary> {
+        self.run_traced(settings, password_env, sink).await.result
+    }
+
+    /// [`Connector::run`], also keeping what an external command left behind for a report.
+    pub async fn run_traced(
+        &self,
+        settings: &Settings,
+        password_env: Option<String>,
+        sink: &mut dyn Sink,
+    ) -> ConnectorRun {
         match self {
-            Connector::Builtin => BuiltinRun::prepare(settings, password_env)?.run(sink).await,
+            Connector::Builtin => ConnectorRun {
+                result: match BuiltinRun::prepare(settings, password_env) {
+                    Ok(run) => run.run(sink).await,
+                    Err(e) => Err(e),
+                },
+                stderr_tail: None,
+                published_on_failure: None,
+            },
+            Connector::External(ext) => {
+                let mut trace = ExternalTrace::default();
+                let result = ext.run(settings, password_env, sink, &mut trace).await;
+                ConnectorRun {
+                    result,
+                    stderr_tail: Some(trace.stderr_tail),
+                    published_on_failure: trace.published_on_failure,
+                }
+            }
+        }
+    }
+
+    /// The external connector, if this is one.
+    pub fn external(&self) -> Option<&ExternalConnector> {
+        match self {
+            Connector::External(ext) => Some(ext),
+            Connector::Builtin => None,
+        }
+    }
+
+    /// Why this connector cannot be judged on a scenario of `stream` with `settings`: a stream
+    /// or setting its capability file says it lacks.
+    pub fn unsupported(&self, stream: StreamKind, settings: &Settings) -> Option<String> {
+        self.external()?
+            .declared_capabilities()
+            .skip_reason(stream, settings)
+    }
+
+    /// How reports name it.
+    pub fn describe(&self) -> String {
+        match self {
+            Connector::Builtin => "the built-in connector".into(),
+            Connector::External(ext) => format!("the external connector `{}`", ext.command()),
         }
     }
 }

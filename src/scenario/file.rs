@@ -76,6 +76,10 @@ pub struct ServerSpec {
     /// requests it matches are answered from it, the rest from the tenant.
     #[serde(default)]
     pub fixtures: Option<PathBuf>,
+    /// Serve HTTPS with the simulator's self-signed certificate, which the connector is given
+    /// to trust (`ca_cert`, or `QHARNESS_CA_CERT` for an external connector).
+    #[serde(default)]
+    pub tls: bool,
 }
 
 /// What must be true after the run.
@@ -204,6 +208,26 @@ pub struct ErrorExpect {
     /// Words the message must contain (case-sensitive).
     #[serde(default)]
     pub contains: Vec<String>,
+    /// The parts of this expectation that hold for any connector, not only the built-in one
+    /// (see [`Portable`]).
+    #[serde(default)]
+    pub portable: Vec<Portable>,
+}
+
+/// A part of an `[expect.error]` that an external connector is judged on too.
+///
+/// An external connector always has to fail (a non-zero exit) and publish nothing. Beyond
+/// that, `exit` checks its exit status against the exit-code convention (`--exit-codes`, or
+/// qharness's `2,3,4,1`), and `contains` looks for the words in what it wrote to stderr. Both
+/// are otherwise checked only with `--exit-codes` (the exit class) or for the built-in
+/// connector (the words, which are its own wording: "invalid XML at byte" is a quick-xml
+/// position another parser cannot give). The Qualys `code` is the built-in's error value and
+/// is never asked of an external connector; the journal shows what the simulator answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Portable {
+    Exit,
+    Contains,
 }
 
 /// A named insta snapshot of the records.

@@ -6,8 +6,9 @@
 //! and what must hold afterwards: record counts and keys, field values, the requests the
 //! simulator received, the error and its words, a snapshot, or a throughput floor.
 //!
-//! `runner` runs one scenario in-process against [`crate::sim`] and the built-in connector
-//! ([`crate::Connector`]); `throughput` times synthetic scans; [`catalogue`] finds scenario
+//! `runner` runs one scenario in-process against [`crate::sim`] and a connector
+//! ([`crate::Connector`]: the built-in one, or an external command judged by the same
+//! expectations); `throughput` times synthetic scans; [`catalogue`] finds scenario
 //! files (or the bundled catalogue compiled into the binary); [`report`] writes the failure
 //! report, the summary table and JUnit XML.
 //!
@@ -21,4 +22,4 @@ mod runner;
 mod throughput;
 
 pub use file::ScenarioFile;
-pub use runner::{Scenario, ScenarioOutcome, Verdict, run};
+pub use runner::{Scenario, ScenarioOutcome, Verdict, run, run_with};

@@ -14,6 +14,7 @@ pub fn failure_report(
     scenario: &Scenario,
     failures: &[String],
     journal: &[JournalEntry],
+    stderr_tail: Option<&str>,
 ) -> String {
     let mut r = String::new();
     let _ = writeln!(r, "FAILED {} ({})", scenario.id(), scenario.path.display());
@@ -47,8 +48,28 @@ pub fn failure_report(
             );
         }
     }
+    if let Some(tail) = stderr_tail {
+        let lines: Vec<&str> = tail.lines().collect();
+        let shown = &lines[lines.len().saturating_sub(STDERR_LINES)..];
+        if shown.is_empty() {
+            let _ = writeln!(r, "  the connector wrote nothing to stderr");
+        } else {
+            let _ = writeln!(
+                r,
+                "  the connector's stderr (last {} of {} lines):",
+                shown.len(),
+                lines.len()
+            );
+            for line in shown {
+                let _ = writeln!(r, "    | {line}");
+            }
+        }
+    }
     r
 }
+
+/// Lines of an external connector's stderr shown in a failure report.
+const STDERR_LINES: usize = 40;
 
 /// The summary table printed by `qharness conform`.
 pub fn table(results: &[(Scenario, ScenarioOutcome)]) -> String {

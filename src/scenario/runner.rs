@@ -1,5 +1,13 @@
-//! Runs one scenario: start the simulator it describes, run the built-in connector against it,
-//! check every expectation, and explain any failure with the requests the simulator received.
+//! Runs one scenario: start the simulator it describes, run a connector against it (the
+//! built-in one, or an external command), check every expectation, and explain any failure
+//! with the requests the simulator received (and an external command's stderr).
+//!
+//! An external connector is judged on everything that does not need the built-in's insides:
+//! records, keys, fields, `every`/`none`/`some`, snapshots, request expectations (from the
+//! journal), pages (the complete pages the simulator served), and for `[expect.error]` a
+//! non-zero exit with nothing published; the exit class and the message words where the
+//! scenario marks them `portable` or the connector declared `--exit-codes` (see
+//! [`super::file::Portable`]). What it is not judged on is listed in the outcome's notes.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -7,11 +15,16 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use super::file::{Expect, Predicate, ScenarioFile};
+use super::file::{
+    ErrorExpect, ExitName, Expect, Portable, Predicate, RequestExpect, ScenarioFile,
+};
 use super::throughput;
-use crate::connector::Connector;
+use crate::config::Settings;
+use crate::connector::external::{ExternalConnector, ExternalFailure};
+use crate::connector::{Connector, ConnectorRun};
 use crate::error::{Error, Result};
-use crate::sim::{FixtureSet, JournalEntry, Simulator, SimulatorConfig, Tenant};
+use crate::qualys::Endpoint;
+use crate::sim::{Completion, FixtureSet, JournalEntry, Simulator, SimulatorConfig, Tenant};
 use crate::sink::MemorySink;
 use crate::stream::{RunSummary, StreamKind};
 
@@ -97,54 +110,59 @@ impl ScenarioOutcome {
     }
 }
 
-/// Runs a scenario to its verdict. Never panics on a scenario's content.
+/// Runs a scenario against the built-in connector. Never panics on a scenario's content.
 pub async fn run(scenario: &Scenario) -> ScenarioOutcome {
+    run_with(scenario, &Connector::Builtin).await
+}
+
+/// Runs a scenario against `connector` to its verdict. Never panics on a scenario's content.
+pub async fn run_with(scenario: &Scenario, connector: &Connector) -> ScenarioOutcome {
     let started = Instant::now();
-    let mut notes = Vec::new();
-    let (failures, journal) = if let Some(spec) = &scenario.file.throughput {
-        if cfg!(debug_assertions) {
-            return ScenarioOutcome {
-                verdict: Verdict::Skipped(
-                    "throughput scenarios run in release builds only (cargo run --release -- conform)"
-                        .into(),
-                ),
-                duration: started.elapsed(),
-                failures: Vec::new(),
-                notes,
-                report: String::new(),
-            };
-        }
-        match throughput::measure(scenario.file.stream, spec).await {
-            Ok(m) => {
-                notes.push(m.describe());
-                let mut failures = Vec::new();
-                if m.ratio + f64::EPSILON < spec.min_ratio {
-                    failures.push(format!(
-                        "throughput ratio {:.2} is below the floor {:.2}",
-                        m.ratio, spec.min_ratio
-                    ));
-                }
-                if let Some(limit) = spec.max_rss_growth_mib {
-                    match m.rss_growth_mib {
-                        Some(g) if g > limit => failures.push(format!(
-                            "peak RSS grew {g:.1} MiB while parsing, above the bound of {limit:.1} MiB"
-                        )),
-                        Some(_) => {}
-                        None => notes.push(
-                            "peak RSS not measured: /proc/self/clear_refs is not available here".into(),
-                        ),
-                    }
-                }
-                (failures, Vec::new())
-            }
-            Err(e) => (vec![format!("the measurement failed: {e}")], Vec::new()),
-        }
-    } else {
-        match run_against_simulator(scenario).await {
-            Ok((failures, journal)) => (failures, journal),
-            Err(e) => (vec![format!("the scenario could not run: {e}")], Vec::new()),
-        }
+    let skipped = |why: String| ScenarioOutcome {
+        verdict: Verdict::Skipped(why),
+        duration: started.elapsed(),
+        failures: Vec::new(),
+        notes: Vec::new(),
+        report: String::new(),
     };
+    if let Some(spec) = &scenario.file.throughput {
+        if connector.external().is_some() {
+            return skipped(
+                "throughput scenarios time the built-in connector's parser against quick-xml"
+                    .into(),
+            );
+        }
+        if cfg!(debug_assertions) {
+            return skipped(
+                "throughput scenarios run in release builds only (cargo run --release -- conform)"
+                    .into(),
+            );
+        }
+        return throughput_outcome(scenario, spec, started).await;
+    }
+    if let Some(why) = connector.unsupported(scenario.file.stream, &scenario.file.settings) {
+        return skipped(why);
+    }
+    let judged = match run_against_simulator(scenario, connector).await {
+        Ok(j) => j,
+        Err(e) => Judged {
+            failures: vec![format!("the scenario could not run: {e}")],
+            ..Judged::default()
+        },
+    };
+    let Judged {
+        failures,
+        journal,
+        not_judged,
+        stderr_tail,
+    } = judged;
+    let mut notes = Vec::new();
+    if !not_judged.is_empty() {
+        notes.push(format!(
+            "not judged for an external connector: {}",
+            not_judged.join("; ")
+        ));
+    }
     let verdict = if failures.is_empty() {
         Verdict::Passed
     } else {
@@ -153,7 +171,7 @@ pub async fn run(scenario: &Scenario) -> ScenarioOutcome {
     let report = if failures.is_empty() {
         String::new()
     } else {
-        super::report::failure_report(scenario, &failures, &journal)
+        super::report::failure_report(scenario, &failures, &journal, stderr_tail.as_deref())
     };
     ScenarioOutcome {
         verdict,
@@ -164,7 +182,65 @@ pub async fn run(scenario: &Scenario) -> ScenarioOutcome {
     }
 }
 
-async fn run_against_simulator(scenario: &Scenario) -> Result<(Vec<String>, Vec<JournalEntry>)> {
+async fn throughput_outcome(
+    scenario: &Scenario,
+    spec: &super::file::ThroughputSpec,
+    started: Instant,
+) -> ScenarioOutcome {
+    let mut notes = Vec::new();
+    let mut failures = Vec::new();
+    match throughput::measure(scenario.file.stream, spec).await {
+        Ok(m) => {
+            notes.push(m.describe());
+            if m.ratio + f64::EPSILON < spec.min_ratio {
+                failures.push(format!(
+                    "throughput ratio {:.2} is below the floor {:.2}",
+                    m.ratio, spec.min_ratio
+                ));
+            }
+            if let Some(limit) = spec.max_rss_growth_mib {
+                match m.rss_growth_mib {
+                    Some(g) if g > limit => failures.push(format!(
+                        "peak RSS grew {g:.1} MiB while parsing, above the bound of {limit:.1} MiB"
+                    )),
+                    Some(_) => {}
+                    None => notes.push(
+                        "peak RSS not measured: /proc/self/clear_refs is not available here".into(),
+                    ),
+                }
+            }
+        }
+        Err(e) => failures.push(format!("the measurement failed: {e}")),
+    }
+    let report = if failures.is_empty() {
+        String::new()
+    } else {
+        super::report::failure_report(scenario, &failures, &[], None)
+    };
+    ScenarioOutcome {
+        verdict: if failures.is_empty() {
+            Verdict::Passed
+        } else {
+            Verdict::Failed
+        },
+        duration: started.elapsed(),
+        failures,
+        notes,
+        report,
+    }
+}
+
+/// What running a scenario against the simulator found.
+#[derive(Debug, Default)]
+struct Judged {
+    failures: Vec<String>,
+    journal: Vec<JournalEntry>,
+    /// Expectations an external connector is not judged on, each with what it asked.
+    not_judged: Vec<String>,
+    stderr_tail: Option<String>,
+}
+
+async fn run_against_simulator(scenario: &Scenario, connector: &Connector) -> Result<Judged> {
     let file = &scenario.file;
     let tenant = match (&file.server.tenant_file, &file.server.tenant) {
         (Some(_), Some(_)) => {
@@ -182,7 +258,7 @@ async fn run_against_simulator(scenario: &Scenario) -> Result<(Vec<String>, Vec<
         }
         (None, None) => Tenant::demo(),
     };
-    let mut sim_config = SimulatorConfig::from_tenant(tenant);
+    let mut sim_config = SimulatorConfig::from_tenant(tenant).tls(file.server.tls);
     if let Some(dir) = &file.server.fixtures {
         sim_config = sim_config.with_fixtures(FixtureSet::load(&scenario.relative(dir))?);
     }
@@ -215,6 +291,16 @@ async fn run_against_simulator(scenario: &Scenario) -> Result<(Vec<String>, Vec<
     });
     // Scenarios exercise retries; the production defaults (1 s doubling) would only slow them.
     settings.common.backoff_initial_ms = settings.common.backoff_initial_ms.or(Some(50));
+    // Over TLS the connector trusts the simulator's certificate, written beside the run.
+    let cert_dir = tempfile::tempdir()
+        .map_err(|e| Error::io("creating a directory in", std::env::temp_dir(), e))?;
+    if let Some(pem) = sim.certificate_pem()
+        && settings.common.ca_cert.is_none()
+    {
+        let path = cert_dir.path().join("simulator-ca.pem");
+        std::fs::write(&path, pem).map_err(|e| Error::io("writing the certificate", &path, e))?;
+        settings.common.ca_cert = Some(path);
+    }
     let password = file
         .server
         .password
@@ -222,23 +308,60 @@ async fn run_against_simulator(scenario: &Scenario) -> Result<(Vec<String>, Vec<
         .unwrap_or_else(|| "demo".into());
 
     let mut sink = MemorySink::default();
-    let result = Connector::Builtin
-        .run(&settings, Some(password), &mut sink)
+    let run = connector
+        .run_traced(&settings, Some(password), &mut sink)
         .await;
     let journal = sim.journal().entries();
     sim.shutdown().await;
 
-    let mut failures = Vec::new();
-    check_outcome(&file.expect, &result, &journal, &mut failures);
-    check_records(scenario, &sink.records, &mut failures);
-    if let Ok(summary) = &result {
-        check_summary(&file.expect, summary, &mut failures);
+    let mut judged = Judged {
+        stderr_tail: run.stderr_tail.clone(),
+        ..Judged::default()
+    };
+    let failures = &mut judged.failures;
+    match connector.external() {
+        None => {
+            check_outcome(&file.expect, &run.result, &journal, failures);
+            check_records(scenario, &sink.records, failures);
+            if let Ok(summary) = &run.result {
+                check_summary(&file.expect, summary, failures);
+            }
+        }
+        Some(ext) => {
+            check_external_outcome(&file.expect, &run, ext, &journal, &mut judged);
+            let failures = &mut judged.failures;
+            check_records(scenario, &sink.records, failures);
+            if let Some(pages) = file.expect.pages {
+                check_pages_served(
+                    file.stream,
+                    pages,
+                    &journal,
+                    failures,
+                    &mut judged.not_judged,
+                );
+            }
+            if !file.expect.summary.is_empty() {
+                let keys: Vec<&str> = file.expect.summary.keys().map(String::as_str).collect();
+                judged.not_judged.push(format!(
+                    "run-summary counters ({}), which only the built-in connector reports",
+                    keys.join(", ")
+                ));
+            }
+            if !file.expect.warnings.is_empty() {
+                judged.not_judged.push(format!(
+                    "run warnings containing {:?}, the built-in connector's wording",
+                    file.expect.warnings
+                ));
+            }
+        }
     }
-    check_requests(&file.expect, &journal, &mut failures);
+    let failures = &mut judged.failures;
+    check_requests(&file.expect, &journal, failures);
     if let Some(snap) = &file.expect.snapshot {
-        check_snapshot(scenario, snap, &sink.records, &mut failures);
+        check_snapshot(scenario, snap, &sink.records, failures);
     }
-    Ok((failures, journal))
+    judged.journal = journal;
+    Ok(judged)
 }
 
 fn check_outcome(
@@ -276,16 +399,161 @@ fn check_outcome(
                     failures.push(format!("the error message lacks {word:?}: {msg}"));
                 }
             }
-            // Only a setting's error is found before any request; a configuration problem the
-            // server reveals (a policy ID the policy list lacks) comes after the list request.
-            if matches!(e, Error::Config { .. }) && !journal.is_empty() {
-                failures.push(format!(
-                    "a configuration error must be found before any request, but the simulator received {}",
-                    journal.len()
-                ));
-            }
+            check_no_request_before_config_error(want, &expect.requests, journal, failures);
         }
     }
+}
+
+/// A configuration error must be found before any request. A configuration problem only the
+/// server reveals (a policy ID the policy list lacks) comes after the requests that reveal it:
+/// such a scenario pins what may be sent with `[[expect.requests]]`, which then judge instead.
+fn check_no_request_before_config_error(
+    want: &ErrorExpect,
+    pinned: &[RequestExpect],
+    journal: &[JournalEntry],
+    failures: &mut Vec<String>,
+) {
+    if want.exit == ExitName::Config && pinned.is_empty() && !journal.is_empty() {
+        failures.push(format!(
+            "a configuration error must be found before any request, but the simulator received {}",
+            journal.len()
+        ));
+    }
+}
+
+/// The outcome of an external command: it must fail exactly when the scenario expects an
+/// error, publish nothing when it fails, and, where the scenario or its declared convention
+/// says so, fail with the right exit status and words.
+fn check_external_outcome(
+    expect: &Expect,
+    run: &ConnectorRun,
+    ext: &ExternalConnector,
+    journal: &[JournalEntry],
+    judged: &mut Judged,
+) {
+    let failures = &mut judged.failures;
+    if let Some(n) = run.published_on_failure {
+        failures.push(format!(
+            "the command failed but published {n} record(s) at QHARNESS_OUTPUT; a failed run must publish nothing, so a half-done output is never taken for a complete one"
+        ));
+    }
+    let exit_code = match &run.result {
+        Err(Error::External {
+            failure: ExternalFailure::Exited(code),
+            ..
+        }) => Some(*code),
+        _ => None,
+    };
+    let want = match (&expect.error, &run.result) {
+        (None, Ok(_)) => return,
+        (None, Err(e)) => {
+            failures.push(format!("expected success, the run failed: {e}"));
+            return;
+        }
+        (Some(want), Ok(summary)) => {
+            failures.push(format!(
+                "expected a {} failure (a non-zero exit, no records published), the command exited 0 with {} records",
+                want.exit.class().name(),
+                summary.records
+            ));
+            return;
+        }
+        (Some(_), Err(e)) if exit_code.is_none() => {
+            // Killed, timed out, not started: never the failure a scenario asks for.
+            failures.push(format!(
+                "expected the command to exit with a failure status: {e}"
+            ));
+            return;
+        }
+        (Some(want), Err(_)) => want,
+    };
+    let convention = ext.declared_exit_codes();
+    if convention.is_some() || want.portable.contains(&Portable::Exit) {
+        let codes = convention.unwrap_or_default();
+        let expected = codes.code_of(want.exit.class());
+        if let Some(code) = exit_code.filter(|c| *c != expected) {
+            failures.push(format!(
+                "expected exit status {expected} ({} failure, by the convention {codes}), the command exited {code}{}",
+                want.exit.class().name(),
+                codes
+                    .class_of(code)
+                    .map(|c| format!(" ({} failure)", c.name()))
+                    .unwrap_or_default()
+            ));
+        }
+    } else {
+        judged.not_judged.push(format!(
+            "the exit class {} (declare the connector's exit codes with --exit-codes)",
+            want.exit.class().name()
+        ));
+    }
+    if let Some(code) = want.code {
+        judged
+            .not_judged
+            .push(format!("Qualys code {code} in the error value"));
+    }
+    if !want.contains.is_empty() {
+        if want.portable.contains(&Portable::Contains) {
+            let stderr = run.stderr_tail.as_deref().unwrap_or("");
+            for word in &want.contains {
+                if !stderr.contains(word.as_str()) {
+                    judged.failures.push(format!(
+                        "what the command wrote to stderr lacks {word:?} (this scenario asks every connector to say it)"
+                    ));
+                }
+            }
+        } else {
+            judged.not_judged.push(format!(
+                "message words {:?}, the built-in connector's wording",
+                want.contains
+            ));
+        }
+    }
+    check_no_request_before_config_error(want, &expect.requests, journal, &mut judged.failures);
+}
+
+/// `pages` for a connector that reports no summary: the complete answers of the stream's
+/// paginated endpoint that the simulator sent.
+fn check_pages_served(
+    stream: StreamKind,
+    pages: u64,
+    journal: &[JournalEntry],
+    failures: &mut Vec<String>,
+    not_judged: &mut Vec<String>,
+) {
+    let Some(endpoint) = paged_endpoint(stream) else {
+        not_judged.push(format!(
+            "pages = {pages} (no paginated endpoint known for {stream})"
+        ));
+        return;
+    };
+    let served = journal
+        .iter()
+        .filter(|e| {
+            endpoint.covers(&e.path) && e.status == 200 && e.completion == Completion::Complete
+        })
+        .count() as u64;
+    if served != pages {
+        let missing = if served < pages {
+            match served + 1 {
+                first if first == pages => format!(": page {pages} was never requested"),
+                first => format!(": pages {first} to {pages} were never requested"),
+            }
+        } else {
+            String::new()
+        };
+        failures.push(format!(
+            "expected {pages} pages, the simulator served {served} complete page(s) of {}{missing}",
+            endpoint.name
+        ));
+    }
+}
+
+/// The endpoint a stream pages through: that of its first request.
+fn paged_endpoint(stream: StreamKind) -> Option<&'static Endpoint> {
+    let settings = Settings::new(stream, "https://qualysapi.qualys.com", "quays_ab1");
+    let (config, _) = settings.validate(Some("unused".into())).ok()?;
+    Some(stream.builtin().ok()?.first_request(&config).endpoint)
 }
 
 /// The identity of a record, as the stream's registry row defines it (`host_id:qid`).
@@ -469,10 +737,28 @@ fn check_requests(expect: &Expect, journal: &[JournalEntry], failures: &mut Vec<
         if let Some(n) = want.count
             && matching.len() != n
         {
+            let retried_account_problem = matching.len() > n
+                && expect
+                    .error
+                    .as_ref()
+                    .is_some_and(|e| e.exit == ExitName::Account);
             failures.push(format!(
-                "expected {n} request(s) to {}, the simulator received {}",
+                "expected {n} request(s) to {}, the simulator received {}{}",
                 want.endpoint.name(),
-                matching.len()
+                matching.len(),
+                if retried_account_problem {
+                    format!(
+                        ": the refused request was retried, and an account problem{} must never be retried (the same request fails the same way until the user acts)",
+                        expect
+                            .error
+                            .as_ref()
+                            .and_then(|e| e.code)
+                            .map(|c| format!(" (CODE {c})"))
+                            .unwrap_or_default()
+                    )
+                } else {
+                    String::new()
+                }
             ));
         }
         let selected: Vec<(usize, &JournalEntry)> = match want.nth {
@@ -542,6 +828,8 @@ fn check_snapshot(
         Some(d) => d.join("snapshots"),
         None => PathBuf::from("snapshots"),
     };
+    // insta resolves a relative snapshot path against this crate's source directory, not the
+    // working directory: `qharness conform scenarios/` would look in the wrong place.
     let dir = std::path::absolute(&dir).unwrap_or(dir);
     let mut settings = insta::Settings::clone_current();
     settings.set_snapshot_path(dir);

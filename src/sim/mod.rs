@@ -35,8 +35,10 @@
 //!   tenant asks for; `limits.rs` keeps the rate and concurrency budgets; `handler.rs` is the
 //!   seam: one `Handler` trait (modelled on wiremock's `Respond`) whose impl for the endpoint
 //!   answers the call or rejects it; `journal.rs` records every exchange, request body
-//!   included (`redaction.rs`: no password or token, cut at 64 KiB), readable in-process,
-//!   at `GET /__sim/journal` (NDJSON) and reset by `POST /__sim/reset`.
+//!   included (`redaction.rs`: no password or token, cut at 64 KiB), in a bounded ring,
+//!   readable in-process and through the admin API; `admin.rs` is that API (`/__sim/...`,
+//!   behind a bearer token): replace the tenant, add or clear faults, load fixtures, stream the
+//!   journal, reset.
 //! - **dialect/** is how each family says no: `fo.rs` (`SIMPLE_RETURN`, HTTP 401/409/403),
 //!   `qps.rs` (`ServiceResponse` with a `responseCode`, inside HTTP 200), `gateway.rs` (JSON,
 //!   401/429), and `web_server.rs` for what the web server in front sends whatever the
@@ -100,8 +102,11 @@ mod vmdr;
 mod xml_writer;
 
 pub use engine::Engine;
+pub use engine::admin::AdminToken;
 pub use engine::fault::{CallRange, Fault, FaultRule, RouteScope};
-pub use engine::journal::{Completion, Journal, JournalEntry};
+pub use engine::journal::{
+    Completion, Journal, JournalEntry, JournalLimits, JournalStats, PARAM_VALUE_CAP, PARAMS_CAP,
+};
 pub use engine::redaction::BODY_CAP;
 pub(crate) use engine::redaction::is_secret_param;
 pub use engine::replay::FixtureSet;

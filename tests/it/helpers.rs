@@ -211,6 +211,18 @@ pub fn client() -> reqwest::Client {
         .expect("a reqwest client builds")
 }
 
+/// A call of the simulator's admin API (`/__sim/...`) with its bearer token.
+pub fn admin(
+    sim: &RunningSimulator,
+    method: reqwest::Method,
+    path: &str,
+) -> reqwest::RequestBuilder {
+    let url = sim
+        .admin_route(path)
+        .expect("the admin API is served on a loopback simulator");
+    client().request(method, url).bearer_auth(sim.admin_token())
+}
+
 /// Form-encodes parameters.
 pub fn encode_form(params: &[(&str, &str)]) -> String {
     let mut s = url::form_urlencoded::Serializer::new(String::new());

@@ -3,6 +3,7 @@
 mod against_sim;
 mod catalogue;
 mod cli;
+mod external_connector;
 mod helpers;
 mod pc_catalogue;
 mod pc_cli;
@@ -12,6 +13,7 @@ mod pc_sim;
 mod properties;
 mod record;
 mod sim_account;
+mod sim_admin;
 mod sim_cli;
 mod sim_date_filters;
 mod sim_dtd;

@@ -596,7 +596,7 @@ async fn an_incremental_run_after_changes_returns_exactly_the_changed_detections
 async fn the_clock_moves_over_http_and_a_reset_puts_it_back() {
     let sim = spawn_tenant(HISTORY).await;
     let clock = |method: reqwest::Method, form: Option<&'static str>| {
-        let mut r = client().request(method, sim.url("/__sim/clock"));
+        let mut r = admin(&sim, method, "/__sim/clock");
         if let Some(f) = form {
             r = r
                 .header("Content-Type", "application/x-www-form-urlencoded")
@@ -618,15 +618,17 @@ async fn the_clock_moves_over_http_and_a_reset_puts_it_back() {
         detections_at(&sim, &[("ids", "103")]).await,
         vec![row(103, 4, "New", None)]
     );
-    let bad = client()
-        .post(sim.url("/__sim/clock"))
+    let bad = admin(&sim, reqwest::Method::POST, "/__sim/clock")
         .header("Content-Type", "application/x-www-form-urlencoded")
         .body("now=tomorrow")
         .send()
         .await
         .unwrap();
     assert_eq!(bad.status(), 400);
-    let _ = client().post(sim.url("/__sim/reset")).send().await.unwrap();
+    let _ = admin(&sim, reqwest::Method::POST, "/__sim/reset")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(sim.now(), Timestamp::parse("2024-06-10T00:00:00Z").unwrap());
     assert!(detections_at(&sim, &[("ids", "103")]).await.is_empty());
 }

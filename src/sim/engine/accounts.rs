@@ -51,6 +51,10 @@ pub trait Authenticate: Send + Sync + 'static {
     /// Ends the session the request authenticated with, for families that have sessions (the
     /// `jwt_expired` fault); nothing for the others.
     fn expire_session(&self, _request: &SimRequest) {}
+
+    /// Forgets the sessions opened so far (`POST /__sim/reset`); nothing to forget for Basic
+    /// authentication.
+    fn reset(&self) {}
 }
 
 /// HTTP Basic against the tenant's users: the FO API and QPS.
@@ -80,6 +84,9 @@ pub trait SessionStore: Send + Sync + std::fmt::Debug + 'static {
 
     /// Ends a token's life now (the `jwt_expired` fault); later calls with it are "JWT expired".
     fn expire(&self, _token: &str) {}
+
+    /// Forgets every token issued (`POST /__sim/reset`).
+    fn reset(&self) {}
 }
 
 /// Why a bearer token does not log in.
@@ -129,7 +136,13 @@ impl JwtSessions {
             login: login.to_string(),
             expires: Instant::now() + lifetime,
         };
-        self.sessions().insert(token.clone(), session);
+        let mut sessions = self.sessions();
+        // A long-running simulator issues a token per login: a token dead for over an hour is
+        // forgotten, so the map does not grow with the run (it then reads "Not authenticated"
+        // rather than "JWT expired").
+        let now_instant = Instant::now();
+        sessions.retain(|_, s| s.expires + Duration::from_secs(3600) > now_instant);
+        sessions.insert(token.clone(), session);
         token
     }
 
@@ -152,6 +165,10 @@ impl SessionStore for JwtSessions {
         if let Some(s) = self.sessions().get_mut(token) {
             s.expires = Instant::now();
         }
+    }
+
+    fn reset(&self) {
+        self.sessions().clear();
     }
 }
 
@@ -222,6 +239,10 @@ impl Authenticate for GatewayAuth {
             self.sessions.expire(token);
         }
     }
+
+    fn reset(&self) {
+        self.sessions.reset();
+    }
 }
 
 /// The user whose login and password these are.
@@ -257,6 +278,19 @@ pub fn authorize(user: &User, endpoint: &Endpoint) -> Result<(), Refusal> {
 mod tests {
     use super::*;
     use crate::qualys::endpoint;
+
+    #[test]
+    fn reset_forgets_every_jwt_and_expire_ends_one() {
+        let sessions = JwtSessions::default();
+        let a = sessions.issue("quays_ab1", Duration::from_secs(60), Timestamp(0));
+        let b = sessions.issue("quays_ab1", Duration::from_secs(60), Timestamp(0));
+        assert_eq!(sessions.login_for(&a).as_deref(), Ok("quays_ab1"));
+        sessions.expire(&a);
+        assert_eq!(sessions.login_for(&a), Err(SessionProblem::Expired));
+        assert_eq!(sessions.login_for(&b).as_deref(), Ok("quays_ab1"));
+        sessions.reset();
+        assert_eq!(sessions.login_for(&b), Err(SessionProblem::Unknown));
+    }
 
     fn basic(u: &str, p: &str) -> Result<String, Refusal> {
         let t = Tenant::demo();

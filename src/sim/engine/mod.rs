@@ -10,10 +10,15 @@
 //!    endpoint's [`handler::Handler`] from the [`routing::RoutingTable`]. Every "no" on the way
 //!    is rendered by the family's [`Dialect`].
 //!
-//! Every exchange except control calls is journalled here; the transport completes the entry
+//! Every exchange except admin calls is journalled here; the transport completes the entry
 //! with the bytes it actually sent.
+//!
+//! What the admin API ([`admin`]) changes while the simulator runs (the tenant, the faults in
+//! force, the fixture set) sits behind locks that a request holds only long enough to take a
+//! snapshot: an exchange in flight finishes with the tenant it started with.
 
 pub mod accounts;
+pub mod admin;
 pub mod fault;
 pub mod handler;
 pub mod journal;
@@ -22,7 +27,7 @@ pub mod redaction;
 pub mod replay;
 pub mod routing;
 
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -35,9 +40,10 @@ use crate::sim::tenant::{Budget, Tenant, User};
 use crate::sim::timestamp::Timestamp;
 
 use self::accounts::Refusal;
-use self::fault::{Delivery, Fault, FaultBook};
+use self::admin::AdminToken;
+use self::fault::{Delivery, Fault, FaultBook, FaultRule};
 use self::handler::{Call, Rejection};
-use self::journal::{Completion, Journal, JournalEntry, Ticket};
+use self::journal::{Completion, Journal, JournalEntry, JournalLimits, Ticket, keep_params};
 use self::limits::{LimitHeaders, LimitReached, Limiter};
 use self::redaction::{is_secret_param, journalled_body};
 use self::replay::{FixtureSet, Unmatched, unmatched_text};
@@ -49,8 +55,12 @@ const MODEL: &str = "model";
 /// The simulated server's state and logic.
 #[derive(Debug)]
 pub struct Engine {
-    tenant: Arc<Tenant>,
-    fixtures: Option<Arc<FixtureSet>>,
+    /// The tenant as loaded (at start or by `PUT /__sim/tenant`).
+    tenant: RwLock<Arc<Tenant>>,
+    /// The faults in force: the tenant's, plus or minus what the admin API changed since; a
+    /// reset puts the tenant's back.
+    faults: RwLock<Arc<Vec<FaultRule>>>,
+    fixtures: RwLock<Option<Arc<FixtureSet>>>,
     routes: RoutingTable,
     journal: Journal,
     limiter: Limiter,
@@ -58,6 +68,8 @@ pub struct Engine {
     rng: Mutex<ChaCha8Rng>,
     /// The tenant's clock as it stands (`None`: the real time).
     clock: Mutex<Option<Timestamp>>,
+    /// Who may call the admin API.
+    admin_token: AdminToken,
 }
 
 impl Engine {
@@ -81,22 +93,103 @@ impl Engine {
         let clock = Mutex::new(tenant.clock);
         Engine {
             clock,
-            tenant: Arc::new(tenant),
-            fixtures: fixtures.map(Arc::new),
+            faults: RwLock::new(Arc::new(tenant.faults.clone())),
+            tenant: RwLock::new(Arc::new(tenant)),
+            fixtures: RwLock::new(fixtures.map(Arc::new)),
             routes,
             journal: Journal::default(),
             limiter: Limiter::default(),
             book: FaultBook::default(),
             rng: Mutex::new(ChaCha8Rng::seed_from_u64(0)),
+            admin_token: AdminToken::random(),
         }
+    }
+
+    /// The same engine with its journal bounded by `limits`.
+    pub fn with_journal_limits(mut self, limits: JournalLimits) -> Engine {
+        self.journal = Journal::with_limits(limits);
+        self
+    }
+
+    /// The same engine with `token` as the admin API's bearer token (a random one otherwise).
+    pub fn with_admin_token(mut self, token: AdminToken) -> Engine {
+        self.admin_token = token;
+        self
+    }
+
+    /// The admin API's bearer token.
+    pub fn admin_token(&self) -> &AdminToken {
+        &self.admin_token
     }
 
     pub fn journal(&self) -> Journal {
         self.journal.clone()
     }
 
-    pub fn tenant(&self) -> &Tenant {
-        &self.tenant
+    /// The tenant being served (a snapshot: a later `PUT /__sim/tenant` does not change it).
+    pub fn tenant(&self) -> Arc<Tenant> {
+        Arc::clone(&self.tenant.read().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    /// The fault rules in force.
+    pub fn faults(&self) -> Arc<Vec<FaultRule>> {
+        Arc::clone(&self.faults.read().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    fn fixtures(&self) -> Option<Arc<FixtureSet>> {
+        self.fixtures
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Serves `tenant` from now on, with its faults, its clock and fresh limits and fault
+    /// counters (the journal is kept: a reset clears it).
+    pub fn replace_tenant(&self, tenant: Tenant) {
+        let clock = tenant.clock;
+        *self.faults.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(tenant.faults.clone());
+        *self.tenant.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(tenant);
+        self.book.reset();
+        self.limiter.reset();
+        *self.clock.lock().unwrap_or_else(|p| p.into_inner()) = clock;
+    }
+
+    /// Adds fault rules after those in force; returns how many are in force now. A rule scoped
+    /// to a user the tenant does not have is refused, naming the user.
+    pub fn add_faults(&self, rules: Vec<FaultRule>) -> std::result::Result<usize, String> {
+        let tenant = self.tenant();
+        if let Some(user) = rules
+            .iter()
+            .filter_map(|r| r.user.as_deref())
+            .find(|u| tenant.user(u).is_none())
+        {
+            return Err(format!(
+                "a fault is scoped to user {user:?}, who is not a user of this tenant"
+            ));
+        }
+        let mut faults = self.faults.write().unwrap_or_else(|p| p.into_inner());
+        let mut all = Vec::clone(&faults);
+        all.extend(rules);
+        let n = all.len();
+        // Appending keeps every rule's index, so the call counts so far still apply.
+        *faults = Arc::new(all);
+        Ok(n)
+    }
+
+    /// Removes every fault rule in force, the tenant's included, until the next reset.
+    pub fn clear_faults(&self) {
+        *self.faults.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(Vec::new());
+        self.book.reset();
+    }
+
+    /// Answers from `fixtures` first from now on (`None`: from the tenant only).
+    pub fn replace_fixtures(&self, fixtures: Option<FixtureSet>) {
+        *self.fixtures.write().unwrap_or_else(|p| p.into_inner()) = fixtures.map(Arc::new);
+    }
+
+    /// The number of fixtures of the set loaded, if one is.
+    pub fn fixture_count(&self) -> Option<usize> {
+        self.fixtures().map(|f| f.manifest().fixtures.len())
     }
 
     /// The moment answers are given at: the tenant's clock, or the real time without one.
@@ -112,24 +205,27 @@ impl Engine {
         *self.clock.lock().unwrap_or_else(|p| p.into_inner()) = Some(now);
     }
 
-    /// Back to the state of a fresh start: journal, fault counters, rate windows, fixture
+    /// Back to the state of a fresh start: journal, the tenant's faults (what the admin API
+    /// added or cleared is undone) and their counters, rate windows, session tokens, fixture
     /// sequences, the random-delay sequence and the tenant's clock.
     pub fn reset(&self) {
+        let tenant = self.tenant();
         self.journal.reset();
+        *self.faults.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(tenant.faults.clone());
         self.book.reset();
         self.limiter.reset();
-        if let Some(f) = &self.fixtures {
+        self.routes.reset_sessions();
+        if let Some(f) = self.fixtures() {
             f.reset();
         }
-        *self.clock.lock().unwrap_or_else(|p| p.into_inner()) = self.tenant.clock;
+        *self.clock.lock().unwrap_or_else(|p| p.into_inner()) = tenant.clock;
         *self.rng.lock().unwrap_or_else(|p| p.into_inner()) = ChaCha8Rng::seed_from_u64(0);
     }
 
     /// The limit headers a call of `user` to `endpoint` would see now, without counting it.
-    fn peek(&self, user: &User, endpoint: &'static Endpoint) -> LimitHeaders {
-        let limits = self.tenant.limits_for(user);
-        self.limiter
-            .peek(self.tenant.budget_for(user), endpoint, limits)
+    fn peek(&self, tenant: &Tenant, user: &User, endpoint: &'static Endpoint) -> LimitHeaders {
+        let limits = tenant.limits_for(user);
+        self.limiter.peek(tenant.budget_for(user), endpoint, limits)
     }
 
     fn random(&self, lo: u64, hi: u64) -> u64 {
@@ -140,16 +236,18 @@ impl Engine {
     }
 
     fn record(&self, req: &SimRequest, status: u16, faults: &[&str], source: &str) -> Ticket {
+        let (params, params_dropped) = keep_params(
+            req.params
+                .iter()
+                .filter(|(k, _)| !is_secret_param(k))
+                .map(|(k, v)| (k.as_str(), v.as_str())),
+        );
         self.journal.push(JournalEntry {
             seq: 0,
             method: req.method.clone(),
-            path: req.path.clone(),
-            params: req
-                .params
-                .iter()
-                .filter(|(k, _)| !is_secret_param(k))
-                .cloned()
-                .collect(),
+            path: journal::cut_text(&req.path, journal::TEXT_CAP),
+            params,
+            params_dropped,
             user: req.user().map(String::from),
             headers: req.headers.clone(),
             status,
@@ -177,25 +275,7 @@ impl Engine {
     pub fn handle(&self, req: &SimRequest) -> SimResponse {
         let route = Route::of(&req.path);
         match &route {
-            Route::Journal => {
-                return SimResponse::new(200, content_type::NDJSON, self.journal.to_ndjson());
-            }
-            Route::Reset if req.method == "POST" => {
-                self.reset();
-                return SimResponse::new(
-                    200,
-                    content_type::TEXT,
-                    "journal, fault counters, limits and fixture sequences reset\n",
-                );
-            }
-            Route::Reset => {
-                return SimResponse::new(
-                    405,
-                    content_type::TEXT,
-                    "POST /__sim/reset to reset the simulator\n",
-                );
-            }
-            Route::Clock => return self.clock_answer(req),
+            Route::Admin => return self.admin(req),
             Route::MissingSlash { location } => {
                 let location = match &req.query {
                     Some(q) => format!("{}{location}?{q}", req.origin),
@@ -209,7 +289,8 @@ impl Engine {
             Route::Api { endpoint, .. } => Some(endpoint),
             _ => None,
         };
-        if let Some(r) = self.replay(req, endpoint) {
+        let tenant = self.tenant();
+        if let Some(r) = self.replay(&tenant, req, endpoint) {
             return r;
         }
         match route {
@@ -217,49 +298,27 @@ impl Engine {
                 endpoint,
                 version,
                 id,
-            } => self.answer(req, endpoint, version, id),
-            _ => {
-                let modelled: Vec<String> = self.routes.modelled().map(|e| e.shape()).collect();
-                let r = web_server::unknown_path(&req.method, &req.path, &modelled);
-                self.journalled(req, r, &[], "web-server")
-            }
+            } => self.answer(&tenant, req, endpoint, version, id),
+            _ => self.unknown_path(req),
         }
     }
 
-    /// `GET /__sim/clock` says the moment answers are given at; `POST` with `now=` (RFC 3339 or
-    /// `YYYY-MM-DD`) moves the tenant's clock there.
-    fn clock_answer(&self, req: &SimRequest) -> SimResponse {
-        if req.method == "POST" {
-            let Some(v) = req
-                .params
-                .iter()
-                .rev()
-                .find(|(k, _)| k == "now")
-                .map(|(_, v)| v)
-            else {
-                return SimResponse::new(
-                    400,
-                    content_type::TEXT,
-                    "POST /__sim/clock takes now=2024-06-15T00:00:00Z (or a date)\n",
-                );
-            };
-            match Timestamp::parse(v).or_else(|_| crate::sim::vmdr::params::parse_date(v)) {
-                Ok(t) => self.set_clock(t),
-                Err(e) => {
-                    return SimResponse::new(
-                        400,
-                        content_type::TEXT,
-                        format!("qharness simulator: now={v:?} is not a moment: {e}\n"),
-                    );
-                }
-            }
-        }
-        SimResponse::new(200, content_type::TEXT, format!("{}\n", self.now()))
+    /// The web server's 404 for a path that is no endpoint (journalled). Also the answer to an
+    /// admin path on a listener that does not serve the admin API.
+    pub fn unknown_path(&self, req: &SimRequest) -> SimResponse {
+        let modelled: Vec<String> = self.routes.modelled().map(|e| e.shape()).collect();
+        let r = web_server::unknown_path(&req.method, &req.path, &modelled);
+        self.journalled(req, r, &[], "web-server")
     }
 
     /// The answer of the fixture set, if one is loaded and it answers this request.
-    fn replay(&self, req: &SimRequest, endpoint: Option<&'static Endpoint>) -> Option<SimResponse> {
-        let fx = self.fixtures.as_ref()?;
+    fn replay(
+        &self,
+        tenant: &Arc<Tenant>,
+        req: &SimRequest,
+        endpoint: Option<&'static Endpoint>,
+    ) -> Option<SimResponse> {
+        let fx = self.fixtures()?;
         let (fixture, recorded) = match fx.answer(req) {
             Ok(found) => found,
             Err(misses) if fx.unmatched() == Unmatched::Error => {
@@ -275,7 +334,7 @@ impl Engine {
             names.push(f.name());
             if !delivery.add(f, |a, b| self.random(a, b)) {
                 let user = req.user().unwrap_or("");
-                let known = self.tenant.user(user);
+                let known = tenant.user(user);
                 let ctx = Context {
                     origin: &req.origin,
                     path: &req.path,
@@ -283,12 +342,11 @@ impl Engine {
                     user,
                     now: self.now(),
                     limits: Some(match (endpoint, known) {
-                        (Some(e), Some(u)) => self.peek(u, e),
+                        (Some(e), Some(u)) => self.peek(tenant, u, e),
                         (Some(e), None) => {
-                            self.limiter
-                                .peek(Budget::Subscription, e, self.tenant.limits)
+                            self.limiter.peek(Budget::Subscription, e, tenant.limits)
                         }
-                        (None, _) => LimitHeaders::fresh(self.tenant.limits),
+                        (None, _) => LimitHeaders::fresh(tenant.limits),
                     }),
                 };
                 let dialect = &*self.routes.family_row(endpoint.map(|e| e.family)).dialect;
@@ -324,6 +382,7 @@ impl Engine {
     /// The answer of the tenant model to a call of a registered endpoint.
     fn answer(
         &self,
+        tenant: &Arc<Tenant>,
         req: &SimRequest,
         endpoint: &'static Endpoint,
         version: u8,
@@ -343,28 +402,25 @@ impl Engine {
             let r = dialect.rejection(&ctx, &Rejection::method_not_allowed(&req.method));
             return self.journalled(req, r, &[], MODEL);
         }
-        let user = match family
-            .authentication
-            .authenticate(&self.tenant, req, endpoint)
-        {
+        let user = match family.authentication.authenticate(tenant, req, endpoint) {
             Ok(u) => u,
             Err(refusal) => {
                 // A user refused for the state of their account still has a budget; the
                 // answers that carry limit headers show it.
                 ctx.limits = req
                     .user()
-                    .and_then(|login| self.tenant.user(login))
-                    .map(|u| self.peek(u, endpoint));
+                    .and_then(|login| tenant.user(login))
+                    .map(|u| self.peek(tenant, u, endpoint));
                 return self.journalled(req, dialect.refusal(&ctx, refusal), &[], MODEL);
             }
         };
-        let limits = self.tenant.limits_for_endpoint(user, endpoint);
-        let budget = self.tenant.budget_for(user);
+        let limits = tenant.limits_for_endpoint(user, endpoint);
+        let budget = tenant.budget_for(user);
         let peek = self.limiter.peek(budget, endpoint, limits);
         ctx.user = &user.login;
         ctx.limits = Some(peek);
         if let Some(name) = family.required_header
-            && self.tenant.require_requested_with
+            && tenant.require_requested_with
             && version > 0
             && req.header(name).is_none_or(|v| v.trim().is_empty())
         {
@@ -383,10 +439,8 @@ impl Engine {
         let mut names = Vec::new();
         let mut answer: Option<&Fault> = None;
         let mut render_faults = Vec::new();
-        for f in self
-            .book
-            .select(&self.tenant.faults, endpoint, Some(&user.login))
-        {
+        let faults = self.faults();
+        for f in self.book.select(&faults, endpoint, Some(&user.login)) {
             names.push(f.name());
             if f.is_answer() {
                 answer = answer.or(Some(f));
@@ -422,7 +476,7 @@ impl Engine {
             version,
             id,
             user,
-            tenant: &self.tenant,
+            tenant,
             now: ctx.now,
             render_faults: &render_faults,
         };

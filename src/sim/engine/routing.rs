@@ -25,12 +25,8 @@ pub enum Route {
     },
     /// An FO path without its trailing slash: the web server answers 301 to `location`.
     MissingSlash { location: String },
-    /// `GET /__sim/journal`.
-    Journal,
-    /// `POST /__sim/reset`.
-    Reset,
-    /// `GET` or `POST /__sim/clock`: the tenant's clock.
-    Clock,
+    /// A path of the admin API (`/__sim/...`), answered by `engine::admin`.
+    Admin,
     /// Anything else.
     Unknown,
 }
@@ -38,11 +34,8 @@ pub enum Route {
 impl Route {
     /// Classifies a path (without query string).
     pub fn of(p: &str) -> Route {
-        match p {
-            "/__sim/journal" => return Route::Journal,
-            "/__sim/reset" => return Route::Reset,
-            "/__sim/clock" => return Route::Clock,
-            _ => {}
+        if Route::is_admin(p) {
+            return Route::Admin;
         }
         match Endpoint::for_path(p) {
             PathMatch::Endpoint {
@@ -57,6 +50,13 @@ impl Route {
             PathMatch::MissingSlash { location, .. } => Route::MissingSlash { location },
             PathMatch::Unknown => Route::Unknown,
         }
+    }
+}
+
+impl Route {
+    /// Whether a path belongs to the admin API: `/__sim` and everything under it.
+    pub fn is_admin(p: &str) -> bool {
+        p == "/__sim" || p.starts_with("/__sim/")
     }
 }
 
@@ -249,6 +249,14 @@ impl RoutingTable {
         }
     }
 
+    /// Forgets the sessions every family's authentication opened (the gateway's tokens):
+    /// part of a reset.
+    pub fn reset_sessions(&self) {
+        for (_, row) in &self.families {
+            row.authentication.reset();
+        }
+    }
+
     /// The endpoints that have a handler, in the order they were registered.
     pub fn modelled(&self) -> impl Iterator<Item = &'static Endpoint> + '_ {
         self.handlers.iter().map(|h| h.endpoint)
@@ -280,7 +288,9 @@ mod tests {
                 location: "/api/2.0/fo/asset/host/".into()
             }
         );
-        assert_eq!(Route::of("/__sim/journal"), Route::Journal);
+        assert_eq!(Route::of("/__sim/journal"), Route::Admin);
+        assert_eq!(Route::of("/__sim/anything"), Route::Admin);
+        assert_eq!(Route::of("/__simulated"), Route::Unknown);
         assert_eq!(Route::of("/elsewhere"), Route::Unknown);
     }
 

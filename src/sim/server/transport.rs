@@ -35,8 +35,29 @@ use crate::sim::engine::Engine;
 use crate::sim::engine::fault::Delivery;
 use crate::sim::engine::journal::{Completion, Journal, Ticket};
 use crate::sim::engine::limits::RunningGuard;
+use crate::sim::engine::routing::Route;
 use crate::sim::server::request::{Credentials, JOURNALLED_HEADERS, SimRequest, is_form_body};
-use crate::sim::server::response::{Body, BytesSource, CHUNK_TARGET, ChunkSource, Gzip};
+use crate::sim::server::response::{
+    Body, BytesSource, CHUNK_TARGET, ChunkSource, Gzip, SimResponse, content_type,
+};
+
+/// Which paths a listener serves: the Qualys API, the admin API (`/__sim/...`), or both (one
+/// loopback listener, the default).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Surface {
+    /// Qualys paths only: an admin path gets the web server's 404, as any unknown path does.
+    Api,
+    /// Admin paths only (`--admin-addr`): anything else gets a JSON 404.
+    Admin,
+    /// Both.
+    Both,
+}
+
+impl Surface {
+    fn serves_admin(self) -> bool {
+        matches!(self, Surface::Admin | Surface::Both)
+    }
+}
 
 /// The largest request body read (KnowledgeBase `ids` lists are long; nothing else is).
 const MAX_REQUEST_BODY: usize = 16 * 1024 * 1024;
@@ -72,6 +93,7 @@ pub async fn run(
     mut shutdown: watch::Receiver<bool>,
     limits: ConnectionLimits,
     open: Arc<Semaphore>,
+    surface: Surface,
 ) {
     let scheme = if tls.is_some() { "https" } else { "http" };
     let local = listener.local_addr().ok();
@@ -127,14 +149,19 @@ pub async fn run(
                         .await
                     {
                         Ok(Ok(s)) => {
-                            serve_connection(s, engine, reset, scheme, local, shutdown, limits)
-                                .await
+                            serve_connection(
+                                s, engine, reset, scheme, local, shutdown, limits, surface,
+                            )
+                            .await
                         }
                         Ok(Err(e)) => tracing::debug!(error = %e, "TLS handshake failed"),
                         Err(_) => tracing::debug!("TLS handshake timed out"),
                     }
                 }
-                None => serve_connection(io, engine, reset, scheme, local, shutdown, limits).await,
+                None => {
+                    serve_connection(io, engine, reset, scheme, local, shutdown, limits, surface)
+                        .await
+                }
             }
         });
     }
@@ -206,6 +233,10 @@ impl AcceptBackoff {
     }
 }
 
+#[expect(
+    clippy::too_many_arguments,
+    reason = "one call site; the pieces of one connection's context"
+)]
 async fn serve_connection<I>(
     io: I,
     engine: Arc<Engine>,
@@ -214,13 +245,14 @@ async fn serve_connection<I>(
     local: Option<SocketAddr>,
     mut shutdown: watch::Receiver<bool>,
     limits: ConnectionLimits,
+    surface: Surface,
 ) where
     I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let service = hyper::service::service_fn(move |req| {
         let engine = Arc::clone(&engine);
         let reset = Arc::clone(&reset);
-        async move { Ok::<_, Infallible>(handle(req, engine, reset, scheme, local).await) }
+        async move { Ok::<_, Infallible>(handle(req, engine, reset, scheme, local, surface).await) }
     });
     let conn = hyper::server::conn::http1::Builder::new()
         .timer(TokioTimer::new())
@@ -246,6 +278,7 @@ async fn handle(
     reset: Arc<AtomicBool>,
     scheme: &str,
     local: Option<SocketAddr>,
+    surface: Surface,
 ) -> Response<SimBody> {
     let (parts, body) = req.into_parts();
     if hyper::body::Body::size_hint(&body).lower() > MAX_REQUEST_BODY as u64 {
@@ -272,7 +305,15 @@ async fn handle(
         }
     };
     let sim = to_sim_request(&parts, body, scheme, local);
-    let resp = engine.handle(&sim);
+    let resp = match (Route::is_admin(&sim.path), surface) {
+        (true, s) if !s.serves_admin() => engine.unknown_path(&sim),
+        (false, Surface::Admin) => SimResponse::new(
+            404,
+            content_type::JSON,
+            "{\"error\":\"this listener serves only the simulator's admin API, under /__sim/; Qualys paths are served at the simulator's base URL\"}\n",
+        ),
+        _ => engine.handle(&sim),
+    };
     if let Some(d) = resp.delivery.delay {
         tokio::time::sleep(d).await;
     }
