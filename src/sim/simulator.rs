@@ -1,6 +1,5 @@
 //! `Simulator`: starting the simulated server in-process (tests) or from `qharness serve`.
 
-use std::io::Write as _;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -420,32 +419,38 @@ pub async fn serve(opts: ServeOptions) -> Result<()> {
     if let (Some(pem), Some(path)) = (sim.certificate_pem(), &opts.cert_out) {
         std::fs::write(path, pem).map_err(|e| Error::io("writing the certificate", path, e))?;
     }
-    println!("qharness simulator listening on {}", sim.base_url);
+    // Whoever started us may close our stdout as soon as it has read the URL (a pipe read for
+    // the first line only): what is printed after that is lost, never a panic.
+    macro_rules! say {
+        ($($arg:tt)*) => {{
+            use std::io::Write as _;
+            let _ = writeln!(std::io::stdout(), $($arg)*);
+        }};
+    }
+    say!("qharness simulator listening on {}", sim.base_url);
     match &sim.admin_url {
         // A generated token is printed: it is a throwaway credential of this process, and the
         // test suite that started it has no other way to learn it. A given one is never echoed.
-        Some(url) if given_token.is_none() => println!(
+        Some(url) if given_token.is_none() => say!(
             "qharness simulator admin API at {url}__sim/ (Authorization: Bearer {})",
             sim.admin_token()
         ),
-        Some(url) => println!(
+        Some(url) => say!(
             "qharness simulator admin API at {url}__sim/ (Authorization: Bearer, the token given by --admin-token or QHARNESS_ADMIN_TOKEN)"
         ),
-        None => println!(
+        None => say!(
             "qharness simulator admin API not served: {} is not a loopback address; give --admin-addr 127.0.0.1:PORT to serve it on a listener of its own",
             sim.addr
         ),
     }
     if let Some(path) = opts.cert_out.as_ref().filter(|_| opts.tls) {
-        println!(
+        say!(
             "qharness simulator certificate written to {}",
             path.display()
         );
     }
     let signal = stop.wait().await?;
-    // Whoever started us may have closed our stdout by now (a pipe read for the URL only):
-    // that must not turn a clean stop into a panic.
-    let _ = writeln!(std::io::stdout(), "qharness simulator stopping ({signal})");
+    say!("qharness simulator stopping ({signal})");
     sim.shutdown().await;
     Ok(())
 }
