@@ -439,6 +439,12 @@ pub enum Error {
         /// The kind of failure its exit status names, when it declared an exit-code convention.
         class: Option<ExitClass>,
     },
+
+    /// `qharness conform` ran every scenario and some failed (each one's report is printed).
+    #[error(
+        "conform: {failed} of {total} scenarios failed; the reports above say what each expected and what happened"
+    )]
+    ScenariosFailed { failed: usize, total: usize },
 }
 
 impl Error {

@@ -792,13 +792,9 @@ async fn conform(args: ConformArgs) -> Result<()> {
         .filter(|(_, o)| o.verdict == Verdict::Failed)
         .count();
     if failed > 0 {
-        return Err(Error::Unexpected {
-            origin: "conform".into(),
-            offset: 0,
-            problem: format!(
-                "{failed} of {} scenarios failed (reports above)",
-                results.len()
-            ),
+        return Err(Error::ScenariosFailed {
+            failed,
+            total: results.len(),
         });
     }
     Ok(())

@@ -265,7 +265,7 @@ pub struct ThroughputSpec {
     pub seed: u64,
     /// Minimum throughput ratio to the baseline, measured in the same run.
     pub min_ratio: f64,
-    /// Interleaved rounds; the median of each side is compared.
+    /// Interleaved rounds; the fastest round of each side is compared.
     #[serde(default = "default_rounds")]
     pub rounds: u32,
     /// Upper bound on the growth of peak resident memory while the subject parses (parse
