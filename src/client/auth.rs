@@ -17,6 +17,7 @@ use secrecy::zeroize::Zeroize;
 use secrecy::{ExposeSecret, SecretString};
 use tokio::sync::Mutex;
 
+use super::deadline::Watch;
 use super::{QualysClient, error_reader, read_bounded};
 use crate::error::{Error, Exchange, Result};
 use crate::qualys::endpoint::{self, Endpoint, Family};
@@ -86,7 +87,7 @@ impl QualysClient {
     /// login is an account error and is not retried.
     async fn login(&self) -> Result<SecretString> {
         let path = endpoint::GATEWAY_AUTH.path();
-        self.retrying(&path, None, async || self.login_attempt(&path).await)
+        self.retrying(&path, async || self.login_attempt(&path).await)
             .await
     }
 
@@ -103,18 +104,19 @@ impl QualysClient {
             .finish();
         self.live.requests.fetch_add(1, Ordering::Relaxed);
         tracing::debug!(endpoint = %path, "POST (gateway login)");
+        let watch = Watch::start(&self.limits);
         let sent = self
             .http
             .post(self.url(path, &[]))
             .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
             .body(form)
-            .send()
-            .await;
-        let mut response = sent.map_err(|source| Error::Http {
-            exchange: exchange.clone(),
-            during: "sending the login request",
-            source,
-        })?;
+            .send();
+        let mut response = match watch.within(sent).await {
+            Some(sent) => sent.map_err(|source| {
+                self.send_error(&exchange, "sending the login request", source)
+            })?,
+            None => return Err(watch.deadline_error(&exchange, 0)),
+        };
         let status = response.status().as_u16();
         exchange.status = Some(status);
         let facts = self
@@ -124,7 +126,7 @@ impl QualysClient {
                 response.headers(),
             )
             .await;
-        let mut body = read_bounded(&mut response, &exchange).await?;
+        let mut body = read_bounded(&mut response, &exchange, &watch).await?;
         if !response.status().is_success() {
             return Err(error_reader::read(&facts, &body));
         }
