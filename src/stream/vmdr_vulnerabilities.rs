@@ -47,11 +47,13 @@ const ENDPOINT: &endpoint::Endpoint = &endpoint::HOST_DETECTION;
 pub struct VmdrVulnerabilities;
 
 impl Stream for VmdrVulnerabilities {
-    /// Host List Detection with the status, tag and kernel filters; later pages add `id_min`.
+    /// Host List Detection with the status, tag and kernel filters, and the asset ID (the join
+    /// key with the asset inventory, sent only when asked for); later pages add `id_min`.
     fn first_request(&self, config: &ConnectorConfig) -> Request {
         let mut r = Request::post(ENDPOINT)
             .form("action", "list")
             .form("show_tags", "1")
+            .form("show_asset_id", "1")
             .form("status", config.vmdr.statuses.to_param())
             .form("truncation_limit", config.vmdr.truncation_limit.to_string());
         if config.vmdr.include_ignored {
