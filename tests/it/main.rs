@@ -4,6 +4,7 @@ mod against_sim;
 mod catalogue;
 mod cli;
 mod helpers;
+mod parser_properties;
 mod properties;
 mod sim_account;
 mod sim_cli;
