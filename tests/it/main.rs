@@ -3,6 +3,7 @@
 mod against_sim;
 mod catalogue;
 mod cli;
+mod cli_failures;
 mod helpers;
 mod parser_properties;
 mod properties;
@@ -19,4 +20,5 @@ mod sim_scope;
 mod sim_synthetic;
 mod sim_timestamps;
 mod sim_transport;
+mod untrusted_server;
 mod vmdr_http;
