@@ -62,6 +62,8 @@ impl Root {
 pub const MAX_DEPTH: usize = 256;
 
 /// The error for an element nested deeper than [`MAX_DEPTH`].
+#[cold]
+#[inline(never)]
 pub fn too_deep(origin: &str, offset: u64) -> Error {
     Error::Unexpected {
         origin: origin.to_string(),

@@ -321,6 +321,8 @@ enum Ctx {
 enum Step {
     Continue,
     HostDone,
+    /// An `ID_SET`'s `ID` or `ID_RANGE` closed: its IDs are pending, handed out as hosts.
+    IdsListed,
     DocumentDone,
 }
 
@@ -452,10 +454,11 @@ impl<R: BufRead> HostListReader<R> {
         if self.done {
             return Ok(None);
         }
+        // What is left of an ID_RANGE first; checked here, not per event, to keep the loop tight.
+        if self.state.next_listed_id() {
+            return Ok(Some((&self.state.host, &[])));
+        }
         loop {
-            if self.state.next_listed_id() {
-                return Ok(Some((&self.state.host, &[])));
-            }
             self.buf.clear();
             let event_start = self.reader.buffer_position();
             let event = self.reader.read_event_into(&mut self.buf);
@@ -478,6 +481,11 @@ impl<R: BufRead> HostListReader<R> {
                 Step::HostDone => {
                     let s = &self.state;
                     return Ok(Some((&s.host, &s.detections[..s.detection_count])));
+                }
+                Step::IdsListed => {
+                    if self.state.next_listed_id() {
+                        return Ok(Some((&self.state.host, &[])));
+                    }
                 }
                 Step::DocumentDone => {
                     self.finish_trailer()?;
@@ -589,11 +597,7 @@ impl PageState {
                 let parent = *self.stack.last().unwrap_or(&Ctx::Skip);
                 let ctx = self.child(parent, e.name().as_ref().as_bytes());
                 if ctx == Ctx::IdSet && self.kind == HostListKind::Detections {
-                    return Err(Error::Unexpected {
-                        origin: self.origin.clone(),
-                        offset: event_start,
-                        problem: "Host List Detection answered with an ID_SET (host IDs only, no detections); its detections cannot be read from it".into(),
-                    });
+                    return Err(self.id_set_in_detections(event_start));
                 }
                 self.stack.push(ctx);
                 Ok(Step::Continue)
@@ -627,14 +631,7 @@ impl PageState {
                     None => TextAssembler::check_ref(&r),
                 };
                 if let Err(name) = resolved {
-                    return Err(Error::Unexpected {
-                        origin: self.origin.clone(),
-                        offset: event_start,
-                        problem: format!(
-                            "undeclared entity reference &{};: Qualys declares no entities, so the document is not well-formed XML",
-                            shown(&name)
-                        ),
-                    });
+                    return Err(self.undeclared_entity(event_start, &name));
                 }
                 Ok(Step::Continue)
             }
@@ -675,6 +672,31 @@ impl PageState {
             Ctx::IdSetId | Ctx::IdSetRange => &mut self.id_text,
             _ => return None,
         })
+    }
+
+    // The errors of `apply` are built out of line: they are rare, and keeping their formatting
+    // out of the per-event function keeps the hot loop as fast as before they existed.
+    #[cold]
+    #[inline(never)]
+    fn id_set_in_detections(&self, offset: u64) -> Error {
+        Error::Unexpected {
+            origin: self.origin.clone(),
+            offset,
+            problem: "Host List Detection answered with an ID_SET (host IDs only, no detections); its detections cannot be read from it".into(),
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn undeclared_entity(&self, offset: u64, name: &str) -> Error {
+        Error::Unexpected {
+            origin: self.origin.clone(),
+            offset,
+            problem: format!(
+                "undeclared entity reference &{};: Qualys declares no entities, so the document is not well-formed XML",
+                shown(name)
+            ),
+        }
     }
 
     /// Hands out the next ID of an `ID_SET` as a host with only its ID; false when none is
@@ -861,7 +883,7 @@ impl PageState {
             }
             Ctx::IdSetId | Ctx::IdSetRange => {
                 self.listed_ids(ctx, reader)?;
-                Ok(Step::Continue)
+                Ok(Step::IdsListed)
             }
             Ctx::Root => Ok(Step::DocumentDone),
             _ => Ok(Step::Continue),
