@@ -18,7 +18,9 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 pub enum ExitClass {
     /// 1: anything not covered below (malformed response, I/O, a bug).
     Other = 1,
-    /// 2: configuration or usage error, found before any request was sent.
+    /// 2: configuration or usage error, found before any request was sent; or a server
+    /// certificate that does not verify against the configured trust (a setting to fix, found
+    /// at the first connection).
     Config = 2,
     /// 3: credentials, account or permission problem; the user must act; never retried.
     Account = 3,
@@ -193,6 +195,24 @@ impl AccountProblem {
     }
 }
 
+/// What to do about a redirect the connector did not follow.
+fn redirect_remediation(location: Option<&str>) -> String {
+    let origin = location
+        .and_then(|l| url::Url::parse(l).ok())
+        .filter(|u| u.has_host())
+        .map(|u| u.origin().ascii_serialization());
+    match origin {
+        Some(o) => format!(
+            "if {o} is your platform's API server, set platform_url to it; otherwise check the \
+             platform URL (the API server base URL without a path, e.g. \
+             https://qualysapi.qualys.com) and any proxy or load balancer that rewrites URLs"
+        ),
+        None => "check the platform URL (the API server base URL without a path, e.g. \
+                 https://qualysapi.qualys.com) and any proxy or load balancer that rewrites URLs"
+            .into(),
+    }
+}
+
 /// The Qualys module a permission belongs to, as the console names it.
 fn module_of(p: Permission) -> &'static str {
     match p {
@@ -262,6 +282,26 @@ impl fmt::Display for QualysMessage {
     }
 }
 
+/// The longest wait a server may ask for that the client takes at its word. Waits come from
+/// headers and bodies (`X-RateLimit-ToWait-Sec`, `SECONDS_TO_WAIT`, `Retry-After`), so they are
+/// untrusted numbers: anything longer is clamped to this, which is still far beyond any
+/// `max_wait_secs` budget, so such a wait fails the run instead of overflowing a clock.
+pub const MAX_SERVER_WAIT: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// A server-asked wait of `secs` seconds, clamped to [`MAX_SERVER_WAIT`].
+pub fn server_wait(secs: u64) -> Duration {
+    Duration::from_secs(secs).min(MAX_SERVER_WAIT)
+}
+
+/// A wait for messages: its seconds, or "a day or longer" once clamped.
+pub(crate) fn describe_wait(wait: Duration) -> String {
+    if wait >= MAX_SERVER_WAIT {
+        "a day or longer".into()
+    } else {
+        format!("{}s", wait.as_secs())
+    }
+}
+
 /// Whether a throttle came from the rate limit or the concurrency limit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Throttle {
@@ -299,7 +339,7 @@ pub enum Error {
     },
 
     /// The rate or concurrency limit answered (1965 / 1960).
-    #[error("{exchange}: Qualys {} limit reached; Qualys said: {message}{}", match kind { Throttle::Rate => "API rate", Throttle::Concurrency => "API concurrency" }, wait.map(|w| format!(" (asks to wait {}s)", w.as_secs())).unwrap_or_default())]
+    #[error("{exchange}: Qualys {} limit reached; Qualys said: {message}{}", match kind { Throttle::Rate => "API rate", Throttle::Concurrency => "API concurrency" }, wait.map(|w| format!(" (asks to wait {})", describe_wait(w))).unwrap_or_default())]
     Throttled {
         kind: Throttle,
         exchange: Exchange,
@@ -309,7 +349,7 @@ pub enum Error {
     },
 
     /// The server failed (HTTP 5xx, CODE 999, GENERIC_RETURN, maintenance).
-    #[error("{exchange}: Qualys server error; Qualys said: {message}")]
+    #[error("{exchange}: server error; {}", if message.code.is_some() { format!("Qualys said: {message}") } else { format!("the answer: {message}") })]
     Server {
         exchange: Exchange,
         message: Box<QualysMessage>,
@@ -322,6 +362,48 @@ pub enum Error {
         title: String,
         location: Option<String>,
         remediation: String,
+    },
+
+    /// A bare redirect (3xx without an HTML page). Redirects are never followed: the password may
+    /// only go to the configured platform URL.
+    #[error("{exchange}: the server redirected the request{}; redirects are not followed, on purpose: the password may only go to the configured platform URL\n  what to do: {}", location.as_ref().map(|l| format!(" to {l}")).unwrap_or_else(|| " without a Location header".into()), redirect_remediation(location.as_deref()))]
+    Redirected {
+        exchange: Exchange,
+        /// The `Location` header, without any user name or password it carried.
+        location: Option<String>,
+    },
+
+    /// The server's TLS certificate did not verify. Permanent: retrying cannot change it.
+    #[error(
+        "{exchange}: the server's TLS certificate was not accepted: {problem}\n  what to do: {remediation}"
+    )]
+    Certificate {
+        exchange: Exchange,
+        /// The verification failure in plain words (unknown issuer, expired, wrong name).
+        problem: String,
+        remediation: String,
+        #[source]
+        source: reqwest::Error,
+    },
+
+    /// The request did not complete within `request_timeout_secs`. Not retried: the same page
+    /// over the same path would take as long again.
+    #[error("{exchange}: the request did not complete within request_timeout_secs = {}s ({received} bytes of the body had arrived)\n  what to do: raise request_timeout_secs for very large pages on slow links, or lower truncation_limit so that pages are smaller", limit.as_secs())]
+    Deadline {
+        exchange: Exchange,
+        limit: Duration,
+        received: u64,
+    },
+
+    /// The body arrived slower than `min_throughput_bytes_per_sec`, averaged over
+    /// `min_throughput_window_secs`: the connection is stalling (a server or proxy dribbling
+    /// bytes keeps `read_timeout_secs` from ever firing).
+    #[error("{exchange}: the response body arrived at {} bytes/s over the last {}s, below min_throughput_bytes_per_sec = {minimum}", received / window.as_secs().max(1), window.as_secs())]
+    TooSlow {
+        exchange: Exchange,
+        received: u64,
+        window: Duration,
+        minimum: u64,
     },
 
     /// The HTTP exchange itself failed: connection refused, reset, TLS, timeout.
@@ -358,11 +440,24 @@ pub enum Error {
         source: Option<serde_json::Error>,
     },
 
-    /// The body ended before the document did (connection closed mid-body, truncated file).
+    /// The body is not UTF-8, which every Qualys XML document is.
+    #[error(
+        "{origin}: the document is not valid UTF-8 at byte {offset}; Qualys sends UTF-8, so the bytes were changed on the way (re-encoded, e.g. saved as Latin-1 or UTF-16, or damaged)"
+    )]
+    NotUtf8 { origin: String, offset: u64 },
+
+    /// The body ended before the document did (connection closed mid-body).
     #[error(
         "{origin}: the document ends at byte {offset} before its root element closes (truncated response)"
     )]
     Truncated { origin: String, offset: u64 },
+
+    /// A saved response ends before its document does. A file is not retried, so unlike a
+    /// [`Error::Truncated`] body this is not transient.
+    #[error(
+        "{origin}: the file ends at byte {offset} before its root element closes: the saved response is incomplete\n  what to do: save the whole response again (a download or copy was cut short)"
+    )]
+    IncompleteFile { origin: String, offset: u64 },
 
     /// A well-formed document of the wrong kind, or a value the connector cannot use.
     #[error("{origin}: unexpected content at byte {offset}: {problem}")]
@@ -399,8 +494,9 @@ pub enum Error {
         listed: usize,
     },
 
-    /// A retryable failure kept failing until the retry budget ran out.
-    #[error("{endpoint}: still failing after {attempts} attempts over {}s: {last}\n  what to do: {remediation}", elapsed.as_secs())]
+    /// A retryable failure kept failing until the retry budget ran out. The last failure names
+    /// the endpoint and page; `endpoint` is kept for callers that match on it.
+    #[error("{last}\n  still failing after {attempts} attempt{} over {}s\n  what to do: {remediation}", if *attempts == 1 { "" } else { "s" }, elapsed.as_secs())]
     RetriesExhausted {
         endpoint: String,
         attempts: u32,
@@ -470,15 +566,28 @@ impl Error {
         }
     }
 
+    /// A parse error of a saved response, as the file's error: a file has no retries, so a
+    /// document that ends too early is an incomplete file (exit 1), not a transient failure.
+    pub(crate) fn in_saved_file(self) -> Error {
+        match self {
+            Error::Truncated { origin, offset } => Error::IncompleteFile { origin, offset },
+            e => e,
+        }
+    }
+
     /// The exit class `qharness` reports for this error.
     pub fn exit_class(&self) -> ExitClass {
         match self {
-            Error::Config { .. } | Error::PolicyNotFound { .. } => ExitClass::Config,
+            Error::Config { .. } | Error::Certificate { .. } | Error::PolicyNotFound { .. } => {
+                ExitClass::Config
+            }
             Error::Account { .. } => ExitClass::Account,
             Error::RetriesExhausted { .. }
             | Error::Throttled { .. }
             | Error::Server { .. }
             | Error::Http { .. }
+            | Error::Deadline { .. }
+            | Error::TooSlow { .. }
             | Error::Truncated { .. } => ExitClass::Transient,
             Error::External { class, .. } => class.unwrap_or(ExitClass::Other),
             _ => ExitClass::Other,
@@ -493,9 +602,10 @@ impl Error {
                 kind: Throttle::Rate,
                 ..
             } => Retry::After(*w),
-            Error::Throttled { .. } | Error::Server { .. } | Error::Truncated { .. } => {
-                Retry::Backoff
-            }
+            Error::Throttled { .. }
+            | Error::Server { .. }
+            | Error::Truncated { .. }
+            | Error::TooSlow { .. } => Retry::Backoff,
             Error::Http { source, .. } => {
                 if source.is_builder() || source.is_redirect() {
                     Retry::Never

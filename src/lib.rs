@@ -77,7 +77,8 @@ pub use error::{
 };
 pub use sink::{AtomicFile, CountSink, FileSink, MemorySink, Sink, StdoutSink};
 pub use stream::{
-    Baseline, ParseMode, ParseSummary, RunSummary, SavedResponse, Stream, StreamKind, StreamRow,
+    Baseline, ParseMode, ParseSummary, RunSummary, SavedKind, SavedResponse, Stream, StreamKind,
+    StreamRow,
 };
 
 /// What the benchmarks measure directly, below the public API: the host-list reader's

@@ -1,6 +1,7 @@
 //! `qharness`: the command-line front end. Parses arguments, sets up logging and progress
 //! display, and calls the library. Exit codes: 0 success, 2 configuration or usage error,
-//! 3 credential/account/permission problem, 4 transient failure after retries, 1 anything else.
+//! 3 credential/account/permission problem, 4 transient failure after retries, 1 anything else,
+//! 130/143 `fetch` stopped by SIGINT/SIGTERM (its partial output removed).
 
 use std::io::IsTerminal;
 use std::net::SocketAddr;
@@ -18,8 +19,8 @@ use qualys_harness::scenario::{self, Verdict, catalogue, report};
 use qualys_harness::sim::{self, SynthOptions, SynthStream};
 use qualys_harness::{
     AtomicFile, BuiltinRun, Capabilities, Connector, CountSink, Error, ExternalConnector, FileSink,
-    LiveCounters, ParseMode, RecordMap, Result, SavedResponse, Settings, Sink, StdoutSink,
-    StreamKind,
+    LiveCounters, ParseMode, RecordMap, Result, SavedKind, SavedResponse, Settings, Sink,
+    StdoutSink, StreamKind,
 };
 
 #[derive(Parser)]
@@ -287,6 +288,10 @@ struct FetchArgs {
     /// Total seconds the run may spend waiting on rate limits and backoff (default 300).
     #[arg(long)]
     max_wait_secs: Option<u64>,
+    /// Allow http:// to a host that is not this machine (the password then crosses the network
+    /// unencrypted). Without it such a URL is refused.
+    #[arg(long)]
+    allow_insecure_http: bool,
     /// Write NDJSON here (atomically, when the stream completed) instead of stdout.
     #[arg(long)]
     out: Option<PathBuf>,
@@ -399,6 +404,7 @@ impl FetchArgs {
                 ca_cert: self.ca_cert.clone(),
                 max_attempts: self.max_attempts,
                 max_wait_secs: self.max_wait_secs,
+                allow_insecure_http: self.allow_insecure_http.then_some(true),
                 ..CommonSettings::default()
             },
             vmdr: self.vmdr.settings(),
@@ -409,16 +415,53 @@ impl FetchArgs {
 }
 
 #[derive(Args)]
+#[command(group = clap::ArgGroup::new("what").required(true).args(["stream", "kind"]))]
 struct ParseArgs {
-    /// The stream whose response the file holds: vmdr-vulnerabilities, vmdr-assets or
-    /// pc-posture (a posture answer, gzip'd or plain).
+    /// The stream whose response the file holds: vmdr-vulnerabilities (a Host List Detection
+    /// answer), vmdr-assets (a Host List answer) or pc-posture (a posture answer, gzip'd or
+    /// plain).
     #[arg(long)]
-    stream: StreamKind,
-    /// Print only the number of records the stream would emit.
+    stream: Option<StreamKind>,
+    /// What the file holds: knowledge-base (a KnowledgeBase answer, one record of KB facts per
+    /// QID), or a stream's name as for --stream.
+    #[arg(long)]
+    kind: Option<SavedKind>,
+    /// Print only the number of records the file holds.
     #[arg(long)]
     count: bool,
     /// The saved response, or - for standard input.
     file: PathBuf,
+}
+
+/// How a command ended, when it did not fail.
+enum Outcome {
+    Done,
+    /// Stopped by a signal, after cleaning up.
+    Interrupted(Signal),
+}
+
+/// The signals `fetch` stops on.
+#[derive(Debug, Clone, Copy)]
+enum Signal {
+    Interrupt,
+    Terminate,
+}
+
+impl Signal {
+    fn name(self) -> &'static str {
+        match self {
+            Signal::Interrupt => "SIGINT",
+            Signal::Terminate => "SIGTERM",
+        }
+    }
+
+    /// The shell's convention: 128 plus the signal number.
+    fn exit_code(self) -> u8 {
+        match self {
+            Signal::Interrupt => 130,
+            Signal::Terminate => 143,
+        }
+    }
 }
 
 fn main() -> ExitCode {
@@ -434,11 +477,12 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
+    let done = |r: Result<()>| r.map(|()| Outcome::Done);
     let result = match cli.command {
         Command::Fetch(args) => runtime.block_on(fetch(*args)),
-        Command::Parse(args) => parse(args),
-        Command::Conform(args) => runtime.block_on(conform(args)),
-        Command::Serve(args) => runtime.block_on(sim::serve(sim::ServeOptions {
+        Command::Parse(args) => done(parse(args)),
+        Command::Conform(args) => done(runtime.block_on(conform(args))),
+        Command::Serve(args) => done(runtime.block_on(sim::serve(sim::ServeOptions {
             addr: args.addr,
             tenant: args.tenant,
             fixtures: args.fixtures,
@@ -452,12 +496,16 @@ fn main() -> ExitCode {
                 max_entries: args.journal_max_entries,
                 max_bytes: args.journal_max_mib.saturating_mul(1024 * 1024),
             },
-        })),
-        Command::Synth(args) => synth(args),
-        Command::Record(args) => runtime.block_on(record_command(args)),
+        }))),
+        Command::Synth(args) => done(synth(args)),
+        Command::Record(args) => done(runtime.block_on(record_command(args))),
     };
+    // A parser thread of an interrupted fetch ends as soon as it sees its body end; do not wait
+    // on anything longer than that.
+    runtime.shutdown_timeout(Duration::from_secs(2));
     match result {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(Outcome::Done) => ExitCode::SUCCESS,
+        Ok(Outcome::Interrupted(signal)) => ExitCode::from(signal.exit_code()),
         Err(e) => {
             report(&e);
             ExitCode::from(e.exit_class().code() as u8)
@@ -472,30 +520,73 @@ fn init_logging(verbose: u8) {
         _ => "debug",
     };
     // Our crate at the chosen level, dependencies at warn: HTTP libraries log headers at their
-    // debug/trace levels, and an Authorization header must never reach the log.
-    let filter = std::env::var("QHARNESS_LOG")
-        .unwrap_or_else(|_| format!("warn,qualys_harness={level},qharness={level}"));
+    // debug/trace levels, and an Authorization header must never reach the log. The TLS
+    // verifier's own error line is left out: the certificate error says the same, with what to do.
+    let filter = std::env::var("QHARNESS_LOG").unwrap_or_else(|_| {
+        format!("warn,rustls_platform_verifier=off,qualys_harness={level},qharness={level}")
+    });
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
         .with_writer(std::io::stderr)
         .init();
 }
 
+/// Prints an error and the causes it does not already say: many messages quote their cause, and
+/// a cause printed twice reads like two failures.
 fn report(e: &Error) {
-    eprintln!("error: {e}");
+    let mut said = e.to_string();
+    eprintln!("error: {said}");
     let mut source = std::error::Error::source(e);
     while let Some(s) = source {
-        eprintln!("  caused by: {s}");
+        let cause = s.to_string();
+        if !said.contains(&cause) {
+            eprintln!("  caused by: {cause}");
+            said.push('\n');
+            said.push_str(&cause);
+        }
         source = s.source();
     }
 }
 
-async fn fetch(args: FetchArgs) -> Result<()> {
+/// Waits for SIGINT or SIGTERM. The listeners are installed when this is called, not when it is
+/// first polled, so a signal that arrives in between is not lost to the default action.
+fn signals() -> impl std::future::Future<Output = Signal> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let interrupt = signal(SignalKind::interrupt());
+        let terminate = signal(SignalKind::terminate());
+        async move {
+            match (interrupt, terminate) {
+                (Ok(mut int), Ok(mut term)) => tokio::select! {
+                    _ = int.recv() => Signal::Interrupt,
+                    _ = term.recv() => Signal::Terminate,
+                },
+                _ => {
+                    let _ = tokio::signal::ctrl_c().await;
+                    Signal::Interrupt
+                }
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    async {
+        let _ = tokio::signal::ctrl_c().await;
+        Signal::Interrupt
+    }
+}
+
+async fn fetch(args: FetchArgs) -> Result<Outcome> {
+    let interrupted = signals();
     let settings = args.settings()?;
     if let Some(dir) = &args.record {
-        return fetch_recorded(&args, &settings, dir).await;
+        return fetch_recorded(&args, &settings, dir)
+            .await
+            .map(|()| Outcome::Done);
     }
     let run = BuiltinRun::prepare(&settings, std::env::var(PASSWORD_ENV).ok())?;
+    // Said once, now, before a run that may take hours; the summary below leaves them out.
+    let config_warnings = run.warnings().len();
     for w in run.warnings() {
         eprintln!("warning: {w}");
     }
@@ -504,12 +595,38 @@ async fn fetch(args: FetchArgs) -> Result<()> {
         None => Box::new(StdoutSink::new()),
     };
     let progress = Progress::start(run.live());
-    let result = run.run(sink.as_mut()).await;
+    let finished = tokio::select! {
+        result = run.run(sink.as_mut()) => Ok(result),
+        signal = interrupted => Err(signal),
+    };
     progress.stop();
-    let summary = result?;
+    let result = match finished {
+        Ok(result) => result,
+        Err(signal) => {
+            // The run was dropped with the select (its requests stop); dropping the sink
+            // removes the partial file.
+            drop(sink);
+            eprintln!(
+                "interrupted by {}: stopped{}",
+                signal.name(),
+                match &args.out {
+                    Some(path) => format!(
+                        "; nothing was written to {} and the partial output was removed",
+                        path.display()
+                    ),
+                    None => String::new(),
+                }
+            );
+            return Ok(Outcome::Interrupted(signal));
+        }
+    };
+    let mut summary = result?;
     sink.finish()?;
+    summary
+        .warnings
+        .drain(..config_warnings.min(summary.warnings.len()));
     eprintln!("{}", summary.describe());
-    Ok(())
+    Ok(Outcome::Done)
 }
 
 /// `fetch --record DIR`: the run, then the recording, its scenario and its check.
@@ -663,7 +780,18 @@ async fn wait_for_stop() {
 }
 
 fn parse(args: ParseArgs) -> Result<()> {
-    let stream = args.stream.builtin()?;
+    let kind = match (args.stream, args.kind) {
+        (Some(stream), _) => SavedKind::Stream(stream),
+        (None, Some(kind)) => kind,
+        // clap requires one of the two; said anyway rather than guessed.
+        (None, None) => {
+            return Err(Error::config(
+                "--kind",
+                "no kind of response given",
+                format!("pass --kind with one of: {}", SavedKind::names().join(", ")),
+            ));
+        }
+    };
     let mode = if args.count {
         ParseMode::Count
     } else {
@@ -679,12 +807,12 @@ fn parse(args: ParseArgs) -> Result<()> {
     let summary = if args.file.as_os_str() == "-" {
         let stdin = std::io::stdin().lock();
         let input = SavedResponse::Stdin(std::io::BufReader::with_capacity(64 * 1024, stdin));
-        stream.parse_saved(input, "<stdin>", mode, sink)?
+        kind.parse(input, "<stdin>", mode, sink)?
     } else {
         let file =
             std::fs::File::open(&args.file).map_err(|e| Error::io("opening", &args.file, e))?;
         let input = SavedResponse::File(std::io::BufReader::with_capacity(64 * 1024, file));
-        stream.parse_saved(input, &args.file.display().to_string(), mode, sink)?
+        kind.parse(input, &args.file.display().to_string(), mode, sink)?
     };
     sink.finish()?;
     if args.count {
@@ -700,6 +828,11 @@ fn parse(args: ParseArgs) -> Result<()> {
         eprintln!(
             "note: {} information-gathered detection(s) are not part of the stream and were not counted",
             summary.info_dropped
+        );
+    }
+    if summary.ids_only {
+        eprintln!(
+            "note: the response lists host IDs only (an ID_SET, as a Host List with details=None answers): the records carry only host_id"
         );
     }
     Ok(())

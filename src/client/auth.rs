@@ -18,6 +18,7 @@ use secrecy::{ExposeSecret, SecretString};
 use tokio::sync::Mutex;
 
 use super::capture::BodyEnd;
+use super::deadline::Watch;
 use super::{QualysClient, capture_bounded, error_reader, read_bounded};
 use crate::error::{Error, Exchange, Result};
 use crate::qualys::endpoint::{self, Endpoint, Family};
@@ -87,7 +88,7 @@ impl QualysClient {
     /// login is an account error and is not retried.
     async fn login(&self) -> Result<SecretString> {
         let path = endpoint::GATEWAY_AUTH.path();
-        self.retrying(&path, None, async || self.login_attempt(&path).await)
+        self.retrying(&path, async || self.login_attempt(&path).await)
             .await
     }
 
@@ -113,24 +114,26 @@ impl QualysClient {
             Some("application/x-www-form-urlencoded"),
             None,
         );
+        let watch = Watch::start(&self.limits);
         let sent = self
             .http
             .post(url)
             .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
             .body(form)
-            .send()
-            .await;
-        let mut response = match sent {
-            Ok(r) => r,
-            Err(source) => {
+            .send();
+        let mut response = match watch.within(sent).await {
+            Some(Ok(r)) => r,
+            Some(Err(source)) => {
                 if let Some(c) = capture {
                     c.end(BodyEnd::NoResponse);
                 }
-                return Err(Error::Http {
-                    exchange: exchange.clone(),
-                    during: "sending the login request",
-                    source,
-                });
+                return Err(self.send_error(&exchange, "sending the login request", source));
+            }
+            None => {
+                if let Some(c) = capture {
+                    c.end(BodyEnd::NoResponse);
+                }
+                return Err(watch.deadline_error(&exchange, 0));
             }
         };
         let status = response.status().as_u16();
@@ -145,7 +148,7 @@ impl QualysClient {
                 response.headers(),
             )
             .await;
-        let body = read_bounded(&mut response, &exchange).await;
+        let body = read_bounded(&mut response, &exchange, &watch).await;
         if response.status().is_success() {
             if let Some(c) = capture {
                 c.end(BodyEnd::Withheld);

@@ -16,11 +16,17 @@
 //!    ([`error_reader`]).
 //! 5. [`retry`] decides whether to try again, within the run's budget of attempts and waiting.
 //!
+//! Everything a server sends is untrusted: waits are clamped ([`crate::error::MAX_SERVER_WAIT`])
+//! and all clock arithmetic is checked, a request has a deadline (`request_timeout_secs`) and
+//! its body a minimum throughput ([`deadline`]), and a certificate that does not verify is a
+//! permanent [`Error::Certificate`], not a network hiccup to retry.
+//!
 //! Where the next page starts is not the client's business: see [`crate::stream::cursor`].
 
 pub mod auth;
 pub mod body_reader;
 pub mod capture;
+pub mod deadline;
 pub mod error_reader;
 pub mod request;
 pub mod retry;
@@ -39,10 +45,11 @@ use url::Url;
 use self::auth::{Authorization, Credentials, Session};
 use self::body_reader::{BodyReader, CHANNEL_CHUNKS};
 use self::capture::{BodyEnd, Capture, CapturedExchange, CapturedRequest};
+use self::deadline::{Limits, Watch};
 use self::error_reader::ResponseFacts;
 use self::retry::RateState;
 use crate::config::{CommonConfig, RetryPolicy};
-use crate::error::{AccountProblem, Error, Exchange, Result};
+use crate::error::{AccountProblem, Error, Exchange, Result, server_wait};
 use crate::qualys::endpoint::{Endpoint, Family};
 use crate::qualys::fo::header;
 use crate::qualys::platform;
@@ -77,6 +84,9 @@ pub struct QualysClient {
     credentials: Credentials,
     session: Session,
     retry: RetryPolicy,
+    limits: Limits,
+    /// The `ca_cert` file, named when a certificate does not verify.
+    ca_cert: Option<std::path::PathBuf>,
     rate: Mutex<RateState>,
     live: Arc<LiveCounters>,
     /// Told about every attempt when the run is recorded (`fetch --record`).
@@ -95,15 +105,18 @@ impl QualysClient {
             // A simulator on 127.0.0.1 must never be reached through a proxy from the environment.
             builder = builder.no_proxy();
         }
-        if let Some(pem) = &config.ca_cert_pem {
-            let cert = reqwest::Certificate::from_pem(pem).map_err(|e| {
+        if let Some(ca) = &config.ca_cert {
+            // The settings checked the file already; this cannot fail for a file that passed.
+            let certs = reqwest::Certificate::from_pem_bundle(&ca.pem).map_err(|e| {
                 Error::config(
                     "ca_cert",
-                    format!("not a PEM certificate: {e}"),
+                    format!("{} is not a PEM certificate bundle: {e}", ca.path.display()),
                     "give the PEM file the server's certificate was written to (e.g. qharness serve --cert-out)",
                 )
             })?;
-            builder = builder.add_root_certificate(cert);
+            for cert in certs {
+                builder = builder.add_root_certificate(cert);
+            }
         }
         let http = builder.build().map_err(|e| Error::Http {
             exchange: Exchange {
@@ -126,6 +139,11 @@ impl QualysClient {
             },
             session: Session::default(),
             retry: config.retry,
+            limits: Limits {
+                request: config.request_timeout,
+                min_throughput: config.min_throughput,
+            },
+            ca_cert: config.ca_cert.as_ref().map(|c| c.path.clone()),
             rate: Mutex::new(RateState::default()),
             live: Arc::new(LiveCounters::default()),
             capture: None,
@@ -200,7 +218,7 @@ impl QualysClient {
     {
         let parse = Arc::new(parse);
         let mut renewed = false;
-        self.retrying(&request.path, request.page, async || {
+        self.retrying(&request.path, async || {
             let auth = self.authorization(request.endpoint).await?;
             match self.attempt(request, &auth, parse.clone()).await {
                 Err(Error::Account {
@@ -249,6 +267,7 @@ impl QualysClient {
             request.method
         );
         let url = self.url(&request.path, &request.query);
+        let watch = Watch::start(&self.limits);
         let mut capture = self.capture_begin(
             request.endpoint,
             request.method.as_str(),
@@ -275,17 +294,19 @@ impl QualysClient {
                 .header(CONTENT_TYPE, content_type)
                 .body(request.body.to_bytes());
         }
-        let mut response = match builder.send().await {
-            Ok(r) => r,
-            Err(source) => {
+        let mut response = match watch.within(builder.send()).await {
+            Some(Ok(r)) => r,
+            Some(Err(source)) => {
                 if let Some(c) = capture {
                     c.end(BodyEnd::NoResponse);
                 }
-                return Err(Error::Http {
-                    exchange: exchange.clone(),
-                    during: "sending the request",
-                    source,
-                });
+                return Err(self.send_error(&exchange, "sending the request", source));
+            }
+            None => {
+                if let Some(c) = capture {
+                    c.end(BodyEnd::NoResponse);
+                }
+                return Err(watch.deadline_error(&exchange, 0));
             }
         };
         let status = response.status().as_u16();
@@ -302,7 +323,7 @@ impl QualysClient {
             .as_deref()
             .is_some_and(|c| c.to_ascii_lowercase().contains("html"));
         if !response.status().is_success() || is_html {
-            let body = read_bounded(&mut response, &exchange).await;
+            let body = read_bounded(&mut response, &exchange, &watch).await;
             capture_bounded(capture, &body);
             let body = body?;
             self.live
@@ -314,11 +335,27 @@ impl QualysClient {
         let (tx, rx) = mpsc::channel::<io::Result<bytes::Bytes>>(CHANNEL_CHUNKS);
         let parse_facts = facts.clone();
         let parser = tokio::task::spawn_blocking(move || parse(BodyReader::new(rx), &parse_facts));
-        let mut network_error = None;
+        let mut body_error = None;
         let mut end = BodyEnd::Complete;
+        let mut body = watch.body();
         loop {
-            match response.chunk().await {
-                Ok(Some(chunk)) => {
+            let chunk = match body.next(&mut response).await {
+                Ok(chunk) => chunk,
+                Err(stop) => {
+                    end = BodyEnd::Broken;
+                    // Tell the parser the body ends here, then report why.
+                    let _ = tx
+                        .send(Err(io::Error::new(
+                            io::ErrorKind::ConnectionAborted,
+                            "the body stopped arriving",
+                        )))
+                        .await;
+                    body_error = Some(stop.into_error(&exchange, "reading the response body"));
+                    break;
+                }
+            };
+            match chunk {
+                Some(chunk) => {
                     self.live
                         .bytes
                         .fetch_add(chunk.len() as u64, Ordering::Relaxed);
@@ -331,18 +368,7 @@ impl QualysClient {
                         break;
                     }
                 }
-                Ok(None) => break,
-                Err(e) => {
-                    end = BodyEnd::Broken;
-                    let _ = tx
-                        .send(Err(io::Error::new(
-                            io::ErrorKind::ConnectionAborted,
-                            "the connection failed while the body was being read",
-                        )))
-                        .await;
-                    network_error = Some(e);
-                    break;
-                }
+                None => break,
             }
         }
         drop(tx);
@@ -360,13 +386,41 @@ impl QualysClient {
                 });
             }
         };
-        match (parsed, network_error) {
-            (Err(_), Some(source)) => Err(Error::Http {
-                exchange,
-                during: "reading the response body",
-                source,
-            }),
+        match (parsed, body_error) {
+            (Err(_), Some(e)) => Err(e),
             (result, _) => result,
+        }
+    }
+
+    /// The error for a request that could not be sent or whose connection failed: a
+    /// certificate that does not verify is permanent and says what to check; anything else is
+    /// a network failure, retried. The URL is left out of reqwest's message: the exchange names
+    /// the endpoint already.
+    fn send_error(
+        &self,
+        exchange: &Exchange,
+        during: &'static str,
+        source: reqwest::Error,
+    ) -> Error {
+        if let Some(problem) = deadline::certificate_problem(&source) {
+            let remediation = match &self.ca_cert {
+                Some(path) => format!(
+                    "the server's certificate does not verify against the CA certificate in ca_cert (--ca-cert {}); give the CA that signed the server's certificate (for `qharness serve --tls`, the file its --cert-out wrote), and check that platform_url names the host the certificate was issued for",
+                    path.display()
+                ),
+                None => "if the server uses a private CA or a self-signed certificate (as `qharness serve --tls` does), pass that CA certificate with --ca-cert FILE (ca_cert); if a TLS-inspecting proxy sits between you and Qualys, pass the proxy's CA certificate; and check that platform_url names the host the certificate was issued for".into(),
+            };
+            return Error::Certificate {
+                exchange: exchange.clone(),
+                problem,
+                remediation,
+                source: source.without_url(),
+            };
+        }
+        Error::Http {
+            exchange: exchange.clone(),
+            during,
+            source: source.without_url(),
         }
     }
 
@@ -383,24 +437,26 @@ impl QualysClient {
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_string)
         };
+        // Untrusted numbers: clamped, so no clock arithmetic below can overflow.
         let secs = |name: &str| {
             text(name)
                 .and_then(|v| v.trim().parse::<u64>().ok())
-                .map(Duration::from_secs)
+                .map(server_wait)
         };
         let to_wait = secs(header::RATE_TO_WAIT);
         let remaining = text(header::RATE_REMAINING).and_then(|v| v.trim().parse::<u64>().ok());
         if remaining == Some(0)
             && let Some(wait) = to_wait.filter(|w| !w.is_zero())
         {
-            self.rate.lock().await.blocked_until = Some(Instant::now() + wait);
+            self.rate.lock().await.blocked_until = Instant::now().checked_add(wait);
         }
         ResponseFacts {
             exchange,
             endpoint,
             to_wait,
             retry_after: secs(RETRY_AFTER.as_str()),
-            location: text(LOCATION.as_str()),
+            // Printed in messages: a user name and password in it never are.
+            location: text(LOCATION.as_str()).map(|l| platform::url_for_display(&l).into_owned()),
             content_type: text(CONTENT_TYPE.as_str()),
         }
     }
@@ -422,10 +478,17 @@ fn capture_bounded(capture: Option<Box<dyn CapturedExchange>>, body: &Result<Vec
     }
 }
 
-async fn read_bounded(response: &mut reqwest::Response, exchange: &Exchange) -> Result<Vec<u8>> {
+/// Reads a small body (an error page, a login token) up to [`MAX_ERROR_BODY`], within the
+/// request's deadline and minimum throughput.
+async fn read_bounded(
+    response: &mut reqwest::Response,
+    exchange: &Exchange,
+    watch: &Watch,
+) -> Result<Vec<u8>> {
     let mut body = Vec::new();
+    let mut arriving = watch.body();
     loop {
-        match response.chunk().await {
+        match arriving.next(response).await {
             Ok(Some(chunk)) => {
                 let room = MAX_ERROR_BODY.saturating_sub(body.len());
                 body.extend_from_slice(&chunk[..chunk.len().min(room)]);
@@ -434,13 +497,7 @@ async fn read_bounded(response: &mut reqwest::Response, exchange: &Exchange) -> 
                 }
             }
             Ok(None) => break,
-            Err(source) => {
-                return Err(Error::Http {
-                    exchange: exchange.clone(),
-                    during: "reading the error response body",
-                    source,
-                });
-            }
+            Err(stop) => return Err(stop.into_error(exchange, "reading the response body")),
         }
     }
     Ok(body)

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use super::QualysClient;
 use crate::config::RetryPolicy;
-use crate::error::{Error, Result, Retry, Throttle};
+use crate::error::{Error, Result, Retry, Throttle, describe_wait};
 
 /// What the rate-limit headers of the last response said, and the waiting done so far.
 #[derive(Debug, Default)]
@@ -28,7 +28,6 @@ impl QualysClient {
     pub(crate) async fn retrying<T>(
         &self,
         endpoint: &str,
-        page: Option<u32>,
         mut attempt: impl AsyncFnMut() -> Result<T>,
     ) -> Result<T> {
         let started = Instant::now();
@@ -46,8 +45,10 @@ impl QualysClient {
             };
             failures += 1;
             let mut rate = self.rate.lock().await;
-            if failures >= self.retry.max_attempts || rate.waited + delay > self.retry.max_wait {
-                let remediation = exhausted_remediation(&error, delay, &self.retry);
+            // Saturating: `delay` may be a server's (clamped) day-long wait.
+            let over_budget = rate.waited.saturating_add(delay) > self.retry.max_wait;
+            if failures >= self.retry.max_attempts || over_budget {
+                let remediation = exhausted_remediation(&error, delay, over_budget, &self.retry);
                 return Err(Error::RetriesExhausted {
                     endpoint: endpoint.to_string(),
                     attempts: failures,
@@ -56,12 +57,11 @@ impl QualysClient {
                     last: Box::new(error),
                 });
             }
-            rate.waited += delay;
+            rate.waited = rate.waited.saturating_add(delay);
             drop(rate);
             self.live.retries.fetch_add(1, Ordering::Relaxed);
+            // The error names the endpoint and page already.
             tracing::warn!(
-                endpoint = %endpoint,
-                page = page,
                 attempt = failures + 1,
                 delay_ms = delay.as_millis() as u64,
                 "retrying after: {error}"
@@ -80,11 +80,11 @@ impl QualysClient {
         if wait.is_zero() {
             return Ok(());
         }
-        if rate.waited + wait > self.retry.max_wait {
+        if rate.waited.saturating_add(wait) > self.retry.max_wait {
             // Let the request go out: Qualys will answer 1965 and the retry logic reports it.
             return Ok(());
         }
-        rate.waited += wait;
+        rate.waited = rate.waited.saturating_add(wait);
         drop(rate);
         tracing::info!(
             wait_s = wait.as_secs_f64(),
@@ -95,7 +95,12 @@ impl QualysClient {
     }
 }
 
-fn exhausted_remediation(error: &Error, next_delay: Duration, policy: &RetryPolicy) -> String {
+fn exhausted_remediation(
+    error: &Error,
+    next_delay: Duration,
+    over_budget: bool,
+    policy: &RetryPolicy,
+) -> String {
     let budget = format!(
         "(limits: max_attempts = {}, max_wait_secs = {})",
         policy.max_attempts,
@@ -106,10 +111,15 @@ fn exhausted_remediation(error: &Error, next_delay: Duration, policy: &RetryPoli
             kind: Throttle::Rate,
             ..
         } => format!(
-            "the subscription's API rate limit is used up and Qualys asks to wait {}s; the limit is \
-             shared by every script using this subscription. Run again after the window passes or \
-             raise max_wait_secs {budget}",
-            next_delay.as_secs()
+            "the subscription's API rate limit is used up and Qualys asks to wait {}{}; the \
+             limit is shared by every script using this subscription. Run again after the window \
+             passes or raise max_wait_secs {budget}",
+            describe_wait(next_delay),
+            if over_budget {
+                ", more than the rest of the wait budget"
+            } else {
+                ""
+            }
         ),
         Error::Throttled {
             kind: Throttle::Concurrency,
@@ -126,6 +136,10 @@ fn exhausted_remediation(error: &Error, next_delay: Duration, policy: &RetryPoli
             "responses kept arriving cut short; check proxies between you and Qualys, or lower \
              truncation_limit (VMDR) or host_batch_size (Policy Compliance) so pages are smaller \
              {budget}"
+        ),
+        Error::TooSlow { .. } => format!(
+            "the connection kept stalling; check the network path and any proxy between you \
+             and Qualys, or lower min_throughput_bytes_per_sec (0 turns the guard off) {budget}"
         ),
         _ => format!(
             "check the network path to the platform URL; for very large pages raise \

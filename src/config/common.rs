@@ -1,7 +1,10 @@
 //! The settings every stream shares: which stream, the platform and the user, the password, TLS,
 //! retries and timeouts.
+//!
+//! Every file a setting names (`password_file`, `ca_cert`) is read here, so a missing or
+//! unusable one is a configuration error (exit 2) before any request, never a failure half-way.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use secrecy::SecretString;
@@ -32,8 +35,23 @@ settings_section! {
         connect_timeout_secs: u64,
         /// Longest silence while reading a response (default 300 s).
         read_timeout_secs: u64,
+        /// Longest time one request may take, from sending it to the end of its body (default
+        /// 3600 s, room for multi-gigabyte pages).
+        request_timeout_secs: u64,
+        /// Slowest acceptable body, in bytes per second averaged over
+        /// `min_throughput_window_secs` (default 1024; 0 turns the guard off).
+        min_throughput_bytes_per_sec: u64,
+        /// The window the minimum throughput is averaged over (default 300 s).
+        min_throughput_window_secs: u64,
+        /// Allow `http://` to a host that is not loopback: the password then crosses the network
+        /// unencrypted (default false).
+        allow_insecure_http: bool,
     }
 }
+
+/// The longest timeout a setting may ask for: a week. Longer ones are a typo, and a clock
+/// cannot add an unbounded duration.
+const MAX_TIMEOUT_SECS: u64 = 7 * 24 * 60 * 60;
 
 /// The checked common settings: where to connect, as whom, and how patiently.
 #[derive(Debug, Clone)]
@@ -43,10 +61,30 @@ pub struct CommonConfig {
     pub base_url: Url,
     pub username: String,
     pub password: SecretString,
-    pub ca_cert_pem: Option<Vec<u8>>,
+    /// The extra CA certificate(s) to trust, checked to hold at least one certificate.
+    pub ca_cert: Option<CaCert>,
     pub retry: RetryPolicy,
     pub connect_timeout: Duration,
     pub read_timeout: Duration,
+    /// The deadline of one request, body included.
+    pub request_timeout: Duration,
+    /// The slowest acceptable body; `None` when the guard is off.
+    pub min_throughput: Option<MinThroughput>,
+}
+
+/// A CA certificate file (`ca_cert`): where it came from, for messages, and its PEM text.
+#[derive(Debug, Clone)]
+pub struct CaCert {
+    pub path: PathBuf,
+    pub pem: Vec<u8>,
+}
+
+/// The minimum-throughput guard: fewer than `bytes_per_sec * window` bytes of body within any
+/// `window` fails the attempt (retried, as a stall may pass).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MinThroughput {
+    pub bytes_per_sec: u64,
+    pub window: Duration,
 }
 
 /// How transient failures are retried.
@@ -112,25 +150,36 @@ impl CommonSettings {
                 "use 1 or more",
             ));
         }
-        let ca_cert_pem = match &self.ca_cert {
-            Some(p) => {
-                Some(std::fs::read(p).map_err(|e| Error::io("reading the CA certificate", p, e))?)
-            }
+        let ca_cert = match &self.ca_cert {
+            Some(p) => Some(read_ca_cert(p)?),
             None => None,
+        };
+        let min_throughput = match self.min_throughput_bytes_per_sec.unwrap_or(1024) {
+            0 => None,
+            bytes_per_sec => Some(MinThroughput {
+                bytes_per_sec,
+                window: timeout(
+                    "min_throughput_window_secs",
+                    self.min_throughput_window_secs,
+                    300,
+                )?,
+            }),
         };
         Ok(CommonConfig {
             base_url,
             username,
             password,
-            ca_cert_pem,
+            ca_cert,
             retry: RetryPolicy {
                 max_attempts,
                 max_wait: Duration::from_secs(self.max_wait_secs.unwrap_or(300)),
                 initial_backoff: Duration::from_millis(self.backoff_initial_ms.unwrap_or(1000)),
                 max_backoff: Duration::from_secs(30),
             },
-            connect_timeout: Duration::from_secs(self.connect_timeout_secs.unwrap_or(30)),
-            read_timeout: Duration::from_secs(self.read_timeout_secs.unwrap_or(300)),
+            connect_timeout: timeout("connect_timeout_secs", self.connect_timeout_secs, 30)?,
+            read_timeout: timeout("read_timeout_secs", self.read_timeout_secs, 300)?,
+            request_timeout: timeout("request_timeout_secs", self.request_timeout_secs, 3600)?,
+            min_throughput,
         })
     }
 
@@ -150,6 +199,18 @@ impl CommonSettings {
                 ));
             }
         };
+        // The URL is echoed in messages; a user name and password in it never are.
+        let userinfo = || {
+            Error::config(
+                "platform_url",
+                "the URL carries a user name or password (user:password@host); it is not echoed here, and credentials never go in the URL",
+                "remove the user:password@ part: give the user with --username (username) and the password with QUALYS_PASSWORD or password_file",
+            )
+        };
+        let shown = platform::url_for_display(raw);
+        if shown != raw {
+            return Err(userinfo());
+        }
         let url = Url::parse(raw).map_err(|e| {
             Error::config(
                 "platform_url",
@@ -157,6 +218,9 @@ impl CommonSettings {
                 "give the full URL with its scheme, e.g. https://qualysapi.qualys.com",
             )
         })?;
+        if !url.username().is_empty() || url.password().is_some() {
+            return Err(userinfo());
+        }
         if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
             return Err(Error::config(
                 "platform_url",
@@ -253,8 +317,17 @@ impl CommonSettings {
             UrlKind::PrivateGateway | UrlKind::Other => {}
         }
         if url.scheme() == "http" && !platform::is_loopback(&url) {
+            if !self.allow_insecure_http.unwrap_or(false) {
+                return Err(Error::config(
+                    "platform_url",
+                    format!(
+                        "{raw} uses plain HTTP to a host that is not this machine: the password would cross the network unencrypted"
+                    ),
+                    "use https:// (every Qualys platform does); for a test server you trust on your network, pass --allow-insecure-http (allow_insecure_http = true)",
+                ));
+            }
             warnings.push(format!(
-                "{raw} uses plain HTTP: the password crosses the network unencrypted; Qualys platforms use HTTPS"
+                "{raw} uses plain HTTP (allowed by allow_insecure_http): the password crosses the network unencrypted"
             ));
         }
         Ok(url)
@@ -262,8 +335,13 @@ impl CommonSettings {
 
     fn resolve_password(&self, password_env: Option<String>) -> Result<SecretString> {
         if let Some(path) = &self.password_file {
-            let text = std::fs::read_to_string(path)
-                .map_err(|e| Error::io("reading the password file", path, e))?;
+            let text = std::fs::read_to_string(path).map_err(|e| {
+                Error::config(
+                    "password_file",
+                    format!("cannot read {}: {e}", path.display()),
+                    "give a file this user can read, with the password on its first line (or unset password_file and export QUALYS_PASSWORD)",
+                )
+            })?;
             let line = text.lines().next().unwrap_or("").to_string();
             if line.is_empty() {
                 return Err(Error::config(
@@ -287,4 +365,59 @@ impl CommonSettings {
             )),
         }
     }
+}
+
+/// A timeout setting in seconds, between 1 s and a week.
+fn timeout(setting: &str, value: Option<u64>, default: u64) -> Result<Duration> {
+    match value.unwrap_or(default) {
+        secs @ 1..=MAX_TIMEOUT_SECS => Ok(Duration::from_secs(secs)),
+        secs => Err(Error::config(
+            setting,
+            format!("{secs} s is out of range"),
+            format!("use 1 to {MAX_TIMEOUT_SECS} seconds (a week); the default is {default}"),
+        )),
+    }
+}
+
+/// Reads the `ca_cert` file and checks that it holds at least one PEM certificate a TLS client
+/// can use, so that a wrong file fails here and not as a certificate error at the first request.
+fn read_ca_cert(path: &Path) -> Result<CaCert> {
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject;
+
+    const WHAT: &str = "give the PEM file of the CA certificate that signed the server's \
+                        certificate (for `qharness serve --tls`, the file --cert-out wrote)";
+    let problem = |p: String| Error::config("ca_cert", p, WHAT);
+    let pem =
+        std::fs::read(path).map_err(|e| problem(format!("cannot read {}: {e}", path.display())))?;
+    if pem.iter().all(u8::is_ascii_whitespace) {
+        return Err(problem(format!("{} is empty", path.display())));
+    }
+    let mut roots = rustls::RootCertStore::empty();
+    for (n, cert) in CertificateDer::pem_slice_iter(&pem).enumerate() {
+        let cert = cert.map_err(|e| {
+            problem(format!(
+                "{} is not a readable PEM file (certificate {}: {e})",
+                path.display(),
+                n + 1
+            ))
+        })?;
+        roots.add(cert).map_err(|e| {
+            problem(format!(
+                "certificate {} in {} is not a usable X.509 certificate: {e}",
+                n + 1,
+                path.display()
+            ))
+        })?;
+    }
+    if roots.is_empty() {
+        return Err(problem(format!(
+            "{} holds no PEM certificate (no -----BEGIN CERTIFICATE----- block)",
+            path.display()
+        )));
+    }
+    Ok(CaCert {
+        path: path.to_path_buf(),
+        pem,
+    })
 }

@@ -100,7 +100,7 @@ mod common;
 mod pc;
 mod vmdr;
 
-pub use common::{CommonConfig, CommonSettings, RetryPolicy};
+pub use common::{CaCert, CommonConfig, CommonSettings, MinThroughput, RetryPolicy};
 pub use pc::{PcConfig, PcSettings, PolicyIdItem, PolicyIdList, PolicySelection};
 pub use vmdr::{StatusList, VmdrConfig, VmdrSettings};
 
@@ -264,13 +264,35 @@ impl Settings {
         }
     }
 
-    /// Reads a TOML config file.
+    /// Reads a TOML config file. Every problem with it is a configuration error (exit 2): a
+    /// file that cannot be read, TOML that does not parse, an unknown key, a value of the wrong
+    /// type. The message gives the line and column but never quotes the line, which could hold
+    /// a secret someone put in the wrong key.
     pub fn from_file(path: &Path) -> Result<Settings> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| Error::io("reading the config file", path, e))?;
-        toml::from_str(&text).map_err(|e| Error::InvalidFile {
-            path: path.to_path_buf(),
-            problem: format!("{}\n  what to do: fix the TOML; valid keys are listed in the README (\"Configuration\")", e.to_string().trim_end()),
+        let setting = format!("--config {}", path.display());
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            Error::config(
+                &setting,
+                format!("cannot read the config file: {e}"),
+                "check the path given to --config",
+            )
+        })?;
+        toml::from_str(&text).map_err(|e| {
+            let at = e
+                .span()
+                .map(|span| {
+                    let before = &text.as_bytes()[..span.start.min(text.len())];
+                    let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
+                    let column = before.iter().rev().take_while(|&&b| b != b'\n').count() + 1;
+                    format!("line {line}, column {column}: ")
+                })
+                .unwrap_or_default();
+            let hint = if e.message().contains("unknown field `password`") {
+                "the password is never a setting: put it in a file named by password_file, or export QUALYS_PASSWORD"
+            } else {
+                "fix that line; the keys and their types are listed in the README (\"Configuration file\")"
+            };
+            Error::config(&setting, format!("{at}{}", e.message().trim_end()), hint)
         })
     }
 
@@ -515,5 +537,161 @@ mod tests {
         s.common.stream = Some(StreamKind::WasFindings);
         let msg = check(s).unwrap_err().to_string();
         assert!(msg.contains("not implemented in this version"), "{msg}");
+    }
+
+    #[test]
+    fn userinfo_in_the_platform_url_is_refused_without_echoing_it() {
+        for url in [
+            "https://quays_ab1:s3cr3t@qualysapi.qualys.com",
+            "https://s3cr3t@qualysapi.qualys.com",
+            "quays_ab1:s3cr3t@qualysapi.qualys.com",
+            "https://quays_ab1:s3cr3t@qualysapi.qualys.com/api/2.0/fo/",
+        ] {
+            let mut s = base();
+            s.common.platform_url = Some(url.into());
+            let err = check(s).unwrap_err();
+            let msg = err.to_string();
+            assert!(
+                matches!(&err, Error::Config { setting, .. } if setting == "platform_url"),
+                "{msg}"
+            );
+            assert!(!msg.contains("s3cr3t"), "{url}: {msg}");
+            assert!(msg.contains("--username"), "{msg}");
+        }
+    }
+
+    #[test]
+    fn plain_http_to_another_host_needs_allow_insecure_http_and_then_warns() {
+        let mut s = base();
+        s.common.platform_url = Some("http://qualysapi.example.com".into());
+        let err = check(s.clone()).unwrap_err();
+        assert!(err.to_string().contains("--allow-insecure-http"), "{err}");
+        s.common.allow_insecure_http = Some(true);
+        let (_, warnings) = check(s).unwrap();
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert!(warnings[0].contains("plain HTTP"));
+        for local in [
+            "http://127.0.0.1:8080",
+            "http://localhost:8080",
+            "http://[::1]:8080",
+        ] {
+            let mut s = base();
+            s.common.platform_url = Some(local.into());
+            assert!(check(s).unwrap().1.is_empty(), "{local}");
+        }
+    }
+
+    #[test]
+    fn timeouts_default_to_documented_values_and_reject_zero_and_absurd_ones() {
+        let (c, _) = check(base()).unwrap();
+        assert_eq!(c.common.request_timeout.as_secs(), 3600);
+        assert_eq!(c.common.read_timeout.as_secs(), 300);
+        assert_eq!(
+            c.common.min_throughput,
+            Some(MinThroughput {
+                bytes_per_sec: 1024,
+                window: std::time::Duration::from_secs(300)
+            })
+        );
+        for (set, key) in [
+            (
+                (|s: &mut CommonSettings| s.request_timeout_secs = Some(0))
+                    as fn(&mut CommonSettings),
+                "request_timeout_secs",
+            ),
+            (
+                |s| s.read_timeout_secs = Some(u64::MAX),
+                "read_timeout_secs",
+            ),
+            (|s| s.connect_timeout_secs = Some(0), "connect_timeout_secs"),
+            (
+                |s| s.min_throughput_window_secs = Some(u64::MAX),
+                "min_throughput_window_secs",
+            ),
+        ] {
+            let mut s = base();
+            set(&mut s.common);
+            let err = check(s).unwrap_err();
+            assert!(
+                matches!(&err, Error::Config { setting, .. } if setting == key),
+                "{err}"
+            );
+        }
+        let mut s = base();
+        s.common.min_throughput_bytes_per_sec = Some(0);
+        assert_eq!(
+            check(s).unwrap().0.common.min_throughput,
+            None,
+            "0 turns it off"
+        );
+    }
+
+    #[test]
+    fn a_ca_cert_must_hold_a_usable_certificate() {
+        let dir = tempfile::tempdir().unwrap();
+        let write = |name: &str, content: &[u8]| {
+            let p = dir.path().join(name);
+            std::fs::write(&p, content).unwrap();
+            p
+        };
+        let cert = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
+        let (cert_pem, key_pem) = (cert.cert.pem(), cert.signing_key.serialize_pem());
+        let good = write("good.pem", cert_pem.as_bytes());
+        let bundle = write("bundle.pem", format!("{cert_pem}\n{cert_pem}").as_bytes());
+        for path in [&good, &bundle] {
+            let mut s = base();
+            s.common.ca_cert = Some(path.clone());
+            let (c, _) = check(s).unwrap();
+            assert_eq!(c.common.ca_cert.unwrap().path, *path);
+        }
+        for (name, content, says) in [
+            ("empty.pem", &b"\n"[..], "is empty"),
+            ("junk.pem", b"not a certificate", "holds no PEM certificate"),
+            ("key.pem", key_pem.as_bytes(), "holds no PEM certificate"),
+            (
+                "broken.pem",
+                b"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
+                "not a usable X.509 certificate",
+            ),
+        ] {
+            let mut s = base();
+            s.common.ca_cert = Some(write(name, content));
+            let err = check(s).unwrap_err();
+            assert!(
+                matches!(&err, Error::Config { setting, .. } if setting == "ca_cert"),
+                "{name}: {err}"
+            );
+            assert!(err.to_string().contains(says), "{name}: {err}");
+        }
+        let mut s = base();
+        s.common.ca_cert = Some(dir.path().join("missing.pem"));
+        assert_eq!(check(s).unwrap_err().exit_class(), crate::ExitClass::Config);
+    }
+
+    #[test]
+    fn an_unreadable_password_file_is_a_configuration_error() {
+        let mut s = base();
+        s.common.password_file = Some("/nonexistent/qualys-password".into());
+        let err = s.validate(None).unwrap_err();
+        assert_eq!(err.exit_class(), crate::ExitClass::Config, "{err}");
+        assert!(err.to_string().contains("password_file"), "{err}");
+    }
+
+    #[test]
+    fn a_config_file_error_gives_line_and_column_without_quoting_the_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.toml");
+        std::fs::write(&path, "username = \"quays_ab1\"\npassword = \"hunter2\"\n").unwrap();
+        let err = Settings::from_file(&path).unwrap_err();
+        let msg = err.to_string();
+        assert_eq!(err.exit_class(), crate::ExitClass::Config);
+        assert!(
+            msg.contains("line 2, column 1: unknown field `password`"),
+            "{msg}"
+        );
+        assert!(!msg.contains("hunter2"), "{msg}");
+        assert!(msg.contains("password_file"), "{msg}");
+        let err = Settings::from_file(&dir.path().join("missing.toml")).unwrap_err();
+        assert_eq!(err.exit_class(), crate::ExitClass::Config, "{err}");
     }
 }

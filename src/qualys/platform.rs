@@ -196,6 +196,25 @@ pub fn is_loopback(url: &Url) -> bool {
     }
 }
 
+/// `text` (a URL, or what a user meant as one) as it may be printed: a user name and password
+/// before the host (`https://user:secret@host/`) become `***`. Used for every URL a message or a
+/// log shows, whether it came from the user (a platform URL that is refused) or from a server
+/// (a `Location`, a truncation WARNING's URL). Text that does not parse as a URL is handled too:
+/// `user:secret@host` has no scheme but still carries a secret.
+pub fn url_for_display(text: &str) -> std::borrow::Cow<'_, str> {
+    let authority_start = text.find("://").map_or(0, |i| i + 3);
+    let rest = &text[authority_start..];
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    match rest[..authority_end].rfind('@') {
+        Some(at) => std::borrow::Cow::Owned(format!(
+            "{}***@{}",
+            &text[..authority_start],
+            &rest[at + 1..]
+        )),
+        None => std::borrow::Cow::Borrowed(text),
+    }
+}
+
 /// Looks a platform up by its short name (`us1`, `EU2`).
 pub fn by_name(name: &str) -> Option<&'static Platform> {
     PLATFORMS
@@ -206,6 +225,28 @@ pub fn by_name(name: &str) -> Option<&'static Platform> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_user_name_and_password_never_reach_a_printed_url() {
+        for (text, shown) in [
+            (
+                "https://user:secret@qualysapi.qualys.com/x?y=1",
+                "https://***@qualysapi.qualys.com/x?y=1",
+            ),
+            ("http://user@127.0.0.1:8080", "http://***@127.0.0.1:8080"),
+            (
+                "user:secret@qualysapi.qualys.com",
+                "***@qualysapi.qualys.com",
+            ),
+            ("https://a:b@c@host/p@q", "https://***@host/p@q"),
+            (
+                "https://qualysapi.qualys.com/p?mail=a@example.com",
+                "https://qualysapi.qualys.com/p?mail=a@example.com",
+            ),
+        ] {
+            assert_eq!(url_for_display(text), shown, "{text}");
+        }
+    }
 
     fn url(s: &str) -> Url {
         Url::parse(s).unwrap()

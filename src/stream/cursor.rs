@@ -64,9 +64,13 @@ impl Cursor for IdMinCursor {
         let Some(warning) = &marker.warning else {
             return Ok(false);
         };
+        // The server's URL is quoted, never with a user name or password it may carry.
         let missing = |url: Option<&str>| Error::CursorMissing {
             exchange: exchange.clone(),
-            what: format!("truncation WARNING without a usable next-page URL (URL: {url:?})"),
+            what: format!(
+                "truncation WARNING without a usable next-page URL (URL: {:?})",
+                url.map(crate::qualys::platform::url_for_display)
+            ),
         };
         let Some(url_text) = warning
             .url
@@ -282,6 +286,18 @@ mod tests {
                 .contains("truncation WARNING without a usable next-page URL"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn a_next_page_url_is_quoted_without_the_credentials_it_carries() {
+        let mut c = IdMinCursor::new(base());
+        let marker = truncated(
+            "https://someone:s3cr3t@qualysapi.qualys.com/api/2.0/fo/asset/host/?action=list",
+            5,
+        );
+        let msg = c.advance(&marker, &ex()).unwrap_err().to_string();
+        assert!(msg.contains("https://***@qualysapi.qualys.com/"), "{msg}");
+        assert!(!msg.contains("s3cr3t") && !msg.contains("someone"), "{msg}");
     }
 
     fn more(has_more: bool, last_id: Option<u64>, records: u64, last: Option<u64>) -> MoreRecords {

@@ -47,7 +47,7 @@ pub mod vmdr_assets;
 pub mod vmdr_vulnerabilities;
 
 pub use registry::{Baseline, STREAMS, StreamKind, StreamRow};
-pub use saved_response::{ParseMode, ParseSummary, SavedResponse};
+pub use saved_response::{ParseMode, ParseSummary, SavedKind, SavedResponse};
 pub use summary::RunSummary;
 
 /// A connector stream: what the registry's [`StreamRow::builtin`] points at.

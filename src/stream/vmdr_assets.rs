@@ -132,12 +132,15 @@ pub fn write_record(out: &mut Vec<u8>, host: &ParsedHost) -> Result<()> {
     })
 }
 
-fn parse_page(body: BodyReader, facts: &ResponseFacts) -> Result<ParsedHostPage<()>> {
+/// Per-page extras of this stream: whether the page listed host IDs only (`ID_SET`).
+type IdsOnly = bool;
+
+fn parse_page(body: BodyReader, facts: &ResponseFacts) -> Result<ParsedHostPage<IdsOnly>> {
     spool_page(host_list_page::open(body, facts, HostListKind::Hosts)?)
 }
 
 /// Reads a whole host page into a spool.
-fn spool_page<R: BufRead>(mut page: HostListReader<R>) -> Result<ParsedHostPage<()>> {
+fn spool_page<R: BufRead>(mut page: HostListReader<R>) -> Result<ParsedHostPage<IdsOnly>> {
     let mut spool = PageSpool::new();
     let mut json = Vec::with_capacity(4 * 1024);
     let mut hosts = 0;
@@ -154,7 +157,7 @@ fn spool_page<R: BufRead>(mut page: HostListReader<R>) -> Result<ParsedHostPage<
             spool,
             hosts,
             text: page.text_stats(),
-            extra: (),
+            extra: page.ids_only(),
         },
         next: Truncation {
             warning: page.warning().cloned(),
@@ -174,12 +177,14 @@ async fn run(
         ..RunSummary::default()
     };
     let live = client.live();
+    let mut ids_only = false;
     let pages = page_loop::for_each_page(
         client,
         stream.first_request(config),
         IdMinCursor::new(client.base_url().clone()),
         parse_page,
-        async |page: HostPage<()>| {
+        async |page: HostPage<IdsOnly>| {
+            ids_only |= page.extra;
             summary.hosts += page.hosts;
             summary.invalid_chars_replaced += page.text.invalid_chars_replaced;
             page.spool.drain(|_, json| {
@@ -193,6 +198,11 @@ async fn run(
     .await?;
     summary.pages = pages;
     summary.records = sink.count();
+    if ids_only {
+        summary.warnings.push(
+            "the Host List answered with host IDs only (an ID_SET, as for details=None): those records carry only host_id".into(),
+        );
+    }
     summary.finish(client).await;
     Ok(summary)
 }
@@ -224,5 +234,6 @@ fn parse_saved<R: BufRead>(
     summary.bytes = page.position();
     summary.text = page.text_stats();
     summary.truncated = page.warning().is_some();
+    summary.ids_only = page.ids_only();
     Ok(summary)
 }

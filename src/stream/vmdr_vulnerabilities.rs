@@ -31,7 +31,7 @@ use crate::client::{QualysClient, Request};
 use crate::config::ConnectorConfig;
 use crate::error::{Error, Result};
 use crate::parse::xml::document::{self, Root};
-use crate::parse::xml::knowledge_base::{self, KbFacts};
+use crate::parse::xml::knowledge_base::{self, KbFacts, KbReader};
 use crate::parse::xml::{
     Capture, DetectionField as D, HostField as H, HostListKind, HostListReader, ParsedDetection,
     ParsedHost,
@@ -47,11 +47,13 @@ const ENDPOINT: &endpoint::Endpoint = &endpoint::HOST_DETECTION;
 pub struct VmdrVulnerabilities;
 
 impl Stream for VmdrVulnerabilities {
-    /// Host List Detection with the status, tag and kernel filters; later pages add `id_min`.
+    /// Host List Detection with the status, tag and kernel filters, and the asset ID (the join
+    /// key with the asset inventory, sent only when asked for); later pages add `id_min`.
     fn first_request(&self, config: &ConnectorConfig) -> Request {
         let mut r = Request::post(ENDPOINT)
             .form("action", "list")
             .form("show_tags", "1")
+            .form("show_asset_id", "1")
             .form("status", config.vmdr.statuses.to_param())
             .form("truncation_limit", config.vmdr.truncation_limit.to_string());
         if config.vmdr.include_ignored {
@@ -473,5 +475,68 @@ fn parse_saved<R: BufRead>(
     summary.bytes = page.position();
     summary.text = page.text_stats();
     summary.truncated = page.warning().is_some();
+    Ok(summary)
+}
+
+/// One record of `qharness parse --kind knowledge-base`: the facts of one QID, as the join puts
+/// them on detections, plus what identifies the entry. Field order is the output order.
+#[derive(Serialize)]
+struct KbRecord<'a> {
+    qid: u64,
+    vuln_type: Option<&'a str>,
+    severity: Option<u8>,
+    title: Option<&'a str>,
+    category: Option<&'a str>,
+    patchable: Option<bool>,
+    cves: &'a [String],
+    cvss_base: Option<Score<'a>>,
+    cvss3_base: Option<Score<'a>>,
+    published: Option<&'a str>,
+}
+
+/// Parses a saved KnowledgeBase answer, one record per `VULN`, straight to the sink.
+pub fn parse_saved_knowledge_base<R: BufRead>(
+    input: R,
+    origin: &str,
+    mode: ParseMode,
+    sink: &mut dyn Sink,
+) -> Result<ParseSummary> {
+    let mut reader = document::reader(input);
+    let mut buf = Vec::new();
+    let root = document::read_root(&mut reader, &mut buf, origin)?;
+    if root != Root::KnowledgeBase {
+        return Err(
+            crate::parse::xml::host_list::OtherDocument { root, reader, buf }
+                .into_error(Root::KnowledgeBase, origin),
+        );
+    }
+    let mut kb = KbReader::new(reader, buf, origin);
+    let mut summary = ParseSummary::default();
+    let mut json = Vec::with_capacity(4 * 1024);
+    while let Some(e) = kb.next_entry()? {
+        summary.records += 1;
+        if mode == ParseMode::Records {
+            let record = KbRecord {
+                qid: e.qid,
+                vuln_type: Some(e.vuln_type.as_str()).filter(|t| !t.is_empty()),
+                severity: e.severity,
+                title: Some(e.title.as_str()).filter(|t| !t.is_empty()),
+                category: e.category.as_deref(),
+                patchable: e.patchable,
+                cves: &e.cves,
+                cvss_base: score(e.cvss_base.as_deref()),
+                cvss3_base: score(e.cvss3_base.as_deref()),
+                published: e.published.as_deref(),
+            };
+            json.clear();
+            serde_json::to_writer(&mut json, &record).map_err(|e| Error::Unexpected {
+                origin: "record".into(),
+                offset: 0,
+                problem: format!("could not serialise a record: {e}"),
+            })?;
+            sink.record(&json)?;
+        }
+    }
+    summary.bytes = kb.position();
     Ok(summary)
 }

@@ -9,7 +9,7 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 use crate::helpers::*;
 
 /// Runs `qharness` with the test password in the environment.
-async fn qharness(args: Vec<String>) -> Output {
+pub(crate) async fn qharness(args: Vec<String>) -> Output {
     tokio::task::spawn_blocking(move || {
         std::process::Command::new(env!("CARGO_BIN_EXE_qharness"))
             .args(&args)
@@ -22,7 +22,7 @@ async fn qharness(args: Vec<String>) -> Output {
     .expect("the runner thread finishes")
 }
 
-fn fetch_args(server: &MockServer, extra: &[&str]) -> Vec<String> {
+pub(crate) fn fetch_args(server: &MockServer, extra: &[&str]) -> Vec<String> {
     let mut args: Vec<String> = [
         "-vv",
         "fetch",
@@ -42,7 +42,7 @@ fn fetch_args(server: &MockServer, extra: &[&str]) -> Vec<String> {
     args
 }
 
-fn text(o: &Output) -> String {
+pub(crate) fn text(o: &Output) -> String {
     format!(
         "{}{}",
         String::from_utf8_lossy(&o.stdout),
@@ -50,7 +50,7 @@ fn text(o: &Output) -> String {
     )
 }
 
-async fn server_answering(status: u16, body: String) -> MockServer {
+pub(crate) async fn server_answering(status: u16, body: String) -> MockServer {
     let server = MockServer::start().await;
     Mock::given(method("POST"))
         .and(path(HLD))

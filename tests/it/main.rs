@@ -3,8 +3,10 @@
 mod against_sim;
 mod catalogue;
 mod cli;
+mod cli_failures;
 mod external_connector;
 mod helpers;
+mod parser_properties;
 mod pc_catalogue;
 mod pc_cli;
 mod pc_http;
@@ -26,4 +28,5 @@ mod sim_scope;
 mod sim_synthetic;
 mod sim_timestamps;
 mod sim_transport;
+mod untrusted_server;
 mod vmdr_http;

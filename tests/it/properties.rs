@@ -174,11 +174,11 @@ fn parse_all<'a>(input: SavedResponse<'a>) -> Vec<serde_json::Value> {
 
 /// A reader that hands out the data in chunks of the given sizes (cycling), so tokens, CDATA
 /// sections and entity references straddle buffer boundaries.
-struct Chunked<'a> {
-    data: &'a [u8],
-    sizes: Vec<usize>,
-    next: usize,
-    pos: usize,
+pub(crate) struct Chunked<'a> {
+    pub data: &'a [u8],
+    pub sizes: Vec<usize>,
+    pub next: usize,
+    pub pos: usize,
 }
 
 impl Read for Chunked<'_> {

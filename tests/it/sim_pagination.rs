@@ -195,6 +195,26 @@ async fn host_list_all_details_show_scan_dates_asset_ids_and_tags() {
 }
 
 #[tokio::test]
+async fn host_list_detection_shows_asset_ids_only_when_asked() {
+    let sim = spawn_demo().await;
+    let asset_ids = |body: &str| -> Vec<Option<String>> {
+        parse(body)
+            .at("RESPONSE/HOST_LIST")
+            .expect("a HOST_LIST")
+            .all("HOST")
+            .iter()
+            .map(|h| h.text_at("ASSET_ID").map(String::from))
+            .collect()
+    };
+    let base = [("action", "list"), ("truncation_limit", "3")];
+    let without = text(post(&sim, HLD, &base).await).await;
+    assert_eq!(asset_ids(&without), [None, None, None], "Qualys's default");
+    let with = [&base[..], &[("show_asset_id", "1")]].concat();
+    let with = text(post(&sim, HLD, &with).await).await;
+    assert!(asset_ids(&with).iter().all(Option::is_some), "{with}");
+}
+
+#[tokio::test]
 async fn the_knowledge_base_answers_qid_lists_and_ranges_by_get_or_post() {
     let sim = spawn_demo().await;
     let qids = |body: &str| -> Vec<u32> {

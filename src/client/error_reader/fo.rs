@@ -7,10 +7,9 @@
 //! problems.
 
 use std::io::BufRead;
-use std::time::Duration;
 
 use super::{ResponseFacts, html, html_remediation, snippet};
-use crate::error::{AccountProblem, Error, QualysMessage, Throttle};
+use crate::error::{AccountProblem, Error, QualysMessage, Throttle, server_wait};
 use crate::parse::xml::document::{self, Root};
 use crate::parse::xml::host_list::OtherDocument;
 use crate::parse::xml::simple_return;
@@ -33,7 +32,7 @@ pub fn from_body(facts: &ResponseFacts, body: &[u8]) -> Error {
             facts,
             Some(format!("unexpected <{}> document", other.name())),
         ),
-        Err(_) => status_only(facts, Some(snippet(body))),
+        Err(_) => status_only(facts, Some(snippet(facts, body))),
     }
 }
 
@@ -80,7 +79,7 @@ pub fn from_message(facts: &ResponseFacts, message: QualysMessage, generic: bool
                 message
                     .item("SECONDS_TO_WAIT")
                     .and_then(|s| s.trim().parse().ok())
-                    .map(Duration::from_secs)
+                    .map(server_wait)
             });
             return Error::Throttled {
                 kind: Throttle::Rate,
@@ -102,11 +101,17 @@ pub fn from_message(facts: &ResponseFacts, message: QualysMessage, generic: bool
         }
         _ => {}
     }
-    if generic || status >= 500 {
+    if generic {
+        // GENERIC_RETURN is the envelope of Qualys's internal error, CODE 999, even when it
+        // carries no CODE element.
         let message = Box::new(QualysMessage {
             code: message.code.or(Some(code::INTERNAL_ERROR)),
             ..*message
         });
+        return Error::Server { exchange, message };
+    }
+    if status >= 500 {
+        // A bare 5xx (a proxy's or the front end's) carries no Qualys code: none is claimed.
         return Error::Server { exchange, message };
     }
     match status {

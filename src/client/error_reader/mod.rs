@@ -64,6 +64,17 @@ pub fn read(facts: &ResponseFacts, body: &[u8]) -> Error {
     if looks_like_html(facts.content_type.as_deref(), body) {
         return html(facts, body);
     }
+    if facts
+        .exchange
+        .status
+        .is_some_and(|s| (300..400).contains(&s))
+    {
+        // A bare redirect: not an error document of any family, and never followed.
+        return Error::Redirected {
+            exchange: facts.exchange.clone(),
+            location: facts.location.clone(),
+        };
+    }
     match facts.endpoint.family {
         Family::Fo => fo::from_body(facts, body),
         Family::Qps => qps::from_body(facts, body),
@@ -122,7 +133,18 @@ pub(super) fn html_remediation(facts: &ResponseFacts) -> String {
     }
 }
 
-pub(super) fn snippet(body: &[u8]) -> String {
+/// What a body that is no error document of the family said, in words that claim nothing it did
+/// not say (no Qualys code for a proxy's plain-text 503).
+pub(super) fn snippet(facts: &ResponseFacts, body: &[u8]) -> String {
     let text = String::from_utf8_lossy(&body[..body.len().min(200)]);
-    format!("unparseable body starting {:?}", text.trim())
+    let text = text.trim();
+    let status = facts.status();
+    if text.is_empty() {
+        return format!("an empty body with HTTP {status}, no Qualys error document");
+    }
+    let kind = match facts.content_type.as_deref() {
+        Some(c) if c.to_ascii_lowercase().starts_with("text/plain") => "a plain-text body",
+        _ => "a body that is no Qualys error document",
+    };
+    format!("{kind}: {text:?}")
 }

@@ -37,7 +37,7 @@ pub fn from_body(facts: &ResponseFacts, body: &[u8]) -> Error {
         Ok(Root::SimpleReturn | Root::GenericReturn) => return super::fo::from_body(facts, body),
         Ok(other) => format!("a <{}> document", other.name()),
         Err(_) if body.is_empty() => "no body".to_string(),
-        Err(_) => snippet(body),
+        Err(_) => snippet(facts, body),
     };
     status_only(facts, detail)
 }

@@ -56,6 +56,24 @@ impl Root {
     }
 }
 
+/// How deeply elements may nest below the root. Qualys documents nest about ten levels; the
+/// limit keeps the parsers' stacks (and quick-xml's list of open names) from growing with a
+/// hostile input's size.
+pub const MAX_DEPTH: usize = 256;
+
+/// The error for an element nested deeper than [`MAX_DEPTH`].
+#[cold]
+#[inline(never)]
+pub fn too_deep(origin: &str, offset: u64) -> Error {
+    Error::Unexpected {
+        origin: origin.to_string(),
+        offset,
+        problem: format!(
+            "elements are nested more than {MAX_DEPTH} levels deep; no Qualys document does that"
+        ),
+    }
+}
+
 /// Builds the reader every Qualys parser uses: empty elements expanded so `<HOST_LIST/>` reads
 /// like an empty list, end names checked so a mangled document fails loudly.
 pub fn reader<R: BufRead>(input: R) -> Reader<R> {
@@ -76,6 +94,7 @@ pub fn read_root<R: BufRead>(
 ) -> Result<Root> {
     loop {
         buf.clear();
+        let start = reader.buffer_position();
         match reader.read_event_into(buf) {
             Ok(Event::Start(e)) => return Ok(Root::from_name(e.name().as_ref().as_bytes())),
             Ok(Event::Eof) => {
@@ -94,14 +113,24 @@ pub fn read_root<R: BufRead>(
                 });
             }
             Ok(_) => {}
-            Err(e) => return Err(xml_error(reader, origin, e)),
+            Err(e) => return Err(xml_error(reader, origin, e, start, buf)),
         }
     }
 }
 
 /// Wraps a quick-xml error with its position; an input that stops inside markup is reported as a
 /// truncated document because that is what a cut connection or a short file looks like.
-pub fn xml_error<R>(reader: &Reader<R>, origin: &str, e: quick_xml::Error) -> Error {
+///
+/// `event_start` is the reader's position before the failed `read_event_into` and `buf` what that
+/// call left in its buffer (cleared before it): quick-xml does not record where invalid UTF-8
+/// is, so it is found here, in the bytes of the event.
+pub fn xml_error<R>(
+    reader: &Reader<R>,
+    origin: &str,
+    e: quick_xml::Error,
+    event_start: u64,
+    buf: &[u8],
+) -> Error {
     use quick_xml::errors::SyntaxError;
     if let quick_xml::Error::Syntax(
         SyntaxError::UnclosedCData
@@ -120,9 +149,70 @@ pub fn xml_error<R>(reader: &Reader<R>, origin: &str, e: quick_xml::Error) -> Er
             offset: reader.buffer_position(),
         };
     }
+    if let quick_xml::Error::Encoding(_) = e {
+        // Markup (`<NAME>`, `</NAME>`, `<![CDATA[…]]>`) reaches the buffer without its `<`; text
+        // reaches it whole. The bytes consumed beyond the buffer tell the two apart.
+        let consumed = reader.buffer_position().saturating_sub(event_start);
+        let markup = u64::from(consumed > buf.len() as u64);
+        let valid = std::str::from_utf8(buf)
+            .err()
+            .map_or(0, |bad| bad.valid_up_to() as u64);
+        return Error::NotUtf8 {
+            origin: origin.to_string(),
+            offset: event_start + markup + valid,
+        };
+    }
     Error::Xml {
         origin: origin.to_string(),
         offset: reader.error_position(),
         source: e,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The offset `read_root` plus a walk to the end reports for `doc`.
+    fn error_offset(doc: &[u8]) -> Error {
+        let mut reader = reader(doc);
+        let mut buf = Vec::new();
+        if let Err(e) = read_root(&mut reader, &mut buf, "t") {
+            return e;
+        }
+        let mut walker = super::super::walker::Walker::new(reader, buf, "t");
+        loop {
+            match walker.next_node() {
+                Ok(super::super::walker::Node::End) => panic!("the document parsed"),
+                Ok(_) => {}
+                Err(e) => return e,
+            }
+        }
+    }
+
+    #[test]
+    fn invalid_utf8_is_reported_at_the_bad_byte_wherever_it_is() {
+        let cases: [(&[u8], &[u8]); 6] = [
+            (b"<R><A>ok ", b" text</A></R>"),
+            (b"<R><A><![CDATA[ok ", b"]]></A></R>"),
+            (b"<R><A", b">x</A></R>"),
+            (b"<R><A>x</A", b"></R>"),
+            (b"<R><!-- ", b" --></R>"),
+            (b"", b"<R/>"),
+        ];
+        for (before, after) in cases {
+            for bad in [&b"\xff"[..], b"\xc3(", b"\xed\xa0\x80"] {
+                let doc = [before, bad, after].concat();
+                match error_offset(&doc) {
+                    Error::NotUtf8 { offset, .. } => assert_eq!(
+                        offset,
+                        before.len() as u64,
+                        "{:?}",
+                        String::from_utf8_lossy(&doc)
+                    ),
+                    e => panic!("{:?}: {e}", String::from_utf8_lossy(&doc)),
+                }
+            }
+        }
     }
 }

@@ -10,7 +10,16 @@
 //! Fields are stored as text in fixed arrays indexed by [`HostField`] / [`DetectionField`], so a
 //! field lookup is an array index. Numeric fields the connector relies on (host `ID`, `QID`) are
 //! validated when their element closes, so a bad value is reported with its byte offset.
-//! Unknown elements (Qualys adds optional ones over time) are skipped with their content.
+//! Unknown elements (Qualys adds optional ones over time) are skipped with their content, but
+//! never unchecked: quick-xml checks their well-formedness and UTF-8, and their entity
+//! references are resolved like any other (an undeclared one such as `&nbsp;` fails the page
+//! wherever it is). So whether a field is kept ([`Capture`]) never decides whether a document
+//! parses: `parse --count` and a full parse agree on every input.
+//!
+//! A Host List asked for with `details=None` lists host IDs only, in an `ID_SET` of `ID` and
+//! `ID_RANGE` elements instead of a `HOST_LIST`. Each ID comes out as a host with only its `ID`
+//! ([`HostListReader::ids_only`] says so); a range is handed out one ID at a time, never
+//! materialised.
 
 use std::io::BufRead;
 
@@ -275,6 +284,11 @@ pub struct TruncationWarning {
     pub url: Option<String>,
 }
 
+/// The widest `ID_RANGE` accepted. Qualys compresses runs of consecutive host IDs into ranges;
+/// a run of a million hosts is beyond any subscription, and a wider range would have the
+/// reader hand out IDs for a very long time.
+pub const MAX_ID_RANGE: u64 = 1_000_000;
+
 /// Where the reader is in the document.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Ctx {
@@ -295,6 +309,10 @@ enum Ctx {
     WarningCode,
     WarningText,
     WarningUrl,
+    /// `ID_SET`: host IDs only (`details=None`).
+    IdSet,
+    IdSetId,
+    IdSetRange,
     /// An element the reader does not use; its whole subtree is skipped.
     Skip,
 }
@@ -303,6 +321,8 @@ enum Ctx {
 enum Step {
     Continue,
     HostDone,
+    /// An `ID_SET`'s `ID` or `ID_RANGE` closed: its IDs are pending, handed out as hosts.
+    IdsListed,
     DocumentDone,
 }
 
@@ -321,6 +341,11 @@ struct PageState {
     warning_code: String,
     hosts_read: u64,
     detections_read: u64,
+    /// The text of the `ID_SET` element being read.
+    id_text: String,
+    /// IDs of an `ID_SET` still to hand out: the next and the last (inclusive).
+    pending_ids: Option<(u64, u64)>,
+    ids_only: bool,
 }
 
 /// A streaming reader over one host list: `open` it on a response, then take each host with
@@ -340,6 +365,29 @@ pub struct OtherDocument<R> {
     pub root: Root,
     pub reader: Reader<R>,
     pub buf: Vec<u8>,
+}
+
+impl<R: BufRead> OtherDocument<R> {
+    /// The error for a saved response that holds this document where `expected` was wanted
+    /// (for a file there is no error reader of a family to hand it to); a Qualys error
+    /// document is quoted.
+    pub fn into_error(self, expected: Root, origin: &str) -> Error {
+        let offset = self.reader.buffer_position();
+        let detail = match self.root {
+            Root::SimpleReturn | Root::GenericReturn => {
+                let msg = super::simple_return::read(self.reader, self.buf, origin)
+                    .map(|m| format!(": {m}"))
+                    .unwrap_or_default();
+                format!("a Qualys error document{msg}")
+            }
+            ref r => format!("a <{}> document", r.name()),
+        };
+        Error::Unexpected {
+            origin: origin.to_string(),
+            offset,
+            problem: format!("expected <{}>, found {detail}", expected.name()),
+        }
+    }
 }
 
 impl<R: BufRead> HostListReader<R> {
@@ -374,6 +422,9 @@ impl<R: BufRead> HostListReader<R> {
                 warning_code: String::new(),
                 hosts_read: 0,
                 detections_read: 0,
+                id_text: String::new(),
+                pending_ids: None,
+                ids_only: false,
             },
             text: TextAssembler::default(),
             done: false,
@@ -392,23 +443,7 @@ impl<R: BufRead> HostListReader<R> {
         let origin = origin.into();
         match Self::open(input, kind, origin.clone())? {
             Ok(page) => Ok(page),
-            Err(other) => {
-                let offset = other.reader.buffer_position();
-                let detail = match other.root {
-                    Root::SimpleReturn | Root::GenericReturn => {
-                        let msg = super::simple_return::read(other.reader, other.buf, &origin)
-                            .map(|m| format!(": {m}"))
-                            .unwrap_or_default();
-                        format!("a Qualys error document{msg}")
-                    }
-                    ref r => format!("a <{}> document", r.name()),
-                };
-                Err(Error::Unexpected {
-                    origin,
-                    offset,
-                    problem: format!("expected <{}>, found {detail}", kind.root().name()),
-                })
-            }
+            Err(other) => Err(other.into_error(kind.root(), &origin)),
         }
     }
 
@@ -419,18 +454,38 @@ impl<R: BufRead> HostListReader<R> {
         if self.done {
             return Ok(None);
         }
+        // What is left of an ID_RANGE first; checked here, not per event, to keep the loop tight.
+        if self.state.next_listed_id() {
+            return Ok(Some((&self.state.host, &[])));
+        }
         loop {
             self.buf.clear();
+            let event_start = self.reader.buffer_position();
             let event = self.reader.read_event_into(&mut self.buf);
             let step = match event {
-                Ok(ev) => self.state.apply(ev, &self.reader, &mut self.text)?,
-                Err(e) => return Err(document::xml_error(&self.reader, &self.state.origin, e)),
+                Ok(ev) => self
+                    .state
+                    .apply(ev, &self.reader, &mut self.text, event_start)?,
+                Err(e) => {
+                    return Err(document::xml_error(
+                        &self.reader,
+                        &self.state.origin,
+                        e,
+                        event_start,
+                        &self.buf,
+                    ));
+                }
             };
             match step {
                 Step::Continue => {}
                 Step::HostDone => {
                     let s = &self.state;
                     return Ok(Some((&s.host, &s.detections[..s.detection_count])));
+                }
+                Step::IdsListed => {
+                    if self.state.next_listed_id() {
+                        return Ok(Some((&self.state.host, &[])));
+                    }
                 }
                 Step::DocumentDone => {
                     self.finish_trailer()?;
@@ -446,6 +501,7 @@ impl<R: BufRead> HostListReader<R> {
     fn finish_trailer(&mut self) -> Result<()> {
         loop {
             self.buf.clear();
+            let event_start = self.reader.buffer_position();
             match self.reader.read_event_into(&mut self.buf) {
                 Ok(Event::Eof) => return Ok(()),
                 Ok(Event::Comment(_)) | Ok(Event::PI(_)) => {}
@@ -457,7 +513,15 @@ impl<R: BufRead> HostListReader<R> {
                         problem: "content after the end of the root element".into(),
                     });
                 }
-                Err(e) => return Err(document::xml_error(&self.reader, &self.state.origin, e)),
+                Err(e) => {
+                    return Err(document::xml_error(
+                        &self.reader,
+                        &self.state.origin,
+                        e,
+                        event_start,
+                        &self.buf,
+                    ));
+                }
             }
         }
     }
@@ -486,6 +550,34 @@ impl<R: BufRead> HostListReader<R> {
     pub fn position(&self) -> u64 {
         self.reader.buffer_position()
     }
+
+    /// Whether the page listed host IDs only (an `ID_SET`, as `details=None` answers): its hosts
+    /// carry nothing but their ID.
+    pub fn ids_only(&self) -> bool {
+        self.state.ids_only
+    }
+
+    /// The bytes this reader holds on to between hosts: its read buffer and the reused host,
+    /// detection and text buffers. Bounded by the largest single host (and the page's head),
+    /// never by the number of hosts; the memory property tests check exactly that.
+    pub fn retained_bytes(&self) -> usize {
+        let s = &self.state;
+        let strings = |v: &[String]| v.iter().map(String::capacity).sum::<usize>();
+        self.buf.capacity()
+            + s.stack.capacity() * std::mem::size_of::<Ctx>()
+            + strings(&s.host.fields)
+            + strings(&s.host.tags)
+            + s.detections
+                .iter()
+                .map(|d| strings(&d.fields))
+                .sum::<usize>()
+            + s.datetime.capacity()
+            + s.warning_code.capacity()
+            + s.id_text.capacity()
+            + s.warning.as_ref().map_or(0, |w| {
+                w.text.capacity() + w.url.as_ref().map_or(0, String::capacity)
+            })
+    }
 }
 
 impl PageState {
@@ -495,11 +587,18 @@ impl PageState {
         event: Event<'_>,
         reader: &Reader<R>,
         text: &mut TextAssembler,
+        event_start: u64,
     ) -> Result<Step> {
         match event {
             Event::Start(e) => {
+                if self.stack.len() > document::MAX_DEPTH {
+                    return Err(document::too_deep(&self.origin, event_start));
+                }
                 let parent = *self.stack.last().unwrap_or(&Ctx::Skip);
                 let ctx = self.child(parent, e.name().as_ref().as_bytes());
+                if ctx == Ctx::IdSet && self.kind == HostListKind::Detections {
+                    return Err(self.id_set_in_detections(event_start));
+                }
                 self.stack.push(ctx);
                 Ok(Step::Continue)
             }
@@ -524,15 +623,15 @@ impl PageState {
                 Ok(Step::Continue)
             }
             Event::GeneralRef(r) => {
-                if let Some(&ctx) = self.stack.last()
-                    && let Some(out) = self.field_mut(ctx)
-                    && let Err(name) = text.push_ref(out, &r)
-                {
-                    return Err(Error::Unexpected {
-                        origin: self.origin.clone(),
-                        offset: reader.buffer_position(),
-                        problem: format!("undeclared entity reference &{name};"),
-                    });
+                // Resolved whether or not the field is kept: a skipped element is checked the
+                // same, so counting and a full parse agree (the module docs say why).
+                let ctx = self.stack.last().copied().unwrap_or(Ctx::Skip);
+                let resolved = match self.field_mut(ctx) {
+                    Some(out) => text.push_ref(out, &r),
+                    None => TextAssembler::check_ref(&r),
+                };
+                if let Err(name) = resolved {
+                    return Err(self.undeclared_entity(event_start, &name));
                 }
                 Ok(Step::Continue)
             }
@@ -570,8 +669,80 @@ impl PageState {
                 .get_or_insert_with(TruncationWarning::default)
                 .url
                 .get_or_insert_with(String::new),
+            Ctx::IdSetId | Ctx::IdSetRange => &mut self.id_text,
             _ => return None,
         })
+    }
+
+    // The errors of `apply` are built out of line: they are rare, and keeping their formatting
+    // out of the per-event function keeps the hot loop as fast as before they existed.
+    #[cold]
+    #[inline(never)]
+    fn id_set_in_detections(&self, offset: u64) -> Error {
+        Error::Unexpected {
+            origin: self.origin.clone(),
+            offset,
+            problem: "Host List Detection answered with an ID_SET (host IDs only, no detections); its detections cannot be read from it".into(),
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn undeclared_entity(&self, offset: u64, name: &str) -> Error {
+        Error::Unexpected {
+            origin: self.origin.clone(),
+            offset,
+            problem: format!(
+                "undeclared entity reference &{};: Qualys declares no entities, so the document is not well-formed XML",
+                shown(name)
+            ),
+        }
+    }
+
+    /// Hands out the next ID of an `ID_SET` as a host with only its ID; false when none is
+    /// pending.
+    #[inline]
+    fn next_listed_id(&mut self) -> bool {
+        let Some((next, last)) = self.pending_ids else {
+            return false;
+        };
+        self.pending_ids = (next < last).then(|| (next + 1, last));
+        self.host.clear();
+        self.detection_count = 0;
+        self.host.id = next;
+        self.host.fields[HostField::Id as usize].push_str(itoa::Buffer::new().format(next));
+        self.hosts_read += 1;
+        true
+    }
+
+    /// Reads the `ID` or `ID_RANGE` that just closed into the IDs to hand out.
+    fn listed_ids<R>(&mut self, ctx: Ctx, reader: &Reader<R>) -> Result<()> {
+        let text = trim(&self.id_text);
+        let bad = |what: &str| Error::Unexpected {
+            origin: self.origin.clone(),
+            offset: reader.buffer_position(),
+            problem: format!("ID_SET/{what}: {:?}", shown(text)),
+        };
+        let number = |t: &str| t.trim().parse::<u64>().ok();
+        let (first, last) = if ctx == Ctx::IdSetId {
+            let id = number(text).ok_or_else(|| bad("ID is not a number"))?;
+            (id, id)
+        } else {
+            let range = text
+                .split_once('-')
+                .and_then(|(a, b)| Some((number(a)?, number(b)?)))
+                .filter(|(a, b)| a <= b)
+                .ok_or_else(|| bad("ID_RANGE is not a range of host IDs such as 1000-1010"))?;
+            if range.1 - range.0 >= MAX_ID_RANGE {
+                return Err(bad(&format!(
+                    "ID_RANGE spans more than {MAX_ID_RANGE} host IDs, more than any subscription holds in one run"
+                )));
+            }
+            range
+        };
+        self.id_text.clear();
+        self.pending_ids = Some((first, last));
+        Ok(())
     }
 
     /// The context of a child element named `name` inside `parent`.
@@ -619,19 +790,53 @@ impl PageState {
                 self.detection_count = 0;
                 Ctx::Host
             }
+            // An element that repeats where the DTD allows one is read again from scratch, so
+            // its text never accumulates across repeats.
             Ctx::Response => match name {
-                b"DATETIME" => Ctx::Datetime,
+                b"DATETIME" => {
+                    self.datetime.clear();
+                    Ctx::Datetime
+                }
                 b"HOST_LIST" => Ctx::HostList,
+                b"ID_SET" => {
+                    self.ids_only = true;
+                    Ctx::IdSet
+                }
                 b"WARNING" => {
-                    self.warning.get_or_insert_with(TruncationWarning::default);
+                    self.warning = Some(TruncationWarning::default());
+                    self.warning_code.clear();
                     Ctx::Warning
                 }
                 _ => Ctx::Skip,
             },
             Ctx::Warning => match name {
-                b"CODE" => Ctx::WarningCode,
-                b"TEXT" => Ctx::WarningText,
-                b"URL" => Ctx::WarningUrl,
+                b"CODE" => {
+                    self.warning_code.clear();
+                    Ctx::WarningCode
+                }
+                b"TEXT" => {
+                    if let Some(w) = self.warning.as_mut() {
+                        w.text.clear();
+                    }
+                    Ctx::WarningText
+                }
+                b"URL" => {
+                    if let Some(w) = self.warning.as_mut() {
+                        w.url = None;
+                    }
+                    Ctx::WarningUrl
+                }
+                _ => Ctx::Skip,
+            },
+            Ctx::IdSet => match name {
+                b"ID" => {
+                    self.id_text.clear();
+                    Ctx::IdSetId
+                }
+                b"ID_RANGE" => {
+                    self.id_text.clear();
+                    Ctx::IdSetRange
+                }
                 _ => Ctx::Skip,
             },
             Ctx::Root if name == b"RESPONSE" => Ctx::Response,
@@ -676,6 +881,10 @@ impl PageState {
                 }
                 Ok(Step::Continue)
             }
+            Ctx::IdSetId | Ctx::IdSetRange => {
+                self.listed_ids(ctx, reader)?;
+                Ok(Step::IdsListed)
+            }
             Ctx::Root => Ok(Step::DocumentDone),
             _ => Ok(Step::Continue),
         }
@@ -686,8 +895,17 @@ impl PageState {
         Error::Unexpected {
             origin: self.origin.clone(),
             offset: reader.buffer_position(),
-            problem: format!("{element} is not a number: {value:?}"),
+            problem: format!("{element} is not a number: {:?}", shown(&value)),
         }
+    }
+}
+
+/// Text from the document as a message quotes it: at most 80 characters, so a hostile value
+/// cannot make the message as large as the page.
+fn shown(text: &str) -> String {
+    match text.char_indices().nth(80) {
+        Some((end, _)) => format!("{}…", &text[..end]),
+        None => text.to_string(),
     }
 }
 
@@ -713,5 +931,110 @@ mod tests {
         assert!(page.next_host()?.is_none());
         assert!(page.warning().is_none());
         Ok(())
+    }
+
+    fn read_ids(xml: &str, capture: Capture) -> Result<(Vec<u64>, bool)> {
+        let mut page = HostListReader::open_expecting(xml.as_bytes(), HostListKind::Hosts, "t")?
+            .capture(capture);
+        let mut ids = Vec::new();
+        while let Some((host, detections)) = page.next_host()? {
+            assert!(detections.is_empty());
+            assert_eq!(
+                host.get(HostField::Id),
+                Some(host.id().to_string().as_str())
+            );
+            assert_eq!(
+                host.get(HostField::Ip),
+                None,
+                "an ID_SET host has only its ID"
+            );
+            ids.push(host.id());
+        }
+        Ok((ids, page.ids_only()))
+    }
+
+    fn id_set(items: &str) -> String {
+        format!(
+            "<HOST_LIST_OUTPUT><RESPONSE><DATETIME>2026-01-01T00:00:00Z</DATETIME><ID_SET>{items}</ID_SET></RESPONSE></HOST_LIST_OUTPUT>"
+        )
+    }
+
+    #[test]
+    fn an_id_set_comes_out_as_hosts_with_only_their_id_ranges_expanded() -> Result<()> {
+        let xml =
+            id_set("<ID>7</ID><ID_RANGE> 10-12 </ID_RANGE><ID>20</ID><ID_RANGE>30-30</ID_RANGE>");
+        for capture in [Capture::All, Capture::Counting] {
+            let (ids, ids_only) = read_ids(&xml, capture)?;
+            assert_eq!(ids, [7, 10, 11, 12, 20, 30], "{capture:?}");
+            assert!(ids_only);
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn a_host_list_is_not_ids_only() -> Result<()> {
+        let xml = "<HOST_LIST_OUTPUT><RESPONSE><HOST_LIST><HOST><ID>1</ID></HOST></HOST_LIST></RESPONSE></HOST_LIST_OUTPUT>";
+        assert_eq!(read_ids(xml, Capture::All)?, (vec![1], false));
+        Ok(())
+    }
+
+    #[test]
+    fn a_bad_or_huge_id_range_fails_with_its_value() {
+        for (items, words) in [
+            ("<ID>x1</ID>", "ID is not a number"),
+            ("<ID_RANGE>5-3</ID_RANGE>", "not a range of host IDs"),
+            ("<ID_RANGE>5</ID_RANGE>", "not a range of host IDs"),
+            (
+                "<ID_RANGE>1-18446744073709551615</ID_RANGE>",
+                "spans more than 1000000",
+            ),
+        ] {
+            let e = read_ids(&id_set(items), Capture::Counting).unwrap_err();
+            let msg = e.to_string();
+            assert!(msg.contains(words), "{items}: {msg}");
+        }
+    }
+
+    #[test]
+    fn an_id_set_in_host_list_detection_fails_instead_of_reading_as_no_detections() {
+        let xml = "<HOST_LIST_VM_DETECTION_OUTPUT><RESPONSE><ID_SET><ID>1</ID></ID_SET></RESPONSE></HOST_LIST_VM_DETECTION_OUTPUT>";
+        let mut page =
+            HostListReader::open_expecting(xml.as_bytes(), HostListKind::Detections, "t").unwrap();
+        let e = page.next_host().unwrap_err();
+        assert!(e.to_string().contains("ID_SET"), "{e}");
+    }
+
+    #[test]
+    fn an_undeclared_entity_fails_in_a_skipped_element_as_in_a_kept_one() {
+        for element in ["SEVERITY", "UNKNOWN_NEW_ELEMENT"] {
+            let xml = format!(
+                "<HOST_LIST_VM_DETECTION_OUTPUT><RESPONSE><HOST_LIST><HOST><ID>1</ID><DETECTION_LIST><DETECTION><QID>2</QID><TYPE>Confirmed</TYPE><{element}>3&nbsp;</{element}></DETECTION></DETECTION_LIST></HOST></HOST_LIST></RESPONSE></HOST_LIST_VM_DETECTION_OUTPUT>"
+            );
+            for capture in [Capture::All, Capture::Counting] {
+                let mut page =
+                    HostListReader::open_expecting(xml.as_bytes(), HostListKind::Detections, "t")
+                        .unwrap()
+                        .capture(capture);
+                let e = page.next_host().unwrap_err();
+                assert!(
+                    e.to_string().contains("&nbsp;"),
+                    "{element} {capture:?}: {e}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn elements_nested_beyond_the_limit_fail_instead_of_growing_the_stack() {
+        let depth = document::MAX_DEPTH + 10;
+        let xml = format!(
+            "<HOST_LIST_OUTPUT>{}{}</HOST_LIST_OUTPUT>",
+            "<a>".repeat(depth),
+            "</a>".repeat(depth)
+        );
+        let mut page =
+            HostListReader::open_expecting(xml.as_bytes(), HostListKind::Hosts, "t").unwrap();
+        let e = page.next_host().unwrap_err();
+        assert!(e.to_string().contains("nested more than"), "{e}");
     }
 }

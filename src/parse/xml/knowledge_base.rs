@@ -1,5 +1,7 @@
 //! `KNOWLEDGE_BASE_VULN_LIST_OUTPUT`: the KnowledgeBase entries the vulnerabilities stream joins
-//! onto each detection. Batches are a few hundred QIDs, so entries are collected into a `Vec`.
+//! onto each detection. The join's batches are a few hundred QIDs and are collected ([`read`]);
+//! a saved KnowledgeBase (`qharness parse --kind knowledge-base`) can be the whole KB, so
+//! [`KbReader`] hands out one entry at a time.
 
 use std::io::BufRead;
 
@@ -28,54 +30,110 @@ pub struct KbFacts {
     pub published: Option<String>,
 }
 
-/// Reads the rest of a KnowledgeBase document whose root has been read.
+/// Reads the rest of a KnowledgeBase document whose root has been read, collecting the entries
+/// (the join's batches of a few hundred QIDs).
 pub fn read<R: BufRead>(reader: Reader<R>, buf: Vec<u8>, origin: &str) -> Result<Vec<KbFacts>> {
-    let mut walker = Walker::new(reader, buf, origin);
+    let mut kb = KbReader::new(reader, buf, origin);
     let mut entries = Vec::new();
-    let mut current = KbFacts::default();
-    const VULN: &str = "RESPONSE/VULN_LIST/VULN/";
-    loop {
-        let offset = walker.position();
-        match walker.next_node()? {
-            Node::Open {
-                path: "RESPONSE/VULN_LIST/VULN",
-            } => {
-                current = KbFacts::default();
-            }
-            Node::Close { path, text } => {
-                if path == "RESPONSE/VULN_LIST/VULN" {
-                    entries.push(std::mem::take(&mut current));
-                    continue;
-                }
-                let Some(field) = path.strip_prefix(VULN) else {
-                    continue;
-                };
-                let text = text.trim();
-                match field {
-                    "QID" => {
-                        current.qid = text.parse().map_err(|_| Error::Unexpected {
-                            origin: origin.to_string(),
-                            offset,
-                            problem: format!("VULN/QID is not a number: {text:?}"),
-                        })?
-                    }
-                    "VULN_TYPE" => current.vuln_type = text.to_string(),
-                    "SEVERITY_LEVEL" => current.severity = text.parse().ok(),
-                    "TITLE" => current.title = text.to_string(),
-                    "CATEGORY" => current.category = Some(text.to_string()),
-                    "PATCHABLE" => current.patchable = super::text::flag(text),
-                    "PUBLISHED_DATETIME" => current.published = Some(text.to_string()),
-                    "CVE_LIST/CVE/ID" => current.cves.push(text.to_string()),
-                    "CVSS/BASE" if !text.is_empty() => current.cvss_base = Some(text.to_string()),
-                    "CVSS_V3/BASE" if !text.is_empty() => {
-                        current.cvss3_base = Some(text.to_string())
-                    }
-                    _ => {}
-                }
-            }
-            Node::Open { .. } => {}
-            Node::End => return Ok(entries),
+    while let Some(entry) = kb.next_entry()? {
+        entries.push(entry);
+    }
+    Ok(entries)
+}
+
+/// A streaming reader over a KnowledgeBase document whose root has been read: one entry at a
+/// time, so a saved KnowledgeBase of any size parses in the memory of its largest entry.
+pub struct KbReader<R> {
+    walker: Walker<R>,
+    origin: String,
+    current: KbFacts,
+}
+
+impl<R: BufRead> KbReader<R> {
+    pub fn new(reader: Reader<R>, buf: Vec<u8>, origin: &str) -> Self {
+        KbReader {
+            walker: Walker::new(reader, buf, origin),
+            origin: origin.to_string(),
+            current: KbFacts::default(),
         }
+    }
+
+    /// The next `VULN`, or `None` when the document ends.
+    pub fn next_entry(&mut self) -> Result<Option<KbFacts>> {
+        const VULN: &str = "RESPONSE/VULN_LIST/VULN/";
+        loop {
+            let offset = self.walker.position();
+            match self.walker.next_node()? {
+                Node::Open {
+                    path: "RESPONSE/VULN_LIST/VULN",
+                } => {
+                    self.current = KbFacts::default();
+                }
+                Node::Open {
+                    path: "RESPONSE/ID_SET",
+                } => {
+                    return Err(Error::Unexpected {
+                        origin: self.origin.clone(),
+                        offset,
+                        problem: "the KnowledgeBase answer lists QIDs only (an ID_SET, as details=None answers); it holds no facts to read".into(),
+                    });
+                }
+                Node::Close { path, text } => {
+                    if path == "RESPONSE/VULN_LIST/VULN" {
+                        return Ok(Some(std::mem::take(&mut self.current)));
+                    }
+                    let Some(field) = path.strip_prefix(VULN) else {
+                        continue;
+                    };
+                    let text = text.trim();
+                    let current = &mut self.current;
+                    match field {
+                        "QID" => {
+                            current.qid = text.parse().map_err(|_| Error::Unexpected {
+                                origin: self.origin.clone(),
+                                offset,
+                                problem: format!(
+                                    "VULN/QID is not a number: {:?}",
+                                    text.chars().take(80).collect::<String>()
+                                ),
+                            })?
+                        }
+                        "VULN_TYPE" => current.vuln_type = text.to_string(),
+                        "SEVERITY_LEVEL" => current.severity = text.parse().ok(),
+                        "TITLE" => current.title = text.to_string(),
+                        "CATEGORY" => current.category = Some(text.to_string()),
+                        "PATCHABLE" => current.patchable = super::text::flag(text),
+                        "PUBLISHED_DATETIME" => current.published = Some(text.to_string()),
+                        "CVE_LIST/CVE/ID" => current.cves.push(text.to_string()),
+                        "CVSS/BASE" if !text.is_empty() => {
+                            current.cvss_base = Some(text.to_string())
+                        }
+                        "CVSS_V3/BASE" if !text.is_empty() => {
+                            current.cvss3_base = Some(text.to_string())
+                        }
+                        _ => {}
+                    }
+                }
+                Node::Open { .. } => {}
+                Node::End => return Ok(None),
+            }
+        }
+    }
+
+    /// Bytes consumed so far.
+    pub fn position(&self) -> u64 {
+        self.walker.position()
+    }
+
+    /// The bytes held between entries: the walker's buffers and the entry being read. Bounded by
+    /// the largest entry, never by the number of entries.
+    #[cfg(test)]
+    pub fn retained_bytes(&self) -> usize {
+        let c = &self.current;
+        self.walker.retained_bytes()
+            + c.vuln_type.capacity()
+            + c.title.capacity()
+            + c.cves.iter().map(String::capacity).sum::<usize>()
     }
 }
 

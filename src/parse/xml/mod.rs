@@ -23,6 +23,8 @@ pub mod baseline;
 pub mod document;
 pub mod host_list;
 pub mod knowledge_base;
+#[cfg(test)]
+mod memory_bounds;
 pub mod service_response;
 pub mod simple_return;
 pub mod text;

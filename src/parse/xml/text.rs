@@ -60,6 +60,17 @@ impl TextAssembler {
         }
     }
 
+    /// Checks a reference whose text nobody keeps (inside a skipped element) the way
+    /// [`push_ref`](Self::push_ref) would, so that keeping a field or not never decides whether
+    /// a document parses.
+    pub fn check_ref(r: &BytesRef<'_>) -> Result<(), String> {
+        match r.resolve_char_ref() {
+            Ok(Some(_)) => Ok(()),
+            Ok(None) if resolve_predefined_entity(r).is_some() => Ok(()),
+            _ => Err(r.to_string()),
+        }
+    }
+
     /// Appends the expansion of an entity or character reference.
     ///
     /// Returns `Err(name)` for an entity that is neither predefined nor a valid character
@@ -146,5 +157,16 @@ mod tests {
             t.push_ref(&mut out, &BytesRef::new("nbsp")).unwrap_err(),
             "nbsp"
         );
+    }
+
+    #[test]
+    fn a_reference_nobody_keeps_is_judged_as_one_that_is_kept() {
+        for name in [
+            "amp", "lt", "#x41", "#10", "nbsp", "#xD800", "#0", "", "#x", "copy",
+        ] {
+            let r = BytesRef::new(name);
+            let kept = TextAssembler::default().push_ref(&mut String::new(), &r);
+            assert_eq!(TextAssembler::check_ref(&r), kept.map(|_| ()), "&{name};");
+        }
     }
 }

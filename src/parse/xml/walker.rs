@@ -9,7 +9,7 @@ use std::io::BufRead;
 use quick_xml::Reader;
 use quick_xml::events::Event;
 
-use super::document::xml_error;
+use super::document::{MAX_DEPTH, too_deep, xml_error};
 use super::text::TextAssembler;
 use crate::error::{Error, Result};
 
@@ -61,8 +61,12 @@ impl<R: BufRead> Walker<R> {
         }
         loop {
             self.buf.clear();
+            let event_start = self.reader.buffer_position();
             match self.reader.read_event_into(&mut self.buf) {
                 Ok(Event::Start(e)) => {
+                    if self.ends.len() >= MAX_DEPTH {
+                        return Err(too_deep(&self.origin, event_start));
+                    }
                     let start = self.path.len() + usize::from(!self.path.is_empty());
                     if !self.path.is_empty() {
                         self.path.push('/');
@@ -86,10 +90,13 @@ impl<R: BufRead> Walker<R> {
                 Ok(Event::CData(c)) => self.assembler.push(&mut self.text, &c),
                 Ok(Event::GeneralRef(r)) => {
                     if let Err(name) = self.assembler.push_ref(&mut self.text, &r) {
+                        let name: String = name.chars().take(80).collect();
                         return Err(Error::Unexpected {
                             origin: self.origin.clone(),
-                            offset: self.reader.buffer_position(),
-                            problem: format!("undeclared entity reference &{name};"),
+                            offset: event_start,
+                            problem: format!(
+                                "undeclared entity reference &{name};: Qualys declares no entities, so the document is not well-formed XML"
+                            ),
                         });
                     }
                 }
@@ -100,7 +107,15 @@ impl<R: BufRead> Walker<R> {
                     });
                 }
                 Ok(_) => {}
-                Err(e) => return Err(xml_error(&self.reader, &self.origin, e)),
+                Err(e) => {
+                    return Err(xml_error(
+                        &self.reader,
+                        &self.origin,
+                        e,
+                        event_start,
+                        &self.buf,
+                    ));
+                }
             }
         }
     }
@@ -108,6 +123,16 @@ impl<R: BufRead> Walker<R> {
     /// Byte offset reached so far.
     pub fn position(&self) -> u64 {
         self.reader.buffer_position()
+    }
+
+    /// The bytes the walker holds on to between nodes: bounded by the deepest path and the
+    /// longest text of one element, never by the document's size.
+    #[cfg(test)]
+    pub fn retained_bytes(&self) -> usize {
+        self.buf.capacity()
+            + self.path.capacity()
+            + self.text.capacity()
+            + self.ends.capacity() * std::mem::size_of::<usize>()
     }
 }
 
