@@ -516,7 +516,8 @@ def first_request(stream, s):
         params = [("action", "list"), ("details", "All"), ("show_tags", "1"),
                   ("show_asset_id", "1")]
     else:  # no show_igs: information gathered is not part of the stream
-        params = [("action", "list"), ("show_tags", "1"), ("status", s["status"])]
+        params = [("action", "list"), ("show_tags", "1"), ("show_asset_id", "1"),
+                  ("status", s["status"])]
     params.append(("truncation_limit", str(s["truncation_limit"])))
     if stream == "vmdr-vulnerabilities":
         params += [(k, "1") for k in ("include_ignored", "include_disabled") if s[k]]
