@@ -58,6 +58,7 @@
 mod client;
 pub mod config;
 mod connector;
+pub mod diagnose;
 mod error;
 mod parse;
 pub mod qualys;

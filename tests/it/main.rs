@@ -2,6 +2,7 @@
 
 mod against_sim;
 mod catalogue;
+mod diagnose;
 mod cli;
 mod external_connector;
 mod helpers;
