@@ -97,7 +97,7 @@ impl Limits {
     pub fn describe(&self) -> String {
         let or_unknown = |v: Option<u64>| v.map_or_else(|| "?".to_string(), |v| v.to_string());
         let mut line = format!(
-            "{} of {} calls left in the {} s window; concurrency {} running of {}; a full pull needs about {} calls (estimate: {})",
+            "{} of {} calls left in the {} s window; concurrency {} running of {}; a full pull needs an estimated {} call(s) ({})",
             or_unknown(self.remaining),
             or_unknown(self.rate_limit),
             or_unknown(self.window_secs),
