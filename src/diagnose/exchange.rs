@@ -96,7 +96,11 @@ impl Prober {
             .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(timeout)
             .timeout(timeout)
-            .user_agent(concat!("qualys-harness/", env!("CARGO_PKG_VERSION"), " diagnose"));
+            .user_agent(concat!(
+                "qualys-harness/",
+                env!("CARGO_PKG_VERSION"),
+                " diagnose"
+            ));
         if loopback {
             builder = builder.no_proxy();
         }

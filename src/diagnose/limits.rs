@@ -189,7 +189,12 @@ mod tests {
         );
         assert_eq!(e.calls, 3 + 4);
         assert!(e.basis.contains("2500 hosts"), "{}", e.basis);
-        let unknown = estimate(&[StreamKind::PcPosture], None, Some(3), PageSizes::default());
+        let unknown = estimate(
+            &[StreamKind::PcPosture],
+            None,
+            Some(3),
+            PageSizes::default(),
+        );
         assert_eq!(unknown.calls, 1 + 3 * 2);
         assert!(unknown.basis.contains("lower bound"), "{}", unknown.basis);
     }

@@ -88,7 +88,10 @@ impl Options {
                 Error::config(
                     "streams",
                     format!("{:?} is not a stream", name.trim()),
-                    format!("give all, or a comma-separated list of: {}", StreamKind::names().join(", ")),
+                    format!(
+                        "give all, or a comma-separated list of: {}",
+                        StreamKind::names().join(", ")
+                    ),
                 )
             })?;
             if !chosen.contains(&kind) {
@@ -252,7 +255,10 @@ pub async fn diagnose(options: &Options, password: SecretString) -> Diagnosis {
     // 5. Streams.
     let mut reports = Vec::new();
     // Streams that share a probe share its answer: (calls, visible or (problem, remedy)).
-    type Answered = (Vec<ProbeCall>, std::result::Result<Visible, (String, String)>);
+    type Answered = (
+        Vec<ProbeCall>,
+        std::result::Result<Visible, (String, String)>,
+    );
     let mut answered: HashMap<*const Probe, Answered> = HashMap::new();
     let mut throttled: HashMap<crate::qualys::Family, &'static str> = HashMap::new();
     let mut policies = None;
@@ -386,7 +392,10 @@ pub async fn diagnose(options: &Options, password: SecretString) -> Diagnosis {
         },
         gateway_url_source: match &gateway {
             Some(Ok((_, source))) => Some(*source),
-            _ => options.gateway_url.as_ref().map(|_| report::GatewaySource::Given),
+            _ => options
+                .gateway_url
+                .as_ref()
+                .map(|_| report::GatewaySource::Given),
         },
         checks,
         limits,
@@ -399,7 +408,12 @@ pub async fn diagnose(options: &Options, password: SecretString) -> Diagnosis {
     }
 }
 
-fn fails(stream: &'static str, probes: Vec<ProbeCall>, problem: String, remedy: String) -> StreamReport {
+fn fails(
+    stream: &'static str,
+    probes: Vec<ProbeCall>,
+    problem: String,
+    remedy: String,
+) -> StreamReport {
     StreamReport {
         stream,
         verdict: Verdict::Fails,
@@ -413,7 +427,13 @@ fn fails(stream: &'static str, probes: Vec<ProbeCall>, problem: String, remedy: 
 /// The account check: `GET /msp/about.php` with Basic authentication. Returns its time.
 async fn account(prober: &Prober, base: &Url) -> std::result::Result<u64, (Error, Option<u64>)> {
     let answer = prober
-        .send(&endpoint::ABOUT, probe::url(base, &endpoint::ABOUT), Method::GET, None, Auth::Basic)
+        .send(
+            &endpoint::ABOUT,
+            probe::url(base, &endpoint::ABOUT),
+            Method::GET,
+            None,
+            Auth::Basic,
+        )
         .await
         .map_err(|e| (e, None))?;
     match answer.refusal() {

@@ -50,7 +50,8 @@ pub(super) async fn check(
 
     // DNS
     let started = Instant::now();
-    let lookup = tokio::time::timeout(timeout, tokio::net::lookup_host((host.as_str(), port))).await;
+    let lookup =
+        tokio::time::timeout(timeout, tokio::net::lookup_host((host.as_str(), port))).await;
     let took = ms(started);
     let addrs: Vec<SocketAddr> = match lookup {
         Err(_) => {
@@ -58,8 +59,13 @@ pub(super) async fn check(
                 Step::Dns,
                 Outcome::Failed,
                 took,
-                format!("DNS lookup of {host} timed out after {} s", timeout.as_secs()),
-                Some("check the DNS servers of this machine, or whether it can resolve public names at all"),
+                format!(
+                    "DNS lookup of {host} timed out after {} s",
+                    timeout.as_secs()
+                ),
+                Some(
+                    "check the DNS servers of this machine, or whether it can resolve public names at all",
+                ),
             );
         }
         Ok(Err(e)) => {
@@ -68,7 +74,9 @@ pub(super) async fn check(
                 Outcome::Failed,
                 took,
                 format!("{host} does not resolve: {e}"),
-                Some("check the spelling of the URL against your platform (https://www.qualys.com/platform-identification/) and the DNS of this machine"),
+                Some(
+                    "check the spelling of the URL against your platform (https://www.qualys.com/platform-identification/) and the DNS of this machine",
+                ),
             );
         }
         Ok(Ok(a)) => a.collect(),
@@ -87,7 +95,13 @@ pub(super) async fn check(
     } else {
         String::new()
     };
-    record(Step::Dns, Outcome::Ok, took, format!("{host} resolves to {}{more}", first.ip()), None)?;
+    record(
+        Step::Dns,
+        Outcome::Ok,
+        took,
+        format!("{host} resolves to {}{more}", first.ip()),
+        None,
+    )?;
 
     // TCP
     let proxy = proxy_in_environment().filter(|_| !platform::is_loopback(url));
@@ -98,7 +112,10 @@ pub(super) async fn check(
         Ok(Ok(stream)) => stream,
         failed => {
             let why = match failed {
-                Err(_) => format!("TCP connect to {first} timed out after {} s", timeout.as_secs()),
+                Err(_) => format!(
+                    "TCP connect to {first} timed out after {} s",
+                    timeout.as_secs()
+                ),
                 Ok(Err(e)) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
                     format!("TCP connect to {first} refused: nothing listens on port {port}")
                 }
@@ -120,11 +137,19 @@ pub(super) async fn check(
                 Outcome::Failed,
                 took,
                 why,
-                Some("check the port of the URL, and any firewall on the way (Qualys serves HTTPS on 443; outbound 443 must be open)"),
+                Some(
+                    "check the port of the URL, and any firewall on the way (Qualys serves HTTPS on 443; outbound 443 must be open)",
+                ),
             );
         }
     };
-    record(Step::Tcp, Outcome::Ok, took, format!("connected to {first}"), None)?;
+    record(
+        Step::Tcp,
+        Outcome::Ok,
+        took,
+        format!("connected to {first}"),
+        None,
+    )?;
 
     if url.scheme() != "https" {
         return Ok(());
@@ -171,8 +196,13 @@ pub(super) async fn check(
             Step::Tls,
             Outcome::Failed,
             took,
-            format!("TLS handshake timed out after {} s to {first}", timeout.as_secs()),
-            Some("something accepts the connection but does not speak TLS: check the port, and any proxy or firewall that inspects traffic"),
+            format!(
+                "TLS handshake timed out after {} s to {first}",
+                timeout.as_secs()
+            ),
+            Some(
+                "something accepts the connection but does not speak TLS: check the port, and any proxy or firewall that inspects traffic",
+            ),
         ),
         Ok(Err(e)) => {
             let certificate = e

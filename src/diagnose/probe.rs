@@ -32,9 +32,7 @@ use crate::stream::StreamKind;
 pub enum Probe {
     /// An FO list call with `truncation_limit=1`: one host and the truncation WARNING that
     /// says whether more follow. A refusal names the module permission.
-    FoOneRecord {
-        endpoint: &'static Endpoint,
-    },
+    FoOneRecord { endpoint: &'static Endpoint },
     /// `POST /auth` on the gateway, then the PCRS policy list (counted).
     GatewayPolicyList,
     /// A QPS count (`POST /qps/rest/3.0/count/...`): the number of records the user can see.
@@ -115,9 +113,13 @@ impl Probe {
     pub(super) async fn run(&self, prober: &Prober, base: &Url) -> ProbeOutcome {
         let mut calls = Vec::new();
         let result = match self {
-            Probe::FoOneRecord { endpoint } => fo_one_record(prober, base, endpoint, &mut calls).await,
+            Probe::FoOneRecord { endpoint } => {
+                fo_one_record(prober, base, endpoint, &mut calls).await
+            }
             Probe::GatewayPolicyList => gateway_policy_list(prober, base, &mut calls).await,
-            Probe::QpsCount { endpoint, of } => qps_count(prober, base, endpoint, of, &mut calls).await,
+            Probe::QpsCount { endpoint, of } => {
+                qps_count(prober, base, endpoint, of, &mut calls).await
+            }
         };
         ProbeOutcome { calls, result }
     }
@@ -176,7 +178,16 @@ async fn fo_one_record(
     calls: &mut Vec<ProbeCall>,
 ) -> Result<Visible> {
     let body = form(&[("action", "list"), ("truncation_limit", "1")]);
-    let answer = call(prober, endpoint, url(base, endpoint), Method::POST, body, Auth::Basic, calls).await?;
+    let answer = call(
+        prober,
+        endpoint,
+        url(base, endpoint),
+        Method::POST,
+        body,
+        Auth::Basic,
+        calls,
+    )
+    .await?;
     let origin = answer.facts.exchange.to_string();
     let (hosts, more) = count_hosts(answer.body.as_slice(), &origin)?;
     Ok(Visible {
@@ -228,7 +239,11 @@ fn count_hosts<R: BufRead>(input: R, origin: &str) -> Result<(u64, bool)> {
     Ok((hosts, more))
 }
 
-async fn gateway_policy_list(prober: &Prober, base: &Url, calls: &mut Vec<ProbeCall>) -> Result<Visible> {
+async fn gateway_policy_list(
+    prober: &Prober,
+    base: &Url,
+    calls: &mut Vec<ProbeCall>,
+) -> Result<Visible> {
     let login = prober.login_form();
     let answer = call(
         prober,
@@ -270,7 +285,16 @@ async fn qps_count(
     calls: &mut Vec<ProbeCall>,
 ) -> Result<Visible> {
     let body = Some(("text/xml", ServiceRequest::default().to_xml().into_bytes()));
-    let answer = call(prober, endpoint, url(base, endpoint), Method::POST, body, Auth::Basic, calls).await?;
+    let answer = call(
+        prober,
+        endpoint,
+        url(base, endpoint),
+        Method::POST,
+        body,
+        Auth::Basic,
+        calls,
+    )
+    .await?;
     let origin = answer.facts.exchange.to_string();
     let mut reader = document::reader(answer.body.as_slice());
     let mut buf = Vec::new();
@@ -279,7 +303,10 @@ async fn qps_count(
         return Err(Error::Unexpected {
             origin,
             offset: 0,
-            problem: format!("expected a ServiceResponse, got a <{}> document", root.name()),
+            problem: format!(
+                "expected a ServiceResponse, got a <{}> document",
+                root.name()
+            ),
         });
     }
     let (head, _) = service_response::read_head(reader, buf, &origin)?;
@@ -347,7 +374,8 @@ mod tests {
             <HOST_LIST><HOST><ID>1</ID><TAGS><TAG><NAME>HOST</NAME></TAG></TAGS></HOST></HOST_LIST>
             <WARNING><CODE>1980</CODE><URL>https://x/?id_min=2</URL></WARNING></RESPONSE></HOST_LIST_OUTPUT>"#;
         assert_eq!(count_hosts(page.as_bytes(), "t").unwrap(), (1, true));
-        let empty = "<HOST_LIST_OUTPUT><RESPONSE><DATETIME>x</DATETIME></RESPONSE></HOST_LIST_OUTPUT>";
+        let empty =
+            "<HOST_LIST_OUTPUT><RESPONSE><DATETIME>x</DATETIME></RESPONSE></HOST_LIST_OUTPUT>";
         assert_eq!(count_hosts(empty.as_bytes(), "t").unwrap(), (0, false));
     }
 
@@ -375,7 +403,9 @@ mod tests {
             Mock::given(method("POST"))
                 .and(path("/qps/rest/3.0/count/was/webapp"))
                 .and(header("content-type", "text/xml"))
-                .respond_with(ResponseTemplate::new(200).set_body_raw(body.to_string(), "application/xml"))
+                .respond_with(
+                    ResponseTemplate::new(200).set_body_raw(body.to_string(), "application/xml"),
+                )
                 .mount(&server)
                 .await;
             server
@@ -404,7 +434,11 @@ mod tests {
                 }
             ));
             let line = remedy(&e);
-            for words in ["API access", "WAS module", "\"Manage Web Applications\" permission"] {
+            for words in [
+                "API access",
+                "WAS module",
+                "\"Manage Web Applications\" permission",
+            ] {
                 assert!(line.contains(words), "{line}");
             }
             assert_eq!(outcome.calls.len(), 1);
@@ -430,7 +464,10 @@ mod tests {
             let base = Url::parse(&server.uri()).unwrap();
             let outcome = was_probe().run(&prober(), &base).await;
             let seen = outcome.result.unwrap();
-            assert_eq!((seen.count, seen.more, seen.of), (7, false, "web applications"));
+            assert_eq!(
+                (seen.count, seen.more, seen.of),
+                (7, false, "web applications")
+            );
         }
     }
 }

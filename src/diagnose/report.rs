@@ -202,8 +202,12 @@ impl Diagnosis {
         if let (Some(url), Some(source)) = (&self.gateway_url, self.gateway_url_source) {
             let how = match source {
                 GatewaySource::Given => "given",
-                GatewaySource::PlatformTable => "derived from the platform table: --gateway-url was not given",
-                GatewaySource::SameOrigin => "the platform URL's origin: --gateway-url was not given and the host is not a shared platform",
+                GatewaySource::PlatformTable => {
+                    "derived from the platform table: --gateway-url was not given"
+                }
+                GatewaySource::SameOrigin => {
+                    "the platform URL's origin: --gateway-url was not given and the host is not a shared platform"
+                }
             };
             let _ = writeln!(out, "gateway: {url} ({how})");
         }
@@ -230,7 +234,11 @@ impl Diagnosis {
             .max()
             .unwrap_or(6)
             .max(6);
-        let _ = writeln!(out, "{:<width$}  {:<15}  remedy / seen", "stream", "verdict");
+        let _ = writeln!(
+            out,
+            "{:<width$}  {:<15}  remedy / seen",
+            "stream", "verdict"
+        );
         for s in &self.streams {
             let note = match (s.verdict, &s.remedy, &s.visible) {
                 (Verdict::Works, _, Some(v)) => v.describe(),

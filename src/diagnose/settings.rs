@@ -35,7 +35,9 @@ pub(super) fn check(
     let mut checks = Vec::new();
     let api = check_api_server(platform_url, username, &mut checks);
     let gateway = needs_gateway.then(|| match gateway_url {
-        Some(g) => check_gateway(g, platform_url, &mut checks).map(|()| (g.clone(), GatewaySource::Given)),
+        Some(g) => {
+            check_gateway(g, platform_url, &mut checks).map(|()| (g.clone(), GatewaySource::Given))
+        }
         None => derive_gateway(platform_url, &api, &mut checks),
     });
     SettingsCheck {
@@ -134,10 +136,7 @@ fn check_api_server(url: &Url, username: &str, checks: &mut Vec<Check>) -> Resul
             } else {
                 ""
             };
-            checks.push(ok(
-                &target,
-                format!("the API server of {}{named}", p.name),
-            ));
+            checks.push(ok(&target, format!("the API server of {}{named}", p.name)));
         }
         UrlKind::Other => {
             checks.push(ok(
@@ -284,8 +283,12 @@ mod tests {
         );
         let blocked = c.api.unwrap_err();
         assert!(
-            blocked.remedy.contains("--platform-url https://qualysapi.qualys.com")
-                && blocked.remedy.contains("--gateway-url https://gateway.qg1.apps.qualys.com"),
+            blocked
+                .remedy
+                .contains("--platform-url https://qualysapi.qualys.com")
+                && blocked
+                    .remedy
+                    .contains("--gateway-url https://gateway.qg1.apps.qualys.com"),
             "{}",
             blocked.remedy
         );
@@ -294,7 +297,12 @@ mod tests {
 
     #[test]
     fn the_gateway_is_derived_from_the_platform_table() {
-        let c = check(&url("https://qualysapi.qualys.com"), None, "quays_ab1", true);
+        let c = check(
+            &url("https://qualysapi.qualys.com"),
+            None,
+            "quays_ab1",
+            true,
+        );
         assert!(c.api.is_ok());
         let (g, source) = c.gateway.unwrap().unwrap();
         assert_eq!(g.as_str(), "https://gateway.qg1.apps.qualys.com/");
@@ -303,9 +311,18 @@ mod tests {
 
     #[test]
     fn a_username_of_another_confirmed_platform_stops_the_diagnosis() {
-        let c = check(&url("https://qualysapi.qualys.eu"), None, "quays_ab1", false);
+        let c = check(
+            &url("https://qualysapi.qualys.eu"),
+            None,
+            "quays_ab1",
+            false,
+        );
         let blocked = c.api.unwrap_err();
-        assert!(blocked.problem.contains("names platform US1"), "{}", blocked.problem);
+        assert!(
+            blocked.problem.contains("names platform US1"),
+            "{}",
+            blocked.problem
+        );
         assert!(blocked.remedy.contains("https://qualysapi.qualys.com"));
         let uncertain = check(
             &url("https://qualysapi.qg1.apps.qualys.co.uk"),
@@ -313,14 +330,27 @@ mod tests {
             "quays_ab1",
             false,
         );
-        assert!(uncertain.api.is_ok(), "UK1's identifier is unconfirmed: a warning");
+        assert!(
+            uncertain.api.is_ok(),
+            "UK1's identifier is unconfirmed: a warning"
+        );
         assert_eq!(uncertain.checks[0].outcome, Outcome::Warning);
     }
 
     #[test]
     fn web_ui_and_endpoint_urls_are_refused_with_the_api_server_url() {
-        let ui = check(&url("https://qualysguard.qg2.apps.qualys.com"), None, "u", false);
-        assert!(ui.api.unwrap_err().remedy.contains("qualysapi.qg2.apps.qualys.com"));
+        let ui = check(
+            &url("https://qualysguard.qg2.apps.qualys.com"),
+            None,
+            "u",
+            false,
+        );
+        assert!(
+            ui.api
+                .unwrap_err()
+                .remedy
+                .contains("qualysapi.qg2.apps.qualys.com")
+        );
         let endpoint = check(
             &url("https://qualysapi.qualys.com/api/2.0/fo/asset/host/"),
             None,

@@ -79,8 +79,20 @@ async fn every_demo_user_gets_the_verdict_the_faq_gives() {
         ),
         ("quays_ex1", Fails, Fails, Fails, "renew"),
         ("quays_noapi1", Fails, Fails, Fails, "API access checkbox"),
-        ("quays_novm1", Fails, Fails, Works, "\"Manage VM module\" permission"),
-        ("quays_nopc1", Works, Works, Fails, "\"Manage PC module\" permission"),
+        (
+            "quays_novm1",
+            Fails,
+            Fails,
+            Works,
+            "\"Manage VM module\" permission",
+        ),
+        (
+            "quays_nopc1",
+            Works,
+            Works,
+            Fails,
+            "\"Manage PC module\" permission",
+        ),
         ("quays_nowas1", Works, Works, Works, ""),
         ("quays_scoped1", Works, Works, Works, ""),
     ];
@@ -89,7 +101,11 @@ async fn every_demo_user_gets_the_verdict_the_faq_gives() {
         let d = diagnose_as(&sim, user).await;
         let text = d.to_text();
         assert_eq!(
-            (verdict(&d, VMDR_ASSETS), verdict(&d, VMDR_VULNS), verdict(&d, PC)),
+            (
+                verdict(&d, VMDR_ASSETS),
+                verdict(&d, VMDR_VULNS),
+                verdict(&d, PC)
+            ),
             (assets, vulns, pc),
             "{user}:\n{text}"
         );
@@ -115,7 +131,10 @@ async fn every_demo_user_gets_the_verdict_the_faq_gives() {
     let account = check(&na, Step::Account);
     assert_eq!(account.outcome, Outcome::Failed);
     assert!(account.detail.contains("CODE 2003"), "{}", account.detail);
-    assert_eq!(na.requests.sent, 1, "nothing is probed after the account fails");
+    assert_eq!(
+        na.requests.sent, 1,
+        "nothing is probed after the account fails"
+    );
     let ex = diagnose_as(&sim, "quays_ex1").await;
     assert!(check(&ex, Step::Account).detail.contains("CODE 2001"));
 }
@@ -149,7 +168,11 @@ async fn the_probes_read_one_record_and_the_server_sees_exactly_the_budgeted_req
     }
     let assets = d.streams.iter().find(|s| s.stream == VMDR_ASSETS).unwrap();
     let seen = assets.visible.as_ref().expect("a visible count");
-    assert_eq!((seen.count, seen.more), (1, true), "one host read, more follow");
+    assert_eq!(
+        (seen.count, seen.more),
+        (1, true),
+        "one host read, more follow"
+    );
     let pc = d.streams.iter().find(|s| s.stream == PC).unwrap();
     assert!(pc.visible.as_ref().is_some_and(|v| v.count > 0));
     let limits = d.limits.as_ref().expect("the FO answers carry limits");
@@ -209,15 +232,24 @@ async fn a_certificate_nobody_vouches_for_names_the_certificate_and_ca_cert() {
         .await
         .expect("the TLS simulator starts");
     let url = sim.base_url().to_string();
-    let untrusted = diagnose(&options(&url, "quays_ab1"), SecretString::from(DEMO_PASSWORD)).await;
+    let untrusted = diagnose(
+        &options(&url, "quays_ab1"),
+        SecretString::from(DEMO_PASSWORD),
+    )
+    .await;
     let tls = check(&untrusted, Step::Tls);
     assert_eq!(tls.outcome, Outcome::Failed, "{}", untrusted.to_text());
     assert!(tls.detail.contains("certificate"), "{}", tls.detail);
     assert!(
-        tls.remedy.as_deref().is_some_and(|r| r.contains("--ca-cert")),
+        tls.remedy
+            .as_deref()
+            .is_some_and(|r| r.contains("--ca-cert")),
         "{tls:?}"
     );
-    assert_eq!(untrusted.requests.sent, 0, "no credentials to an unverified server");
+    assert_eq!(
+        untrusted.requests.sent, 0,
+        "no credentials to an unverified server"
+    );
     assert_eq!(untrusted.exit_code, 3);
 
     let mut trusted = options(&url, "quays_ab1");
@@ -236,7 +268,11 @@ async fn a_platform_url_of_another_platform_is_named_before_anything_is_sent() {
     .await;
     let settings = check(&d, Step::Settings);
     assert_eq!(settings.outcome, Outcome::Failed);
-    assert!(settings.detail.contains("names platform US1"), "{}", settings.detail);
+    assert!(
+        settings.detail.contains("names platform US1"),
+        "{}",
+        settings.detail
+    );
     assert!(
         settings
             .remedy
@@ -244,7 +280,10 @@ async fn a_platform_url_of_another_platform_is_named_before_anything_is_sent() {
             .is_some_and(|r| r.contains("https://qualysapi.qualys.com")),
         "{settings:?}"
     );
-    assert!(d.checks.iter().all(|c| c.step == Step::Settings), "no network step");
+    assert!(
+        d.checks.iter().all(|c| c.step == Step::Settings),
+        "no network step"
+    );
     assert_eq!(d.exit_code, 3);
 }
 
@@ -256,7 +295,11 @@ async fn a_gateway_given_as_platform_url_and_a_server_given_as_gateway_are_both_
     )
     .await;
     let settings = check(&d, Step::Settings);
-    assert!(settings.detail.contains("API gateway"), "{}", settings.detail);
+    assert!(
+        settings.detail.contains("API gateway"),
+        "{}",
+        settings.detail
+    );
     assert!(
         settings.remedy.as_deref().is_some_and(|r| r
             .contains("--platform-url https://qualysapi.qualys.com")
@@ -327,7 +370,10 @@ async fn the_exit_code_is_0_when_all_work_3_when_one_fails_and_2_for_bad_argumen
     );
     // A stream this build does not implement, named on its own, does not work.
     assert_eq!(
-        run("quays_ab1", &["--streams", "was-assets"]).await.status.code(),
+        run("quays_ab1", &["--streams", "was-assets"])
+            .await
+            .status
+            .code(),
         Some(3)
     );
     assert_eq!(
@@ -339,19 +385,39 @@ async fn the_exit_code_is_0_when_all_work_3_when_one_fails_and_2_for_bad_argumen
     );
     let bad = run("quays_ab1", &["--streams", "vmdr-everything"]).await;
     assert_eq!(bad.status.code(), Some(2), "{}", all_output(&bad));
-    assert!(all_output(&bad).contains("vmdr-assets"), "the valid names are listed");
+    assert!(
+        all_output(&bad).contains("vmdr-assets"),
+        "the valid names are listed"
+    );
     let not_url = qharness(
-        args(&["diagnose", "--platform-url", "qualysapi", "--username", "quays_ab1"]),
+        args(&[
+            "diagnose",
+            "--platform-url",
+            "qualysapi",
+            "--username",
+            "quays_ab1",
+        ]),
         DEMO_PASSWORD,
     )
     .await;
     assert_eq!(not_url.status.code(), Some(2), "{}", all_output(&not_url));
     let no_password = qharness(
-        args(&["diagnose", "--platform-url", &url, "--username", "quays_ab1"]),
+        args(&[
+            "diagnose",
+            "--platform-url",
+            &url,
+            "--username",
+            "quays_ab1",
+        ]),
         "",
     )
     .await;
-    assert_eq!(no_password.status.code(), Some(2), "{}", all_output(&no_password));
+    assert_eq!(
+        no_password.status.code(),
+        Some(2),
+        "{}",
+        all_output(&no_password)
+    );
 }
 
 #[tokio::test]
@@ -359,7 +425,14 @@ async fn json_output_follows_the_documented_schema() {
     let sim = spawn_demo().await;
     let url = sim.base_url().to_string();
     let out = qharness(
-        args(&["diagnose", "--platform-url", &url, "--username", "quays_nopc1", "--json"]),
+        args(&[
+            "diagnose",
+            "--platform-url",
+            &url,
+            "--username",
+            "quays_nopc1",
+            "--json",
+        ]),
         DEMO_PASSWORD,
     )
     .await;
@@ -426,17 +499,33 @@ async fn the_password_is_in_no_output_whatever_happens() {
         ("quays_na1", true),
         ("quays_nopc1", false),
     ] {
-        let mut a = args(&["-vv", "diagnose", "--platform-url", &url, "--username", user]);
+        let mut a = args(&[
+            "-vv",
+            "diagnose",
+            "--platform-url",
+            &url,
+            "--username",
+            user,
+        ]);
         if json {
             a.push("--json".into());
         }
         let out = qharness(a, PASSWORD).await;
         let all = all_output(&out);
-        assert!(!all.contains(PASSWORD), "{user}: the password leaked:\n{all}");
+        assert!(
+            !all.contains(PASSWORD),
+            "{user}: the password leaked:\n{all}"
+        );
         assert!(!all.is_empty());
     }
     let ok = qharness(
-        args(&["diagnose", "--platform-url", &url, "--username", "quays_ci1"]),
+        args(&[
+            "diagnose",
+            "--platform-url",
+            &url,
+            "--username",
+            "quays_ci1",
+        ]),
         PASSWORD,
     )
     .await;

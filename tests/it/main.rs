@@ -2,8 +2,8 @@
 
 mod against_sim;
 mod catalogue;
-mod diagnose;
 mod cli;
+mod diagnose;
 mod external_connector;
 mod helpers;
 mod pc_catalogue;
