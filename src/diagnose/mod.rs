@@ -294,7 +294,9 @@ pub async fn diagnose(options: &Options, password: SecretString) -> Diagnosis {
                 reports.push(fails(name, Vec::new(), b.problem, b.remedy));
                 continue;
             }
-            (Ok(_), None) => unreachable!("a missing prober blocks every branch"),
+            (Ok(_), None) => unreachable!(
+                "a prober that could not be built sets every branch to Err above, so no branch is open without one"
+            ),
         };
         if let Some(first) = throttled.get(&family) {
             reports.push(StreamReport {

@@ -108,20 +108,20 @@ pub(super) async fn check(
     let started = Instant::now();
     let connected = tokio::time::timeout(timeout, TcpStream::connect(first)).await;
     let took = ms(started);
+    let connected = match connected {
+        Ok(Ok(stream)) => Ok(stream),
+        Err(_) => Err(format!(
+            "TCP connect to {first} timed out after {} s",
+            timeout.as_secs()
+        )),
+        Ok(Err(e)) if e.kind() == std::io::ErrorKind::ConnectionRefused => Err(format!(
+            "TCP connect to {first} refused: nothing listens on port {port}"
+        )),
+        Ok(Err(e)) => Err(format!("TCP connect to {first} failed: {e}")),
+    };
     let tcp = match connected {
-        Ok(Ok(stream)) => stream,
-        failed => {
-            let why = match failed {
-                Err(_) => format!(
-                    "TCP connect to {first} timed out after {} s",
-                    timeout.as_secs()
-                ),
-                Ok(Err(e)) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
-                    format!("TCP connect to {first} refused: nothing listens on port {port}")
-                }
-                Ok(Err(e)) => format!("TCP connect to {first} failed: {e}"),
-                Ok(Ok(_)) => unreachable!("handled above"),
-            };
+        Ok(stream) => stream,
+        Err(why) => {
             if let Some(var) = proxy {
                 // The requests go through the proxy; a direct connection is allowed to fail.
                 return record(
