@@ -13,8 +13,9 @@
 //! 4. **Limits** ([`limits`]): what the rate-limit headers say, against an estimate of the calls
 //!    a full pull needs.
 //! 5. **Streams** ([`probe`]): per stream, the smallest call that proves access.
-//! 6. **Verdict** ([`report`]): works, fails, not checked or not implemented per stream, with one
-//!    line of remedy; text or JSON.
+//! 6. **Verdict** ([`report`]): per stream works, fails (the settings cannot work, or Qualys
+//!    refused), not checked (the network stopped the diagnosis before the account was tested) or
+//!    not implemented, with one line of remedy; text or JSON.
 //!
 //! The API server branch (account, VMDR and WAS probes) and the gateway branch (Policy
 //! Compliance) are separate: a gateway URL mistake fails PC and leaves VMDR alone.
@@ -48,7 +49,7 @@ use self::probe::Probe;
 use self::report::{
     Check, Diagnosis, Outcome, ProbeCall, Requests, SCHEMA, Step, StreamReport, Verdict, Visible,
 };
-use crate::error::{Error, Result, Throttle};
+use crate::error::{Error, Result};
 use crate::qualys::endpoint;
 use crate::qualys::platform;
 use crate::stream::StreamKind;
@@ -152,6 +153,10 @@ impl Options {
 pub(crate) struct Blocked {
     pub problem: String,
     pub remedy: String,
+    /// Whether the streams behind are known to fail (the settings cannot work, Qualys refused
+    /// the account) or were not checked (the network stopped the diagnosis before the account
+    /// and the permissions were tested).
+    pub stream_fails: bool,
 }
 
 /// Runs the diagnosis. Never fails: every failure is a finding in the report.
@@ -208,6 +213,7 @@ pub async fn diagnose(options: &Options, password: SecretString) -> Diagnosis {
             let blocked = Blocked {
                 problem: e.to_string(),
                 remedy: "fix the --ca-cert file".into(),
+                stream_fails: false,
             };
             api = Err(blocked.clone());
             gateway = gateway.map(|_| Err(blocked));
@@ -244,6 +250,7 @@ pub async fn diagnose(options: &Options, password: SecretString) -> Diagnosis {
                 api = Err(Blocked {
                     problem: format!("account: {}", without_remediation(&e)),
                     remedy,
+                    stream_fails: true,
                 });
             }
         }
@@ -260,7 +267,6 @@ pub async fn diagnose(options: &Options, password: SecretString) -> Diagnosis {
         std::result::Result<Visible, (String, String)>,
     );
     let mut answered: HashMap<*const Probe, Answered> = HashMap::new();
-    let mut throttled: HashMap<crate::qualys::Family, &'static str> = HashMap::new();
     let mut policies = None;
     for &stream in &options.streams {
         let name = stream.row().name;
@@ -283,6 +289,7 @@ pub async fn diagnose(options: &Options, password: SecretString) -> Diagnosis {
                 None => Err(Blocked {
                     problem: "no gateway URL".into(),
                     remedy: "give --gateway-url".into(),
+                    stream_fails: true,
                 }),
             }
         } else {
@@ -291,36 +298,17 @@ pub async fn diagnose(options: &Options, password: SecretString) -> Diagnosis {
         let (base, prober) = match (branch, &prober) {
             (Ok(base), Some(p)) => (base, p),
             (Err(b), _) => {
-                reports.push(fails(name, Vec::new(), b.problem, b.remedy));
+                let mut report = fails(name, Vec::new(), b.problem, b.remedy);
+                if !b.stream_fails {
+                    report.verdict = Verdict::NotChecked;
+                }
+                reports.push(report);
                 continue;
             }
             (Ok(_), None) => unreachable!(
                 "a prober that could not be built sets every branch to Err above, so no branch is open without one"
             ),
         };
-        if let Some(first) = throttled.get(&family) {
-            reports.push(StreamReport {
-                stream: name,
-                verdict: Verdict::NotChecked,
-                probes: Vec::new(),
-                visible: None,
-                problem: Some(format!(
-                    "not sent: the {} rate limit refused the {first} probe, and another call would only be refused too",
-                    family.name()
-                )),
-                remedy: Some(probe::remedy(&Error::Throttled {
-                    kind: Throttle::Rate,
-                    exchange: crate::error::Exchange {
-                        endpoint: String::new(),
-                        status: None,
-                        page: None,
-                    },
-                    message: Box::default(),
-                    wait: None,
-                })),
-            });
-            continue;
-        }
         let key: *const Probe = &row.probe;
         let (calls, result) = match answered.get(&key) {
             Some(done) => done.clone(),
@@ -328,12 +316,7 @@ pub async fn diagnose(options: &Options, password: SecretString) -> Diagnosis {
                 let outcome = row.probe.run(prober, &base).await;
                 let result = match outcome.result {
                     Ok(v) => Ok(v),
-                    Err(e) => {
-                        if matches!(e, Error::Throttled { .. }) {
-                            throttled.insert(family, name);
-                        }
-                        Err((e.to_string(), probe::remedy(&e)))
-                    }
+                    Err(e) => Err((e.to_string(), probe::remedy(&e))),
                 };
                 answered.insert(key, (outcome.calls.clone(), result.clone()));
                 (outcome.calls, result)

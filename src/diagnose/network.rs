@@ -42,6 +42,7 @@ pub(super) async fn check(
             Err(Blocked {
                 problem: format!("network: {target}: {detail}"),
                 remedy: remedy.unwrap_or_default().to_string(),
+                stream_fails: false,
             })
         } else {
             Ok(())

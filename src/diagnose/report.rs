@@ -128,7 +128,8 @@ pub struct StreamReport {
 pub enum Verdict {
     Works,
     Fails,
-    /// Not probed: a budget or limit reason, given in `problem`.
+    /// Not probed: the network (DNS, TCP, TLS) stopped the diagnosis before the account and the
+    /// permissions were tested; `problem` and `remedy` say why.
     NotChecked,
     /// This build has no implementation of the stream.
     NotImplemented,

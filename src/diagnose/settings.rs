@@ -61,6 +61,7 @@ fn check_api_server(url: &Url, username: &str, checks: &mut Vec<Check>) -> Resul
         Err(Blocked {
             problem: format!("settings: {detail}"),
             remedy,
+            stream_fails: true,
         })
     };
     if url.path().contains("/api/") || url.path().contains("/fo/") || url.query().is_some() {
@@ -172,6 +173,7 @@ fn check_gateway(url: &Url, platform_url: &Url, checks: &mut Vec<Check>) -> Resu
         Err(Blocked {
             problem: format!("settings: {detail}"),
             remedy,
+            stream_fails: true,
         })
     };
     match platform::classify(url) {
@@ -228,6 +230,7 @@ fn derive_gateway(
             Url::parse(&p.gateway_url()).map_err(|e| Blocked {
                 problem: format!("the platform table's gateway URL does not parse: {e}"),
                 remedy: "report this as a bug; meanwhile give --gateway-url".into(),
+                stream_fails: true,
             })?,
             GatewaySource::PlatformTable,
             format!(
