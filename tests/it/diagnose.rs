@@ -266,6 +266,12 @@ async fn a_certificate_nobody_vouches_for_names_the_certificate_and_ca_cert() {
         untrusted.requests.sent, 0,
         "no credentials to an unverified server"
     );
+    assert_eq!(
+        verdict(&untrusted, VMDR_ASSETS),
+        Verdict::NotChecked,
+        "the account was never tested"
+    );
+    assert!(remedy(&untrusted, VMDR_ASSETS).contains("--ca-cert"));
     assert_eq!(untrusted.exit_code, 3);
 
     let mut trusted = options(&url, "quays_ab1");
