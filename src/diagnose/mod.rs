@@ -266,7 +266,7 @@ pub async fn diagnose(options: &Options, password: SecretString) -> Diagnosis {
         Vec<ProbeCall>,
         std::result::Result<Visible, (String, String)>,
     );
-    let mut answered: HashMap<*const Probe, Answered> = HashMap::new();
+    let mut answered: HashMap<&'static Probe, Answered> = HashMap::new();
     let mut policies = None;
     for &stream in &options.streams {
         let name = stream.row().name;
@@ -309,8 +309,8 @@ pub async fn diagnose(options: &Options, password: SecretString) -> Diagnosis {
                 "a prober that could not be built sets every branch to Err above, so no branch is open without one"
             ),
         };
-        let key: *const Probe = &row.probe;
-        let (calls, result) = match answered.get(&key) {
+        let key: &'static Probe = &row.probe;
+        let (calls, result) = match answered.get(key) {
             Some(done) => done.clone(),
             None => {
                 let outcome = row.probe.run(prober, &base).await;

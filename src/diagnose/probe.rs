@@ -27,8 +27,8 @@ use crate::qualys::endpoint::{self, Endpoint};
 use crate::qualys::{Family, Permission};
 use crate::stream::StreamKind;
 
-/// The smallest call that proves a stream works.
-#[derive(Debug, PartialEq, Eq)]
+/// The smallest call that proves a stream works. Two rows with equal probes share one call.
+#[derive(Debug, PartialEq, Eq, Hash)]
 pub enum Probe {
     /// An FO list call with `truncation_limit=1`: one host and the truncation WARNING that
     /// says whether more follow. A refusal names the module permission.
@@ -366,6 +366,16 @@ mod tests {
         for s in crate::stream::registry::STREAMS {
             assert!(row(s.kind).is_some(), "no probe row for {}", s.name);
         }
+    }
+
+    #[test]
+    fn both_was_streams_share_one_probe_by_value() {
+        let shared: std::collections::HashSet<&Probe> =
+            [StreamKind::WasAssets, StreamKind::WasFindings]
+                .into_iter()
+                .map(|s| &row(s).unwrap().probe)
+                .collect();
+        assert_eq!(shared.len(), 1, "one count/was/webapp call for both");
     }
 
     #[test]
