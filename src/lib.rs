@@ -40,7 +40,8 @@
 //! ([`scenario`]) and the tests all call it. The simulated server ([`sim`]) is the other side of
 //! every test. [`record`] keeps a live session as a redacted replay set for the simulator
 //! (`fetch --record` through the client's capture hook, or a recording proxy) and pins it as a
-//! scenario.
+//! scenario. [`diagnose`] checks a connection step by step and names the cause of a failure
+//! (`qharness diagnose`).
 //!
 //! ```no_run
 //! # async fn example() -> qualys_harness::Result<()> {
@@ -58,6 +59,7 @@
 mod client;
 pub mod config;
 mod connector;
+pub mod diagnose;
 mod error;
 mod parse;
 pub mod qualys;

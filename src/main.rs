@@ -50,6 +50,48 @@ enum Command {
     /// Record a live session through a reverse proxy as a redacted replay set, or check a set
     /// for anything unredacted (--check DIR).
     Record(RecordArgs),
+    /// Test a connection and name the cause of a failure: settings, network, account, limits
+    /// and one probe per stream (at most 7 requests). Exit 0 when every selected stream works,
+    /// 3 otherwise, 2 for bad arguments. The password comes from QUALYS_PASSWORD or
+    /// --password-file.
+    Diagnose(DiagnoseArgs),
+}
+
+#[derive(Args)]
+struct DiagnoseArgs {
+    /// The API server URL, e.g. https://qualysapi.qualys.com.
+    #[arg(long)]
+    platform_url: String,
+    /// The Qualys API user.
+    #[arg(long)]
+    username: String,
+    /// The API gateway URL (Policy Compliance); derived from the platform table when absent.
+    #[arg(long)]
+    gateway_url: Option<String>,
+    /// `all`, or a comma-separated list of streams.
+    #[arg(long, default_value = "all")]
+    streams: String,
+    /// Print the diagnosis as JSON (schema 1, see README "Diagnosing a connection").
+    #[arg(long)]
+    json: bool,
+    /// A file holding the password (first line); otherwise QUALYS_PASSWORD.
+    #[arg(long)]
+    password_file: Option<PathBuf>,
+    /// Extra CA certificate (PEM) to trust, e.g. the simulator's or a proxy's.
+    #[arg(long)]
+    ca_cert: Option<PathBuf>,
+    /// Seconds each network step and each request may take.
+    #[arg(long, default_value_t = 30)]
+    timeout_secs: u64,
+    /// The number of hosts the subscription holds, for the estimate of calls a full pull needs.
+    #[arg(long)]
+    hosts: Option<u64>,
+    /// The page size of the estimate (the connector's truncation_limit).
+    #[arg(long, default_value_t = 1000)]
+    truncation_limit: u64,
+    /// The posture batch size of the estimate (the connector's host_batch_size).
+    #[arg(long, default_value_t = 5000)]
+    host_batch_size: u64,
 }
 
 /// How a recording is redacted (`fetch --record`, `record`).
@@ -499,6 +541,10 @@ fn main() -> ExitCode {
         }))),
         Command::Synth(args) => done(synth(args)),
         Command::Record(args) => done(runtime.block_on(record_command(args))),
+        Command::Diagnose(args) => match runtime.block_on(diagnose(args)) {
+            Ok(code) => return code,
+            Err(e) => Err(e),
+        },
     };
     // A parser thread of an interrupted fetch ends as soon as it sees its body end; do not wait
     // on anything longer than that.
@@ -627,6 +673,70 @@ async fn fetch(args: FetchArgs) -> Result<Outcome> {
         .drain(..config_warnings.min(summary.warnings.len()));
     eprintln!("{}", summary.describe());
     Ok(Outcome::Done)
+}
+
+/// `diagnose`: the arguments are checked (exit 2), then the diagnosis runs and its verdict is
+/// the exit code (0 or 3).
+async fn diagnose(args: DiagnoseArgs) -> Result<ExitCode> {
+    use qualys_harness::diagnose::{self, Options, limits::PageSizes};
+    let platform_url = Options::parse_url("platform_url", &args.platform_url)?;
+    let gateway_url = match &args.gateway_url {
+        Some(g) => Some(Options::parse_url("gateway_url", g)?),
+        None => None,
+    };
+    let username = args.username.trim().to_string();
+    if username.is_empty() {
+        return Err(Error::config(
+            "username",
+            "no username given",
+            "pass --username (the Qualys API user, e.g. quays_ab1)",
+        ));
+    }
+    let (streams, named) = Options::parse_streams(&args.streams)?;
+    if args.timeout_secs == 0 || args.truncation_limit == 0 || args.host_batch_size == 0 {
+        return Err(Error::config(
+            "diagnose",
+            "--timeout-secs, --truncation-limit and --host-batch-size must be at least 1",
+            "give a positive number",
+        ));
+    }
+    let settings = CommonSettings {
+        password_file: args.password_file.clone(),
+        ..CommonSettings::default()
+    };
+    let password = settings.resolve_password(std::env::var(PASSWORD_ENV).ok())?;
+    let ca_cert_pem = match &args.ca_cert {
+        Some(p) => {
+            Some(std::fs::read(p).map_err(|e| Error::io("reading the CA certificate", p, e))?)
+        }
+        None => None,
+    };
+    let options = Options {
+        platform_url,
+        gateway_url,
+        username,
+        streams,
+        named,
+        ca_cert_pem,
+        timeout: Duration::from_secs(args.timeout_secs),
+        hosts: args.hosts,
+        pages: PageSizes {
+            truncation_limit: args.truncation_limit,
+            host_batch_size: args.host_batch_size,
+        },
+    };
+    let diagnosis = diagnose::diagnose(&options, password).await;
+    if args.json {
+        let text = serde_json::to_string_pretty(&diagnosis).map_err(|e| Error::Unexpected {
+            origin: "diagnose".into(),
+            offset: 0,
+            problem: format!("the diagnosis does not serialise: {e}"),
+        })?;
+        println!("{text}");
+    } else {
+        print!("{}", diagnosis.to_text());
+    }
+    Ok(ExitCode::from(diagnosis.exit_code))
 }
 
 /// `fetch --record DIR`: the run, then the recording, its scenario and its check.

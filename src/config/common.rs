@@ -333,7 +333,8 @@ impl CommonSettings {
         Ok(url)
     }
 
-    fn resolve_password(&self, password_env: Option<String>) -> Result<SecretString> {
+    /// The password: the first line of `password_file`, else the environment variable's value.
+    pub fn resolve_password(&self, password_env: Option<String>) -> Result<SecretString> {
         if let Some(path) = &self.password_file {
             let text = std::fs::read_to_string(path).map_err(|e| {
                 Error::config(

@@ -4,6 +4,7 @@ mod against_sim;
 mod catalogue;
 mod cli;
 mod cli_failures;
+mod diagnose;
 mod external_connector;
 mod helpers;
 mod parser_properties;
