@@ -10,7 +10,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
-use qualys_harness::config::{CommonSettings, PASSWORD_ENV, StatusList, VmdrSettings};
+use qualys_harness::config::{
+    CommonSettings, FindingTypeList, PASSWORD_ENV, StatusList, VmdrSettings, WasSettings,
+};
 use qualys_harness::scenario::{self, Verdict, catalogue, report};
 use qualys_harness::sim::{self, SynthOptions, SynthStream};
 use qualys_harness::{
@@ -71,16 +73,18 @@ struct ServeArgs {
 
 #[derive(Args)]
 struct SynthArgs {
-    /// vmdr-vulnerabilities (Host List Detection) or vmdr-assets (Host List).
+    /// vmdr-vulnerabilities (Host List Detection), vmdr-assets (Host List) or was-findings
+    /// (a verbose WAS findings search).
     #[arg(long, value_enum)]
     stream: SynthStream,
-    /// Number of hosts.
+    /// Number of hosts (web applications for was-findings).
     #[arg(long, conflicts_with = "size", required_unless_present = "size")]
     hosts: Option<u64>,
     /// Stop adding hosts once the file reaches this size (e.g. 200MB, 1GB).
     #[arg(long, value_parser = sim::synthetic::parse_size)]
     size: Option<u64>,
-    /// Mean detections per host (exponential, capped at 200).
+    /// Mean detections per host (exponential, capped at 200); for was-findings, the findings
+    /// of each web application.
     #[arg(long, default_value_t = 50.0)]
     detections_per_host: f64,
     /// Seed: the same seed writes the same bytes.
@@ -102,7 +106,7 @@ struct ConformArgs {
 
 #[derive(Args)]
 struct FetchArgs {
-    /// The stream: vmdr-assets or vmdr-vulnerabilities.
+    /// The stream: vmdr-assets, vmdr-vulnerabilities, was-assets or was-findings.
     #[arg(long)]
     stream: Option<StreamKind>,
     /// The platform's API server URL, e.g. https://qualysapi.qualys.com (US1).
@@ -114,6 +118,9 @@ struct FetchArgs {
     /// The VMDR module's settings (flattened: the flags keep their names and places).
     #[command(flatten)]
     vmdr: VmdrFlags,
+    /// The WAS module's settings.
+    #[command(flatten)]
+    was: WasFlags,
     /// Extra CA certificate (PEM) to trust, e.g. the simulator's.
     #[arg(long)]
     ca_cert: Option<PathBuf>,
@@ -187,6 +194,27 @@ impl VmdrFlags {
     }
 }
 
+/// The flags of the WAS module's settings ([`WasSettings`]).
+#[derive(Args)]
+struct WasFlags {
+    /// WAS finding types, comma-separated: VULNERABILITY,SENSITIVE_CONTENT,INFORMATION_GATHERED
+    /// (default: all three).
+    #[arg(long)]
+    finding_types: Option<String>,
+    /// WAS records per page, 1 to 1000 (default 1000).
+    #[arg(long, allow_negative_numbers = true)]
+    page_size: Option<i64>,
+}
+
+impl WasFlags {
+    fn settings(&self) -> WasSettings {
+        WasSettings {
+            finding_types: self.finding_types.clone().map(FindingTypeList::Text),
+            page_size: self.page_size,
+        }
+    }
+}
+
 impl FetchArgs {
     fn settings(&self) -> Result<Settings> {
         let file = match &self.config {
@@ -204,6 +232,7 @@ impl FetchArgs {
                 ..CommonSettings::default()
             },
             vmdr: self.vmdr.settings(),
+            was: self.was.settings(),
         };
         Ok(file.overridden_by(flags))
     }
@@ -211,7 +240,8 @@ impl FetchArgs {
 
 #[derive(Args)]
 struct ParseArgs {
-    /// The stream whose response the file holds: vmdr-vulnerabilities or vmdr-assets.
+    /// The stream whose response the file holds: vmdr-vulnerabilities, vmdr-assets,
+    /// was-assets or was-findings.
     #[arg(long)]
     stream: StreamKind,
     /// Print only the number of records the stream would emit.
@@ -356,8 +386,12 @@ fn synth(args: SynthArgs) -> Result<()> {
     let mut out = AtomicFile::create(&args.out, ".qharness-synth-")?;
     let summary = sim::write_page(&opts, &mut out)?;
     out.publish()?;
+    let (assets, items) = match args.stream {
+        SynthStream::WasFindings => ("web applications", "findings"),
+        SynthStream::VmdrVulnerabilities | SynthStream::VmdrAssets => ("hosts", "detections"),
+    };
     println!(
-        "wrote {}: {} hosts, {} detections ({} records), {} bytes",
+        "wrote {}: {} {assets}, {} {items} ({} records), {} bytes",
         args.out.display(),
         summary.hosts,
         summary.detections,

@@ -6,10 +6,10 @@
 //! The file format is flat (`platform_url = ...`, `status = ...`, the same keys in a scenario's
 //! `[settings]`), but in code the settings come in sections: [`CommonSettings`] (`common.rs`)
 //! holds what every stream reads (the stream, platform and user, password, TLS, retries,
-//! timeouts), and each Qualys module has its own section ([`VmdrSettings`] in `vmdr.rs` now;
-//! Policy Compliance and WAS sections come with their streams). Each section declares its keys
-//! once, with `settings_section!`, and is listed once in `settings_sections!`; reading the file
-//! dispatches each key to its section, and a key no section knows is rejected at the key with
+//! timeouts), and each Qualys module has its own section ([`VmdrSettings`] in `vmdr.rs`,
+//! [`WasSettings`] in `was.rs`; Policy Compliance's comes with its stream). Each section
+//! declares its keys once, with `settings_section!`, and is listed once in
+//! `settings_sections!`; reading the file dispatches each key to its section, and a key no section knows is rejected at the key with
 //! the list of valid ones.
 //!
 //! Every rule lives in [`Settings::validate`], so the CLI, the scenario runner and the tests all
@@ -88,9 +88,11 @@ macro_rules! settings_section {
 
 mod common;
 mod vmdr;
+mod was;
 
 pub use common::{CommonConfig, CommonSettings, RetryPolicy};
 pub use vmdr::{StatusList, VmdrConfig, VmdrSettings};
+pub use was::{FindingTypeList, WasConfig, WasSettings};
 
 /// The environment variable the password is read from when no `password_file` is set.
 pub const PASSWORD_ENV: &str = "QUALYS_PASSWORD";
@@ -173,7 +175,10 @@ macro_rules! settings_sections {
     };
 }
 
-settings_sections!(vmdr: VmdrSettings => VmdrConfig);
+settings_sections!(
+    vmdr: VmdrSettings => VmdrConfig,
+    was: WasSettings => WasConfig,
+);
 
 /// A key that some section knows. Checked while the key is read, so the TOML error points at
 /// the key.
@@ -480,7 +485,7 @@ mod tests {
             msg.contains("vmdr-assets, vmdr-vulnerabilities, pc-posture, was-assets, was-findings"),
             "{msg}"
         );
-        s.common.stream = Some(StreamKind::WasFindings);
+        s.common.stream = Some(StreamKind::PcPosture);
         let msg = check(s).unwrap_err().to_string();
         assert!(msg.contains("not implemented in this version"), "{msg}");
     }

@@ -4,8 +4,8 @@
 //! it, benchmarks stream gigabytes from it. It answers from two sources: recorded fixtures
 //! ([`FixtureSet`]) and a modelled [`Tenant`] with Qualys semantics for every parameter the
 //! connector sends. It speaks three API families: FO (VMDR's `/api/N.0/fo/`, modelled), QPS
-//! (WAS's `/qps/rest/`) and the API gateway (`/auth`, PCRS); the last two authenticate and say
-//! no in their own words today, and answer "not modelled" until their handlers land.
+//! (WAS's `/qps/rest/`, modelled) and the API gateway (`/auth`, PCRS), which authenticates and
+//! says no in its own words and answers "not modelled" until its handlers land.
 //!
 //! # A request's way through
 //!
@@ -46,6 +46,10 @@
 //!   module (`vmdr.rs`: tags, asset groups, hosts, detections and what later scans change in
 //!   them, KnowledgeBase, a synthetic population) and the embedded demo tenant. The tenant's
 //!   clock (`POST /__sim/clock`) says which of those changes have happened.
+//! - **was/** is the QPS family's WAS endpoints: search, count and get for web applications and
+//!   findings (`handlers.rs`), the `ServiceRequest` body (`service_request.rs`), the criteria
+//!   and their meaning (`criteria.rs`), the recorded XML layout (`render.rs`) and synthetic
+//!   finding pages (`synthetic.rs`).
 //! - **vmdr/** is the FO family's VMDR endpoints: one handler per endpoint (`handlers.rs`),
 //!   their parameters (`params.rs`), the lazily rendered pages (`host_pages.rs`, `kb_page.rs`)
 //!   walking the host source (`host_source.rs`), the truncation URL (`truncation.rs`), the XML
@@ -91,6 +95,7 @@ mod simulator;
 mod tenant;
 mod timestamp;
 mod vmdr;
+mod was;
 mod xml_writer;
 
 pub use engine::Engine;
@@ -103,8 +108,9 @@ pub use server::response::SimResponse;
 pub use simulator::{RunningSimulator, ServeOptions, Simulator, SimulatorConfig, serve};
 pub use tenant::{
     AccountState, AssetGroup, AssetGroupSpec, Budget, DetectionChange, KernelState, Limits,
-    LimitsSpec, SimDetection, SimHost, SimVuln, Tag, TagSpec, Tenant, TenantBase, TenantSection,
-    TenantSpec, TextStyle, User, VmdrData,
+    LimitsSpec, SimDetection, SimFinding, SimHost, SimScan, SimVuln, SimWebApp, Tag, TagSpec,
+    Tenant, TenantBase, TenantSection, TenantSpec, TextStyle, User, VmdrData, WasData, WasSpec,
+    WasUser,
 };
 pub use timestamp::Timestamp;
 pub use vmdr::synthetic::{

@@ -29,6 +29,8 @@ use serde_json::Value;
 use super::Stream;
 use super::vmdr_assets::VmdrAssets;
 use super::vmdr_vulnerabilities::VmdrVulnerabilities;
+use super::was_assets::WasAssets;
+use super::was_findings::WasFindings;
 use crate::error::{Error, Result};
 use crate::qualys::{Family, Permission};
 
@@ -51,6 +53,10 @@ pub enum Baseline {
     /// quick-xml's raw event loop over the same response, counting `DETECTION` start tags
     /// ([`crate::parse::xml::baseline::raw_event_loop`]).
     RawXmlEventLoop,
+    /// The same raw event loop counting the start tags of the stream's record element (`Finding`),
+    /// which must equal the records parsed
+    /// ([`crate::parse::xml::baseline::raw_event_loop_counting`]).
+    RawXmlRecordLoop { record: &'static str },
 }
 
 /// One stream of the registry.
@@ -138,22 +144,23 @@ pub static STREAMS: &[StreamRow] = &[
         name: "was-assets",
         family: Family::Qps,
         permission: Permission::ManageWebApplications,
-        settings: &[],
-        tolerates: &[],
-        record_key: &[],
+        settings: &["page_size"],
+        // One config file can serve both WAS streams.
+        tolerates: &["finding_types"],
+        record_key: &["webapp_id"],
         throughput: None,
-        builtin: None,
+        builtin: Some(&WasAssets),
     },
     StreamRow {
         kind: StreamKind::WasFindings,
         name: "was-findings",
         family: Family::Qps,
         permission: Permission::ManageWebApplications,
-        settings: &[],
+        settings: &["finding_types", "page_size"],
         tolerates: &[],
-        record_key: &[],
-        throughput: None,
-        builtin: None,
+        record_key: &["finding_id"],
+        throughput: Some(Baseline::RawXmlRecordLoop { record: "Finding" }),
+        builtin: Some(&WasFindings),
     },
 ];
 
@@ -288,11 +295,7 @@ mod tests {
 
     #[test]
     fn reserved_streams_are_rejected_naming_the_implemented_ones() {
-        for kind in [
-            StreamKind::PcPosture,
-            StreamKind::WasAssets,
-            StreamKind::WasFindings,
-        ] {
+        for kind in [StreamKind::PcPosture] {
             let e = kind.builtin().err().expect("not implemented yet");
             let msg = e.to_string();
             assert!(msg.contains("is not implemented in this version"), "{msg}");
@@ -334,5 +337,8 @@ mod tests {
             "100031:38173"
         );
         assert_eq!(StreamKind::VmdrAssets.row().record_key(&r), "100031");
+        let f = serde_json::json!({"finding_id": 6816386, "webapp_id": 238483924});
+        assert_eq!(StreamKind::WasFindings.row().record_key(&f), "6816386");
+        assert_eq!(StreamKind::WasAssets.row().record_key(&f), "238483924");
     }
 }

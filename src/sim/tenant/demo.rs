@@ -19,6 +19,10 @@
 //!
 //! Asset groups: "Data Center East" (every other host, from the first), "Data Center West" (the
 //! rest) and "DMZ Segment" (by IP: 192.0.2.200-192.0.2.240).
+//!
+//! WAS (`tenant/was.rs`): 44 web applications (22 applications in production and staging; a
+//! third tagged "Data Center East", so `quays_scoped1` sees those) and their findings, over
+//! 1,500 of every type and status.
 
 use std::collections::BTreeMap;
 
@@ -639,6 +643,15 @@ pub fn tenant() -> Tenant {
             },
         );
     }
+    let vmdr = VmdrData {
+        tags,
+        asset_groups,
+        hosts,
+        knowledge_base,
+        synthetic: None,
+        // The demo subscription has "CVSS Scoring" on, so records show scores.
+        cvss_scoring: true,
+    };
     Tenant {
         name: "demo".into(),
         users: vec![
@@ -655,15 +668,8 @@ pub fn tenant() -> Tenant {
         faults: Vec::new(),
         require_requested_with: false,
         clock: None,
-        vmdr: VmdrData {
-            tags,
-            asset_groups,
-            hosts,
-            knowledge_base,
-            synthetic: None,
-            // The demo subscription has "CVSS Scoring" on, so records show scores.
-            cvss_scoring: true,
-        },
+        was: super::was::demo(&vmdr),
+        vmdr,
     }
 }
 

@@ -58,8 +58,9 @@
 //! # Sections
 //!
 //! A tenant is the accounts section ([`accounts`]: users, limits, faults), which every API family
-//! reads to authenticate and authorise, plus one data section per module: [`vmdr`] today (tags,
-//! hosts, KnowledgeBase, synthetic population). A section is three things in its own file: its
+//! reads to authenticate and authorise, plus one data section per module: [`vmdr`] (tags,
+//! hosts, KnowledgeBase, synthetic population) and [`was`] (web applications and findings, the
+//! `[was]` table). A section is three things in its own file: its
 //! written form (the keys of [`TenantSpec`]), its resolved form (a field of [`Tenant`]), and a
 //! `merge` + `resolve` pair that [`Tenant::merge`] calls. Policy Compliance and WAS plug in the
 //! same way, as `tenant/pc.rs` and `tenant/was.rs` with tables of their own in the file (`[pc]`,
@@ -72,6 +73,7 @@
 pub mod accounts;
 pub mod demo;
 pub mod vmdr;
+pub mod was;
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -88,6 +90,7 @@ pub use vmdr::{
     AssetGroup, AssetGroupSpec, DetectionChange, KernelState, SimDetection, SimHost, SimVuln, Tag,
     TagSpec, TextStyle, VmdrData, VmdrSpec,
 };
+pub use was::{SimFinding, SimScan, SimWebApp, WasData, WasSpec, WasUser};
 
 /// Where a tenant file starts from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -110,6 +113,10 @@ pub enum TenantSection {
     AssetGroups,
     Hosts,
     KnowledgeBase,
+    /// `[[was.webapps]]`.
+    WebApps,
+    /// `[[was.findings]]`.
+    Findings,
 }
 
 /// A tenant as written in a TOML file or inline in a scenario (`[server.tenant]`).
@@ -157,6 +164,9 @@ pub struct TenantSpec {
     /// when it is on (on in the demo tenant, off in an empty one).
     #[serde(default)]
     pub cvss_scoring: Option<bool>,
+    /// The WAS section (see `was`): web applications and their findings.
+    #[serde(default)]
+    pub was: Option<WasSpec>,
 }
 
 impl TenantSpec {
@@ -189,6 +199,8 @@ pub struct Tenant {
     pub clock: Option<Timestamp>,
     /// The VMDR section: tags, hosts, KnowledgeBase, synthetic population.
     pub vmdr: VmdrData,
+    /// The WAS section: web applications and findings.
+    pub was: WasData,
 }
 
 impl Tenant {
@@ -202,6 +214,7 @@ impl Tenant {
             require_requested_with: false,
             clock: None,
             vmdr: VmdrData::default(),
+            was: WasData::default(),
         }
     }
 
@@ -260,6 +273,7 @@ impl Tenant {
             knowledge_base,
             synthetic,
             cvss_scoring,
+            was,
         } = spec;
         let replaces = |s: TenantSection| replace.contains(&s);
         if let Some(name) = name {
@@ -312,6 +326,8 @@ impl Tenant {
             &replace,
         )?;
         self.vmdr.resolve()?;
+        self.was.merge(was.unwrap_or_default(), &replace)?;
+        self.was.resolve(&self.vmdr)?;
         self.check_fault_users()?;
         self.check_user_scopes()?;
         Ok(self)

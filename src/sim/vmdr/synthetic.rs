@@ -611,11 +611,19 @@ pub enum SynthStream {
     VmdrVulnerabilities,
     /// A Host List page (`HOST_LIST_OUTPUT`, `details=All`).
     VmdrAssets,
+    /// A WAS findings search page (`ServiceResponse`, verbose, with long `resultList`
+    /// captures); `--hosts` counts web applications and `--detections-per-host` findings per
+    /// web application (see `sim::was::synthetic`).
+    WasFindings,
 }
 
 impl SynthStream {
     /// Every stream with a synthetic writer.
-    pub const ALL: [SynthStream; 2] = [SynthStream::VmdrVulnerabilities, SynthStream::VmdrAssets];
+    pub const ALL: [SynthStream; 3] = [
+        SynthStream::VmdrVulnerabilities,
+        SynthStream::VmdrAssets,
+        SynthStream::WasFindings,
+    ];
 
     /// The stream's name, as the connector, scenario files and `qharness synth --stream`
     /// spell it.
@@ -623,6 +631,7 @@ impl SynthStream {
         match self {
             SynthStream::VmdrVulnerabilities => "vmdr-vulnerabilities",
             SynthStream::VmdrAssets => "vmdr-assets",
+            SynthStream::WasFindings => "was-findings",
         }
     }
 
@@ -639,7 +648,7 @@ impl SynthStream {
 }
 
 /// The synthetic writer of the stream called `stream_name`, or `None` for a stream that has
-/// none yet (Policy Compliance, WAS): how the connector side reaches `synth` from a stream's
+/// none yet (Policy Compliance, WAS Assets): how the connector side reaches `synth` from a stream's
 /// name.
 ///
 /// ```
@@ -717,6 +726,17 @@ const FLUSH_AT: usize = 1 << 20;
 /// Writes one deterministic, DTD-valid page to `w`: the hosts, then a truncation WARNING
 /// (CODE 1980) whose URL carries `id_min` of the next host.
 pub fn write_page(opts: &SynthOptions, mut w: impl Write) -> Result<SynthSummary> {
+    /// Which host page: the matches below read it instead of the stream.
+    #[derive(Clone, Copy)]
+    enum Page {
+        Detections,
+        Hosts,
+    }
+    let page = match opts.stream {
+        SynthStream::VmdrVulnerabilities => Page::Detections,
+        SynthStream::VmdrAssets => Page::Hosts,
+        SynthStream::WasFindings => return crate::sim::was::synthetic::write_page(opts, w),
+    };
     if opts.hosts.is_none() && opts.size.is_none() {
         return Err(Error::config(
             "synth",
@@ -746,13 +766,13 @@ pub fn write_page(opts: &SynthOptions, mut w: impl Write) -> Result<SynthSummary
     let mut buf: Vec<u8> = Vec::with_capacity(FLUSH_AT + (1 << 18));
     let now = Timestamp(EPOCH);
     let year = 2024;
-    let (root, dtd_path, path) = match opts.stream {
-        SynthStream::VmdrVulnerabilities => (
+    let (root, dtd_path, path) = match page {
+        Page::Detections => (
             "HOST_LIST_VM_DETECTION_OUTPUT",
             dtd::HOST_LIST_VM_DETECTION,
             crate::qualys::fo::path::HOST_DETECTION,
         ),
-        SynthStream::VmdrAssets => (
+        Page::Hosts => (
             "HOST_LIST_OUTPUT",
             dtd::HOST_LIST,
             crate::qualys::fo::path::HOST_LIST,
@@ -786,8 +806,8 @@ pub fn write_page(opts: &SynthOptions, mut w: impl Write) -> Result<SynthSummary
             break;
         }
         let mut view = pop.host(i, &mut scratch);
-        match opts.stream {
-            SynthStream::VmdrVulnerabilities => {
+        match page {
+            Page::Detections => {
                 pop.fill_detections(i, &mut view);
                 sum.detections += view.detections.len() as u64;
                 sum.records += view
@@ -797,7 +817,7 @@ pub fn write_page(opts: &SynthOptions, mut w: impl Write) -> Result<SynthSummary
                     .count() as u64;
                 render::hld_host(&mut buf, &view, &hld);
             }
-            SynthStream::VmdrAssets => {
+            Page::Hosts => {
                 sum.records += 1;
                 render::host_list_host(&mut buf, &view, &hl, &[]);
             }
@@ -812,11 +832,11 @@ pub fn write_page(opts: &SynthOptions, mut w: impl Write) -> Result<SynthSummary
     }
     xml_writer::close(&mut buf, 2, "HOST_LIST");
     let next = pop.host_id(i);
-    let params = match opts.stream {
-        SynthStream::VmdrVulnerabilities => {
+    let params = match page {
+        Page::Detections => {
             "action=list&show_tags=1&show_igs=1&show_asset_id=1&arf_kernel_filter=0"
         }
-        SynthStream::VmdrAssets => "action=list&details=All&show_tags=1&show_asset_id=1",
+        Page::Hosts => "action=list&details=All&show_tags=1&show_asset_id=1",
     };
     let url = format!(
         "{}/api/5.0{}?{params}&truncation_limit={}&id_min={next}",
