@@ -531,7 +531,18 @@ impl<R: BufRead> WasReader<R> {
                     let name = name.as_ref();
                     let found = match self.stack.last() {
                         None if name == self.kind.element => Some(self.root),
-                        None => None,
+                        None => {
+                            // `data` holds records of one kind only (the XSD's sequence).
+                            return Err(Error::Unexpected {
+                                origin: self.origin.clone(),
+                                offset: self.reader.buffer_position(),
+                                problem: format!(
+                                    "the answer's data holds <{name}> where {} records were \
+                                     expected; is this an answer of another endpoint?",
+                                    self.kind.element
+                                ),
+                            });
+                        }
                         Some(parent) => parent.children.iter().find(|c| c.name == name),
                     };
                     match found {
@@ -844,6 +855,18 @@ mod tests {
             assert!(
                 e.to_string()
                     .contains("Finding/id is not a number: \"x42\""),
+                "{e}"
+            );
+        }
+    }
+
+    #[test]
+    fn records_of_another_kind_are_an_error_not_an_empty_page() {
+        for capture in [Capture::All, Capture::Counting] {
+            let e = records(VERBOSE, WEBAPP, capture).unwrap_err();
+            assert!(
+                e.to_string()
+                    .contains("holds <Finding> where WebApp records were expected"),
                 "{e}"
             );
         }

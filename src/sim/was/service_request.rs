@@ -133,7 +133,13 @@ impl ServiceRequestBody {
         loop {
             match reader.read_event() {
                 Err(e) => return Err(bad_xml(e)),
-                Ok(Event::Eof) => break,
+                Ok(Event::Eof) if path.is_empty() => break,
+                Ok(Event::Eof) => {
+                    return Err(bad_xml(format!(
+                        "the body ends inside <{}>",
+                        path.last().map(String::as_str).unwrap_or_default()
+                    )));
+                }
                 Ok(Event::Start(e)) => {
                     let name = e.name().as_ref().to_string();
                     if path.is_empty() {
