@@ -6,10 +6,10 @@
 //! request and response captures many kilobytes long, and a page holds up to 1,000 findings. So
 //! the reader never builds a tree. A record's layout is a static table of the elements the
 //! connector uses ([`RecordKind`]: which element fills which field or list); every other
-//! element, `resultList` and `history` first of all, is skipped whole with quick-xml's
-//! `read_to_end_into`, which reads past it without handing its events out and without copying
-//! its text anywhere. One [`ParsedRecord`] is reused from record to record, so memory is bounded
-//! by the largest record the connector keeps, never by the page.
+//! element, `resultList` and `history` first of all, is read past with the raw event loop,
+//! counting depth: its events pass through the one reused event buffer and nothing of them is
+//! kept. One [`ParsedRecord`] is reused from record to record, so memory is bounded by the
+//! largest record the connector keeps, never by the page.
 //!
 //! The same document is parsed and checked in full whatever is kept: well-formedness, end-tag
 //! names, UTF-8, the record `id`. [`Capture::Counting`] keeps only the `id` (what a count and the
@@ -22,9 +22,7 @@
 use std::io::BufRead;
 
 use quick_xml::Reader;
-use quick_xml::errors::IllFormedError;
 use quick_xml::events::Event;
-use quick_xml::name::QName;
 
 use super::document::{self, Root};
 use super::host_list::{Capture, OtherDocument};
@@ -401,7 +399,6 @@ enum Place {
 pub struct WasReader<R> {
     reader: Reader<R>,
     buf: Vec<u8>,
-    skip_name: String,
     kind: &'static RecordKind,
     root: &'static Element,
     /// The elements open inside the current record, the record's own first; empty between
@@ -440,7 +437,6 @@ impl<R: BufRead> WasReader<R> {
         let mut page = WasReader {
             reader,
             buf,
-            skip_name: String::with_capacity(64),
             kind,
             root: kind.root(capture),
             stack: Vec::with_capacity(8),
@@ -547,11 +543,7 @@ impl<R: BufRead> WasReader<R> {
                     };
                     match found {
                         Some(element) => Step::Enter(element),
-                        None => {
-                            self.skip_name.clear();
-                            self.skip_name.push_str(name);
-                            Step::Skip
-                        }
+                        None => Step::Skip,
                     }
                 }
                 Ok(Event::End(_)) => Step::Leave,
@@ -618,18 +610,24 @@ impl<R: BufRead> WasReader<R> {
         self.stack.push(element);
     }
 
-    /// Reads past the element just opened (its name is in `skip_name`) and everything in it.
+    /// Reads past the element just opened and everything in it: the raw event loop, nothing
+    /// kept (the reader still checks well-formedness and end-tag names).
     fn skip(&mut self) -> Result<()> {
-        self.buf.clear();
-        match self
-            .reader
-            .read_to_end_into(QName(&self.skip_name), &mut self.buf)
-        {
-            Ok(_) => Ok(()),
-            Err(quick_xml::Error::IllFormed(IllFormedError::MissingEndTag(_))) => {
-                Err(self.truncated())
+        let mut depth = 1usize;
+        loop {
+            self.buf.clear();
+            match self.reader.read_event_into(&mut self.buf) {
+                Ok(Event::Start(_)) => depth += 1,
+                Ok(Event::End(_)) => {
+                    depth -= 1;
+                    if depth == 0 {
+                        return Ok(());
+                    }
+                }
+                Ok(Event::Eof) => return Err(self.truncated()),
+                Ok(_) => {}
+                Err(e) => return Err(document::xml_error(&self.reader, &self.origin, e)),
             }
-            Err(e) => Err(document::xml_error(&self.reader, &self.origin, e)),
         }
     }
 
@@ -655,11 +653,7 @@ impl<R: BufRead> WasReader<R> {
             self.buf.clear();
             match self.reader.read_event_into(&mut self.buf) {
                 Err(e) => return Err(document::xml_error(&self.reader, &self.origin, e)),
-                Ok(Event::Start(e)) => {
-                    self.skip_name.clear();
-                    self.skip_name.push_str(e.name().as_ref());
-                    self.skip()?;
-                }
+                Ok(Event::Start(_)) => self.skip()?,
                 Ok(Event::End(_)) => return self.finish_trailer(),
                 Ok(Event::Eof) => return Err(self.truncated()),
                 Ok(_) => {}
