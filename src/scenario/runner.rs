@@ -554,6 +554,9 @@ fn check_snapshot(
         Some(d) => d.join("snapshots"),
         None => PathBuf::from("snapshots"),
     };
+    // insta reads a relative snapshot path against the source file of the assertion
+    // (src/scenario/), not the working directory, so `conform scenarios/...` would look there.
+    let dir = std::path::absolute(&dir).unwrap_or(dir);
     let mut settings = insta::Settings::clone_current();
     settings.set_snapshot_path(dir);
     settings.set_prepend_module_to_snapshot(false);
