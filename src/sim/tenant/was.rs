@@ -918,6 +918,77 @@ mod tests {
     }
 
     #[test]
+    fn a_was_table_with_replace_starts_empty_and_reuses_the_vmdr_tag_ids() {
+        use crate::sim::tenant::TenantSpec;
+        let spec = TenantSpec::from_toml(
+            r#"
+            replace = ["web_apps", "findings"]
+            [[was.webapps]]
+            id = 7
+            name = "Shop & Co"
+            url = "https://shop.example.com/?a=1&b=2"
+            tags = ["PCI & Card", "Brand New Tag"]
+            created = "2024-01-01T00:00:00Z"
+            last_scan = { id = 9, status = "FINISHED", launched = "2024-05-01T00:00:00Z" }
+            [[was.findings]]
+            id = 70
+            webapp = 7
+            qid = 150001
+            name = "XSS"
+            type = "VULNERABILITY"
+            severity = 5
+            status = "NEW"
+            first_detected = "2024-02-01T00:00:00Z"
+            [[was.findings]]
+            id = 71
+            webapp = 7
+            qid = 6
+            name = "DNS Host Name"
+            type = "INFORMATION_GATHERED"
+            severity = 1
+            first_detected = "2024-02-01T00:00:00Z"
+            "#,
+            std::path::Path::new("t.toml"),
+        )
+        .unwrap();
+        let t = Tenant::from_spec(spec).unwrap();
+        assert_eq!(t.was.webapps.len(), 1);
+        assert_eq!(t.was.findings.len(), 2);
+        assert_eq!(
+            t.was.tag_id("PCI & Card"),
+            t.vmdr.tag("PCI & Card").unwrap().id
+        );
+        let new = t.was.tag_id("Brand New Tag");
+        assert!(new > 7_000_000 && t.vmdr.tags.values().all(|x| x.id != new));
+        assert_eq!(t.was.webapps[0].scope, "ALL");
+        let e = TenantSpec::from_toml("[was]\nwebapp = []\n", std::path::Path::new("t.toml"))
+            .unwrap_err();
+        assert!(e.to_string().contains("webapp"), "{e}");
+    }
+
+    #[test]
+    fn a_was_table_without_replace_overrides_the_demo_web_app_of_the_same_id() {
+        use crate::sim::tenant::TenantSpec;
+        let demo = Tenant::demo();
+        let first = &demo.was.webapps[0];
+        let spec = TenantSpec::from_toml(
+            &format!(
+                "[[was.webapps]]\nid = {}\nname = \"Renamed\"\nurl = \"https://renamed.example.com/\"\n\
+                 created = \"2024-01-01T00:00:00Z\"\n",
+                first.id
+            ),
+            std::path::Path::new("t.toml"),
+        )
+        .unwrap();
+        let t = Tenant::from_spec(spec).unwrap();
+        assert_eq!(t.was.webapps.len(), demo.was.webapps.len());
+        assert_eq!(t.was.findings.len(), demo.was.findings.len());
+        let merged = t.was.webapps.iter().find(|w| w.id == first.id).unwrap();
+        assert_eq!(merged.name, "Renamed");
+        assert_ne!(first.name, "Renamed");
+    }
+
+    #[test]
     fn a_finding_must_name_a_web_app_and_information_gathered_has_no_status() {
         let t = Tenant::demo();
         let mut was = t.was.clone();
