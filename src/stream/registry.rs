@@ -295,15 +295,16 @@ mod tests {
 
     #[test]
     fn reserved_streams_are_rejected_naming_the_implemented_ones() {
-        for kind in [StreamKind::PcPosture] {
-            let e = kind.builtin().err().expect("not implemented yet");
-            let msg = e.to_string();
-            assert!(msg.contains("is not implemented in this version"), "{msg}");
-            assert!(
-                msg.contains("use vmdr-assets or vmdr-vulnerabilities"),
-                "{msg}"
-            );
-        }
+        let e = StreamKind::PcPosture
+            .builtin()
+            .err()
+            .expect("not implemented yet");
+        let msg = e.to_string();
+        assert!(msg.contains("is not implemented in this version"), "{msg}");
+        assert!(
+            msg.contains("use vmdr-assets or vmdr-vulnerabilities or was-assets or was-findings"),
+            "{msg}"
+        );
     }
 
     #[test]

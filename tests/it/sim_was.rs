@@ -55,6 +55,9 @@ fn date(t: Timestamp) -> String {
     t.to_string()
 }
 
+/// Criteria (field, operator, value) and the record ids they must select.
+type CriteriaCase = (Vec<(&'static str, &'static str, String)>, Vec<u64>);
+
 #[tokio::test]
 async fn a_search_pages_by_last_id_with_count_per_page_and_last_id_only_while_more_follow() {
     let sim = spawn_demo().await;
@@ -146,7 +149,7 @@ async fn every_web_app_criteria_field_filters_as_documented() {
     let mid = t.was.webapps[20].created;
     let scan_mid = Timestamp(1_717_200_000 - 20 * 86_400);
     let pci = t.was.tag_id("PCI & Card");
-    let cases: Vec<(Vec<(&str, &str, String)>, Vec<u64>)> = vec![
+    let cases: Vec<CriteriaCase> = vec![
         (vec![("id", "EQUALS", w0.id.to_string())], vec![w0.id]),
         (
             vec![("id", "NOT EQUALS", w0.id.to_string())],
@@ -243,7 +246,7 @@ async fn every_finding_criteria_field_filters_as_documented() {
     let app = &t.was.webapps[5];
     let mid = Timestamp(1_717_200_000 - 250 * 86_400);
     let f0 = &t.was.findings[100];
-    let cases: Vec<(Vec<(&str, &str, String)>, Vec<u64>)> = vec![
+    let cases: Vec<CriteriaCase> = vec![
         (
             vec![("id", "GREATER", f0.id.to_string())],
             finding_ids(&t, |f, _| f.id > f0.id),
