@@ -81,7 +81,7 @@ pub use stream::{
 /// with it.
 #[doc(hidden)]
 pub mod bench {
-    pub use crate::parse::xml::baseline::raw_event_loop;
+    pub use crate::parse::xml::baseline::{raw_event_loop, raw_event_loop_counting};
     pub use crate::parse::xml::{Capture, HostListKind, HostListReader};
     pub use crate::stream::vmdr_vulnerabilities::{DetectionTriage, triage};
 }
