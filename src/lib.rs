@@ -1,7 +1,7 @@
 //! # qualys-harness
 //!
-//! Test and run Qualys connectors: a streaming connector for the VMDR streams (Policy Compliance
-//! and WAS next), a simulated Qualys server that replays recorded fixtures and models a tenant,
+//! Test and run Qualys connectors: a streaming connector for the VMDR and WAS streams (Policy
+//! Compliance next), a simulated Qualys server that replays recorded fixtures and models a tenant,
 //! and a conformance suite of scenario files that pins connector behaviour.
 //!
 //! ## How a run flows, top to bottom
@@ -11,7 +11,7 @@
 //!   │          │         │        │         │        │
 //!   │          │         │        │         │        └ sink.rs: stdout, an atomic file, a count, memory
 //!   │          │         │        │         └ stream/: one Stream per stream, the page loop, cursors
-//!   │          │         │        └ parse/: bytes to items, no HTTP (xml/ now, json/ for PCRS next)
+//!   │          │         │        └ parse/: bytes to items, no HTTP (xml/ for FO and QPS, json/ for PCRS next)
 //!   │          │         └ client/: auth, retries, rate limits, one error reader per API family
 //!   │          └ client::Request: an endpoint of qualys/endpoint.rs, a method, a query, a body
 //!   └ config/: the common settings plus one section per Qualys module, checked before any request
