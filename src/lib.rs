@@ -1,7 +1,7 @@
 //! # qualys-harness
 //!
-//! Test and run Qualys connectors: a streaming connector for the VMDR and Policy Compliance
-//! streams (WAS next), a simulated Qualys server that replays recorded fixtures and models a tenant,
+//! Test and run Qualys connectors: a streaming connector for the VMDR, Policy Compliance and WAS
+//! streams, a simulated Qualys server that replays recorded fixtures and models a tenant,
 //! and a conformance suite of scenario files that pins connector behaviour.
 //!
 //! ## How a run flows, top to bottom
@@ -90,7 +90,7 @@ pub use stream::{
 #[doc(hidden)]
 pub mod bench {
     pub use crate::parse::json::baseline::ignored_any;
-    pub use crate::parse::xml::baseline::raw_event_loop;
+    pub use crate::parse::xml::baseline::{raw_event_loop, raw_event_loop_counting};
     pub use crate::parse::xml::{Capture, HostListKind, HostListReader};
     pub use crate::stream::vmdr_vulnerabilities::{DetectionTriage, triage};
 }

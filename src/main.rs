@@ -12,7 +12,8 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 use qualys_harness::config::{
-    CommonSettings, PASSWORD_ENV, PcSettings, PolicyIdList, StatusList, VmdrSettings,
+    CommonSettings, FindingTypeList, PASSWORD_ENV, PcSettings, PolicyIdList, StatusList,
+    VmdrSettings, WasSettings,
 };
 use qualys_harness::record;
 use qualys_harness::scenario::{self, Verdict, catalogue, report};
@@ -206,18 +207,18 @@ struct ServeArgs {
 
 #[derive(Args)]
 struct SynthArgs {
-    /// vmdr-vulnerabilities (Host List Detection), vmdr-assets (Host List) or pc-posture (a
-    /// gzip'd PCRS posture answer).
+    /// vmdr-vulnerabilities (Host List Detection), vmdr-assets (Host List), pc-posture (a
+    /// gzip'd PCRS posture answer) or was-findings (a verbose WAS findings search).
     #[arg(long, value_enum)]
     stream: SynthStream,
-    /// Number of hosts.
+    /// Number of hosts (web applications for was-findings).
     #[arg(long, conflicts_with = "size", required_unless_present = "size")]
     hosts: Option<u64>,
     /// Stop adding hosts once the file reaches this size (e.g. 200MB, 1GB).
     #[arg(long, value_parser = sim::synthetic::parse_size)]
     size: Option<u64>,
     /// Mean detections per host (exponential, capped at 200); for pc-posture, postures per
-    /// host.
+    /// host; for was-findings, the findings of each web application.
     #[arg(long, default_value_t = 50.0)]
     detections_per_host: f64,
     /// Seed: the same seed writes the same bytes.
@@ -305,7 +306,7 @@ impl ConformArgs {
 
 #[derive(Args)]
 struct FetchArgs {
-    /// The stream: vmdr-assets, vmdr-vulnerabilities or pc-posture.
+    /// The stream: vmdr-assets, vmdr-vulnerabilities, pc-posture, was-assets or was-findings.
     #[arg(long)]
     stream: Option<StreamKind>,
     /// The platform's API server URL, e.g. https://qualysapi.qualys.com (US1); for pc-posture
@@ -321,6 +322,10 @@ struct FetchArgs {
     /// The Policy Compliance module's settings.
     #[command(flatten)]
     pc: PcFlags,
+
+    /// The WAS module's settings.
+    #[command(flatten)]
+    was: WasFlags,
     /// Extra CA certificate (PEM) to trust, e.g. the simulator's.
     #[arg(long)]
     ca_cert: Option<PathBuf>,
@@ -432,6 +437,27 @@ impl PcFlags {
     }
 }
 
+/// The flags of the WAS module's settings ([`WasSettings`]).
+#[derive(Args)]
+struct WasFlags {
+    /// WAS finding types, comma-separated: VULNERABILITY,SENSITIVE_CONTENT,INFORMATION_GATHERED
+    /// (default: all three).
+    #[arg(long)]
+    finding_types: Option<String>,
+    /// WAS records per page, 1 to 1000 (default 1000).
+    #[arg(long, allow_negative_numbers = true)]
+    page_size: Option<i64>,
+}
+
+impl WasFlags {
+    fn settings(&self) -> WasSettings {
+        WasSettings {
+            finding_types: self.finding_types.clone().map(FindingTypeList::Text),
+            page_size: self.page_size,
+        }
+    }
+}
+
 impl FetchArgs {
     fn settings(&self) -> Result<Settings> {
         let file = match &self.config {
@@ -451,6 +477,7 @@ impl FetchArgs {
             },
             vmdr: self.vmdr.settings(),
             pc: self.pc.settings(),
+            was: self.was.settings(),
         };
         Ok(file.overridden_by(flags))
     }
@@ -460,8 +487,8 @@ impl FetchArgs {
 #[command(group = clap::ArgGroup::new("what").required(true).args(["stream", "kind"]))]
 struct ParseArgs {
     /// The stream whose response the file holds: vmdr-vulnerabilities (a Host List Detection
-    /// answer), vmdr-assets (a Host List answer) or pc-posture (a posture answer, gzip'd or
-    /// plain).
+    /// answer), vmdr-assets (a Host List answer), pc-posture (a posture answer, gzip'd or
+    /// plain), was-assets or was-findings (a QPS search answer).
     #[arg(long)]
     stream: Option<StreamKind>,
     /// What the file holds: knowledge-base (a KnowledgeBase answer, one record of KB facts per
@@ -969,8 +996,14 @@ fn synth(args: SynthArgs) -> Result<()> {
         );
         return Ok(());
     }
+    let (assets, items) = match args.stream {
+        SynthStream::WasFindings => ("web applications", "findings"),
+        SynthStream::VmdrVulnerabilities | SynthStream::VmdrAssets | SynthStream::PcPosture => {
+            ("hosts", "detections")
+        }
+    };
     println!(
-        "wrote {}: {} hosts, {} detections ({} records), {} bytes",
+        "wrote {}: {} {assets}, {} {items} ({} records), {} bytes",
         args.out.display(),
         summary.hosts,
         summary.detections,

@@ -7,7 +7,7 @@
 //! `[settings]`), but in code the settings come in sections: [`CommonSettings`] (`common.rs`)
 //! holds what every stream reads (the stream, platform and user, password, TLS, retries,
 //! timeouts), and each Qualys module has its own section ([`VmdrSettings`] in `vmdr.rs`,
-//! [`PcSettings`] in `pc.rs`; WAS's comes with its streams). Each section declares its keys
+//! [`PcSettings`] in `pc.rs`, [`WasSettings`] in `was.rs`). Each section declares its keys
 //! once, with `settings_section!`, and is listed once in `settings_sections!`; reading the file
 //! dispatches each key to its section, and a key no section knows is rejected at the key with
 //! the list of valid ones.
@@ -99,10 +99,12 @@ macro_rules! settings_section {
 mod common;
 mod pc;
 mod vmdr;
+mod was;
 
 pub use common::{CaCert, CommonConfig, CommonSettings, MinThroughput, RetryPolicy};
 pub use pc::{PcConfig, PcSettings, PolicyIdItem, PolicyIdList, PolicySelection};
 pub use vmdr::{StatusList, VmdrConfig, VmdrSettings};
+pub use was::{FindingTypeList, WasConfig, WasSettings};
 
 /// The environment variable the password is read from when no `password_file` is set.
 pub const PASSWORD_ENV: &str = "QUALYS_PASSWORD";
@@ -200,7 +202,11 @@ macro_rules! settings_sections {
     };
 }
 
-settings_sections!(vmdr: VmdrSettings => VmdrConfig, pc: PcSettings => PcConfig);
+settings_sections!(
+    vmdr: VmdrSettings => VmdrConfig,
+    pc: PcSettings => PcConfig,
+    was: WasSettings => WasConfig,
+);
 
 /// Whether `key` is a setting of some section (a key of the config file).
 pub fn is_setting_key(key: &str) -> bool {
@@ -534,7 +540,7 @@ mod tests {
             msg.contains("vmdr-assets, vmdr-vulnerabilities, pc-posture, was-assets, was-findings"),
             "{msg}"
         );
-        s.common.stream = Some(StreamKind::WasFindings);
+        s.common.stream = Some(StreamKind::PcPosture);
         let msg = check(s).unwrap_err().to_string();
         assert!(msg.contains("not implemented in this version"), "{msg}");
     }

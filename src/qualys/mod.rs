@@ -8,6 +8,7 @@
 //! - [`platform`]: the 13 shared platforms and the rules that read URLs and usernames against
 //!   them.
 //! - [`filter`]: the filter vocabulary (statuses, tags, `arf_kernel_filter`) with its wire forms.
+//! - [`was`]: WAS finding types and statuses, scan statuses, the `ServiceRequest` page limits.
 //!
 //! Each fact comes from `shared/reference/api/` (Qualys documentation and real recorded traffic).
 //! Where the research marks a fact uncertain, the choice made is noted beside it and in
@@ -19,6 +20,7 @@ pub mod fo;
 pub mod pcrs;
 pub mod permission;
 pub mod platform;
+pub mod was;
 
 pub use endpoint::{Endpoint, EndpointScope, Family};
 pub use permission::Permission;

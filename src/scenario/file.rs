@@ -22,6 +22,8 @@
 //! endpoint = "detection"
 //! params = { status = "New" }
 //! absent = ["show_igs"]
+//! # body_contains = ["<verbose>true</verbose>"]   # a ServiceRequest or JSON body, as sent
+//! # body_lacks = ["field=\"type\""]
 //! ```
 //!
 //! Every table denies unknown keys, so a typo fails the scenario instead of silently checking
@@ -174,6 +176,12 @@ pub struct RequestExpect {
     /// Request headers that must be present.
     #[serde(default)]
     pub headers: Vec<String>,
+    /// Texts the request body must contain (a QPS `ServiceRequest`, a JSON body), as sent.
+    #[serde(default)]
+    pub body_contains: Vec<String>,
+    /// Texts the request body must not contain.
+    #[serde(default)]
+    pub body_lacks: Vec<String>,
 }
 
 /// The exit class names of [`crate::ExitClass`].

@@ -811,6 +811,23 @@ fn check_requests(expect: &Expect, journal: &[JournalEntry], failures: &mut Vec<
                     ));
                 }
             }
+            let body = entry.body.as_deref().unwrap_or("");
+            for text in &want.body_contains {
+                if !body.contains(text.as_str()) {
+                    failures.push(format!(
+                        "{} request #{n}: the body lacks {text:?}; it was {body:?}",
+                        want.endpoint.name()
+                    ));
+                }
+            }
+            for text in &want.body_lacks {
+                if body.contains(text.as_str()) {
+                    failures.push(format!(
+                        "{} request #{n}: the body must not contain {text:?}; it was {body:?}",
+                        want.endpoint.name()
+                    ));
+                }
+            }
         }
     }
 }

@@ -18,7 +18,7 @@ use crate::config::Settings;
 use crate::connector::BuiltinRun;
 use crate::error::{Error, Result};
 use crate::parse::json::baseline::ignored_any;
-use crate::parse::xml::baseline::raw_event_loop;
+use crate::parse::xml::baseline::{raw_event_loop, raw_event_loop_counting};
 use crate::sim::{
     Simulator, SimulatorConfig, SynthOptions, SynthStream, SynthSummary, Tenant, write_page,
 };
@@ -95,6 +95,15 @@ pub async fn measure(stream: StreamKind, spec: &ThroughputSpec) -> Result<Measur
             format!("use stream = {}", measurable.join(" or ")),
         ));
     };
+    // End to end serves the generator's population from a tenant; only the VMDR generators
+    // have one (SynthOptions::population).
+    if spec.mode == ThroughputMode::EndToEnd && row.family != crate::qualys::Family::Fo {
+        return Err(Error::config(
+            "throughput",
+            format!("end-to-end throughput is not measured for the {stream} stream"),
+            "use mode = \"parse_count\" or \"parse_ndjson\"",
+        ));
+    }
     let dir = tempfile::tempdir()
         .map_err(|e| Error::io("creating a temporary directory in", std::env::temp_dir(), e))?;
     let path = dir.path().join("scan.xml");
@@ -184,24 +193,34 @@ async fn timed_baseline(
     synth: &SynthSummary,
 ) -> Result<f64> {
     let p = path.to_path_buf();
-    let detections = synth.detections;
-    let records = synth.records;
-    blocking(move || match baseline {
-        Baseline::JsonIgnoredAny => {
-            let t = Instant::now();
-            let file = File::open(&p).map_err(|e| Error::io("opening", &p, e))?;
-            let n = ignored_any(BufReader::with_capacity(64 * 1024, file))?;
-            let secs = t.elapsed().as_secs_f64();
-            check(n, records, "array elements seen by the serde_json pass")?;
-            Ok(secs)
-        }
-        Baseline::RawXmlEventLoop => {
-            let t = Instant::now();
-            let file = File::open(&p).map_err(|e| Error::io("opening", &p, e))?;
-            let n = raw_event_loop(BufReader::with_capacity(64 * 1024, file))?;
-            let secs = t.elapsed().as_secs_f64();
-            check(n, detections, "DETECTION elements seen by the raw loop")?;
-            Ok(secs)
+    let (detections, records) = (synth.detections, synth.records);
+    blocking(move || {
+        let t = Instant::now();
+        let file = File::open(&p).map_err(|e| Error::io("opening", &p, e))?;
+        let input = BufReader::with_capacity(64 * 1024, file);
+        match baseline {
+            Baseline::JsonIgnoredAny => {
+                let n = ignored_any(input)?;
+                let secs = t.elapsed().as_secs_f64();
+                check(n, records, "array elements seen by the serde_json pass")?;
+                Ok(secs)
+            }
+            Baseline::RawXmlEventLoop => {
+                let n = raw_event_loop(input)?;
+                let secs = t.elapsed().as_secs_f64();
+                check(n, detections, "DETECTION elements seen by the raw loop")?;
+                Ok(secs)
+            }
+            Baseline::RawXmlRecordLoop { record } => {
+                let n = raw_event_loop_counting(input, record)?;
+                let secs = t.elapsed().as_secs_f64();
+                check(
+                    n,
+                    records,
+                    &format!("{record} elements seen by the raw loop"),
+                )?;
+                Ok(secs)
+            }
         }
     })
     .await

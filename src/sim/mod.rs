@@ -4,9 +4,8 @@
 //! it, benchmarks stream gigabytes from it. It answers from two sources: recorded fixtures
 //! ([`FixtureSet`]) and a modelled [`Tenant`] with Qualys semantics for every parameter the
 //! connector sends. It speaks three API families: FO (VMDR's `/api/N.0/fo/`, modelled), QPS
-//! (WAS's `/qps/rest/`, which authenticates and says no in its own words, and answers "not
-//! modelled" until its handlers land) and the API gateway (`/auth` issuing JWTs, and the PCRS
-//! posture API, modelled: `pc/`).
+//! (WAS's `/qps/rest/`, modelled: `was/`) and the API gateway (`/auth` issuing JWTs, and the
+//! PCRS posture API, modelled: `pc/`).
 //!
 //! # A request's way through
 //!
@@ -53,6 +52,10 @@
 //!   lifetime, and a `jwt_expired` fault), the policy list, host IDs and the posture answer,
 //!   streamed and gzip'd as it is sent (`handlers.rs`, `postures.rs`, `synthetic.rs`), from the
 //!   tenant's `[pc]` section (`tenant/pc.rs`).
+//! - **was/** is the QPS family's WAS endpoints: search, count and get for web applications and
+//!   findings (`handlers.rs`), the `ServiceRequest` body (`service_request.rs`), the criteria
+//!   and their meaning (`criteria.rs`), the recorded XML layout (`render.rs`) and synthetic
+//!   finding pages (`synthetic.rs`).
 //! - **vmdr/** is the FO family's VMDR endpoints: one handler per endpoint (`handlers.rs`),
 //!   their parameters (`params.rs`), the lazily rendered pages (`host_pages.rs`, `kb_page.rs`)
 //!   walking the host source (`host_source.rs`), the truncation URL (`truncation.rs`), the XML
@@ -99,6 +102,7 @@ mod simulator;
 mod tenant;
 mod timestamp;
 mod vmdr;
+mod was;
 mod xml_writer;
 
 pub use engine::Engine;
@@ -118,8 +122,9 @@ pub(crate) use server::tls::SelfSigned;
 pub use simulator::{RunningSimulator, ServeOptions, Simulator, SimulatorConfig, serve};
 pub use tenant::{
     AccountState, AssetGroup, AssetGroupSpec, Budget, DetectionChange, KernelState, Limits,
-    LimitsSpec, PcData, PcSpec, SimDetection, SimHost, SimVuln, Tag, TagSpec, Tenant, TenantBase,
-    TenantSection, TenantSpec, TextStyle, User, VmdrData,
+    LimitsSpec, PcData, PcSpec, SimDetection, SimFinding, SimHost, SimScan, SimVuln, SimWebApp,
+    Tag, TagSpec, Tenant, TenantBase, TenantSection, TenantSpec, TextStyle, User, VmdrData,
+    WasData, WasSpec, WasUser,
 };
 pub use timestamp::Timestamp;
 pub use vmdr::synthetic::{

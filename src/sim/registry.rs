@@ -14,7 +14,7 @@ use crate::sim::dialect::gateway::GatewayDialect;
 use crate::sim::dialect::qps::QpsDialect;
 use crate::sim::engine::accounts::{BasicAuth, GatewayAuth, JwtSessions};
 use crate::sim::engine::routing::RoutingTable;
-use crate::sim::{pc, vmdr};
+use crate::sim::{pc, vmdr, was};
 
 /// The routing table the simulator serves with.
 pub fn routing_table() -> RoutingTable {
@@ -41,6 +41,14 @@ pub fn routing_table() -> RoutingTable {
         .answer(&endpoint::PCRS_POLICY_LIST, pc::PolicyListHandler)
         .answer(&endpoint::PCRS_HOST_IDS, pc::HostIdsHandler)
         .answer(&endpoint::PCRS_POSTURE_INFO, pc::PostureInfoHandler)
+        // WAS is outside the Qualys API limits ("not APIs for Qualys apps like ... WAS").
+        .answer_without_limits(&endpoint::WAS_WEBAPP_SEARCH, was::WebAppSearchHandler)
+        .answer_without_limits(&endpoint::WAS_WEBAPP_COUNT, was::WebAppCountHandler)
+        .answer_without_limits(&endpoint::WAS_WEBAPP_GET, was::WebAppGetHandler)
+        .answer_without_limits(&endpoint::WAS_FINDING_SEARCH, was::FindingSearchHandler)
+        .answer_without_limits(&endpoint::WAS_FINDING_COUNT, was::FindingCountHandler)
+        .answer_without_limits(&endpoint::WAS_FINDING_GET, was::FindingGetHandler)
+        .answer_without_limits(&endpoint::QPS_PORTAL_VERSION, was::PortalVersionHandler)
 }
 
 #[cfg(test)]
@@ -63,7 +71,18 @@ mod tests {
             assert!(table.handler(e).is_some_and(|h| h.limited), "{}", e.name);
         }
         assert!(table.handler(&endpoint::ABOUT).is_some_and(|h| !h.limited));
-        assert!(table.handler(&endpoint::WAS_FINDING_SEARCH).is_none());
+        assert!(table.handler(&endpoint::PCRS_POSTURE_INFO).is_none());
+    }
+
+    #[test]
+    fn every_qps_endpoint_has_a_handler_outside_the_limits() {
+        let table = routing_table();
+        for e in endpoint::ENDPOINTS
+            .iter()
+            .filter(|e| e.family == Family::Qps)
+        {
+            assert!(table.handler(e).is_some_and(|h| !h.limited), "{}", e.name);
+        }
     }
 
     #[test]

@@ -15,9 +15,9 @@
 //!   module reads a stream's facts from its [`StreamRow`] and runs it through the [`Stream`]
 //!   trait; nothing else matches on [`StreamKind`].
 //! - A [`Stream`] is one file per stream ([`vmdr_assets`], [`vmdr_vulnerabilities`],
-//!   [`pc_posture`]): its first
-//!   request, its page parser (from [`crate::parse`]), its cursor and what it does with a
-//!   completed page.
+//!   [`pc_posture`], [`was_assets`], [`was_findings`]): its first request, its page parser (from
+//!   [`crate::parse`]), its cursor and what it does with a completed page. What the streams of
+//!   one API family share sits beside them ([`host_list_page`] for FO, [`qps_page`] for QPS).
 //! - [`page_loop`] is the loop every paged stream shares, and [`cursor`] the ways Qualys says
 //!   where the next page starts: `id_min` in the FO truncation WARNING, `lastId` with
 //!   `hasMoreRecords` in a QPS `ServiceResponse`.
@@ -39,12 +39,15 @@ pub mod cursor;
 pub mod host_list_page;
 pub mod page_loop;
 pub mod pc_posture;
+pub mod qps_page;
 pub mod record_value;
 pub mod registry;
 pub mod saved_response;
 pub mod summary;
 pub mod vmdr_assets;
 pub mod vmdr_vulnerabilities;
+pub mod was_assets;
+pub mod was_findings;
 
 pub use registry::{Baseline, STREAMS, StreamKind, StreamRow};
 pub use saved_response::{ParseMode, ParseSummary, SavedKind, SavedResponse};

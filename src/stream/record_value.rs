@@ -32,3 +32,26 @@ pub fn flag(s: Option<&str>) -> Option<Flag<'_>> {
         other => Flag::Raw(other),
     })
 }
+
+/// A `true`/`false` flag (QPS spelling) as a JSON boolean, else the raw text.
+#[inline]
+pub fn truth(s: Option<&str>) -> Option<Flag<'_>> {
+    s.map(|s| match s {
+        "true" => Flag::B(true),
+        "false" => Flag::B(false),
+        other => Flag::Raw(other),
+    })
+}
+
+/// A decimal number (a CVSS score) as a JSON number when it parses, else the raw text.
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+pub enum Real<'a> {
+    F(f64),
+    Raw(&'a str),
+}
+
+#[inline]
+pub fn real(s: Option<&str>) -> Option<Real<'_>> {
+    s.map(|s| s.parse().map(Real::F).unwrap_or(Real::Raw(s)))
+}

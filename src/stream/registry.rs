@@ -30,6 +30,8 @@ use super::Stream;
 use super::pc_posture::PcPosture;
 use super::vmdr_assets::VmdrAssets;
 use super::vmdr_vulnerabilities::VmdrVulnerabilities;
+use super::was_assets::WasAssets;
+use super::was_findings::WasFindings;
 use crate::error::{Error, Result};
 use crate::qualys::{Family, Permission};
 
@@ -56,6 +58,10 @@ pub enum Baseline {
     /// through the same decompression as the subject
     /// ([`crate::parse::json::baseline::ignored_any`]).
     JsonIgnoredAny,
+    /// The same raw event loop counting the start tags of the stream's record element (`Finding`),
+    /// which must equal the records parsed
+    /// ([`crate::parse::xml::baseline::raw_event_loop_counting`]).
+    RawXmlRecordLoop { record: &'static str },
 }
 
 /// One stream of the registry.
@@ -148,22 +154,23 @@ pub static STREAMS: &[StreamRow] = &[
         name: "was-assets",
         family: Family::Qps,
         permission: Permission::ManageWebApplications,
-        settings: &[],
-        tolerates: &[],
-        record_key: &[],
+        settings: &["page_size"],
+        // One config file can serve both WAS streams.
+        tolerates: &["finding_types"],
+        record_key: &["webapp_id"],
         throughput: None,
-        builtin: None,
+        builtin: Some(&WasAssets),
     },
     StreamRow {
         kind: StreamKind::WasFindings,
         name: "was-findings",
         family: Family::Qps,
         permission: Permission::ManageWebApplications,
-        settings: &[],
+        settings: &["finding_types", "page_size"],
         tolerates: &[],
-        record_key: &[],
-        throughput: None,
-        builtin: None,
+        record_key: &["finding_id"],
+        throughput: Some(Baseline::RawXmlRecordLoop { record: "Finding" }),
+        builtin: Some(&WasFindings),
     },
 ];
 
@@ -298,14 +305,9 @@ mod tests {
 
     #[test]
     fn reserved_streams_are_rejected_naming_the_implemented_ones() {
-        for kind in [StreamKind::WasAssets, StreamKind::WasFindings] {
-            let e = kind.builtin().err().expect("not implemented yet");
-            let msg = e.to_string();
-            assert!(msg.contains("is not implemented in this version"), "{msg}");
-            assert!(
-                msg.contains("use vmdr-assets or vmdr-vulnerabilities or pc-posture"),
-                "{msg}"
-            );
+        // Every stream of the registry is built in this version.
+        for row in STREAMS {
+            assert!(row.builtin.is_some(), "{} has no built-in stream", row.name);
         }
     }
 
@@ -340,5 +342,8 @@ mod tests {
             "100031:38173"
         );
         assert_eq!(StreamKind::VmdrAssets.row().record_key(&r), "100031");
+        let f = serde_json::json!({"finding_id": 6816386, "webapp_id": 238483924});
+        assert_eq!(StreamKind::WasFindings.row().record_key(&f), "6816386");
+        assert_eq!(StreamKind::WasAssets.row().record_key(&f), "238483924");
     }
 }

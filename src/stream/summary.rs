@@ -43,11 +43,16 @@ pub struct RunSummary {
 impl RunSummary {
     /// A one-paragraph human summary.
     pub fn describe(&self) -> String {
+        // Hosts are VMDR's unit; a WAS run has none to report.
+        let hosts = if self.hosts > 0 {
+            format!(", {} host(s)", self.hosts)
+        } else {
+            String::new()
+        };
         let mut s = format!(
-            "{} records from {} page(s), {} host(s); {} request(s), {} retr{}, {:.1} MB",
+            "{} records from {} page(s){hosts}; {} request(s), {} retr{}, {:.1} MB",
             self.records,
             self.pages,
-            self.hosts,
             self.requests,
             self.retries,
             if self.retries == 1 { "y" } else { "ies" },

@@ -7,7 +7,7 @@
 //!
 //! | responseCode | error | exit |
 //! |---|---|---|
-//! | `INVALID_CREDENTIALS`, `AUTH_CREDENTIALS_NEEDED` | account: bad login | 3 |
+//! | `INVALID_CREDENTIALS`, `AUTH_CREDENTIALS_NEEDED` | account: bad login, or the account state its `errorMessage` names in the FO API's words (expired, inactive, registration incomplete, SecureID) | 3 |
 //! | `UNAUTHORIZED`, `UNAUTHORIZED_DESTINATION_APPS` | account: API access, module, permission | 3 |
 //! | `EVALUATION_EXPIRED` | account: expired | 3 |
 //! | `OTHER_ERROR`, `JMS_SERVER_DOWN`, `RMI_SERVER_DOWN`, `STILL_PROCESSING` | server (retried) | 4 |
@@ -21,6 +21,7 @@ use crate::error::{AccountProblem, Error, QualysMessage, Throttle};
 use crate::parse::xml::document::{self, Root};
 use crate::parse::xml::service_response::{self, ServiceResponseHead};
 use crate::qualys::Permission;
+use crate::qualys::fo::code;
 
 /// Classifies a complete (bounded) body of an answer that was not a 2xx.
 pub fn from_body(facts: &ResponseFacts, body: &[u8]) -> Error {
@@ -47,6 +48,7 @@ pub fn from_body(facts: &ResponseFacts, body: &[u8]) -> Error {
 pub fn from_head(facts: &ResponseFacts, head: ServiceResponseHead) -> Error {
     let exchange = facts.exchange.clone();
     let parameter = head.error_message.as_deref().and_then(criteria_named_in);
+    let state = head.error_message.clone();
     let message = Box::new(QualysMessage {
         code: None,
         text: match &head.error_message {
@@ -69,7 +71,12 @@ pub fn from_head(facts: &ResponseFacts, head: ServiceResponseHead) -> Error {
                       bug worth reporting"
                 .into(),
         },
-        "INVALID_CREDENTIALS" | "AUTH_CREDENTIALS_NEEDED" => account(AccountProblem::BadLogin),
+        "INVALID_CREDENTIALS" | "AUTH_CREDENTIALS_NEEDED" => account(
+            state
+                .as_deref()
+                .and_then(account_state_named_in)
+                .unwrap_or(AccountProblem::BadLogin),
+        ),
         "UNAUTHORIZED" | "UNAUTHORIZED_DESTINATION_APPS" => {
             account(AccountProblem::ApiUnauthorized(permission(facts)))
         }
@@ -127,6 +134,25 @@ fn permission(facts: &ResponseFacts) -> Permission {
         .unwrap_or(Permission::ManageWebApplications)
 }
 
+/// The account state an `INVALID_CREDENTIALS` names in its message, when it uses the FO API's
+/// words for it. QPS has no code per state; a login refused because the account expired, is
+/// inactive or was never activated says so only in `errorMessage` (how the simulator answers,
+/// see fixtures/README.md), and the user needs that state's remedy, not the bad-login one.
+fn account_state_named_in(text: &str) -> Option<AccountProblem> {
+    [
+        (code::ACCOUNT_EXPIRED_TEXT, AccountProblem::Expired),
+        (code::ACCOUNT_INACTIVE_TEXT, AccountProblem::Inactive),
+        (
+            code::REGISTRATION_INCOMPLETE_TEXT,
+            AccountProblem::RegistrationIncomplete,
+        ),
+        (code::SECURE_ID_TEXT, AccountProblem::SecureIdRequired),
+    ]
+    .into_iter()
+    .find(|(words, _)| text.trim() == *words)
+    .map(|(_, problem)| problem)
+}
+
 /// The criteria field an `INVALID_REQUEST` names: `isScanned` in "Criteria: Invalid value
 /// format for criteria 'isScanned' (undefined)."
 fn criteria_named_in(text: &str) -> Option<String> {
@@ -166,6 +192,29 @@ mod tests {
             assert_eq!(e.exit_class(), ExitClass::Account);
             assert!(e.to_string().contains("username and password"), "{e}");
         }
+    }
+
+    #[test]
+    fn invalid_credentials_naming_an_account_state_gets_that_states_remedy() {
+        let body = |text: &str| {
+            format!(
+                "<ServiceResponse><responseCode>INVALID_CREDENTIALS</responseCode><responseErrorDetails><errorMessage>{text}</errorMessage></responseErrorDetails></ServiceResponse>"
+            )
+        };
+        let e = read(200, &body(code::REGISTRATION_INCOMPLETE_TEXT));
+        assert!(
+            matches!(
+                e,
+                Error::Account {
+                    problem: AccountProblem::RegistrationIncomplete,
+                    ..
+                }
+            ),
+            "{e}"
+        );
+        assert!(e.to_string().contains("activation"), "{e}");
+        let e = read(200, &body(code::ACCOUNT_EXPIRED_TEXT));
+        assert!(e.to_string().contains("renew"), "{e}");
     }
 
     #[test]

@@ -13,13 +13,18 @@ use crate::error::{Error, Result};
 
 /// Reads every event of `input` and returns the number of `<DETECTION>` start tags.
 pub fn raw_event_loop<R: BufRead>(input: R) -> Result<u64> {
+    raw_event_loop_counting(input, "DETECTION")
+}
+
+/// Reads every event of `input` and returns the number of start tags named `element`.
+pub fn raw_event_loop_counting<R: BufRead>(input: R, element: &str) -> Result<u64> {
     let mut reader = Reader::from_reader(input);
     let mut buf = Vec::with_capacity(64 * 1024);
     let mut detections = 0u64;
     loop {
         buf.clear();
         match reader.read_event_into(&mut buf) {
-            Ok(Event::Start(e)) if e.name().as_ref() == "DETECTION" => detections += 1,
+            Ok(Event::Start(e)) if e.name().as_ref() == element => detections += 1,
             Ok(Event::Eof) => return Ok(detections),
             Ok(_) => {}
             Err(source) => {

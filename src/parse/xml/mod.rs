@@ -14,6 +14,9 @@
 //!   (FO error bodies), [`service_response`] (the head of every QPS answer: `responseCode`,
 //!   error details, `hasMoreRecords`, `lastId`) and [`knowledge_base`] (KB batches of a few
 //!   hundred QIDs).
+//! - [`was`] reads the records of WAS answers (`WebApp`, `Finding`) after the `ServiceResponse`
+//!   head, from a static table of the elements each record uses; everything else, the large
+//!   `resultList` captures first, is read past without being copied.
 //! - [`text`] assembles element text from quick-xml's separate text, CDATA and entity events,
 //!   normalising line ends and replacing characters XML 1.0 forbids (counted, never silent).
 //!
@@ -29,6 +32,7 @@ pub mod service_response;
 pub mod simple_return;
 pub mod text;
 pub mod walker;
+pub mod was;
 
 pub use host_list::{
     Capture, DetectionField, HostField, HostListKind, HostListReader, ParsedDetection, ParsedHost,

@@ -52,6 +52,26 @@ pub fn read_head<R: BufRead>(
     buf: Vec<u8>,
     origin: &str,
 ) -> Result<(ServiceResponseHead, Option<Walker<R>>)> {
+    let (head, walker, after) = read_head_keeping_walker(reader, buf, origin)?;
+    Ok((head, (after == AfterHead::InsideData).then_some(walker)))
+}
+
+/// Where [`read_head_keeping_walker`] stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AfterHead {
+    /// Just inside `data`: the records come next.
+    InsideData,
+    /// After the root's end tag: the answer has no `data` (an error, or the 2022 empty answer).
+    AfterRoot,
+}
+
+/// [`read_head`] that hands the walker back in both cases, so a reader that checks what follows
+/// the root (the WAS record readers) can take the reader over.
+pub fn read_head_keeping_walker<R: BufRead>(
+    reader: Reader<R>,
+    buf: Vec<u8>,
+    origin: &str,
+) -> Result<(ServiceResponseHead, Walker<R>, AfterHead)> {
     let mut walker = Walker::new(reader, buf, origin);
     let mut head = ServiceResponseHead::default();
     let mut seen_code = false;
@@ -110,7 +130,12 @@ pub fn read_head<R: BufRead>(
             problem: "a ServiceResponse without responseCode".into(),
         });
     }
-    Ok((head, data.then_some(walker)))
+    let after = if data {
+        AfterHead::InsideData
+    } else {
+        AfterHead::AfterRoot
+    };
+    Ok((head, walker, after))
 }
 
 /// Recorded bodies, verbatim from `shared/reference/was/graph-qualys/bodies/`.

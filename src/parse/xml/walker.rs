@@ -134,6 +134,12 @@ impl<R: BufRead> Walker<R> {
             + self.text.capacity()
             + self.ends.capacity() * std::mem::size_of::<usize>()
     }
+
+    /// The reader and its buffer, positioned just after the last node returned, for a parser
+    /// that takes over from here (the WAS record readers continue inside `data`).
+    pub fn into_parts(self) -> (Reader<R>, Vec<u8>) {
+        (self.reader, self.buf)
+    }
 }
 
 #[cfg(test)]

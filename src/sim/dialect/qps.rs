@@ -153,6 +153,7 @@ impl Dialect for QpsDialect {
                 ),
             ),
         };
+        let resolution = rejection.resolution.as_deref().or(resolution);
         xml(
             status,
             service_response(

@@ -30,7 +30,9 @@
 //!   dribbled, truncated body is two rules.
 //!
 //! Content faults work on the byte stream ([`Splicer`]) so they apply to modelled and replayed
-//! bodies alike, without building the body in memory.
+//! bodies alike, without building the body in memory. Where they act depends on the API
+//! family's documents ([`ContentMarks`]): `</DETECTION>` and `</RESPONSE>` in an FO page,
+//! `</Finding>` or `</WebApp>` and `</ServiceResponse>` in a QPS answer.
 
 use std::sync::Mutex;
 use std::time::Duration;
@@ -40,6 +42,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 use crate::qualys::Endpoint;
 #[cfg(test)]
 use crate::qualys::endpoint;
+use crate::qualys::endpoint::Family;
 
 /// What goes wrong.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -63,7 +66,8 @@ pub enum Fault {
     /// replayed (the body file holds what arrived before the connection died).
     Disconnect,
     /// End the body early but cleanly (the HTTP message is complete, the XML document is not):
-    /// after `after_bytes`, or, when absent, just before `</RESPONSE>` so the root never closes.
+    /// after `after_bytes`, or, when absent, just before the root's end (`</RESPONSE>`,
+    /// `</ServiceResponse>`: see [`ContentMarks`]) so the root never closes.
     /// On the gateway's JSON answers the default place is inside the second record (before its
     /// `"status":` key), so an array is cut mid-record; a gzip'd answer is cut there and then
     /// compressed, so the gzip stream itself ends cleanly. `after_bytes` counts the bytes on
@@ -72,13 +76,14 @@ pub enum Fault {
         #[serde(default)]
         after_bytes: Option<u64>,
     },
-    /// Insert characters that XML 1.0 forbids (default U+0001) at the start of every `RESULTS`.
+    /// Insert characters that XML 1.0 forbids (default U+0001) at the start of every `RESULTS`
+    /// (FO) or every `name` (QPS).
     InvalidXmlChars {
         #[serde(default = "default_invalid_chars")]
         chars: String,
     },
-    /// Break the document: the first `</DETECTION>` (or `</RESPONSE>` when there is none)
-    /// becomes a mismatched end tag.
+    /// Break the document: the first record's end tag (`</DETECTION>`, `</Finding>`,
+    /// `</WebApp>`), or the root's when there is none, becomes a mismatched end tag.
     MalformedXml,
     /// A bare HTTP 5xx with a one-line text body.
     ServerError {
@@ -115,7 +120,8 @@ pub enum Fault {
         code: Option<u32>,
         text: String,
     },
-    /// The truncation WARNING's URL repeats the request's own `id_min` instead of advancing.
+    /// The next-page marker does not advance: the truncation WARNING's URL repeats the
+    /// request's own `id_min` (FO); `lastId` repeats the request's `id GREATER` value (QPS).
     CursorStuck,
     /// The gateway's bearer token dies now: the call is answered 401 "JWT expired" and the token
     /// stays expired, so the client must log in again (`/auth`).
@@ -417,14 +423,49 @@ impl FaultBook {
     }
 }
 
+/// Where content faults act in one API family's documents.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ContentMarks {
+    /// `invalid_xml_chars` go right after each of these.
+    pub text_starts: &'static [&'static str],
+    /// `malformed_xml` breaks the first of these, each with its misspelt twin...
+    pub record_ends: &'static [(&'static str, &'static str)],
+    /// ...or, without a record, the root's end; `truncate` stops before the root's end.
+    pub root_end: (&'static str, &'static str),
+}
+
+impl ContentMarks {
+    /// The marks of `family`'s documents (FO's for paths outside every family). The gateway's
+    /// JSON has no such marks yet; its bodies get FO's, which they do not contain, so content
+    /// faults leave them unchanged until Policy Compliance gives it its own row.
+    pub fn of(family: Option<Family>) -> &'static ContentMarks {
+        const FO: ContentMarks = ContentMarks {
+            text_starts: &["<RESULTS>"],
+            record_ends: &[("</DETECTION>", "</DETECTOIN>")],
+            root_end: ("</RESPONSE>", "</RESPOSNE>"),
+        };
+        const QPS: ContentMarks = ContentMarks {
+            text_starts: &["<name>"],
+            record_ends: &[("</Finding>", "</Fnidnig>"), ("</WebApp>", "</WebAPp>")],
+            root_end: ("</ServiceResponse>", "</ServiceRepsonse>"),
+        };
+        match family {
+            Some(Family::Qps) => &QPS,
+            Some(Family::Fo) | Some(Family::Gateway) | None => &FO,
+        }
+    }
+}
+
 /// How the body of one response travels: the delivery faults that apply to it.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Delivery {
+    /// The API family of the answer, which says where content faults act ([`ContentMarks`]).
+    pub family: Option<Family>,
     pub delay: Option<Duration>,
     pub dribble: Option<(usize, Duration)>,
     /// End cleanly after this many bytes.
     pub truncate_after: Option<u64>,
-    /// End cleanly just before `</RESPONSE>`.
+    /// End cleanly just before the root's end tag.
     pub truncate_before_root_close: bool,
     /// Reset the connection after this many bytes.
     pub disconnect_after: Option<u64>,
@@ -437,6 +478,15 @@ pub struct Delivery {
 }
 
 impl Delivery {
+    /// No fault yet, for an answer of `family`.
+    pub fn for_family(family: Option<Family>) -> Delivery {
+        Delivery {
+            family,
+            json: family == Some(Family::Gateway),
+            ..Delivery::default()
+        }
+    }
+
     /// Whether the body is delivered as generated, with no change of content or pacing.
     pub fn is_plain(&self) -> bool {
         self.dribble.is_none()
@@ -480,34 +530,33 @@ impl Delivery {
 
     /// The content rewriter these faults need, if any.
     pub fn splicer(&self) -> Option<Splicer> {
+        let marks = ContentMarks::of(self.family);
         let mut rules = Vec::new();
         if let Some(chars) = &self.invalid_chars {
-            rules.push(SpliceRule {
-                pattern: b"<RESULTS>".to_vec(),
-                action: SpliceAction::InsertAfter(chars.clone()),
-                once: false,
-                skip: 0,
-            });
+            for start in marks.text_starts {
+                rules.push(SpliceRule {
+                    pattern: start.as_bytes().to_vec(),
+                    action: SpliceAction::InsertAfter(chars.clone()),
+                    once: false,
+                    skip: 0,
+                });
+            }
         }
         if self.malformed {
-            rules.push(SpliceRule {
-                pattern: b"</DETECTION>".to_vec(),
-                action: SpliceAction::Replace(b"</DETECTOIN>".to_vec()),
-                once: true,
-                skip: 0,
-            });
-            rules.push(SpliceRule {
-                pattern: b"</RESPONSE>".to_vec(),
-                action: SpliceAction::Replace(b"</RESPOSNE>".to_vec()),
-                once: true,
-                skip: 0,
-            });
+            for (end, broken) in marks.record_ends.iter().chain([&marks.root_end]) {
+                rules.push(SpliceRule {
+                    pattern: end.as_bytes().to_vec(),
+                    action: SpliceAction::Replace(broken.as_bytes().to_vec()),
+                    once: true,
+                    skip: 0,
+                });
+            }
         }
         if self.truncate_before_root_close {
             let (pattern, skip) = if self.json {
                 (&b",\"status\":"[..], 1)
             } else {
-                (&b"</RESPONSE>"[..], 0)
+                (marks.root_end.0.as_bytes(), 0)
             };
             rules.push(SpliceRule {
                 pattern: pattern.to_vec(),
@@ -694,6 +743,42 @@ mod tests {
         );
         let (out, _) = splice_in_pieces(&d, b"<RESPONSE><DATETIME/></RESPONSE>", 5);
         assert_eq!(out, b"<RESPONSE><DATETIME/></RESPOSNE>");
+    }
+
+    #[test]
+    fn on_a_qps_answer_the_faults_act_on_findings_names_and_the_service_response() {
+        let doc = b"<ServiceResponse><data><Finding><name>a</name></Finding><Finding></Finding></data></ServiceResponse>";
+        let qps = |f: fn(&mut Delivery)| {
+            let mut d = Delivery::for_family(Some(Family::Qps));
+            f(&mut d);
+            splice_in_pieces(&d, doc, 5)
+        };
+        let (out, _) = qps(|d| d.malformed = true);
+        assert_eq!(
+            out,
+            b"<ServiceResponse><data><Finding><name>a</name></Fnidnig><Finding></Finding></data></ServiceResponse>".to_vec()
+        );
+        let (out, stopped) = qps(|d| d.truncate_before_root_close = true);
+        assert!(stopped);
+        assert!(
+            out.ends_with(b"</data>"),
+            "{}",
+            String::from_utf8_lossy(&out)
+        );
+        let (out, _) = qps(|d| d.invalid_chars = Some(vec![1]));
+        assert!(out.windows(7).any(|w| w == b"<name>\x01"));
+        let (out, _) = splice_in_pieces(
+            &Delivery {
+                malformed: true,
+                ..Delivery::for_family(Some(Family::Qps))
+            },
+            b"<ServiceResponse><count>0</count></ServiceResponse>",
+            3,
+        );
+        assert_eq!(
+            out,
+            b"<ServiceResponse><count>0</count></ServiceRepsonse>".to_vec()
+        );
     }
 
     #[test]

@@ -47,13 +47,6 @@ pub struct Call<'a> {
     /// unversioned paths.
     pub version: u8,
     /// The object id of a QPS `get` path.
-    #[cfg_attr(
-        not(test),
-        expect(
-            dead_code,
-            reason = "read by the WAS get handlers, which come with WAS"
-        )
-    )]
     pub id: Option<u64>,
     /// Who is calling: authenticated, with the endpoint's permission.
     pub user: &'a User,
@@ -90,6 +83,9 @@ pub struct Rejection {
     pub kind: RejectionKind,
     /// The explanation the dialect shows, written by whoever rejected the request.
     pub text: String,
+    /// What the caller should do, for dialects that say it apart from the explanation (QPS
+    /// `errorResolution`).
+    pub resolution: Option<String>,
 }
 
 /// What was wrong with a rejected request.
@@ -114,7 +110,14 @@ impl Rejection {
         Rejection {
             kind,
             text: text.into(),
+            resolution: None,
         }
+    }
+
+    /// The same rejection with what the caller should do.
+    pub fn with_resolution(mut self, resolution: impl Into<String>) -> Rejection {
+        self.resolution = Some(resolution.into());
+        self
     }
 
     /// A bad value, in Qualys's wording: `parameter ids has invalid value: abc (reason)`.

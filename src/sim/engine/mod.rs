@@ -328,7 +328,7 @@ impl Engine {
             Err(_) => return None,
         };
         let source = format!("replay:{}", fixture.name);
-        let mut delivery = Delivery::default();
+        let mut delivery = Delivery::for_family(endpoint.map(|e| e.family));
         let mut names = Vec::new();
         if let Some(f) = &recorded.fault {
             names.push(f.name());
@@ -432,10 +432,7 @@ impl Engine {
             return self.journalled(req, dialect.refusal(&ctx, refusal), &[], MODEL);
         }
 
-        let mut delivery = Delivery {
-            json: endpoint.family == crate::qualys::Family::Gateway,
-            ..Delivery::default()
-        };
+        let mut delivery = Delivery::for_family(Some(endpoint.family));
         let mut names = Vec::new();
         let mut answer: Option<&Fault> = None;
         let mut render_faults = Vec::new();

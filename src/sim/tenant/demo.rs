@@ -19,6 +19,10 @@
 //!
 //! Asset groups: "Data Center East" (every other host, from the first), "Data Center West" (the
 //! rest) and "DMZ Segment" (by IP: 192.0.2.200-192.0.2.240).
+//!
+//! WAS (`tenant/was.rs`): 44 web applications (22 applications in production and staging; a
+//! third tagged "Data Center East", so `quays_scoped1` sees those) and their findings, over
+//! 1,500 of every type and status.
 
 use std::collections::BTreeMap;
 
@@ -640,6 +644,15 @@ pub fn tenant() -> Tenant {
         );
     }
     let host_ids: Vec<u64> = hosts.iter().map(|h| h.id).collect();
+    let vmdr = VmdrData {
+        tags,
+        asset_groups,
+        hosts,
+        knowledge_base,
+        synthetic: None,
+        // The demo subscription has "CVSS Scoring" on, so records show scores.
+        cvss_scoring: true,
+    };
     Tenant {
         name: "demo".into(),
         users: vec![
@@ -656,16 +669,9 @@ pub fn tenant() -> Tenant {
         faults: Vec::new(),
         require_requested_with: false,
         clock: None,
-        vmdr: VmdrData {
-            tags,
-            asset_groups,
-            hosts,
-            knowledge_base,
-            synthetic: None,
-            // The demo subscription has "CVSS Scoring" on, so records show scores.
-            cvss_scoring: true,
-        },
         pc: super::pc::demo(&host_ids),
+        was: super::was::demo(&vmdr),
+        vmdr,
     }
 }
 

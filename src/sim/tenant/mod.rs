@@ -58,8 +58,9 @@
 //! # Sections
 //!
 //! A tenant is the accounts section ([`accounts`]: users, limits, faults), which every API family
-//! reads to authenticate and authorise, plus one data section per module: [`vmdr`] today (tags,
-//! hosts, KnowledgeBase, synthetic population). A section is three things in its own file: its
+//! reads to authenticate and authorise, plus one data section per module: [`vmdr`] (tags,
+//! hosts, KnowledgeBase, synthetic population) and [`was`] (web applications and findings, the
+//! `[was]` table). A section is three things in its own file: its
 //! written form (the keys of [`TenantSpec`]), its resolved form (a field of [`Tenant`]), and a
 //! `merge` + `resolve` pair that [`Tenant::merge`] calls. Policy Compliance and WAS plug in the
 //! same way, as `tenant/pc.rs` and `tenant/was.rs` with tables of their own in the file (`[pc]`,
@@ -73,6 +74,7 @@ pub mod accounts;
 pub mod demo;
 pub mod pc;
 pub mod vmdr;
+pub mod was;
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -90,6 +92,7 @@ pub use vmdr::{
     AssetGroup, AssetGroupSpec, DetectionChange, KernelState, SimDetection, SimHost, SimVuln, Tag,
     TagSpec, TextStyle, VmdrData, VmdrSpec,
 };
+pub use was::{SimFinding, SimScan, SimWebApp, WasData, WasSpec, WasUser};
 
 /// Where a tenant file starts from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -112,6 +115,10 @@ pub enum TenantSection {
     AssetGroups,
     Hosts,
     KnowledgeBase,
+    /// `[[was.webapps]]`.
+    WebApps,
+    /// `[[was.findings]]`.
+    Findings,
 }
 
 /// A tenant as written in a TOML file or inline in a scenario (`[server.tenant]`).
@@ -162,6 +169,9 @@ pub struct TenantSpec {
     /// The Policy Compliance section (see `pc`), merged over the base's by ID.
     #[serde(default)]
     pub pc: Option<PcSpec>,
+    /// The WAS section (see `was`): web applications and their findings.
+    #[serde(default)]
+    pub was: Option<WasSpec>,
 }
 
 impl TenantSpec {
@@ -196,6 +206,8 @@ pub struct Tenant {
     pub vmdr: VmdrData,
     /// The Policy Compliance section: technologies, controls, policies and their hosts.
     pub pc: PcData,
+    /// The WAS section: web applications and findings.
+    pub was: WasData,
 }
 
 impl Tenant {
@@ -210,6 +222,7 @@ impl Tenant {
             clock: None,
             vmdr: VmdrData::default(),
             pc: PcData::default(),
+            was: WasData::default(),
         }
     }
 
@@ -269,6 +282,7 @@ impl Tenant {
             synthetic,
             cvss_scoring,
             pc,
+            was,
         } = spec;
         let replaces = |s: TenantSection| replace.contains(&s);
         if let Some(name) = name {
@@ -324,6 +338,8 @@ impl Tenant {
         if let Some(pc) = pc {
             self.pc.merge(pc)?;
         }
+        self.was.merge(was.unwrap_or_default(), &replace)?;
+        self.was.resolve(&self.vmdr)?;
         self.check_fault_users()?;
         self.check_user_scopes()?;
         Ok(self)

@@ -3,9 +3,8 @@
 //! page. Registered in `sim/registry.rs`.
 //!
 //! A user's scope applies to every endpoint that lists hosts: Host List and Host List
-//! Detection here; WAS web apps, when the WAS handlers land, filter by the same `User::asset_groups`
-//! (Qualys scopes web apps by the user's asset groups too) in their own `bind`. The
-//! KnowledgeBase is the subscription's, unscoped.
+//! Detection here; the WAS handlers apply the same `User::asset_groups` to web applications by
+//! their tags (`sim/tenant/was.rs`). The KnowledgeBase is the subscription's, unscoped.
 
 use std::sync::Arc;
 

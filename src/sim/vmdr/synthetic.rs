@@ -613,14 +613,19 @@ pub enum SynthStream {
     VmdrAssets,
     /// A PCRS posture answer (a JSON array, gzip'd), written by `sim::pc::synthetic`.
     PcPosture,
+    /// A WAS findings search page (`ServiceResponse`, verbose, with long `resultList`
+    /// captures); `--hosts` counts web applications and `--detections-per-host` findings per
+    /// web application (see `sim::was::synthetic`).
+    WasFindings,
 }
 
 impl SynthStream {
     /// Every stream with a synthetic writer.
-    pub const ALL: [SynthStream; 3] = [
+    pub const ALL: [SynthStream; 4] = [
         SynthStream::VmdrVulnerabilities,
         SynthStream::VmdrAssets,
         SynthStream::PcPosture,
+        SynthStream::WasFindings,
     ];
 
     /// The stream's name, as the connector, scenario files and `qharness synth --stream`
@@ -630,6 +635,7 @@ impl SynthStream {
             SynthStream::VmdrVulnerabilities => "vmdr-vulnerabilities",
             SynthStream::VmdrAssets => "vmdr-assets",
             SynthStream::PcPosture => "pc-posture",
+            SynthStream::WasFindings => "was-findings",
         }
     }
 
@@ -646,7 +652,7 @@ impl SynthStream {
 }
 
 /// The synthetic writer of the stream called `stream_name`, or `None` for a stream that has
-/// none yet (WAS): how the connector side reaches `synth` from a stream's
+/// none yet (WAS Assets): how the connector side reaches `synth` from a stream's
 /// name.
 ///
 /// ```
@@ -724,9 +730,18 @@ const FLUSH_AT: usize = 1 << 20;
 /// Writes one deterministic, DTD-valid page to `w`: the hosts, then a truncation WARNING
 /// (CODE 1980) whose URL carries `id_min` of the next host.
 pub fn write_page(opts: &SynthOptions, mut w: impl Write) -> Result<SynthSummary> {
-    if opts.stream == SynthStream::PcPosture {
-        return crate::sim::pc::synthetic::write_answer(opts, w);
+    /// Which host page: the matches below read it instead of the stream.
+    #[derive(Clone, Copy)]
+    enum Page {
+        Detections,
+        Hosts,
     }
+    let page = match opts.stream {
+        SynthStream::VmdrVulnerabilities => Page::Detections,
+        SynthStream::VmdrAssets => Page::Hosts,
+        SynthStream::PcPosture => return crate::sim::pc::synthetic::write_answer(opts, w),
+        SynthStream::WasFindings => return crate::sim::was::synthetic::write_page(opts, w),
+    };
     if opts.hosts.is_none() && opts.size.is_none() {
         return Err(Error::config(
             "synth",
@@ -756,19 +771,16 @@ pub fn write_page(opts: &SynthOptions, mut w: impl Write) -> Result<SynthSummary
     let mut buf: Vec<u8> = Vec::with_capacity(FLUSH_AT + (1 << 18));
     let now = Timestamp(EPOCH);
     let year = 2024;
-    let (root, dtd_path, path) = match opts.stream {
-        SynthStream::VmdrVulnerabilities => (
+    let (root, dtd_path, path) = match page {
+        Page::Detections => (
             "HOST_LIST_VM_DETECTION_OUTPUT",
             dtd::HOST_LIST_VM_DETECTION,
             crate::qualys::fo::path::HOST_DETECTION,
         ),
-        SynthStream::VmdrAssets => (
+        Page::Hosts => (
             "HOST_LIST_OUTPUT",
             dtd::HOST_LIST,
             crate::qualys::fo::path::HOST_LIST,
-        ),
-        SynthStream::PcPosture => unreachable!(
-            "pc-posture answers are written by sim::pc::synthetic; write_page returned before this"
         ),
     };
     render::document_head(&mut buf, root, &opts.origin, dtd_path, now, None);
@@ -799,8 +811,8 @@ pub fn write_page(opts: &SynthOptions, mut w: impl Write) -> Result<SynthSummary
             break;
         }
         let mut view = pop.host(i, &mut scratch);
-        match opts.stream {
-            SynthStream::VmdrVulnerabilities => {
+        match page {
+            Page::Detections => {
                 pop.fill_detections(i, &mut view);
                 sum.detections += view.detections.len() as u64;
                 sum.records += view
@@ -810,13 +822,10 @@ pub fn write_page(opts: &SynthOptions, mut w: impl Write) -> Result<SynthSummary
                     .count() as u64;
                 render::hld_host(&mut buf, &view, &hld);
             }
-            SynthStream::VmdrAssets => {
+            Page::Hosts => {
                 sum.records += 1;
                 render::host_list_host(&mut buf, &view, &hl, &[]);
             }
-            SynthStream::PcPosture => unreachable!(
-                "pc-posture answers are written by sim::pc::synthetic; write_page returned before this"
-            ),
         }
         sum.hosts += 1;
         i += 1;
@@ -828,14 +837,11 @@ pub fn write_page(opts: &SynthOptions, mut w: impl Write) -> Result<SynthSummary
     }
     xml_writer::close(&mut buf, 2, "HOST_LIST");
     let next = pop.host_id(i);
-    let params = match opts.stream {
-        SynthStream::VmdrVulnerabilities => {
+    let params = match page {
+        Page::Detections => {
             "action=list&show_tags=1&show_igs=1&show_asset_id=1&arf_kernel_filter=0"
         }
-        SynthStream::VmdrAssets => "action=list&details=All&show_tags=1&show_asset_id=1",
-        SynthStream::PcPosture => unreachable!(
-            "pc-posture answers are written by sim::pc::synthetic; write_page returned before this"
-        ),
+        Page::Hosts => "action=list&details=All&show_tags=1&show_asset_id=1",
     };
     let url = format!(
         "{}/api/5.0{}?{params}&truncation_limit={}&id_min={next}",
