@@ -532,17 +532,14 @@ mod tests {
     }
 
     #[test]
-    fn no_stream_lists_every_stream_and_a_reserved_one_is_not_implemented() {
+    fn no_stream_lists_every_stream() {
         let mut s = base();
         s.common.stream = None;
-        let msg = check(s.clone()).unwrap_err().to_string();
+        let msg = check(s).unwrap_err().to_string();
         assert!(
             msg.contains("vmdr-assets, vmdr-vulnerabilities, pc-posture, was-assets, was-findings"),
             "{msg}"
         );
-        s.common.stream = Some(StreamKind::PcPosture);
-        let msg = check(s).unwrap_err().to_string();
-        assert!(msg.contains("not implemented in this version"), "{msg}");
     }
 
     #[test]

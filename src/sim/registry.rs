@@ -71,7 +71,6 @@ mod tests {
             assert!(table.handler(e).is_some_and(|h| h.limited), "{}", e.name);
         }
         assert!(table.handler(&endpoint::ABOUT).is_some_and(|h| !h.limited));
-        assert!(table.handler(&endpoint::PCRS_POSTURE_INFO).is_none());
     }
 
     #[test]

@@ -67,22 +67,32 @@ fn check(d: &Diagnosis, step: Step) -> &qualys_harness::diagnose::report::Check 
 #[tokio::test]
 async fn every_demo_user_gets_the_verdict_the_faq_gives() {
     use Verdict::{Fails, Works};
-    // (user, vmdr-assets, vmdr-vulnerabilities, pc-posture, words the failing remedy holds)
-    let cases: &[(&str, Verdict, Verdict, Verdict, &str)] = &[
-        ("quays_ab1", Works, Works, Works, ""),
+    // (user, vmdr-assets, vmdr-vulnerabilities, pc-posture, both WAS streams, words the
+    // failing remedy holds)
+    let cases: &[(&str, Verdict, Verdict, Verdict, Verdict, &str)] = &[
+        ("quays_ab1", Works, Works, Works, Works, ""),
         (
             "quays_na1",
             Fails,
             Fails,
             Fails,
+            Fails,
             "log in to the Qualys console with the new user's credentials",
         ),
-        ("quays_ex1", Fails, Fails, Fails, "renew"),
-        ("quays_noapi1", Fails, Fails, Fails, "API access checkbox"),
+        ("quays_ex1", Fails, Fails, Fails, Fails, "renew"),
+        (
+            "quays_noapi1",
+            Fails,
+            Fails,
+            Fails,
+            Fails,
+            "API access checkbox",
+        ),
         (
             "quays_novm1",
             Fails,
             Fails,
+            Works,
             Works,
             "\"Manage VM module\" permission",
         ),
@@ -91,22 +101,32 @@ async fn every_demo_user_gets_the_verdict_the_faq_gives() {
             Works,
             Works,
             Fails,
+            Works,
             "\"Manage PC module\" permission",
         ),
-        ("quays_nowas1", Works, Works, Works, ""),
-        ("quays_scoped1", Works, Works, Works, ""),
+        (
+            "quays_nowas1",
+            Works,
+            Works,
+            Works,
+            Fails,
+            "Manage Web Applications",
+        ),
+        ("quays_scoped1", Works, Works, Works, Works, ""),
     ];
     let sim = spawn_demo().await;
-    for &(user, assets, vulns, pc, words) in cases {
+    for &(user, assets, vulns, pc, was, words) in cases {
         let d = diagnose_as(&sim, user).await;
         let text = d.to_text();
         assert_eq!(
             (
                 verdict(&d, VMDR_ASSETS),
                 verdict(&d, VMDR_VULNS),
-                verdict(&d, PC)
+                verdict(&d, PC),
+                verdict(&d, "was-assets"),
+                verdict(&d, "was-findings"),
             ),
-            (assets, vulns, pc),
+            (assets, vulns, pc, was, was),
             "{user}:\n{text}"
         );
         for s in &d.streams {
@@ -118,13 +138,13 @@ async fn every_demo_user_gets_the_verdict_the_faq_gives() {
                 );
             }
         }
-        for was in ["was-assets", "was-findings"] {
-            assert_eq!(verdict(&d, was), Verdict::NotImplemented, "{user}");
-        }
-        let all_work = [assets, vulns, pc].iter().all(|v| *v == Works);
+        let all_work = [assets, vulns, pc, was].iter().all(|v| *v == Works);
         assert_eq!(d.exit_code, if all_work { 0 } else { 3 }, "{user}:\n{text}");
         assert!(d.requests.sent <= d.requests.budget, "{user}: over budget");
-        assert_eq!(d.requests.budget, 5, "1 account + 1 + 1 + 2 for PC");
+        assert_eq!(
+            d.requests.budget, 6,
+            "1 account + 1 + 1 + 2 for PC + 1 shared by the WAS streams"
+        );
     }
     // The account-level failures are named at the account check, with Qualys's code.
     let na = diagnose_as(&sim, "quays_na1").await;
@@ -146,7 +166,7 @@ async fn the_probes_read_one_record_and_the_server_sees_exactly_the_budgeted_req
     assert_eq!(d.exit_code, 0, "{}", d.to_text());
     let journal = sim.journal().entries();
     assert_eq!(journal.len() as u32, d.requests.sent);
-    assert_eq!(d.requests.sent, 5);
+    assert_eq!(d.requests.sent, 6);
     let paths: Vec<&str> = journal.iter().map(|e| e.path.as_str()).collect();
     assert_eq!(
         paths,
@@ -155,7 +175,8 @@ async fn the_probes_read_one_record_and_the_server_sees_exactly_the_budgeted_req
             "/api/2.0/fo/asset/host/",
             "/api/2.0/fo/asset/host/vm/detection/",
             "/auth",
-            "/pcrs/1.0/posture/policy/list"
+            "/pcrs/1.0/posture/policy/list",
+            "/qps/rest/3.0/count/was/webapp"
         ]
     );
     for fo in &journal[1..3] {
@@ -390,9 +411,16 @@ async fn the_exit_code_is_0_when_all_work_3_when_one_fails_and_2_for_bad_argumen
         "{}",
         all_output(&na)
     );
-    // A stream this build does not implement, named on its own, does not work.
+    // One stream named on its own: it works for a user who has it, fails for one who lacks it.
     assert_eq!(
         run("quays_ab1", &["--streams", "was-assets"])
+            .await
+            .status
+            .code(),
+        Some(0)
+    );
+    assert_eq!(
+        run("quays_nowas1", &["--streams", "was-assets"])
             .await
             .status
             .code(),
@@ -464,7 +492,7 @@ async fn json_output_follows_the_documented_schema() {
     assert_eq!(v["exit_code"], 3);
     assert_eq!(v["username"], "quays_nopc1");
     assert_eq!(v["gateway_url_source"], "same_origin");
-    assert_eq!(v["requests"]["budget"], 5);
+    assert_eq!(v["requests"]["budget"], 6);
     let steps: Vec<&str> = v["checks"]
         .as_array()
         .unwrap()
