@@ -98,10 +98,12 @@ macro_rules! settings_section {
 
 mod common;
 mod pc;
+mod sync;
 mod vmdr;
 
 pub use common::{CommonConfig, CommonSettings, RetryPolicy};
 pub use pc::{PcConfig, PcSettings, PolicyIdItem, PolicyIdList, PolicySelection};
+pub use sync::{QualysDateTime, SyncConfig, SyncSettings};
 pub use vmdr::{StatusList, VmdrConfig, VmdrSettings};
 
 /// The environment variable the password is read from when no `password_file` is set.
@@ -200,7 +202,11 @@ macro_rules! settings_sections {
     };
 }
 
-settings_sections!(vmdr: VmdrSettings => VmdrConfig, pc: PcSettings => PcConfig);
+settings_sections!(
+    vmdr: VmdrSettings => VmdrConfig,
+    pc: PcSettings => PcConfig,
+    sync: SyncSettings => SyncConfig,
+);
 
 /// Whether `key` is a setting of some section (a key of the config file).
 pub fn is_setting_key(key: &str) -> bool {

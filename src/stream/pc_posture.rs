@@ -20,6 +20,11 @@
 //!    parsed completely; an answer whose body breaks off is asked again from scratch, and none
 //!    of its records was emitted. A token that expires mid-run is renewed by the client (one
 //!    new login, the request repeated), so nothing is lost or repeated.
+//!
+//! A resumed run ([`Stream::run_from`] at a [`PagePosition::PolicyBatch`]) fetches the policy
+//! list and host IDs again, skips the policies before the recorded one and that policy's hosts
+//! already done, and goes on with the same batches. The policies' order and their host IDs must
+//! not have changed meanwhile; a policy that disappeared fails the run with exit 2.
 
 use std::collections::HashSet;
 use std::io::BufRead;
@@ -29,7 +34,7 @@ use futures_util::future::LocalBoxFuture;
 use serde_json::json;
 
 use super::saved_response::{ParseMode, ParseSummary, SavedResponse, with_reader};
-use super::{RunSummary, Stream, StreamKind};
+use super::{PageDone, PagePosition, ResumePoint, RunSummary, Stream, StreamKind};
 use crate::client::body_reader::BodyReader;
 use crate::client::error_reader::ResponseFacts;
 use crate::client::{Body, QualysClient, Request};
@@ -60,7 +65,17 @@ impl Stream for PcPosture {
         config: &'a ConnectorConfig,
         sink: &'a mut dyn Sink,
     ) -> LocalBoxFuture<'a, Result<RunSummary>> {
-        Box::pin(run(self, client, config, sink))
+        Box::pin(run(self, client, config, &ResumePoint::START, sink))
+    }
+
+    fn run_from<'a>(
+        &'a self,
+        client: &'a QualysClient,
+        config: &'a ConnectorConfig,
+        from: &'a ResumePoint,
+        sink: &'a mut dyn Sink,
+    ) -> LocalBoxFuture<'a, Result<RunSummary>> {
+        Box::pin(run(self, client, config, from, sink))
     }
 
     fn parse_saved(
@@ -168,10 +183,43 @@ fn select(
     }
 }
 
+/// The policies a resumed run still has to fetch, and how many hosts of the first are done.
+fn resume_at<'p>(
+    policies: &'p [Policy],
+    config: &ConnectorConfig,
+    from: &ResumePoint,
+) -> Result<(&'p [Policy], usize)> {
+    let (policy_id, hosts_done) = match &from.position {
+        PagePosition::Start => return Ok((policies, 0)),
+        PagePosition::PolicyBatch {
+            policy_id,
+            hosts_done,
+        } => (policy_id, *hosts_done),
+        _ => return Err(super::cannot_resume(config, from)),
+    };
+    let index = policies
+        .iter()
+        .position(|p| &p.id.0 == policy_id)
+        .ok_or_else(|| {
+            Error::config(
+                "resume",
+                format!(
+                    "the interrupted run stopped in policy {policy_id}, which this run does not fetch any more (the policy list changed)"
+                ),
+                "start the run again without --resume, with a new state file",
+            )
+        })?;
+    Ok((
+        &policies[index..],
+        usize::try_from(hosts_done).unwrap_or(usize::MAX),
+    ))
+}
+
 async fn run(
     _stream: &PcPosture,
     client: &QualysClient,
     config: &ConnectorConfig,
+    from: &ResumePoint,
     sink: &mut dyn Sink,
 ) -> Result<RunSummary> {
     let mut summary = RunSummary {
@@ -196,9 +244,10 @@ async fn run(
         page: None,
     };
     let policies = select(list.policy_list, &config.pc.policies, list_exchange)?;
+    let (policies, mut skip_hosts) = resume_at(&policies, config, from)?;
     let evidence = if config.pc.evidence { "1" } else { "0" };
     let mut hosts_seen: HashSet<IdText> = HashSet::new();
-    let mut page = 0u32;
+    let mut page = u32::try_from(from.pages_done).unwrap_or(u32::MAX);
 
     for chunk in policies.chunks(POLICIES_PER_HOST_ID_REQUEST) {
         let ids: Vec<String> = chunk.iter().map(|p| p.id.0.clone()).collect();
@@ -210,6 +259,8 @@ async fn run(
             )
             .await?;
         for policy in chunk {
+            // Only the first policy of a resumed run has hosts that are done already.
+            let skip = std::mem::take(&mut skip_hosts);
             let Some(entry) = resolved.iter().find(|e| e.policy_id == policy.id) else {
                 summary.warnings.push(format!(
                     "policy {}: the gateway's host ID answer has no entry for it; its postures were not fetched",
@@ -225,7 +276,9 @@ async fn run(
                 continue;
             }
             summary.policies += 1;
-            for batch in entry.host_ids.chunks(config.pc.host_batch_size) {
+            let skip = skip.min(entry.host_ids.len());
+            let mut hosts_done = skip as u64;
+            for batch in entry.host_ids[skip..].chunks(config.pc.host_batch_size) {
                 page += 1;
                 hosts_seen.extend(batch.iter().cloned());
                 let mut request = posture_request(entry, subscription.as_ref(), batch, evidence);
@@ -235,6 +288,16 @@ async fn run(
                     sink.record(json)?;
                     live.records.fetch_add(1, Ordering::Relaxed);
                     Ok(())
+                })?;
+                hosts_done += batch.len() as u64;
+                // Whether another batch follows is not known here; the sink's finish says the
+                // run is complete.
+                sink.page_done(&PageDone {
+                    pages: u64::from(page),
+                    next: Some(PagePosition::PolicyBatch {
+                        policy_id: policy.id.0.clone(),
+                        hosts_done,
+                    }),
                 })?;
                 live.pages.fetch_add(1, Ordering::Relaxed);
             }
