@@ -12,6 +12,7 @@ mod pc_properties;
 mod pc_sim;
 mod properties;
 mod record;
+mod resume;
 mod sim_account;
 mod sim_admin;
 mod sim_cli;
