@@ -5,6 +5,7 @@ mod catalogue;
 mod cli;
 mod external_connector;
 mod helpers;
+mod incremental;
 mod pc_catalogue;
 mod pc_cli;
 mod pc_http;
