@@ -14,6 +14,7 @@ mod pc_sim;
 mod properties;
 mod record;
 mod resume;
+mod resume_cli;
 mod sim_account;
 mod sim_admin;
 mod sim_cli;
