@@ -563,12 +563,11 @@ async fn fetch_with_state(
     let progress = Progress::start(run.live());
     let result = run.run().await;
     progress.stop();
-    let summary = result.map_err(|e| {
+    let summary = result.inspect_err(|_| {
         eprintln!(
             "the records of every completed page are kept; continue with: qharness fetch --resume --state {}",
             state.display()
         );
-        e
     })?;
     eprintln!("{}", summary.describe());
     Ok(())

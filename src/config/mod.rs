@@ -7,7 +7,8 @@
 //! `[settings]`), but in code the settings come in sections: [`CommonSettings`] (`common.rs`)
 //! holds what every stream reads (the stream, platform and user, password, TLS, retries,
 //! timeouts), and each Qualys module has its own section ([`VmdrSettings`] in `vmdr.rs`,
-//! [`PcSettings`] in `pc.rs`; WAS's comes with its streams). Each section declares its keys
+//! [`PcSettings`] in `pc.rs`; WAS's comes with its streams), plus [`SyncSettings`] (`sync.rs`:
+//! `changed_since`, which the streams with a changed-since filter list in their rows). Each section declares its keys
 //! once, with `settings_section!`, and is listed once in `settings_sections!`; reading the file
 //! dispatches each key to its section, and a key no section knows is rejected at the key with
 //! the list of valid ones.
