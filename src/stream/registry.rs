@@ -16,7 +16,7 @@
 //! let row = StreamKind::VmdrVulnerabilities.row();
 //! assert_eq!(row.name, "vmdr-vulnerabilities");
 //! assert!(row.settings.contains(&"arf_kernel_filter"));
-//! assert!(StreamKind::PcPosture.row().builtin.is_none());
+//! assert!(StreamKind::PcPosture.row().builtin.is_some());
 //! assert_eq!("vmdr-assets".parse::<StreamKind>(), Ok(StreamKind::VmdrAssets));
 //! ```
 
