@@ -260,3 +260,74 @@ async fn posture_has_no_changed_since_filter_so_incremental_and_since_are_refuse
     );
     assert!(sim.journal().is_empty(), "refused before any request");
 }
+
+#[tokio::test]
+async fn an_interrupted_incremental_run_resumes_with_its_own_changed_since() {
+    let sim = spawn_tenant(CHANGING).await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut settings = settings(sim.base_url().as_str(), StreamKind::VmdrVulnerabilities);
+    settings.vmdr.truncation_limit = Some(1);
+    incremental(&sim, &settings, dir.path()).await;
+    sim.set_clock(at("2024-06-16T00:00:00Z"));
+    let state = dir.path().join("sync.state");
+    let options = StateOptions {
+        state: state.clone(),
+        out: Some(dir.path().join("changes.ndjson")),
+        incremental: true,
+        now: QualysDateTime::from_unix(sim.now().0),
+        ..StateOptions::default()
+    };
+    // Page 1 of the incremental run answers, then the endpoint breaks for good (a rule added
+    // through the admin API counts the calls after it was added).
+    let r = admin(&sim, reqwest::Method::POST, "/__sim/faults")
+        .header("Content-Type", "application/json")
+        .body(r#"{"faults":[{"kind":"server_error","status":503,"route":"detection","calls":"2.."}]}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200, "{}", r.text().await.unwrap());
+    let Prepared::Run(run) =
+        StatefulRun::prepare(&settings, &options, Some(DEMO_PASSWORD.into())).unwrap()
+    else {
+        panic!("a run");
+    };
+    run.run().await.unwrap_err();
+    admin(&sim, reqwest::Method::DELETE, "/__sim/faults")
+        .send()
+        .await
+        .unwrap();
+    let resume = StateOptions {
+        state: state.clone(),
+        resume: true,
+        ..StateOptions::default()
+    };
+    let Prepared::Run(run) =
+        StatefulRun::prepare(&Settings::default(), &resume, Some(DEMO_PASSWORD.into())).unwrap()
+    else {
+        panic!("a run");
+    };
+    run.run().await.unwrap();
+    let calls = sim.journal().entries_for(HLD);
+    let last = calls.last().unwrap();
+    assert_eq!(
+        last.param("detection_updated_since"),
+        Some("2024-06-09T23:50:00Z")
+    );
+    assert!(
+        last.param("id_min").is_some(),
+        "the resumed run went on from page 2"
+    );
+    let text = std::fs::read_to_string(dir.path().join("changes.ndjson")).unwrap();
+    let records: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(
+        detection_keys(&records),
+        [
+            (101, 38170, "Fixed".into()),
+            (102, 38174, "New".into()),
+            (103, 38175, "New".into()),
+        ]
+    );
+}
