@@ -51,8 +51,14 @@ pub enum PagePosition {
     /// QPS: the next `ServiceRequest` carries `id GREATER last_id`.
     LastId { last_id: u64 },
     /// PCRS: the policies before `policy_id` (in the order the run fetches them) are done, and of
-    /// `policy_id`'s host IDs (in the order the gateway lists them) the first `hosts_done`.
-    PolicyBatch { policy_id: String, hosts_done: u64 },
+    /// `policy_id`'s host IDs (in the order the gateway lists them) the first `hosts_done`, the
+    /// last of which is `last_host_id` (checked on resume, so a changed host list is refused
+    /// rather than skipped wrongly).
+    PolicyBatch {
+        policy_id: String,
+        hosts_done: u64,
+        last_host_id: String,
+    },
 }
 
 impl std::fmt::Display for PagePosition {
@@ -64,7 +70,11 @@ impl std::fmt::Display for PagePosition {
             PagePosition::PolicyBatch {
                 policy_id,
                 hosts_done,
-            } => write!(f, "policy {policy_id} after its first {hosts_done} host(s)"),
+                last_host_id,
+            } => write!(
+                f,
+                "policy {policy_id} after its first {hosts_done} host(s) (the last {last_host_id})"
+            ),
         }
     }
 }

@@ -183,36 +183,67 @@ fn select(
     }
 }
 
-/// The policies a resumed run still has to fetch, and how many hosts of the first are done.
-fn resume_at<'p>(
+/// Where a resumed run goes on: the first policy it still fetches, and of that policy's host
+/// IDs how many are done and the last of them.
+struct ResumeAt<'a> {
+    policy_id: &'a str,
+    hosts_done: usize,
+    last_host_id: &'a str,
+}
+
+/// The policies a resumed run still has to fetch, and where in the first of them it goes on.
+fn resume_at<'p, 'f>(
     policies: &'p [Policy],
     config: &ConnectorConfig,
-    from: &ResumePoint,
-) -> Result<(&'p [Policy], usize)> {
-    let (policy_id, hosts_done) = match &from.position {
-        PagePosition::Start => return Ok((policies, 0)),
+    from: &'f ResumePoint,
+) -> Result<(&'p [Policy], Option<ResumeAt<'f>>)> {
+    let at = match &from.position {
+        PagePosition::Start => return Ok((policies, None)),
         PagePosition::PolicyBatch {
             policy_id,
             hosts_done,
-        } => (policy_id, *hosts_done),
+            last_host_id,
+        } => ResumeAt {
+            policy_id,
+            hosts_done: usize::try_from(*hosts_done).unwrap_or(usize::MAX),
+            last_host_id,
+        },
         _ => return Err(super::cannot_resume(config, from)),
     };
     let index = policies
         .iter()
-        .position(|p| &p.id.0 == policy_id)
+        .position(|p| p.id.0 == at.policy_id)
         .ok_or_else(|| {
-            Error::config(
-                "resume",
-                format!(
-                    "the interrupted run stopped in policy {policy_id}, which this run does not fetch any more (the policy list changed)"
-                ),
-                "start the run again without --resume, with a new state file",
-            )
+            changed(format!(
+                "the interrupted run stopped in policy {}, which this run does not fetch any more (the policy list changed)",
+                at.policy_id
+            ))
         })?;
-    Ok((
-        &policies[index..],
-        usize::try_from(hosts_done).unwrap_or(usize::MAX),
-    ))
+    Ok((&policies[index..], Some(at)))
+}
+
+/// The hosts of the policy a resumed run goes on in that are done: refused when the gateway's
+/// host list for it changed since (the done ones would be skipped wrongly).
+fn hosts_to_skip(entry: &PolicyHosts, at: &ResumeAt<'_>) -> Result<usize> {
+    let done = at.hosts_done;
+    match done.checked_sub(1).and_then(|i| entry.host_ids.get(i)) {
+        Some(id) if id.0 == at.last_host_id => Ok(done),
+        None if done == 0 => Ok(0),
+        found => Err(changed(format!(
+            "the interrupted run had done {done} host(s) of policy {}, the last {}; the gateway now lists {} there (its host list changed)",
+            at.policy_id,
+            at.last_host_id,
+            found.map_or("no host".to_string(), |id| format!("host {}", id.0))
+        ))),
+    }
+}
+
+fn changed(problem: String) -> Error {
+    Error::config(
+        "resume",
+        problem,
+        "start the run again without --resume, with a new state file",
+    )
 }
 
 async fn run(
@@ -244,7 +275,7 @@ async fn run(
         page: None,
     };
     let policies = select(list.policy_list, &config.pc.policies, list_exchange)?;
-    let (policies, mut skip_hosts) = resume_at(&policies, config, from)?;
+    let (policies, mut resume) = resume_at(&policies, config, from)?;
     let evidence = if config.pc.evidence { "1" } else { "0" };
     let mut hosts_seen: HashSet<IdText> = HashSet::new();
     let mut page = u32::try_from(from.pages_done).unwrap_or(u32::MAX);
@@ -260,7 +291,7 @@ async fn run(
             .await?;
         for policy in chunk {
             // Only the first policy of a resumed run has hosts that are done already.
-            let skip = std::mem::take(&mut skip_hosts);
+            let at = resume.take();
             let Some(entry) = resolved.iter().find(|e| e.policy_id == policy.id) else {
                 summary.warnings.push(format!(
                     "policy {}: the gateway's host ID answer has no entry for it; its postures were not fetched",
@@ -276,7 +307,10 @@ async fn run(
                 continue;
             }
             summary.policies += 1;
-            let skip = skip.min(entry.host_ids.len());
+            let skip = match &at {
+                Some(at) => hosts_to_skip(entry, at)?,
+                None => 0,
+            };
             let mut hosts_done = skip as u64;
             for batch in entry.host_ids[skip..].chunks(config.pc.host_batch_size) {
                 page += 1;
@@ -290,6 +324,7 @@ async fn run(
                     Ok(())
                 })?;
                 hosts_done += batch.len() as u64;
+                let last_host_id = batch.last().map(|id| id.0.clone()).unwrap_or_default();
                 // Whether another batch follows is not known here; the sink's finish says the
                 // run is complete.
                 sink.page_done(&PageDone {
@@ -297,6 +332,7 @@ async fn run(
                     next: Some(PagePosition::PolicyBatch {
                         policy_id: policy.id.0.clone(),
                         hosts_done,
+                        last_host_id,
                     }),
                 })?;
                 live.pages.fetch_add(1, Ordering::Relaxed);
@@ -387,6 +423,34 @@ mod tests {
                 .unwrap();
             assert_eq!((c.records, count.count), (2, 0));
         }
+    }
+
+    #[test]
+    fn a_resumed_policy_skips_its_done_hosts_only_when_the_host_list_is_unchanged() {
+        let entry = PolicyHosts {
+            policy_id: IdText("4711".into()),
+            subscription_id: None,
+            host_ids: ["100031", "100032", "100033"]
+                .map(|h| IdText(h.into()))
+                .to_vec(),
+            error: None,
+        };
+        let at = |done, last| ResumeAt {
+            policy_id: "4711",
+            hosts_done: done,
+            last_host_id: last,
+        };
+        assert_eq!(hosts_to_skip(&entry, &at(2, "100032")).unwrap(), 2);
+        assert_eq!(hosts_to_skip(&entry, &at(0, "")).unwrap(), 0);
+        let e = hosts_to_skip(&entry, &at(2, "100099")).unwrap_err();
+        assert_eq!(e.exit_class(), crate::ExitClass::Config);
+        assert!(
+            e.to_string()
+                .contains("the last 100099; the gateway now lists host 100032"),
+            "{e}"
+        );
+        let e = hosts_to_skip(&entry, &at(5, "100035")).unwrap_err();
+        assert!(e.to_string().contains("now lists no host"), "{e}");
     }
 
     fn policy(id: &str, status: &str) -> Policy {
