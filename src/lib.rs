@@ -67,6 +67,7 @@ pub mod record;
 pub mod scenario;
 pub mod sim;
 mod sink;
+pub mod state;
 mod stream;
 
 pub use client::LiveCounters;
@@ -79,8 +80,8 @@ pub use error::{
 };
 pub use sink::{AtomicFile, CountSink, FileSink, MemorySink, Sink, StdoutSink};
 pub use stream::{
-    Baseline, ParseMode, ParseSummary, RunSummary, SavedKind, SavedResponse, Stream, StreamKind,
-    StreamRow,
+    Baseline, PageDone, PagePosition, ParseMode, ParseSummary, ResumePoint, RunSummary, SavedKind,
+    SavedResponse, Stream, StreamKind, StreamRow,
 };
 
 /// What the benchmarks measure directly, below the public API: the host-list reader's

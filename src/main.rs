@@ -13,11 +13,12 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand};
 use qualys_harness::config::{
     CommonSettings, FindingTypeList, PASSWORD_ENV, PcSettings, PolicyIdList, StatusList,
-    VmdrSettings, WasSettings,
+    SyncSettings, VmdrSettings, WasSettings,
 };
 use qualys_harness::record;
 use qualys_harness::scenario::{self, Verdict, catalogue, report};
 use qualys_harness::sim::{self, SynthOptions, SynthStream};
+use qualys_harness::state;
 use qualys_harness::{
     AtomicFile, BuiltinRun, Capabilities, Connector, CountSink, Error, ExternalConnector, FileSink,
     LiveCounters, ParseMode, RecordMap, Result, SavedKind, SavedResponse, Settings, Sink,
@@ -347,10 +348,27 @@ struct FetchArgs {
     config: Option<PathBuf>,
     /// Record every exchange (retries and failures included) as a redacted replay set in this
     /// directory, with a scenario.toml that pins the run; the set is checked at the end.
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, value_name = "DIR", conflicts_with = "state")]
     record: Option<PathBuf>,
     #[command(flatten)]
     redact: RedactFlags,
+    /// Keep the run's progress in this JSON file, saved after every page, so that an
+    /// interrupted run can be resumed (--resume) and later runs can be incremental
+    /// (--incremental). Needs --out; the output grows in <out>.partial until the run completes.
+    #[arg(long, value_name = "FILE")]
+    state: Option<PathBuf>,
+    /// Continue the interrupted run --state records after its last completed page; its
+    /// settings are used (any given must be the same).
+    #[arg(long, requires = "state")]
+    resume: bool,
+    /// The first run with this --state is full; each later one asks only for what changed since
+    /// the last successful run started (minus 10 minutes of overlap).
+    #[arg(long, requires = "state", conflicts_with_all = ["resume", "since"])]
+    incremental: bool,
+    /// Only records changed since DATETIME (2024-06-10T00:00:00Z or 2024-06-10), with the
+    /// stream's documented filter (the `changed_since` setting).
+    #[arg(long, value_name = "DATETIME", conflicts_with = "resume")]
+    since: Option<String>,
 }
 
 /// The flags of the VMDR module's settings ([`VmdrSettings`]).
@@ -478,6 +496,9 @@ impl FetchArgs {
             vmdr: self.vmdr.settings(),
             pc: self.pc.settings(),
             was: self.was.settings(),
+            sync: SyncSettings {
+                changed_since: self.since.clone(),
+            },
         };
         Ok(file.overridden_by(flags))
     }
@@ -653,9 +674,32 @@ async fn fetch(args: FetchArgs) -> Result<Outcome> {
     let interrupted = signals();
     let settings = args.settings()?;
     if let Some(dir) = &args.record {
-        return fetch_recorded(&args, &settings, dir)
-            .await
-            .map(|()| Outcome::Done);
+        return tokio::select! {
+            result = fetch_recorded(&args, &settings, dir) => result.map(|()| Outcome::Done),
+            signal = interrupted => {
+                eprintln!(
+                    "interrupted ({}): the recording in {} is incomplete; delete it and record again",
+                    signal.name(),
+                    dir.display()
+                );
+                Ok(Outcome::Interrupted(signal))
+            }
+        };
+    }
+    if let Some(state) = &args.state {
+        return tokio::select! {
+            result = fetch_with_state(&args, &settings, state) => result.map(|()| Outcome::Done),
+            signal = interrupted => {
+                // The state names the last completed page; the partial output may hold part of
+                // the next one, which --resume cuts off before it continues.
+                eprintln!(
+                    "interrupted ({}): the records of every completed page are kept; continue with: qharness fetch --resume --state {}",
+                    signal.name(),
+                    state.display()
+                );
+                Ok(Outcome::Interrupted(signal))
+            }
+        };
     }
     let run = BuiltinRun::prepare(&settings, std::env::var(PASSWORD_ENV).ok())?;
     // Said once, now, before a run that may take hours; the summary below leaves them out.
@@ -764,6 +808,43 @@ async fn diagnose(args: DiagnoseArgs) -> Result<ExitCode> {
         print!("{}", diagnosis.to_text());
     }
     Ok(ExitCode::from(diagnosis.exit_code))
+}
+
+/// `fetch --state FILE` (with --resume or --incremental): a run that can be continued.
+async fn fetch_with_state(
+    args: &FetchArgs,
+    settings: &Settings,
+    state: &std::path::Path,
+) -> Result<()> {
+    let options = state::StateOptions {
+        state: state.to_path_buf(),
+        out: args.out.clone(),
+        resume: args.resume,
+        incremental: args.incremental,
+        now: None,
+    };
+    let run =
+        match state::StatefulRun::prepare(settings, &options, std::env::var(PASSWORD_ENV).ok())? {
+            state::Prepared::Run(run) => run,
+            state::Prepared::NothingToDo(message) => {
+                eprintln!("{message}");
+                return Ok(());
+            }
+        };
+    for note in run.notes() {
+        eprintln!("{note}");
+    }
+    let progress = Progress::start(run.live());
+    let result = run.run().await;
+    progress.stop();
+    let summary = result.inspect_err(|_| {
+        eprintln!(
+            "the records of every completed page are kept; continue with: qharness fetch --resume --state {}",
+            state.display()
+        );
+    })?;
+    eprintln!("{}", summary.describe());
+    Ok(())
 }
 
 /// `fetch --record DIR`: the run, then the recording, its scenario and its check.

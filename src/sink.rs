@@ -22,6 +22,12 @@ pub trait Sink {
 
     /// Flushes and, for a file, moves it into place. Not calling it discards a file's output.
     fn finish(&mut self) -> Result<()>;
+
+    /// A page's records have all been written: the sink of a resumable run makes them durable
+    /// and records where the next page starts ([`crate::state`]). Others need do nothing.
+    fn page_done(&mut self, _done: &crate::stream::PageDone) -> Result<()> {
+        Ok(())
+    }
 }
 
 /// NDJSON to standard output.

@@ -7,7 +7,8 @@
 //! `[settings]`), but in code the settings come in sections: [`CommonSettings`] (`common.rs`)
 //! holds what every stream reads (the stream, platform and user, password, TLS, retries,
 //! timeouts), and each Qualys module has its own section ([`VmdrSettings`] in `vmdr.rs`,
-//! [`PcSettings`] in `pc.rs`, [`WasSettings`] in `was.rs`). Each section declares its keys
+//! [`PcSettings`] in `pc.rs`, [`WasSettings`] in `was.rs`), plus [`SyncSettings`] (`sync.rs`:
+//! `changed_since`, which the streams with a changed-since filter list in their rows). Each section declares its keys
 //! once, with `settings_section!`, and is listed once in `settings_sections!`; reading the file
 //! dispatches each key to its section, and a key no section knows is rejected at the key with
 //! the list of valid ones.
@@ -98,11 +99,13 @@ macro_rules! settings_section {
 
 mod common;
 mod pc;
+mod sync;
 mod vmdr;
 mod was;
 
 pub use common::{CaCert, CommonConfig, CommonSettings, MinThroughput, RetryPolicy};
 pub use pc::{PcConfig, PcSettings, PolicyIdItem, PolicyIdList, PolicySelection};
+pub use sync::{QualysDateTime, SyncConfig, SyncSettings};
 pub use vmdr::{StatusList, VmdrConfig, VmdrSettings};
 pub use was::{FindingTypeList, WasConfig, WasSettings};
 
@@ -206,6 +209,7 @@ settings_sections!(
     vmdr: VmdrSettings => VmdrConfig,
     pc: PcSettings => PcConfig,
     was: WasSettings => WasConfig,
+    sync: SyncSettings => SyncConfig,
 );
 
 /// Whether `key` is a setting of some section (a key of the config file).

@@ -20,7 +20,7 @@ use crate::client::{LiveCounters, QualysClient};
 use crate::config::{ConnectorConfig, Settings};
 use crate::error::Result;
 use crate::sink::Sink;
-use crate::stream::{RunSummary, Stream, StreamKind};
+use crate::stream::{ResumePoint, RunSummary, Stream, StreamKind};
 
 use self::external::{ExternalConnector, ExternalTrace};
 
@@ -160,5 +160,13 @@ impl BuiltinRun {
         let mut summary = self.stream.run(&self.client, &self.config, sink).await?;
         summary.warnings.splice(0..0, self.warnings);
         Ok(summary)
+    }
+
+    /// Runs the stream to completion from `from` (a resumed run, [`crate::state`]). The
+    /// configuration warnings are not repeated in the summary: the caller showed them.
+    pub async fn run_from(&self, from: &ResumePoint, sink: &mut dyn Sink) -> Result<RunSummary> {
+        self.stream
+            .run_from(&self.client, &self.config, from, sink)
+            .await
     }
 }

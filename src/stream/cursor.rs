@@ -7,11 +7,15 @@
 //! - [`LastIdCursor`] (QPS): while `hasMoreRecords` is true, the next request repeats the same
 //!   filters plus `id GREATER <lastId>` (the documented method; records arrive sorted by id).
 //!
+//! A cursor says where it stands as a [`PagePosition`], the form a state file keeps
+//! (`fetch --state`), and a stream can start from one (`fetch --resume`).
+//!
 //! A cursor that does not move past the records already read would loop forever, and a page
 //! that says more follow without saying where is a dead end: both are errors
 //! ([`Error::CursorStuck`], [`Error::CursorMissing`]), checked before the page is committed, so
 //! a server that repeats a page fails the run before the repeated records reach the sink.
 
+use serde::{Deserialize, Serialize};
 use url::Url;
 
 use crate::client::{Body, Operator, Request};
@@ -30,6 +34,49 @@ pub trait Cursor {
 
     /// Puts the cursor's position on the request for the next page (nothing before the first).
     fn apply(&self, request: &mut Request);
+
+    /// Where the next page starts, for a state file.
+    fn position(&self) -> PagePosition;
+}
+
+/// Where a paged stream continues: what a state file records after each completed page, one
+/// variant per way of paging. Every variant means "everything before this was committed".
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum PagePosition {
+    /// Nothing read yet: the first page.
+    Start,
+    /// FO: the next request carries `id_min`.
+    IdMin { id_min: u64 },
+    /// QPS: the next `ServiceRequest` carries `id GREATER last_id`.
+    LastId { last_id: u64 },
+    /// PCRS: the policies before `policy_id` (in the order the run fetches them) are done, and of
+    /// `policy_id`'s host IDs (in the order the gateway lists them) the first `hosts_done`, the
+    /// last of which is `last_host_id` (checked on resume, so a changed host list is refused
+    /// rather than skipped wrongly).
+    PolicyBatch {
+        policy_id: String,
+        hosts_done: u64,
+        last_host_id: String,
+    },
+}
+
+impl std::fmt::Display for PagePosition {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PagePosition::Start => f.write_str("the first page"),
+            PagePosition::IdMin { id_min } => write!(f, "id_min={id_min}"),
+            PagePosition::LastId { last_id } => write!(f, "id GREATER {last_id}"),
+            PagePosition::PolicyBatch {
+                policy_id,
+                hosts_done,
+                last_host_id,
+            } => write!(
+                f,
+                "policy {policy_id} after its first {hosts_done} host(s) (the last {last_host_id})"
+            ),
+        }
+    }
 }
 
 /// The end of an FO host page: its truncation WARNING, if any, and the highest host ID on it.
@@ -53,6 +100,18 @@ impl IdMinCursor {
             current: None,
             configured,
         }
+    }
+
+    /// A cursor that continues at `position` (a resumed run); `None` when the position is not
+    /// an `id_min` one.
+    pub fn resume(configured: Url, position: &PagePosition) -> Option<Self> {
+        let mut cursor = IdMinCursor::new(configured);
+        cursor.current = match position {
+            PagePosition::Start => None,
+            PagePosition::IdMin { id_min } => Some(*id_min),
+            _ => return None,
+        };
+        Some(cursor)
     }
 }
 
@@ -113,6 +172,13 @@ impl Cursor for IdMinCursor {
             request.set("id_min", id_min.to_string());
         }
     }
+
+    fn position(&self) -> PagePosition {
+        match self.current {
+            None => PagePosition::Start,
+            Some(id_min) => PagePosition::IdMin { id_min },
+        }
+    }
 }
 
 /// The end of a QPS page: what its `ServiceResponse` head said, and the records it held.
@@ -157,6 +223,18 @@ impl LastIdCursor {
     )]
     pub fn last_id(&self) -> Option<u64> {
         self.last_id
+    }
+
+    /// A cursor that continues at `position` (a resumed run); `None` when the position is not
+    /// a `lastId` one.
+    pub fn resume(position: &PagePosition) -> Option<Self> {
+        match position {
+            PagePosition::Start => Some(LastIdCursor::default()),
+            PagePosition::LastId { last_id } => Some(LastIdCursor {
+                last_id: Some(*last_id),
+            }),
+            _ => None,
+        }
     }
 }
 
@@ -208,6 +286,13 @@ impl Cursor for LastIdCursor {
                 "the lastId cursor needs a ServiceRequest body on {}, found {other:?}",
                 request.path
             ),
+        }
+    }
+
+    fn position(&self) -> PagePosition {
+        match self.last_id {
+            None => PagePosition::Start,
+            Some(last_id) => PagePosition::LastId { last_id },
         }
     }
 }
@@ -363,6 +448,26 @@ mod tests {
             matches!(e, Error::CursorStuck { .. }),
             "lastId behind the page: {e}"
         );
+    }
+
+    #[test]
+    fn positions_round_trip_through_json_and_resume_the_same_cursor() {
+        let mut c = IdMinCursor::new(base());
+        let url = "https://qualysapi.qualys.com/api/2.0/fo/asset/host/?action=list&id_min=101";
+        assert_eq!(c.position(), PagePosition::Start);
+        c.advance(&truncated(url, 100), &ex()).unwrap();
+        let json = serde_json::to_string(&c.position()).unwrap();
+        assert_eq!(json, r#"{"kind":"id_min","id_min":101}"#);
+        let back: PagePosition = serde_json::from_str(&json).unwrap();
+        let resumed = IdMinCursor::resume(base(), &back).unwrap();
+        let mut r = Request::post(&endpoint::HOST_LIST).form("action", "list");
+        resumed.apply(&mut r);
+        assert_eq!(r.param("id_min"), Some("101"));
+        let last = PagePosition::LastId { last_id: 77 };
+        assert!(IdMinCursor::resume(base(), &last).is_none());
+        let resumed = LastIdCursor::resume(&last).unwrap();
+        assert_eq!((resumed.last_id(), resumed.position()), (Some(77), last));
+        assert!(LastIdCursor::resume(&PagePosition::IdMin { id_min: 1 }).is_none());
     }
 
     proptest! {

@@ -27,6 +27,11 @@
 //! [`crate::sink::PageSpool`] while the page streams in, and reach the sink only once the page
 //! parsed completely. A page that fails half-way is retried from scratch (nothing of it was
 //! emitted) or fails the run; a record is never emitted twice.
+//!
+//! After a page is committed the stream tells the sink where the next page starts
+//! ([`Sink::page_done`] with a [`PageDone`]); the sink of a `fetch --state` run
+//! ([`crate::state`]) makes the page durable and records the position, and
+//! [`Stream::run_from`] starts a run at such a position again (`fetch --resume`).
 
 use futures_util::future::LocalBoxFuture;
 
@@ -49,9 +54,36 @@ pub mod vmdr_vulnerabilities;
 pub mod was_assets;
 pub mod was_findings;
 
+pub use cursor::PagePosition;
 pub use registry::{Baseline, STREAMS, StreamKind, StreamRow};
 pub use saved_response::{ParseMode, ParseSummary, SavedKind, SavedResponse};
 pub use summary::RunSummary;
+
+/// What a stream says after committing a page: how many pages are done (those of an earlier,
+/// interrupted run included) and where the next one starts (`None`: that was the last page; a
+/// stream that cannot tell gives the position after the page, and the sink's `finish` says the
+/// run is complete).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PageDone {
+    pub pages: u64,
+    pub next: Option<PagePosition>,
+}
+
+/// Where a run starts: at the beginning, or where an interrupted run stopped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResumePoint {
+    pub position: PagePosition,
+    /// Pages committed before.
+    pub pages_done: u64,
+}
+
+impl ResumePoint {
+    /// The start of a fresh run.
+    pub const START: ResumePoint = ResumePoint {
+        position: PagePosition::Start,
+        pages_done: 0,
+    };
+}
 
 /// A connector stream: what the registry's [`StreamRow::builtin`] points at.
 ///
@@ -72,6 +104,36 @@ pub trait Stream: Sync {
         sink: &'a mut dyn Sink,
     ) -> LocalBoxFuture<'a, Result<RunSummary>>;
 
+    /// Runs the stream from `from` (a resumed run starts where the interrupted one stopped),
+    /// telling the sink after each page where the next one starts. A stream that cannot
+    /// resume refuses any point but the start.
+    fn run_from<'a>(
+        &'a self,
+        client: &'a QualysClient,
+        config: &'a ConnectorConfig,
+        from: &'a ResumePoint,
+        sink: &'a mut dyn Sink,
+    ) -> LocalBoxFuture<'a, Result<RunSummary>> {
+        if from.position == PagePosition::Start {
+            return self.run(client, config, sink);
+        }
+        Box::pin(std::future::ready(Err(crate::error::Error::config(
+            "resume",
+            format!(
+                "the {} stream cannot continue at {}",
+                config.stream, from.position
+            ),
+            "start the run again without --resume",
+        ))))
+    }
+
+    /// The request parameter that asks this stream's API for records changed since a moment
+    /// (`changed_since`), or `None` when the stream has none; such a stream's registry row
+    /// does not list `changed_since`.
+    fn changed_since_param(&self) -> Option<&'static str> {
+        None
+    }
+
     /// Parses a saved response of this stream (`qharness parse`), without HTTP.
     fn parse_saved(
         &self,
@@ -80,4 +142,17 @@ pub trait Stream: Sync {
         mode: ParseMode,
         sink: &mut dyn Sink,
     ) -> Result<ParseSummary>;
+}
+
+/// The refusal of a resume point a stream's cursor cannot take (a state of another stream's
+/// kind of paging; the state file's stream check normally catches it first).
+pub(crate) fn cannot_resume(config: &ConnectorConfig, from: &ResumePoint) -> crate::error::Error {
+    crate::error::Error::config(
+        "resume",
+        format!(
+            "the {} stream cannot continue at {}: the state was written by a stream that pages differently",
+            config.stream, from.position
+        ),
+        "start the run again without --resume, with a new state file",
+    )
 }

@@ -20,6 +20,11 @@
 //!    parsed completely; an answer whose body breaks off is asked again from scratch, and none
 //!    of its records was emitted. A token that expires mid-run is renewed by the client (one
 //!    new login, the request repeated), so nothing is lost or repeated.
+//!
+//! A resumed run ([`Stream::run_from`] at a [`PagePosition::PolicyBatch`]) fetches the policy
+//! list and host IDs again, skips the policies before the recorded one and that policy's hosts
+//! already done, and goes on with the same batches. The policies' order and their host IDs must
+//! not have changed meanwhile; a policy that disappeared fails the run with exit 2.
 
 use std::collections::HashSet;
 use std::io::BufRead;
@@ -29,7 +34,7 @@ use futures_util::future::LocalBoxFuture;
 use serde_json::json;
 
 use super::saved_response::{ParseMode, ParseSummary, SavedResponse, with_reader};
-use super::{RunSummary, Stream, StreamKind};
+use super::{PageDone, PagePosition, ResumePoint, RunSummary, Stream, StreamKind};
 use crate::client::body_reader::BodyReader;
 use crate::client::error_reader::ResponseFacts;
 use crate::client::{Body, QualysClient, Request};
@@ -60,7 +65,17 @@ impl Stream for PcPosture {
         config: &'a ConnectorConfig,
         sink: &'a mut dyn Sink,
     ) -> LocalBoxFuture<'a, Result<RunSummary>> {
-        Box::pin(run(self, client, config, sink))
+        Box::pin(run(self, client, config, &ResumePoint::START, sink))
+    }
+
+    fn run_from<'a>(
+        &'a self,
+        client: &'a QualysClient,
+        config: &'a ConnectorConfig,
+        from: &'a ResumePoint,
+        sink: &'a mut dyn Sink,
+    ) -> LocalBoxFuture<'a, Result<RunSummary>> {
+        Box::pin(run(self, client, config, from, sink))
     }
 
     fn parse_saved(
@@ -168,10 +183,74 @@ fn select(
     }
 }
 
+/// Where a resumed run goes on: the first policy it still fetches, and of that policy's host
+/// IDs how many are done and the last of them.
+struct ResumeAt<'a> {
+    policy_id: &'a str,
+    hosts_done: usize,
+    last_host_id: &'a str,
+}
+
+/// The policies a resumed run still has to fetch, and where in the first of them it goes on.
+fn resume_at<'p, 'f>(
+    policies: &'p [Policy],
+    config: &ConnectorConfig,
+    from: &'f ResumePoint,
+) -> Result<(&'p [Policy], Option<ResumeAt<'f>>)> {
+    let at = match &from.position {
+        PagePosition::Start => return Ok((policies, None)),
+        PagePosition::PolicyBatch {
+            policy_id,
+            hosts_done,
+            last_host_id,
+        } => ResumeAt {
+            policy_id,
+            hosts_done: usize::try_from(*hosts_done).unwrap_or(usize::MAX),
+            last_host_id,
+        },
+        _ => return Err(super::cannot_resume(config, from)),
+    };
+    let index = policies
+        .iter()
+        .position(|p| p.id.0 == at.policy_id)
+        .ok_or_else(|| {
+            changed(format!(
+                "the interrupted run stopped in policy {}, which this run does not fetch any more (the policy list changed)",
+                at.policy_id
+            ))
+        })?;
+    Ok((&policies[index..], Some(at)))
+}
+
+/// The hosts of the policy a resumed run goes on in that are done: refused when the gateway's
+/// host list for it changed since (the done ones would be skipped wrongly).
+fn hosts_to_skip(entry: &PolicyHosts, at: &ResumeAt<'_>) -> Result<usize> {
+    let done = at.hosts_done;
+    match done.checked_sub(1).and_then(|i| entry.host_ids.get(i)) {
+        Some(id) if id.0 == at.last_host_id => Ok(done),
+        None if done == 0 => Ok(0),
+        found => Err(changed(format!(
+            "the interrupted run had done {done} host(s) of policy {}, the last {}; the gateway now lists {} there (its host list changed)",
+            at.policy_id,
+            at.last_host_id,
+            found.map_or("no host".to_string(), |id| format!("host {}", id.0))
+        ))),
+    }
+}
+
+fn changed(problem: String) -> Error {
+    Error::config(
+        "resume",
+        problem,
+        "start the run again without --resume, with a new state file",
+    )
+}
+
 async fn run(
     _stream: &PcPosture,
     client: &QualysClient,
     config: &ConnectorConfig,
+    from: &ResumePoint,
     sink: &mut dyn Sink,
 ) -> Result<RunSummary> {
     let mut summary = RunSummary {
@@ -196,9 +275,10 @@ async fn run(
         page: None,
     };
     let policies = select(list.policy_list, &config.pc.policies, list_exchange)?;
+    let (policies, mut resume) = resume_at(&policies, config, from)?;
     let evidence = if config.pc.evidence { "1" } else { "0" };
     let mut hosts_seen: HashSet<IdText> = HashSet::new();
-    let mut page = 0u32;
+    let mut page = u32::try_from(from.pages_done).unwrap_or(u32::MAX);
 
     for chunk in policies.chunks(POLICIES_PER_HOST_ID_REQUEST) {
         let ids: Vec<String> = chunk.iter().map(|p| p.id.0.clone()).collect();
@@ -210,6 +290,8 @@ async fn run(
             )
             .await?;
         for policy in chunk {
+            // Only the first policy of a resumed run has hosts that are done already.
+            let at = resume.take();
             let Some(entry) = resolved.iter().find(|e| e.policy_id == policy.id) else {
                 summary.warnings.push(format!(
                     "policy {}: the gateway's host ID answer has no entry for it; its postures were not fetched",
@@ -225,7 +307,12 @@ async fn run(
                 continue;
             }
             summary.policies += 1;
-            for batch in entry.host_ids.chunks(config.pc.host_batch_size) {
+            let skip = match &at {
+                Some(at) => hosts_to_skip(entry, at)?,
+                None => 0,
+            };
+            let mut hosts_done = skip as u64;
+            for batch in entry.host_ids[skip..].chunks(config.pc.host_batch_size) {
                 page += 1;
                 hosts_seen.extend(batch.iter().cloned());
                 let mut request = posture_request(entry, subscription.as_ref(), batch, evidence);
@@ -235,6 +322,18 @@ async fn run(
                     sink.record(json)?;
                     live.records.fetch_add(1, Ordering::Relaxed);
                     Ok(())
+                })?;
+                hosts_done += batch.len() as u64;
+                let last_host_id = batch.last().map(|id| id.0.clone()).unwrap_or_default();
+                // Whether another batch follows is not known here; the sink's finish says the
+                // run is complete.
+                sink.page_done(&PageDone {
+                    pages: u64::from(page),
+                    next: Some(PagePosition::PolicyBatch {
+                        policy_id: policy.id.0.clone(),
+                        hosts_done,
+                        last_host_id,
+                    }),
                 })?;
                 live.pages.fetch_add(1, Ordering::Relaxed);
             }
@@ -324,6 +423,34 @@ mod tests {
                 .unwrap();
             assert_eq!((c.records, count.count), (2, 0));
         }
+    }
+
+    #[test]
+    fn a_resumed_policy_skips_its_done_hosts_only_when_the_host_list_is_unchanged() {
+        let entry = PolicyHosts {
+            policy_id: IdText("4711".into()),
+            subscription_id: None,
+            host_ids: ["100031", "100032", "100033"]
+                .map(|h| IdText(h.into()))
+                .to_vec(),
+            error: None,
+        };
+        let at = |done, last| ResumeAt {
+            policy_id: "4711",
+            hosts_done: done,
+            last_host_id: last,
+        };
+        assert_eq!(hosts_to_skip(&entry, &at(2, "100032")).unwrap(), 2);
+        assert_eq!(hosts_to_skip(&entry, &at(0, "")).unwrap(), 0);
+        let e = hosts_to_skip(&entry, &at(2, "100099")).unwrap_err();
+        assert_eq!(e.exit_class(), crate::ExitClass::Config);
+        assert!(
+            e.to_string()
+                .contains("the last 100099; the gateway now lists host 100032"),
+            "{e}"
+        );
+        let e = hosts_to_skip(&entry, &at(5, "100035")).unwrap_err();
+        assert!(e.to_string().contains("now lists no host"), "{e}");
     }
 
     fn policy(id: &str, status: &str) -> Policy {

@@ -11,13 +11,14 @@
 use std::io::BufRead;
 use std::sync::atomic::Ordering;
 
-use super::cursor::{LastIdCursor, MoreRecords};
+use super::cursor::{LastIdCursor, MoreRecords, PagePosition};
 use super::page_loop::{self, Parsed};
 use super::saved_response::{ParseMode, ParseSummary};
-use super::{RunSummary, StreamKind};
+use super::{PageDone, ResumePoint, RunSummary, StreamKind, cannot_resume};
 use crate::client::body_reader::BodyReader;
 use crate::client::error_reader::{ResponseFacts, fo, qps};
 use crate::client::{QualysClient, Request};
+use crate::config::ConnectorConfig;
 use crate::error::{Error, Result};
 use crate::parse::xml::Capture;
 use crate::parse::xml::text::TextStats;
@@ -90,28 +91,47 @@ pub fn parse_page(
     })
 }
 
-/// Runs a WAS stream: `first` and every page after it by `id GREATER lastId`, each committed
-/// whole to `sink` once it parsed completely.
+/// What a WAS run reads: the stream, its record element and how a record is written.
+pub struct QpsStream {
+    pub stream: StreamKind,
+    pub kind: &'static RecordKind,
+    pub write: RecordWriter,
+}
+
+/// Runs a WAS stream from `from`: `first` and every page after it by `id GREATER lastId`, each
+/// committed whole to `sink` once it parsed completely, then reported to the sink as done (the
+/// state of a `--state` run is the `lastId` of the last committed page).
 pub async fn run(
-    stream: StreamKind,
+    qps: QpsStream,
     client: &QualysClient,
+    config: &ConnectorConfig,
     first: Request,
-    kind: &'static RecordKind,
-    write: RecordWriter,
+    from: &ResumePoint,
     sink: &mut dyn Sink,
 ) -> Result<RunSummary> {
+    let QpsStream {
+        stream,
+        kind,
+        write,
+    } = qps;
     let mut summary = RunSummary {
         stream: Some(stream),
         ..RunSummary::default()
     };
     let live = client.live();
-    let mut committed_up_to: Option<u64> = None;
-    let pages = page_loop::for_each_page(
+    let cursor = LastIdCursor::resume(&from.position).ok_or_else(|| cannot_resume(config, from))?;
+    // A resumed run has committed every record up to the saved lastId.
+    let mut committed_up_to: Option<u64> = match from.position {
+        PagePosition::LastId { last_id } => Some(last_id),
+        _ => None,
+    };
+    let pages = page_loop::for_each_page_from(
         client,
         first,
-        LastIdCursor::default(),
+        cursor,
+        from.pages_done,
         move |body, facts| parse_page(body, facts, kind, write),
-        async |page: QpsPage| {
+        async |page: QpsPage, done: PageDone| {
             if let (Some(first), Some(previous)) = (page.first_id, committed_up_to)
                 && first <= previous
             {
@@ -140,7 +160,8 @@ pub async fn run(
                 sink.record(json)?;
                 live.records.fetch_add(1, Ordering::Relaxed);
                 Ok(())
-            })
+            })?;
+            sink.page_done(&done)
         },
     )
     .await?;

@@ -102,6 +102,7 @@ pub static STREAMS: &[StreamRow] = &[
             "tag_include_selector",
             "tag_exclude_selector",
             "truncation_limit",
+            "changed_since",
         ],
         // The KnowledgeBase join belongs to the vulnerabilities stream; a config file written for
         // both VMDR streams keeps working (this version has always accepted these here).
@@ -127,6 +128,7 @@ pub static STREAMS: &[StreamRow] = &[
             "include_disabled",
             "kb_batch_size",
             "knowledge_base",
+            "changed_since",
         ],
         tolerates: &[],
         record_key: &["host_id", "qid"],

@@ -16,7 +16,7 @@ use super::host_list_page::{self, HostPage, ParsedHostPage};
 use super::page_loop::{self, Parsed};
 use super::record_value::{Num, num};
 use super::saved_response::{ParseMode, ParseSummary, SavedResponse, with_reader};
-use super::{RunSummary, Stream, StreamKind};
+use super::{PageDone, ResumePoint, RunSummary, Stream, StreamKind, cannot_resume};
 use crate::client::body_reader::BodyReader;
 use crate::client::error_reader::ResponseFacts;
 use crate::client::{QualysClient, Request};
@@ -28,6 +28,11 @@ use crate::sink::{PageSpool, Sink};
 
 /// The Host List endpoint.
 const ENDPOINT: &endpoint::Endpoint = &endpoint::HOST_LIST;
+
+/// The filter of an incremental run: hosts whose scan results were processed after the moment.
+/// Processing time rather than scan time (`vm_scan_since`): a scan that started before the last
+/// run but was processed after it changed the host too.
+const CHANGED_SINCE: &str = "vm_processed_after";
 
 /// The VMDR Assets stream (its row is in [`super::registry`]).
 pub struct VmdrAssets;
@@ -45,6 +50,9 @@ impl Stream for VmdrAssets {
         for (k, v) in config.vmdr.tags.params() {
             r = r.form(k, v);
         }
+        if let Some(since) = config.sync.changed_since {
+            r = r.form(CHANGED_SINCE, since.to_string());
+        }
         r
     }
 
@@ -54,7 +62,21 @@ impl Stream for VmdrAssets {
         config: &'a ConnectorConfig,
         sink: &'a mut dyn Sink,
     ) -> LocalBoxFuture<'a, Result<RunSummary>> {
-        Box::pin(run(self, client, config, sink))
+        Box::pin(run(self, client, config, &ResumePoint::START, sink))
+    }
+
+    fn run_from<'a>(
+        &'a self,
+        client: &'a QualysClient,
+        config: &'a ConnectorConfig,
+        from: &'a ResumePoint,
+        sink: &'a mut dyn Sink,
+    ) -> LocalBoxFuture<'a, Result<RunSummary>> {
+        Box::pin(run(self, client, config, from, sink))
+    }
+
+    fn changed_since_param(&self) -> Option<&'static str> {
+        Some(CHANGED_SINCE)
     }
 
     fn parse_saved(
@@ -170,6 +192,7 @@ async fn run(
     stream: &VmdrAssets,
     client: &QualysClient,
     config: &ConnectorConfig,
+    from: &ResumePoint,
     sink: &mut dyn Sink,
 ) -> Result<RunSummary> {
     let mut summary = RunSummary {
@@ -178,12 +201,15 @@ async fn run(
     };
     let live = client.live();
     let mut ids_only = false;
-    let pages = page_loop::for_each_page(
+    let cursor = IdMinCursor::resume(client.base_url().clone(), &from.position)
+        .ok_or_else(|| cannot_resume(config, from))?;
+    let pages = page_loop::for_each_page_from(
         client,
         stream.first_request(config),
-        IdMinCursor::new(client.base_url().clone()),
+        cursor,
+        from.pages_done,
         parse_page,
-        async |page: HostPage<IdsOnly>| {
+        async |page: HostPage<IdsOnly>, done: PageDone| {
             ids_only |= page.extra;
             summary.hosts += page.hosts;
             summary.invalid_chars_replaced += page.text.invalid_chars_replaced;
@@ -192,7 +218,8 @@ async fn run(
                 live.records
                     .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 Ok(())
-            })
+            })?;
+            sink.page_done(&done)
         },
     )
     .await?;

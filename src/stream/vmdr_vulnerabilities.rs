@@ -24,7 +24,7 @@ use super::host_list_page::{self, HostPage, ParsedHostPage};
 use super::page_loop::{self, Parsed};
 use super::record_value::{Flag, Num, flag, num};
 use super::saved_response::{ParseMode, ParseSummary, SavedResponse, with_reader};
-use super::{RunSummary, Stream, StreamKind};
+use super::{PageDone, ResumePoint, RunSummary, Stream, StreamKind, cannot_resume};
 use crate::client::body_reader::BodyReader;
 use crate::client::error_reader::{ResponseFacts, fo};
 use crate::client::{QualysClient, Request};
@@ -42,6 +42,12 @@ use crate::sink::{PageSpool, Sink};
 
 /// The Host List Detection endpoint.
 const ENDPOINT: &endpoint::Endpoint = &endpoint::HOST_DETECTION;
+
+/// The filter of an incremental run: detections whose `LAST_UPDATE_DATETIME` is at or after the
+/// moment. Per detection, so a run gets the detections that changed (a new one, one that became
+/// Fixed or was found again) and not every detection of every host scanned since, which is what
+/// the host-level `vm_processed_after` returns (README "Incremental sync").
+const CHANGED_SINCE: &str = "detection_updated_since";
 
 /// The VMDR Vulnerabilities stream (its row is in [`super::registry`]).
 pub struct VmdrVulnerabilities;
@@ -68,6 +74,9 @@ impl Stream for VmdrVulnerabilities {
         for (k, v) in config.vmdr.tags.params() {
             r = r.form(k, v);
         }
+        if let Some(since) = config.sync.changed_since {
+            r = r.form(CHANGED_SINCE, since.to_string());
+        }
         r
     }
 
@@ -77,7 +86,21 @@ impl Stream for VmdrVulnerabilities {
         config: &'a ConnectorConfig,
         sink: &'a mut dyn Sink,
     ) -> LocalBoxFuture<'a, Result<RunSummary>> {
-        Box::pin(run(self, client, config, sink))
+        Box::pin(run(self, client, config, &ResumePoint::START, sink))
+    }
+
+    fn run_from<'a>(
+        &'a self,
+        client: &'a QualysClient,
+        config: &'a ConnectorConfig,
+        from: &'a ResumePoint,
+        sink: &'a mut dyn Sink,
+    ) -> LocalBoxFuture<'a, Result<RunSummary>> {
+        Box::pin(run(self, client, config, from, sink))
+    }
+
+    fn changed_since_param(&self) -> Option<&'static str> {
+        Some(CHANGED_SINCE)
     }
 
     fn parse_saved(
@@ -387,6 +410,7 @@ async fn run(
     stream: &VmdrVulnerabilities,
     client: &QualysClient,
     config: &ConnectorConfig,
+    from: &ResumePoint,
     sink: &mut dyn Sink,
 ) -> Result<RunSummary> {
     let mut summary = RunSummary {
@@ -396,12 +420,15 @@ async fn run(
     let mut kb = KnowledgeBaseJoin::new(config.vmdr.knowledge_base);
     let mut line = Vec::with_capacity(16 * 1024);
     let live = client.live();
-    let pages = page_loop::for_each_page(
+    let cursor = IdMinCursor::resume(client.base_url().clone(), &from.position)
+        .ok_or_else(|| cannot_resume(config, from))?;
+    let pages = page_loop::for_each_page_from(
         client,
         stream.first_request(config),
-        IdMinCursor::new(client.base_url().clone()),
+        cursor,
+        from.pages_done,
         parse_page,
-        async |page: HostPage<DetectionPage>| {
+        async |page: HostPage<DetectionPage>, done: PageDone| {
             kb.ensure(client, &page.extra.qids, config.vmdr.kb_batch_size)
                 .await?;
             summary.hosts += page.hosts;
@@ -417,7 +444,8 @@ async fn run(
                 live.records
                     .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 Ok(())
-            })
+            })?;
+            sink.page_done(&done)
         },
     )
     .await?;

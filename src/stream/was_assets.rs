@@ -12,10 +12,10 @@ use std::io::BufRead;
 use futures_util::future::LocalBoxFuture;
 use serde::Serialize;
 
-use super::qps_page::{self, serialise_error};
+use super::qps_page::{self, QpsStream, serialise_error};
 use super::record_value::{Flag, Num, num, truth};
 use super::saved_response::{ParseMode, ParseSummary, SavedResponse, with_reader};
-use super::{RunSummary, Stream, StreamKind};
+use super::{ResumePoint, RunSummary, Stream, StreamKind};
 use crate::client::{Body, QualysClient, Request, ServiceRequest};
 use crate::config::ConnectorConfig;
 use crate::error::Result;
@@ -43,12 +43,27 @@ impl Stream for WasAssets {
         config: &'a ConnectorConfig,
         sink: &'a mut dyn Sink,
     ) -> LocalBoxFuture<'a, Result<RunSummary>> {
+        self.run_from(client, config, &ResumePoint::START, sink)
+    }
+
+    /// Continues after the `lastId` of the last committed page (`--resume`).
+    fn run_from<'a>(
+        &'a self,
+        client: &'a QualysClient,
+        config: &'a ConnectorConfig,
+        from: &'a ResumePoint,
+        sink: &'a mut dyn Sink,
+    ) -> LocalBoxFuture<'a, Result<RunSummary>> {
         Box::pin(qps_page::run(
-            StreamKind::WasAssets,
+            QpsStream {
+                stream: StreamKind::WasAssets,
+                kind: WEBAPP,
+                write: write_record,
+            },
             client,
+            config,
             self.first_request(config),
-            WEBAPP,
-            write_record,
+            from,
             sink,
         ))
     }
