@@ -661,7 +661,8 @@ impl SynthStream {
 /// let writer = synth_writer("vmdr-assets").expect("the assets stream has a writer");
 /// let summary = writer.write(&SynthOptions::hosts(3, 7), std::io::sink())?;
 /// assert_eq!(summary.records, 3);
-/// assert!(synth_writer("was-findings").is_none());
+/// assert!(synth_writer("was-findings").is_some());
+/// assert!(synth_writer("was-assets").is_none());
 /// # Ok::<(), qualys_harness::Error>(())
 /// ```
 pub fn synth_writer(stream_name: &str) -> Option<SynthStream> {
