@@ -7,7 +7,8 @@
 //! - reading the input in arbitrary chunks changes nothing.
 //!
 //! Memory is the other half of "never grows with the input": see `src/parse/xml/memory_bounds.rs`.
-//! The Policy Compliance and WAS parsers add their kinds to `PARSERS` when they land.
+//! Every parser is listed in `PARSERS`: hosts, detections, KnowledgeBase, Policy Compliance
+//! postures (JSON) and the two WAS record kinds.
 
 use proptest::prelude::*;
 use qualys_harness::{CountSink, MemorySink, ParseMode, SavedKind, SavedResponse, StreamKind};
@@ -26,6 +27,18 @@ const PARSERS: &[(SavedKind, &[&str])] = &[
         &["vmdr/hld_page1.xml", "vmdr/hld_with_info.xml"],
     ),
     (SavedKind::KnowledgeBase, &["vmdr/kb_batch.xml"]),
+    (
+        SavedKind::Stream(StreamKind::PcPosture),
+        &["pc/posture_answer.json", "pc/posture_answer_with_evidence.json"],
+    ),
+    (
+        SavedKind::Stream(StreamKind::WasAssets),
+        &["was/webapps_page1.xml", "was/webapps_page2.xml"],
+    ),
+    (
+        SavedKind::Stream(StreamKind::WasFindings),
+        &["was/findings_verbose.xml"],
+    ),
 ];
 
 /// Bytes worth inserting: undeclared, predefined and invalid references, control characters,
