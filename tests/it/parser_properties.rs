@@ -29,7 +29,10 @@ const PARSERS: &[(SavedKind, &[&str])] = &[
     (SavedKind::KnowledgeBase, &["vmdr/kb_batch.xml"]),
     (
         SavedKind::Stream(StreamKind::PcPosture),
-        &["pc/posture_answer.json", "pc/posture_answer_with_evidence.json"],
+        &[
+            "pc/posture_answer.json",
+            "pc/posture_answer_with_evidence.json",
+        ],
     ),
     (
         SavedKind::Stream(StreamKind::WasAssets),
