@@ -88,43 +88,33 @@ impl ResumePoint {
 /// A connector stream: what the registry's [`StreamRow::builtin`] points at.
 ///
 /// An implementation lives in its own file under `src/stream/`. A paged stream's
-/// [`run`](Stream::run) is one call of `page_loop::for_each_page` with the stream's first
-/// request, its cursor and its page parser, plus what the stream does with each completed page.
+/// [`run_from`](Stream::run_from) is one call of `page_loop::for_each_page_from` with the
+/// stream's first request, its cursor (restored at the resume point) and its page parser, plus
+/// what the stream does with each completed page.
 pub trait Stream: Sync {
     /// The request of the first page for a checked configuration (later pages are the cursor's
     /// business).
     fn first_request(&self, config: &ConnectorConfig) -> Request;
 
-    /// Runs the stream to completion, writing records to `sink`. The sink is not finished here:
-    /// the caller publishes the output only when this returns `Ok`.
-    fn run<'a>(
-        &'a self,
-        client: &'a QualysClient,
-        config: &'a ConnectorConfig,
-        sink: &'a mut dyn Sink,
-    ) -> LocalBoxFuture<'a, Result<RunSummary>>;
-
     /// Runs the stream from `from` (a resumed run starts where the interrupted one stopped),
-    /// telling the sink after each page where the next one starts. A stream that cannot
-    /// resume refuses any point but the start.
+    /// writing records to `sink` and telling it after each page where the next one starts. The
+    /// sink is not finished here: the caller publishes the output only when this returns `Ok`.
     fn run_from<'a>(
         &'a self,
         client: &'a QualysClient,
         config: &'a ConnectorConfig,
         from: &'a ResumePoint,
         sink: &'a mut dyn Sink,
+    ) -> LocalBoxFuture<'a, Result<RunSummary>>;
+
+    /// Runs the stream to completion from its first page.
+    fn run<'a>(
+        &'a self,
+        client: &'a QualysClient,
+        config: &'a ConnectorConfig,
+        sink: &'a mut dyn Sink,
     ) -> LocalBoxFuture<'a, Result<RunSummary>> {
-        if from.position == PagePosition::Start {
-            return self.run(client, config, sink);
-        }
-        Box::pin(std::future::ready(Err(crate::error::Error::config(
-            "resume",
-            format!(
-                "the {} stream cannot continue at {}",
-                config.stream, from.position
-            ),
-            "start the run again without --resume",
-        ))))
+        self.run_from(client, config, &ResumePoint::START, sink)
     }
 
     /// The request parameter that asks this stream's API for records changed since a moment

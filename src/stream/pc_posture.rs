@@ -59,15 +59,6 @@ impl Stream for PcPosture {
         Request::get(&endpoint::PCRS_POLICY_LIST)
     }
 
-    fn run<'a>(
-        &'a self,
-        client: &'a QualysClient,
-        config: &'a ConnectorConfig,
-        sink: &'a mut dyn Sink,
-    ) -> LocalBoxFuture<'a, Result<RunSummary>> {
-        Box::pin(run(self, client, config, &ResumePoint::START, sink))
-    }
-
     fn run_from<'a>(
         &'a self,
         client: &'a QualysClient,

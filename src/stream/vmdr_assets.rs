@@ -56,15 +56,6 @@ impl Stream for VmdrAssets {
         r
     }
 
-    fn run<'a>(
-        &'a self,
-        client: &'a QualysClient,
-        config: &'a ConnectorConfig,
-        sink: &'a mut dyn Sink,
-    ) -> LocalBoxFuture<'a, Result<RunSummary>> {
-        Box::pin(run(self, client, config, &ResumePoint::START, sink))
-    }
-
     fn run_from<'a>(
         &'a self,
         client: &'a QualysClient,

@@ -48,15 +48,6 @@ impl Stream for WasFindings {
         Request::post(&endpoint::WAS_FINDING_SEARCH).body(Body::Xml(body))
     }
 
-    fn run<'a>(
-        &'a self,
-        client: &'a QualysClient,
-        config: &'a ConnectorConfig,
-        sink: &'a mut dyn Sink,
-    ) -> LocalBoxFuture<'a, Result<RunSummary>> {
-        self.run_from(client, config, &ResumePoint::START, sink)
-    }
-
     /// Continues after the `lastId` of the last committed page (`--resume`).
     fn run_from<'a>(
         &'a self,
