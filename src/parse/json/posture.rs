@@ -75,12 +75,16 @@ impl PostureParser {
                 } else {
                     offset
                 };
+                // serde_json's reason without its line and column, which the offset replaces.
+                let text = e.to_string();
+                let reason = text.split(" at line ").next().unwrap_or(&text);
                 Error::Json {
                     origin: origin.to_string(),
                     offset: at,
                     element,
-                    problem: format!("posture record {element} is not valid JSON"),
-                    source: Some(e),
+                    problem: format!("posture record {element} is not valid JSON: {reason}"),
+                    // The reason is in the message; a cause printed again would read like two.
+                    source: None,
                 }
             })?;
         Ok(values)

@@ -32,7 +32,8 @@
 //! Content faults work on the byte stream ([`Splicer`]) so they apply to modelled and replayed
 //! bodies alike, without building the body in memory. Where they act depends on the API
 //! family's documents ([`ContentMarks`]): `</DETECTION>` and `</RESPONSE>` in an FO page,
-//! `</Finding>` or `</WebApp>` and `</ServiceResponse>` in a QPS answer.
+//! `</Finding>` or `</WebApp>` and `</ServiceResponse>` in a QPS answer, the `"status":` and
+//! `"controlStatement":` keys of the gateway's JSON posture records.
 
 use std::sync::Mutex;
 use std::time::Duration;
@@ -77,13 +78,15 @@ pub enum Fault {
         after_bytes: Option<u64>,
     },
     /// Insert characters that XML 1.0 forbids (default U+0001) at the start of every `RESULTS`
-    /// (FO) or every `name` (QPS).
+    /// (FO) or every `name` (QPS); on the gateway, at the start of every `controlStatement`,
+    /// where a raw control character makes the JSON itself invalid.
     InvalidXmlChars {
         #[serde(default = "default_invalid_chars")]
         chars: String,
     },
     /// Break the document: the first record's end tag (`</DETECTION>`, `</Finding>`,
-    /// `</WebApp>`), or the root's when there is none, becomes a mismatched end tag.
+    /// `</WebApp>`), or the root's when there is none, becomes a mismatched end tag; on the
+    /// gateway the first posture record's `"status":` key loses its colon.
     MalformedXml,
     /// A bare HTTP 5xx with a one-line text body.
     ServerError {
@@ -428,30 +431,51 @@ impl FaultBook {
 pub struct ContentMarks {
     /// `invalid_xml_chars` go right after each of these.
     pub text_starts: &'static [&'static str],
-    /// `malformed_xml` breaks the first of these, each with its misspelt twin...
-    pub record_ends: &'static [(&'static str, &'static str)],
-    /// ...or, without a record, the root's end; `truncate` stops before the root's end.
-    pub root_end: (&'static str, &'static str),
+    /// `malformed_xml` replaces the first occurrence of any of these with its twin (the
+    /// earliest in the body wins): a record's end, or the root's end when no record came.
+    pub breaks: &'static [(&'static str, &'static str)],
+    /// `truncate` (without `after_bytes`) stops before this pattern, once the given number of
+    /// its occurrences went by.
+    pub cut_before: (&'static str, usize),
 }
 
 impl ContentMarks {
-    /// The marks of `family`'s documents (FO's for paths outside every family). The gateway's
-    /// JSON has no such marks yet; its bodies get FO's, which they do not contain, so content
-    /// faults leave them unchanged until Policy Compliance gives it its own row.
+    /// The marks of `family`'s documents (FO's for paths outside every family).
+    ///
+    /// - FO: `</DETECTION>` and `</RESPONSE>`; invalid characters at the start of `RESULTS`.
+    /// - QPS: `</Finding>`, `</WebApp>` and `</ServiceResponse>`; invalid characters at the
+    ///   start of `name`.
+    /// - Gateway (PCRS JSON): the first record's `"status":` loses its colon, so the array is
+    ///   invalid JSON; invalid characters (raw control characters, which JSON forbids inside a
+    ///   string) at the start of every `controlStatement`; a cut stops inside the second record,
+    ///   before its `"status":` key. A gzip'd answer is rewritten before it is compressed.
     pub fn of(family: Option<Family>) -> &'static ContentMarks {
         const FO: ContentMarks = ContentMarks {
             text_starts: &["<RESULTS>"],
-            record_ends: &[("</DETECTION>", "</DETECTOIN>")],
-            root_end: ("</RESPONSE>", "</RESPOSNE>"),
+            breaks: &[
+                ("</DETECTION>", "</DETECTOIN>"),
+                ("</RESPONSE>", "</RESPOSNE>"),
+            ],
+            cut_before: ("</RESPONSE>", 0),
         };
         const QPS: ContentMarks = ContentMarks {
             text_starts: &["<name>"],
-            record_ends: &[("</Finding>", "</Fnidnig>"), ("</WebApp>", "</WebAPp>")],
-            root_end: ("</ServiceResponse>", "</ServiceRepsonse>"),
+            breaks: &[
+                ("</Finding>", "</Fnidnig>"),
+                ("</WebApp>", "</WebAPp>"),
+                ("</ServiceResponse>", "</ServiceRepsonse>"),
+            ],
+            cut_before: ("</ServiceResponse>", 0),
+        };
+        const GATEWAY: ContentMarks = ContentMarks {
+            text_starts: &["\"controlStatement\":\""],
+            breaks: &[(",\"status\":", ",\"status\" ")],
+            cut_before: (",\"status\":", 1),
         };
         match family {
             Some(Family::Qps) => &QPS,
-            Some(Family::Fo) | Some(Family::Gateway) | None => &FO,
+            Some(Family::Gateway) => &GATEWAY,
+            Some(Family::Fo) | None => &FO,
         }
     }
 }
@@ -473,8 +497,6 @@ pub struct Delivery {
     pub disconnect_at_end: bool,
     pub invalid_chars: Option<Vec<u8>>,
     pub malformed: bool,
-    /// The body is JSON (the gateway family): the content faults look for JSON marks.
-    pub json: bool,
 }
 
 impl Delivery {
@@ -482,7 +504,6 @@ impl Delivery {
     pub fn for_family(family: Option<Family>) -> Delivery {
         Delivery {
             family,
-            json: family == Some(Family::Gateway),
             ..Delivery::default()
         }
     }
@@ -543,7 +564,7 @@ impl Delivery {
             }
         }
         if self.malformed {
-            for (end, broken) in marks.record_ends.iter().chain([&marks.root_end]) {
+            for (end, broken) in marks.breaks {
                 rules.push(SpliceRule {
                     pattern: end.as_bytes().to_vec(),
                     action: SpliceAction::Replace(broken.as_bytes().to_vec()),
@@ -553,13 +574,9 @@ impl Delivery {
             }
         }
         if self.truncate_before_root_close {
-            let (pattern, skip) = if self.json {
-                (&b",\"status\":"[..], 1)
-            } else {
-                (marks.root_end.0.as_bytes(), 0)
-            };
+            let (pattern, skip) = marks.cut_before;
             rules.push(SpliceRule {
-                pattern: pattern.to_vec(),
+                pattern: pattern.as_bytes().to_vec(),
                 action: SpliceAction::StopBefore,
                 once: true,
                 skip,
@@ -793,10 +810,39 @@ mod tests {
     }
 
     #[test]
+    fn gateway_content_faults_break_the_json_of_a_posture_answer() {
+        let doc = br#"[{"id":1,"controlStatement":"Ensure a","status":"Passed"},{"id":2,"controlStatement":"Ensure b","status":"Failed"}]"#;
+        let malformed = Delivery {
+            malformed: true,
+            ..Delivery::for_family(Some(Family::Gateway))
+        };
+        let chars = Delivery {
+            invalid_chars: Some(vec![1]),
+            ..Delivery::for_family(Some(Family::Gateway))
+        };
+        for piece in [1, 5, 500] {
+            let (out, _) = splice_in_pieces(&malformed, doc, piece);
+            assert_eq!(
+                out,
+                br#"[{"id":1,"controlStatement":"Ensure a","status" "Passed"},{"id":2,"controlStatement":"Ensure b","status":"Failed"}]"#,
+                "piece {piece}"
+            );
+            assert!(serde_json::from_slice::<serde_json::Value>(&out).is_err());
+            let (out, _) = splice_in_pieces(&chars, doc, piece);
+            assert_eq!(
+                out,
+                b"[{\"id\":1,\"controlStatement\":\"\x01Ensure a\",\"status\":\"Passed\"},{\"id\":2,\"controlStatement\":\"\x01Ensure b\",\"status\":\"Failed\"}]",
+                "piece {piece}"
+            );
+            assert!(serde_json::from_slice::<serde_json::Value>(&out).is_err());
+        }
+    }
+
+    #[test]
     fn truncate_cuts_a_json_answer_inside_its_second_record() {
         let d = Delivery {
             truncate_before_root_close: true,
-            json: true,
+            family: Some(Family::Gateway),
             ..Default::default()
         };
         let doc =
