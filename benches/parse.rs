@@ -14,7 +14,7 @@ use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_m
 use qualys_harness::bench::{
     Capture, DetectionTriage, HostListKind, HostListReader, raw_event_loop, triage,
 };
-use qualys_harness::sim::{SynthOptions, SynthStream, write_page};
+use qualys_harness::sim::{SynthOptions, write_page};
 use qualys_harness::{CountSink, ParseMode, SavedResponse, StreamKind};
 
 struct Document {
@@ -31,12 +31,12 @@ struct Document {
 
 fn synthetic(
     name: &'static str,
-    (synth, stream, kind): (SynthStream, StreamKind, HostListKind),
+    (stream, kind): (StreamKind, HostListKind),
     mb: u64,
     seed: u64,
 ) -> Document {
     let mut opts = SynthOptions::hosts(0, seed);
-    opts.stream = synth;
+    opts.stream = stream;
     opts.hosts = None;
     opts.size = Some(mb * 1_000_000);
     let mut bytes = Vec::with_capacity((mb * 1_000_000) as usize + (1 << 20));
@@ -52,16 +52,9 @@ fn synthetic(
     }
 }
 
-const DETECTIONS: (SynthStream, StreamKind, HostListKind) = (
-    SynthStream::VmdrVulnerabilities,
-    StreamKind::VmdrVulnerabilities,
-    HostListKind::Detections,
-);
-const HOSTS: (SynthStream, StreamKind, HostListKind) = (
-    SynthStream::VmdrAssets,
-    StreamKind::VmdrAssets,
-    HostListKind::Hosts,
-);
+const DETECTIONS: (StreamKind, HostListKind) =
+    (StreamKind::VmdrVulnerabilities, HostListKind::Detections);
+const HOSTS: (StreamKind, HostListKind) = (StreamKind::VmdrAssets, HostListKind::Hosts);
 
 fn documents() -> Vec<Document> {
     let mb = std::env::var("QHARNESS_BENCH_MB")

@@ -13,7 +13,7 @@ use std::io::{BufReader, Read};
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use qualys_harness::bench::ignored_any;
-use qualys_harness::sim::{SynthOptions, SynthStream, write_page};
+use qualys_harness::sim::{SynthOptions, write_page};
 use qualys_harness::{CountSink, ParseMode, SavedResponse, StreamKind};
 
 struct Document {
@@ -28,7 +28,7 @@ fn document() -> Document {
         .and_then(|v| v.parse().ok())
         .unwrap_or(20);
     let mut opts = SynthOptions::hosts(0, 1);
-    opts.stream = SynthStream::PcPosture;
+    opts.stream = StreamKind::PcPosture;
     opts.hosts = None;
     opts.size = Some(mb * 1_000_000);
     opts.detections_per_host = 10.0;

@@ -3,7 +3,8 @@
 //! post a fast time.
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use qualys_harness::sim::{SynthOptions, SynthStream, write_page};
+use qualys_harness::StreamKind;
+use qualys_harness::sim::{SynthOptions, write_page};
 
 fn bench(c: &mut Criterion) {
     let mut group = c.benchmark_group("synthetic");
@@ -11,10 +12,10 @@ fn bench(c: &mut Criterion) {
     for (name, stream, hosts) in [
         (
             "vmdr-vulnerabilities 300 hosts",
-            SynthStream::VmdrVulnerabilities,
+            StreamKind::VmdrVulnerabilities,
             300u64,
         ),
-        ("vmdr-assets 20000 hosts", SynthStream::VmdrAssets, 20_000),
+        ("vmdr-assets 20000 hosts", StreamKind::VmdrAssets, 20_000),
     ] {
         let mut opts = SynthOptions::hosts(hosts, 1);
         opts.stream = stream;

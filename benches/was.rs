@@ -14,7 +14,7 @@ use std::io::BufReader;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use qualys_harness::bench::raw_event_loop_counting;
-use qualys_harness::sim::{SynthOptions, SynthStream, write_page};
+use qualys_harness::sim::{SynthOptions, write_page};
 use qualys_harness::{CountSink, ParseMode, SavedResponse, StreamKind};
 
 fn document() -> (Vec<u8>, u64) {
@@ -23,7 +23,7 @@ fn document() -> (Vec<u8>, u64) {
         .and_then(|v| v.parse().ok())
         .unwrap_or(20);
     let mut opts = SynthOptions::hosts(0, 3);
-    opts.stream = SynthStream::WasFindings;
+    opts.stream = StreamKind::WasFindings;
     opts.hosts = None;
     opts.size = Some(mb * 1_000_000);
     let mut bytes = Vec::with_capacity((mb * 1_000_000) as usize + (1 << 20));

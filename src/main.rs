@@ -17,7 +17,7 @@ use qualys_harness::config::{
 };
 use qualys_harness::record;
 use qualys_harness::scenario::{self, Verdict, catalogue, report};
-use qualys_harness::sim::{self, SynthOptions, SynthStream};
+use qualys_harness::sim::{self, SynthOptions};
 use qualys_harness::state;
 use qualys_harness::{
     AtomicFile, BuiltinRun, Capabilities, Connector, CountSink, Error, ExternalConnector, FileSink,
@@ -210,8 +210,8 @@ struct ServeArgs {
 struct SynthArgs {
     /// vmdr-vulnerabilities (Host List Detection), vmdr-assets (Host List), pc-posture (a
     /// gzip'd PCRS posture answer) or was-findings (a verbose WAS findings search).
-    #[arg(long, value_enum)]
-    stream: SynthStream,
+    #[arg(long)]
+    stream: StreamKind,
     /// Number of hosts (web applications for was-findings).
     #[arg(long, conflicts_with = "size", required_unless_present = "size")]
     hosts: Option<u64>,
@@ -1062,34 +1062,26 @@ fn synth(args: SynthArgs) -> Result<()> {
     opts.hosts = args.hosts;
     opts.size = args.size;
     opts.detections_per_host = args.detections_per_host;
+    // Before the output file exists: a stream without a writer leaves nothing behind.
+    let writer = sim::synth_writer(args.stream).ok_or_else(|| {
+        Error::config(
+            "stream",
+            format!(
+                "qharness synth has no writer for the {} stream",
+                args.stream
+            ),
+            format!("use {}", sim::synth_stream_names().join(", ")),
+        )
+    })?;
     // Written beside the target and renamed when complete: an interrupted run leaves no file
     // that looks like a finished scan.
     let mut out = AtomicFile::create(&args.out, ".qharness-synth-")?;
     let summary = sim::write_page(&opts, &mut out)?;
     out.publish()?;
-    if opts.stream == SynthStream::PcPosture {
-        println!(
-            "wrote {}: {} hosts, {} posture records, {} bytes of JSON (gzip'd)",
-            args.out.display(),
-            summary.hosts,
-            summary.records,
-            summary.bytes
-        );
-        return Ok(());
-    }
-    let (assets, items) = match args.stream {
-        SynthStream::WasFindings => ("web applications", "findings"),
-        SynthStream::VmdrVulnerabilities | SynthStream::VmdrAssets | SynthStream::PcPosture => {
-            ("hosts", "detections")
-        }
-    };
     println!(
-        "wrote {}: {} {assets}, {} {items} ({} records), {} bytes",
+        "wrote {}: {}",
         args.out.display(),
-        summary.hosts,
-        summary.detections,
-        summary.records,
-        summary.bytes
+        (writer.describe)(&summary)
     );
     Ok(())
 }

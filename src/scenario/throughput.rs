@@ -20,7 +20,7 @@ use crate::error::{Error, Result};
 use crate::parse::json::baseline::ignored_any;
 use crate::parse::xml::baseline::{raw_event_loop, raw_event_loop_counting};
 use crate::sim::{
-    Simulator, SimulatorConfig, SynthOptions, SynthStream, SynthSummary, Tenant, write_page,
+    Simulator, SimulatorConfig, SynthOptions, SynthSummary, Tenant, synth_writer, write_page,
 };
 use crate::sink::CountSink;
 use crate::stream::{Baseline, ParseMode, STREAMS, SavedResponse, Stream, StreamKind};
@@ -77,12 +77,8 @@ fn fastest(v: &[f64]) -> f64 {
 /// Generates the scan and measures.
 pub async fn measure(stream: StreamKind, spec: &ThroughputSpec) -> Result<Measurement> {
     let row = stream.row();
-    // `qharness synth --stream` takes the stream names, so the generator is found by name.
-    let synth_stream = row
-        .throughput
-        .and(<SynthStream as clap::ValueEnum>::from_str(row.name, false).ok());
-    let (Some(baseline), Some(synth_stream), Some(subject)) =
-        (row.throughput, synth_stream, row.builtin)
+    let (Some(baseline), Some(_), Some(subject)) =
+        (row.throughput, synth_writer(stream), row.builtin)
     else {
         let measurable: Vec<String> = STREAMS
             .iter()
@@ -111,7 +107,7 @@ pub async fn measure(stream: StreamKind, spec: &ThroughputSpec) -> Result<Measur
     opts.hosts = None;
     opts.size = Some(spec.size_mb * 1_000_000);
     opts.detections_per_host = f64::from(spec.detections_per_host);
-    opts.stream = synth_stream;
+    opts.stream = stream;
     let synth = {
         let file = File::create(&path).map_err(|e| Error::io("creating", &path, e))?;
         let mut out = BufWriter::with_capacity(1 << 20, file);

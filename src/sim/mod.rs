@@ -60,11 +60,13 @@
 //!   their parameters (`params.rs`), the lazily rendered pages (`host_pages.rs`, `kb_page.rs`)
 //!   walking the host source (`host_source.rs`), the truncation URL (`truncation.rs`), the XML
 //!   (`render.rs`) and the synthetic population (`synthetic.rs`, which also writes
-//!   `qharness synth` files).
+//!   `qharness synth` host pages).
+//! - `synthetic.rs` is what every stream's synthetic answer shares: the options, the summary,
+//!   and `write_page`, which finds the stream's writer in the registry.
 //! - Shared by name: `xml_writer.rs` (XML into byte buffers, for every family's documents) and
 //!   `timestamp.rs` (Qualys's `*_DATETIME` form, written millions of times a second).
 //! - `registry.rs` holds the rows: each family's authentication and dialect, each endpoint's
-//!   handler.
+//!   handler, each stream's synthetic writer.
 //!
 //! # Adding an API family (Policy Compliance, WAS)
 //!
@@ -77,6 +79,7 @@
 //! 4. Rows in `sim/registry.rs`: `.answer(&endpoint::WAS_FINDING_SEARCH, was::FindingSearchHandler)`
 //!    and so on. The dialect and authentication rows exist; Policy Compliance replaces
 //!    `NoSessions` with a JWT session store shared by its `/auth` handler and `GatewayAuth`.
+//!    A stream that can be synthesised at any size adds a `SYNTH_WRITERS` row.
 //!
 //! The engine is not edited: it has no `match` on endpoints or family data.
 //!
@@ -99,6 +102,7 @@ mod pc;
 mod registry;
 mod server;
 mod simulator;
+pub mod synthetic;
 mod tenant;
 mod timestamp;
 mod vmdr;
@@ -120,6 +124,10 @@ pub use server::request::SimRequest;
 pub use server::response::SimResponse;
 pub(crate) use server::tls::SelfSigned;
 pub use simulator::{RunningSimulator, ServeOptions, Simulator, SimulatorConfig, serve};
+pub use synthetic::{
+    SynthOptions, SynthSummary, SynthWriter, parse_size, synth_stream_names, synth_writer,
+    write_page,
+};
 pub use tenant::{
     AccountState, AssetGroup, AssetGroupSpec, Budget, DetectionChange, KernelState, Limits,
     LimitsSpec, PcData, PcSpec, SimDetection, SimFinding, SimHost, SimScan, SimVuln, SimWebApp,
@@ -127,11 +135,4 @@ pub use tenant::{
     WasData, WasSpec, WasUser,
 };
 pub use timestamp::Timestamp;
-pub use vmdr::synthetic::{
-    SynthOptions, SynthStream, SynthSummary, SyntheticSpec, parse_size, synth_writer, write_page,
-};
-
-/// The path `qharness synth --size` parses sizes through; [`parse_size`] is the same function.
-pub mod synthetic {
-    pub use super::vmdr::synthetic::parse_size;
-}
+pub use vmdr::synthetic::SyntheticSpec;

@@ -3,7 +3,8 @@
 //!
 //! Adding a family or an endpoint is adding rows here; the engine reads the table and never
 //! names an endpoint. A registered endpoint without a handler row answers "not modelled" in its
-//! family's dialect.
+//! family's dialect. A stream whose answers can be synthesised at any size (`qharness synth`,
+//! the throughput scenarios) has a row in [`SYNTH_WRITERS`].
 
 use std::sync::Arc;
 
@@ -14,7 +15,33 @@ use crate::sim::dialect::gateway::GatewayDialect;
 use crate::sim::dialect::qps::QpsDialect;
 use crate::sim::engine::accounts::{BasicAuth, GatewayAuth, JwtSessions};
 use crate::sim::engine::routing::RoutingTable;
+use crate::sim::synthetic::SynthWriter;
 use crate::sim::{pc, vmdr, was};
+use crate::stream::StreamKind;
+
+/// The streams with a synthetic answer, and how each is written and summed up.
+pub static SYNTH_WRITERS: &[SynthWriter] = &[
+    SynthWriter {
+        stream: StreamKind::VmdrVulnerabilities,
+        write: vmdr::synthetic::write_detections,
+        describe: vmdr::synthetic::describe,
+    },
+    SynthWriter {
+        stream: StreamKind::VmdrAssets,
+        write: vmdr::synthetic::write_hosts,
+        describe: vmdr::synthetic::describe,
+    },
+    SynthWriter {
+        stream: StreamKind::PcPosture,
+        write: |opts, w| pc::synthetic::write_answer(opts, w),
+        describe: pc::synthetic::describe,
+    },
+    SynthWriter {
+        stream: StreamKind::WasFindings,
+        write: |opts, w| was::synthetic::write_page(opts, w),
+        describe: was::synthetic::describe,
+    },
+];
 
 /// The routing table the simulator serves with.
 pub fn routing_table() -> RoutingTable {

@@ -132,12 +132,13 @@ async fn error_answers_validate_as_simple_return() {
 
 #[test]
 fn synthetic_pages_validate_against_the_dtds() {
-    use qualys_harness::sim::{SynthOptions, SynthStream, write_page};
+    use qualys_harness::StreamKind;
+    use qualys_harness::sim::{SynthOptions, write_page};
     let mut v = Vec::new();
     write_page(&SynthOptions::hosts(40, 9), &mut v).unwrap();
     assert_dtd_valid(&v, HLD_DTD, "synthetic vulnerabilities page");
     let mut opts = SynthOptions::hosts(40, 9);
-    opts.stream = SynthStream::VmdrAssets;
+    opts.stream = StreamKind::VmdrAssets;
     let mut v = Vec::new();
     write_page(&opts, &mut v).unwrap();
     assert_dtd_valid(&v, HL_DTD, "synthetic assets page");

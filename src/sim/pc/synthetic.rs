@@ -9,9 +9,9 @@ use flate2::write::GzEncoder;
 
 use super::postures::{PolicyRef, render};
 use crate::error::{Error, Result};
+use crate::sim::synthetic::{SynthOptions, SynthSummary};
 use crate::sim::tenant::Tenant;
 use crate::sim::tenant::pc::PcSynthetic;
-use crate::sim::vmdr::synthetic::{SynthOptions, SynthSummary};
 
 /// Writes a posture answer of the synthetic policy: `opts.hosts` hosts (or as many as fit in
 /// `opts.size` bytes of JSON), `opts.detections_per_host` controls each (rounded, at least 1),
@@ -79,6 +79,14 @@ pub fn write_answer(opts: &SynthOptions, w: impl Write) -> Result<SynthSummary> 
     gz.finish().map_err(io)?;
     sum.hosts = host;
     Ok(sum)
+}
+
+/// `qharness synth`'s summary of a posture answer.
+pub fn describe(s: &SynthSummary) -> String {
+    format!(
+        "{} hosts, {} posture records, {} bytes of JSON (gzip'd)",
+        s.hosts, s.records, s.bytes
+    )
 }
 
 #[cfg(test)]

@@ -26,6 +26,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::qualys::filter::{DetectionType, VulnStatus};
+use crate::sim::synthetic::{SynthOptions, SynthSummary};
 
 use crate::sim::tenant::{SimVuln, Tag};
 use crate::sim::timestamp::Timestamp;
@@ -55,17 +56,24 @@ pub struct SyntheticSpec {
     pub first_host_id: u64,
 }
 
+/// Mean detections per host of the published anchors' input.
+pub const DEFAULT_MEAN: f64 = 50.0;
+/// Cap on detections per host of the published anchors' input.
+pub const DEFAULT_MAX_PER_HOST: u32 = 200;
+/// ID of the first synthetic host.
+pub const DEFAULT_FIRST_HOST_ID: u64 = 1_000_000;
+
 fn default_mean() -> f64 {
-    50.0
+    DEFAULT_MEAN
 }
 fn default_cap() -> u32 {
-    200
+    DEFAULT_MAX_PER_HOST
 }
 fn default_seed() -> u64 {
     1
 }
 fn default_first_id() -> u64 {
-    1_000_000
+    DEFAULT_FIRST_HOST_ID
 }
 
 impl SyntheticSpec {
@@ -604,92 +612,9 @@ fn results_text(rng: &mut ChaCha8Rng) -> ResultsText {
     ResultsText { raw, escaped }
 }
 
-/// The stream `qharness synth` writes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum SynthStream {
-    /// A Host List Detection page (`HOST_LIST_VM_DETECTION_OUTPUT`).
-    VmdrVulnerabilities,
-    /// A Host List page (`HOST_LIST_OUTPUT`, `details=All`).
-    VmdrAssets,
-    /// A PCRS posture answer (a JSON array, gzip'd), written by `sim::pc::synthetic`.
-    PcPosture,
-    /// A WAS findings search page (`ServiceResponse`, verbose, with long `resultList`
-    /// captures); `--hosts` counts web applications and `--detections-per-host` findings per
-    /// web application (see `sim::was::synthetic`).
-    WasFindings,
-}
-
-impl SynthStream {
-    /// Every stream with a synthetic writer.
-    pub const ALL: [SynthStream; 4] = [
-        SynthStream::VmdrVulnerabilities,
-        SynthStream::VmdrAssets,
-        SynthStream::PcPosture,
-        SynthStream::WasFindings,
-    ];
-
-    /// The stream's name, as the connector, scenario files and `qharness synth --stream`
-    /// spell it.
-    pub fn name(self) -> &'static str {
-        match self {
-            SynthStream::VmdrVulnerabilities => "vmdr-vulnerabilities",
-            SynthStream::VmdrAssets => "vmdr-assets",
-            SynthStream::PcPosture => "pc-posture",
-            SynthStream::WasFindings => "was-findings",
-        }
-    }
-
-    /// Writes one page of this stream: [`write_page`] with `opts.stream` set to it.
-    pub fn write(self, opts: &SynthOptions, w: impl Write) -> Result<SynthSummary> {
-        write_page(
-            &SynthOptions {
-                stream: self,
-                ..opts.clone()
-            },
-            w,
-        )
-    }
-}
-
-/// The synthetic writer of the stream called `stream_name`, or `None` for a stream that has
-/// none yet (WAS Assets): how the connector side reaches `synth` from a stream's
-/// name.
-///
-/// ```
-/// use qualys_harness::sim::{SynthOptions, synth_writer};
-///
-/// let writer = synth_writer("vmdr-assets").expect("the assets stream has a writer");
-/// let summary = writer.write(&SynthOptions::hosts(3, 7), std::io::sink())?;
-/// assert_eq!(summary.records, 3);
-/// assert!(synth_writer("was-findings").is_some());
-/// assert!(synth_writer("was-assets").is_none());
-/// # Ok::<(), qualys_harness::Error>(())
-/// ```
-pub fn synth_writer(stream_name: &str) -> Option<SynthStream> {
-    SynthStream::ALL
-        .into_iter()
-        .find(|s| s.name() == stream_name)
-}
-
-/// What `write_page` generates.
-#[derive(Debug, Clone, PartialEq)]
-pub struct SynthOptions {
-    pub stream: SynthStream,
-    /// Number of hosts; unbounded when only `size` is given.
-    pub hosts: Option<u64>,
-    /// Stop adding hosts once this many bytes are written.
-    pub size: Option<u64>,
-    pub detections_per_host: f64,
-    pub max_detections_per_host: u32,
-    pub seed: u64,
-    /// Origin of the DOCTYPE and the WARNING URL.
-    pub origin: String,
-    pub first_host_id: u64,
-}
-
 impl SynthOptions {
     /// The population these options generate, limited to `hosts` hosts: served by a tenant, it
-    /// answers with the same hosts and detections [`write_page`] writes.
+    /// answers with the same hosts and detections [`write_detections`] writes.
     pub fn population(&self, hosts: u64) -> SyntheticSpec {
         let mut spec = SyntheticSpec::new(hosts);
         spec.seed = self.seed;
@@ -698,51 +623,39 @@ impl SynthOptions {
         spec.first_host_id = self.first_host_id;
         spec
     }
-
-    /// A vulnerabilities page of `hosts` hosts with the published anchors' defaults.
-    pub fn hosts(hosts: u64, seed: u64) -> SynthOptions {
-        SynthOptions {
-            stream: SynthStream::VmdrVulnerabilities,
-            hosts: Some(hosts),
-            size: None,
-            detections_per_host: default_mean(),
-            max_detections_per_host: default_cap(),
-            seed,
-            origin: "https://qualysapi.qualys.com".into(),
-            first_host_id: default_first_id(),
-        }
-    }
 }
 
-/// What `write_page` wrote.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
-pub struct SynthSummary {
-    pub hosts: u64,
-    pub detections: u64,
-    /// Records a connector emits from the page: the non-Info detections of a vulnerabilities
-    /// page, the hosts of an assets page.
-    pub records: u64,
-    pub bytes: u64,
+/// `qharness synth`'s summary of a host page.
+pub fn describe(s: &SynthSummary) -> String {
+    format!(
+        "{} hosts, {} detections ({} records), {} bytes",
+        s.hosts, s.detections, s.records, s.bytes
+    )
 }
 
 /// Flush threshold: big writes, bounded memory.
 const FLUSH_AT: usize = 1 << 20;
 
-/// Writes one deterministic, DTD-valid page to `w`: the hosts, then a truncation WARNING
-/// (CODE 1980) whose URL carries `id_min` of the next host.
-pub fn write_page(opts: &SynthOptions, mut w: impl Write) -> Result<SynthSummary> {
-    /// Which host page: the matches below read it instead of the stream.
-    #[derive(Clone, Copy)]
-    enum Page {
-        Detections,
-        Hosts,
-    }
-    let page = match opts.stream {
-        SynthStream::VmdrVulnerabilities => Page::Detections,
-        SynthStream::VmdrAssets => Page::Hosts,
-        SynthStream::PcPosture => return crate::sim::pc::synthetic::write_answer(opts, w),
-        SynthStream::WasFindings => return crate::sim::was::synthetic::write_page(opts, w),
-    };
+/// Which host page a synthetic writer renders.
+#[derive(Clone, Copy)]
+enum Page {
+    Detections,
+    Hosts,
+}
+
+/// Writes one deterministic, DTD-valid Host List Detection page to `w`: the hosts, then a
+/// truncation WARNING (CODE 1980) whose URL carries `id_min` of the next host.
+pub fn write_detections(opts: &SynthOptions, w: &mut dyn Write) -> Result<SynthSummary> {
+    write_host_page(opts, w, Page::Detections)
+}
+
+/// Writes one deterministic, DTD-valid Host List page (`details=All`), as
+/// [`write_detections`] does.
+pub fn write_hosts(opts: &SynthOptions, w: &mut dyn Write) -> Result<SynthSummary> {
+    write_host_page(opts, w, Page::Hosts)
+}
+
+fn write_host_page(opts: &SynthOptions, mut w: impl Write, page: Page) -> Result<SynthSummary> {
     if opts.hosts.is_none() && opts.size.is_none() {
         return Err(Error::config(
             "synth",
@@ -858,33 +771,6 @@ pub fn write_page(opts: &SynthOptions, mut w: impl Write) -> Result<SynthSummary
     Ok(sum)
 }
 
-/// Parses a size such as `200MB`, `1.5GB`, `512KiB` or `1000000` (bytes; MB = 10^6).
-pub fn parse_size(s: &str) -> std::result::Result<u64, String> {
-    let t = s.trim();
-    let split = t
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(t.len());
-    let (num, unit) = t.split_at(split);
-    let n: f64 = num
-        .parse()
-        .map_err(|_| format!("{s:?} is not a size such as 200MB or 1GB"))?;
-    let mult: f64 = match unit.trim().to_ascii_lowercase().as_str() {
-        "" | "b" => 1.0,
-        "kb" | "k" => 1e3,
-        "mb" | "m" => 1e6,
-        "gb" | "g" => 1e9,
-        "kib" => 1024.0,
-        "mib" => 1024.0 * 1024.0,
-        "gib" => 1024.0 * 1024.0 * 1024.0,
-        other => {
-            return Err(format!(
-                "unknown size unit {other:?} in {s:?}; use B, KB, MB, GB, KiB, MiB or GiB"
-            ));
-        }
-    };
-    Ok((n * mult) as u64)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -912,7 +798,7 @@ mod tests {
     fn the_same_seed_gives_the_same_bytes_and_another_seed_does_not() {
         let page = |seed| {
             let mut v = Vec::new();
-            write_page(&SynthOptions::hosts(20, seed), &mut v).unwrap();
+            write_detections(&SynthOptions::hosts(20, seed), &mut v).unwrap();
             v
         };
         assert_eq!(page(7), page(7));
@@ -922,7 +808,7 @@ mod tests {
     #[test]
     fn pages_have_every_type_status_and_kernel_state_and_the_anchor_shape() {
         let mut v = Vec::new();
-        let s = write_page(&SynthOptions::hosts(300, 1), &mut v).unwrap();
+        let s = write_detections(&SynthOptions::hosts(300, 1), &mut v).unwrap();
         let text = String::from_utf8(v).unwrap();
         for needle in [
             "<TYPE>Confirmed</TYPE>",
@@ -968,30 +854,11 @@ mod tests {
         let mut opts = SynthOptions::hosts(0, 3);
         opts.hosts = None;
         opts.size = Some(2_000_000);
-        let s = write_page(&opts, std::io::sink()).unwrap();
+        let s = write_detections(&opts, &mut std::io::sink()).unwrap();
         assert!(
             s.bytes >= 2_000_000 && s.bytes < 2_000_000 + 200_000,
             "{}",
             s.bytes
         );
-    }
-
-    #[test]
-    fn writer_names_are_the_cli_names_and_find_their_writer() {
-        use clap::ValueEnum as _;
-        for s in SynthStream::ALL {
-            assert_eq!(s.to_possible_value().unwrap().get_name(), s.name());
-            assert_eq!(synth_writer(s.name()), Some(s));
-        }
-        assert_eq!(synth_writer("vmdr"), None);
-    }
-
-    #[test]
-    fn sizes_parse_with_decimal_and_binary_units() {
-        assert_eq!(parse_size("200MB").unwrap(), 200_000_000);
-        assert_eq!(parse_size("1.5GB").unwrap(), 1_500_000_000);
-        assert_eq!(parse_size("2KiB").unwrap(), 2048);
-        assert_eq!(parse_size("17").unwrap(), 17);
-        assert!(parse_size("5 parsecs").is_err());
     }
 }

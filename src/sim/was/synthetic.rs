@@ -20,10 +20,10 @@ use rand_chacha::ChaCha8Rng;
 
 use crate::error::{Error, Result};
 use crate::qualys::was::{FindingStatus, FindingType};
+use crate::sim::synthetic::{SynthOptions, SynthSummary};
 use crate::sim::tenant::was::QIDS;
 use crate::sim::tenant::{SimFinding, SimWebApp, TextStyle, WasData, WasUser};
 use crate::sim::timestamp::Timestamp;
-use crate::sim::vmdr::synthetic::{SynthOptions, SynthSummary};
 
 use super::render;
 
@@ -198,14 +198,22 @@ pub fn write_page(opts: &SynthOptions, mut w: impl Write) -> Result<SynthSummary
     Ok(sum)
 }
 
+/// `qharness synth`'s summary of a findings page.
+pub fn describe(s: &SynthSummary) -> String {
+    format!(
+        "{} web applications, {} findings ({} records), {} bytes",
+        s.hosts, s.detections, s.records, s.bytes
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sim::vmdr::synthetic::SynthStream;
+    use crate::stream::StreamKind;
 
     fn opts() -> SynthOptions {
         let mut o = SynthOptions::hosts(3, 5);
-        o.stream = SynthStream::WasFindings;
+        o.stream = StreamKind::WasFindings;
         o.detections_per_host = 4.0;
         o
     }
