@@ -11,10 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
-use qualys_harness::config::{
-    CommonSettings, FindingTypeList, PASSWORD_ENV, PcSettings, PolicyIdList, StatusList,
-    SyncSettings, VmdrSettings, WasSettings,
-};
+use qualys_harness::config::{CommonSettings, ModuleFlags, PASSWORD_ENV, SyncSettings};
 use qualys_harness::record;
 use qualys_harness::scenario::{self, Verdict, catalogue, report};
 use qualys_harness::sim::{self, SynthOptions};
@@ -317,16 +314,10 @@ struct FetchArgs {
     /// The Qualys API user. The password comes from QUALYS_PASSWORD or password_file.
     #[arg(long)]
     username: Option<String>,
-    /// The VMDR module's settings (flattened: the flags keep their names and places).
+    /// Every module's settings (VMDR, Policy Compliance, WAS), flattened: the flags keep their
+    /// names and places. Each module declares its flags beside its settings in `src/config/`.
     #[command(flatten)]
-    vmdr: VmdrFlags,
-    /// The Policy Compliance module's settings.
-    #[command(flatten)]
-    pc: PcFlags,
-
-    /// The WAS module's settings.
-    #[command(flatten)]
-    was: WasFlags,
+    modules: ModuleFlags,
     /// Extra CA certificate (PEM) to trust, e.g. the simulator's.
     #[arg(long)]
     ca_cert: Option<PathBuf>,
@@ -371,111 +362,6 @@ struct FetchArgs {
     since: Option<String>,
 }
 
-/// The flags of the VMDR module's settings ([`VmdrSettings`]).
-#[derive(Args)]
-struct VmdrFlags {
-    /// Vulnerability statuses, comma-separated: New,Active,Re-Opened,Fixed (default: all).
-    #[arg(long)]
-    status: Option<String>,
-    /// Asset tag names to include, comma-separated (requires --tag-exclude).
-    #[arg(long)]
-    tag_include: Option<String>,
-    /// Asset tag names to exclude, comma-separated (requires --tag-include).
-    #[arg(long)]
-    tag_exclude: Option<String>,
-    /// any (default) or all.
-    #[arg(long)]
-    tag_include_selector: Option<String>,
-    /// any (default) or all.
-    #[arg(long)]
-    tag_exclude_selector: Option<String>,
-    /// 0 no filter, 1 exclude non-running kernels, 2 only non-running, 3 only running kernels.
-    #[arg(long, allow_negative_numbers = true)]
-    arf_kernel_filter: Option<i64>,
-    /// Hosts per page (default 1000).
-    #[arg(long)]
-    truncation_limit: Option<u32>,
-    /// Also return detections marked ignored (Qualys include_ignored=1).
-    #[arg(long)]
-    include_ignored: bool,
-    /// Also return disabled detections (Qualys include_disabled=1).
-    #[arg(long)]
-    include_disabled: bool,
-    /// QIDs per KnowledgeBase request (default 300).
-    #[arg(long)]
-    kb_batch_size: Option<usize>,
-    /// Do not join KnowledgeBase facts (title, CVEs, CVSS) onto detections.
-    #[arg(long)]
-    no_knowledge_base: bool,
-}
-
-impl VmdrFlags {
-    fn settings(&self) -> VmdrSettings {
-        VmdrSettings {
-            status: self.status.clone().map(StatusList::Text),
-            tag_include: self.tag_include.clone(),
-            tag_exclude: self.tag_exclude.clone(),
-            tag_include_selector: self.tag_include_selector.clone(),
-            tag_exclude_selector: self.tag_exclude_selector.clone(),
-            arf_kernel_filter: self.arf_kernel_filter,
-            truncation_limit: self.truncation_limit,
-            include_ignored: self.include_ignored.then_some(true),
-            include_disabled: self.include_disabled.then_some(true),
-            kb_batch_size: self.kb_batch_size,
-            knowledge_base: self.no_knowledge_base.then_some(false),
-        }
-    }
-}
-
-/// The flags of the Policy Compliance module's settings ([`PcSettings`]).
-#[derive(Args)]
-struct PcFlags {
-    /// pc-posture: policy IDs to fetch, comma-separated (default: every active policy).
-    #[arg(long)]
-    policy_ids: Option<String>,
-    /// pc-posture: also fetch inactive policies (without --policy-ids).
-    #[arg(long)]
-    include_inactive_policies: bool,
-    /// pc-posture: ask for evidence, remediation and cause of failure (evidenceRequired=1).
-    #[arg(long)]
-    evidence: bool,
-    /// pc-posture: host IDs per posture request (default 5000).
-    #[arg(long)]
-    host_batch_size: Option<usize>,
-}
-
-impl PcFlags {
-    fn settings(&self) -> PcSettings {
-        PcSettings {
-            policy_ids: self.policy_ids.clone().map(PolicyIdList::Text),
-            include_inactive_policies: self.include_inactive_policies.then_some(true),
-            evidence: self.evidence.then_some(true),
-            host_batch_size: self.host_batch_size,
-        }
-    }
-}
-
-/// The flags of the WAS module's settings ([`WasSettings`]).
-#[derive(Args)]
-struct WasFlags {
-    /// WAS finding types, comma-separated: VULNERABILITY,SENSITIVE_CONTENT,INFORMATION_GATHERED
-    /// (default: all three).
-    #[arg(long)]
-    finding_types: Option<String>,
-    /// WAS records per page, 1 to 1000 (default 1000).
-    #[arg(long, allow_negative_numbers = true)]
-    page_size: Option<i64>,
-}
-
-impl WasFlags {
-    fn settings(&self) -> WasSettings {
-        WasSettings {
-            finding_types: self.finding_types.clone().map(FindingTypeList::Text),
-            page_size: self.page_size,
-        }
-    }
-}
-
 impl FetchArgs {
     fn settings(&self) -> Result<Settings> {
         let file = match &self.config {
@@ -493,12 +379,10 @@ impl FetchArgs {
                 allow_insecure_http: self.allow_insecure_http.then_some(true),
                 ..CommonSettings::default()
             },
-            vmdr: self.vmdr.settings(),
-            pc: self.pc.settings(),
-            was: self.was.settings(),
             sync: SyncSettings {
                 changed_since: self.since.clone(),
             },
+            ..self.modules.settings()
         };
         Ok(file.overridden_by(flags))
     }

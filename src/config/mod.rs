@@ -104,10 +104,10 @@ mod vmdr;
 mod was;
 
 pub use common::{CaCert, CommonConfig, CommonSettings, MinThroughput, RetryPolicy};
-pub use pc::{PcConfig, PcSettings, PolicyIdItem, PolicyIdList, PolicySelection};
+pub use pc::{PcConfig, PcFlags, PcSettings, PolicyIdItem, PolicyIdList, PolicySelection};
 pub use sync::{QualysDateTime, SyncConfig, SyncSettings};
-pub use vmdr::{StatusList, VmdrConfig, VmdrSettings};
-pub use was::{FindingTypeList, WasConfig, WasSettings};
+pub use vmdr::{StatusList, VmdrConfig, VmdrFlags, VmdrSettings};
+pub use was::{FindingTypeList, WasConfig, WasFlags, WasSettings};
 
 /// The environment variable the password is read from when no `password_file` is set.
 pub const PASSWORD_ENV: &str = "QUALYS_PASSWORD";
@@ -211,6 +211,32 @@ settings_sections!(
     was: WasSettings => WasConfig,
     sync: SyncSettings => SyncConfig,
 );
+
+/// The command-line flags of every module section, which `qharness fetch` flattens into its
+/// own: each module declares its flags beside its settings (`VmdrFlags` in `vmdr.rs`, ...), and
+/// a new module adds its line here as it adds one to `settings_sections!`. The common and sync
+/// flags belong to the command (they interact with its other flags), so they are not here.
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct ModuleFlags {
+    #[command(flatten)]
+    pub vmdr: VmdrFlags,
+    #[command(flatten)]
+    pub pc: PcFlags,
+    #[command(flatten)]
+    pub was: WasFlags,
+}
+
+impl ModuleFlags {
+    /// The module sections the flags set, with the common and sync sections empty.
+    pub fn settings(&self) -> Settings {
+        Settings {
+            vmdr: self.vmdr.settings(),
+            pc: self.pc.settings(),
+            was: self.was.settings(),
+            ..Settings::default()
+        }
+    }
+}
 
 /// Whether `key` is a setting of some section (a key of the config file).
 pub fn is_setting_key(key: &str) -> bool {

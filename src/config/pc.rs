@@ -121,6 +121,35 @@ impl PcSettings {
     }
 }
 
+/// The flags of the Policy Compliance module's settings ([`PcSettings`]).
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct PcFlags {
+    /// pc-posture: policy IDs to fetch, comma-separated (default: every active policy).
+    #[arg(long)]
+    pub policy_ids: Option<String>,
+    /// pc-posture: also fetch inactive policies (without --policy-ids).
+    #[arg(long)]
+    pub include_inactive_policies: bool,
+    /// pc-posture: ask for evidence, remediation and cause of failure (evidenceRequired=1).
+    #[arg(long)]
+    pub evidence: bool,
+    /// pc-posture: host IDs per posture request (default 5000).
+    #[arg(long)]
+    pub host_batch_size: Option<usize>,
+}
+
+impl PcFlags {
+    /// The section these flags set (a flag not given is a key not set).
+    pub fn settings(&self) -> PcSettings {
+        PcSettings {
+            policy_ids: self.policy_ids.clone().map(PolicyIdList::Text),
+            include_inactive_policies: self.include_inactive_policies.then_some(true),
+            evidence: self.evidence.then_some(true),
+            host_batch_size: self.host_batch_size,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

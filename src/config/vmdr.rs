@@ -178,3 +178,60 @@ impl VmdrSettings {
         })
     }
 }
+
+/// The flags of the VMDR module's settings ([`VmdrSettings`]).
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct VmdrFlags {
+    /// Vulnerability statuses, comma-separated: New,Active,Re-Opened,Fixed (default: all).
+    #[arg(long)]
+    pub status: Option<String>,
+    /// Asset tag names to include, comma-separated (requires --tag-exclude).
+    #[arg(long)]
+    pub tag_include: Option<String>,
+    /// Asset tag names to exclude, comma-separated (requires --tag-include).
+    #[arg(long)]
+    pub tag_exclude: Option<String>,
+    /// any (default) or all.
+    #[arg(long)]
+    pub tag_include_selector: Option<String>,
+    /// any (default) or all.
+    #[arg(long)]
+    pub tag_exclude_selector: Option<String>,
+    /// 0 no filter, 1 exclude non-running kernels, 2 only non-running, 3 only running kernels.
+    #[arg(long, allow_negative_numbers = true)]
+    pub arf_kernel_filter: Option<i64>,
+    /// Hosts per page (default 1000).
+    #[arg(long)]
+    pub truncation_limit: Option<u32>,
+    /// Also return detections marked ignored (Qualys include_ignored=1).
+    #[arg(long)]
+    pub include_ignored: bool,
+    /// Also return disabled detections (Qualys include_disabled=1).
+    #[arg(long)]
+    pub include_disabled: bool,
+    /// QIDs per KnowledgeBase request (default 300).
+    #[arg(long)]
+    pub kb_batch_size: Option<usize>,
+    /// Do not join KnowledgeBase facts (title, CVEs, CVSS) onto detections.
+    #[arg(long)]
+    pub no_knowledge_base: bool,
+}
+
+impl VmdrFlags {
+    /// The section these flags set (a flag not given is a key not set).
+    pub fn settings(&self) -> VmdrSettings {
+        VmdrSettings {
+            status: self.status.clone().map(StatusList::Text),
+            tag_include: self.tag_include.clone(),
+            tag_exclude: self.tag_exclude.clone(),
+            tag_include_selector: self.tag_include_selector.clone(),
+            tag_exclude_selector: self.tag_exclude_selector.clone(),
+            arf_kernel_filter: self.arf_kernel_filter,
+            truncation_limit: self.truncation_limit,
+            include_ignored: self.include_ignored.then_some(true),
+            include_disabled: self.include_disabled.then_some(true),
+            kb_batch_size: self.kb_batch_size,
+            knowledge_base: self.no_knowledge_base.then_some(false),
+        }
+    }
+}

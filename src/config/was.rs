@@ -85,6 +85,28 @@ impl WasSettings {
     }
 }
 
+/// The flags of the WAS module's settings ([`WasSettings`]).
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct WasFlags {
+    /// WAS finding types, comma-separated: VULNERABILITY,SENSITIVE_CONTENT,INFORMATION_GATHERED
+    /// (default: all three).
+    #[arg(long)]
+    pub finding_types: Option<String>,
+    /// WAS records per page, 1 to 1000 (default 1000).
+    #[arg(long, allow_negative_numbers = true)]
+    pub page_size: Option<i64>,
+}
+
+impl WasFlags {
+    /// The section these flags set (a flag not given is a key not set).
+    pub fn settings(&self) -> WasSettings {
+        WasSettings {
+            finding_types: self.finding_types.clone().map(FindingTypeList::Text),
+            page_size: self.page_size,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

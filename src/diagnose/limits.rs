@@ -11,6 +11,7 @@
 use reqwest::header::HeaderMap;
 use serde::Serialize;
 
+use super::probe::{self, Probe, PullScale};
 use crate::qualys::fo::header;
 use crate::stream::StreamKind;
 
@@ -147,18 +148,20 @@ pub fn estimate(
     let host_pages = hosts.map_or(1, |h| h.div_ceil(pages.truncation_limit.max(1)).max(1));
     let batches = hosts.map_or(1, |h| h.div_ceil(pages.host_batch_size.max(1)).max(1));
     let policies_n = policies.unwrap_or(1);
-    let mut calls = 0;
-    for s in streams {
-        calls += match s {
-            StreamKind::VmdrAssets => host_pages,
-            // Plus at least one KnowledgeBase batch.
-            StreamKind::VmdrVulnerabilities => host_pages + 1,
-            // The policy list, then per policy its host IDs and the posture batches.
-            StreamKind::PcPosture => 1 + policies_n * (1 + batches),
-            // One search page per 1000 records (WAS's page size).
-            StreamKind::WasAssets | StreamKind::WasFindings => 1,
-        };
-    }
+    let scale = PullScale {
+        host_pages,
+        host_batches: batches,
+        policies: policies_n,
+    };
+    let calls = streams
+        .iter()
+        .filter_map(|s| probe::row(*s))
+        .map(|row| (row.pull_calls)(&scale))
+        .sum();
+    let counts_policies = streams
+        .iter()
+        .filter_map(|s| probe::row(*s))
+        .any(|row| row.probe == Probe::GatewayPolicyList);
     let hosts_text = match hosts {
         Some(h) => format!("{h} hosts (--hosts)"),
         None => "one page per stream, since the host total is unknown (give --hosts N for a closer estimate)".to_string(),
@@ -168,7 +171,7 @@ pub fn estimate(
         pages.truncation_limit,
         pages.host_batch_size,
         match policies {
-            Some(p) if streams.contains(&StreamKind::PcPosture) => format!(", {p} policies"),
+            Some(p) if counts_policies => format!(", {p} policies"),
             _ => String::new(),
         }
     );

@@ -324,7 +324,8 @@ pub async fn diagnose(options: &Options, password: SecretString) -> Diagnosis {
         };
         match result {
             Ok(visible) => {
-                if stream == StreamKind::PcPosture {
+                // The policy list's count sizes the Policy Compliance pull.
+                if row.probe == probe::Probe::GatewayPolicyList {
                     policies = Some(visible.count);
                 }
                 reports.push(StreamReport {

@@ -46,6 +46,20 @@ pub enum Probe {
 pub struct ProbeRow {
     pub stream: StreamKind,
     pub probe: Probe,
+    /// The calls a full pull of the stream needs at least, for the rate-limit estimate
+    /// ([`super::limits::estimate`]).
+    pub pull_calls: fn(&PullScale) -> u64,
+}
+
+/// What the size of a full pull is estimated from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PullScale {
+    /// Host List pages at the configured `truncation_limit`.
+    pub host_pages: u64,
+    /// Posture batches per policy at the configured `host_batch_size`.
+    pub host_batches: u64,
+    /// Policy Compliance policies (the policy list's count, or one).
+    pub policies: u64,
 }
 
 /// Every stream's probe. Order is the order of the verdict table.
@@ -55,16 +69,21 @@ pub static PROBES: &[ProbeRow] = &[
         probe: Probe::FoOneRecord {
             endpoint: &endpoint::HOST_LIST,
         },
+        pull_calls: |s| s.host_pages,
     },
     ProbeRow {
         stream: StreamKind::VmdrVulnerabilities,
         probe: Probe::FoOneRecord {
             endpoint: &endpoint::HOST_DETECTION,
         },
+        // Plus at least one KnowledgeBase batch.
+        pull_calls: |s| s.host_pages + 1,
     },
     ProbeRow {
         stream: StreamKind::PcPosture,
         probe: Probe::GatewayPolicyList,
+        // The policy list, then per policy its host IDs and the posture batches.
+        pull_calls: |s| 1 + s.policies * (1 + s.host_batches),
     },
     ProbeRow {
         stream: StreamKind::WasAssets,
@@ -72,6 +91,8 @@ pub static PROBES: &[ProbeRow] = &[
             endpoint: &endpoint::WAS_WEBAPP_COUNT,
             of: "web applications",
         },
+        // At least one search page (1000 records per page at most).
+        pull_calls: |_| 1,
     },
     ProbeRow {
         stream: StreamKind::WasFindings,
@@ -79,6 +100,7 @@ pub static PROBES: &[ProbeRow] = &[
             endpoint: &endpoint::WAS_WEBAPP_COUNT,
             of: "web applications",
         },
+        pull_calls: |_| 1,
     },
 ];
 
