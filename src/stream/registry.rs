@@ -145,6 +145,7 @@ pub static STREAMS: &[StreamRow] = &[
             "include_inactive_policies",
             "evidence",
             "host_batch_size",
+            "changed_since",
         ],
         tolerates: &[],
         record_key: &["posture_id"],

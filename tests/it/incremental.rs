@@ -1,7 +1,8 @@
 //! `fetch --incremental` and `--since` against a simulator whose tenant changes over time: a full
 //! run, the clock moved past scheduled changes (a detection fixed, a detection found on a known
-//! host, a host added), then an incremental run that returns exactly the changed records and
-//! asks with the documented filter, read back from the simulator's journal.
+//! host, a host added; a posture that fails, one re-evaluated, a host evaluated for the first
+//! time), then an incremental run that returns exactly the changed records and asks with the
+//! documented filter, read back from the simulator's journal.
 
 use std::path::Path;
 
@@ -9,7 +10,7 @@ use qualys_harness::config::QualysDateTime;
 use qualys_harness::sim::RunningSimulator;
 use qualys_harness::sim::Timestamp;
 use qualys_harness::state::{Prepared, RunState, StateOptions, StatefulRun};
-use qualys_harness::{ExitClass, Settings, StreamKind};
+use qualys_harness::{ExitClass, Settings, StreamKind, StreamRow};
 use serde_json::Value;
 
 use crate::helpers::*;
@@ -229,36 +230,73 @@ async fn since_asks_one_run_for_changes_without_a_state_file() {
 }
 
 #[tokio::test]
-async fn posture_has_no_changed_since_filter_so_incremental_and_since_are_refused_before_any_request()
- {
+async fn incremental_and_since_are_accepted_exactly_for_the_streams_with_a_changed_since_filter() {
     let sim = spawn_demo().await;
-    let dir = tempfile::tempdir().unwrap();
-    let s = settings(sim.base_url().as_str(), StreamKind::PcPosture);
-    let options = StateOptions {
-        state: dir.path().join("pc.state"),
-        out: Some(dir.path().join("pc.ndjson")),
-        incremental: true,
-        ..StateOptions::default()
-    };
-    let e = match StatefulRun::prepare(&s, &options, Some(DEMO_PASSWORD.into())) {
-        Err(e) => e,
-        Ok(_) => panic!("pc-posture --incremental was accepted"),
-    };
-    assert_eq!(e.exit_class(), ExitClass::Config);
-    assert!(
-        e.to_string()
-            .contains("pc-posture stream has no changed-since filter"),
-        "{e}"
-    );
-    let mut since = s.clone();
-    since.sync.changed_since = Some("2024-06-12".into());
-    let run = run_as(since, DEMO_PASSWORD).await;
-    let e = run.error().to_string();
-    assert!(
-        e.contains("changed_since") && e.contains("vmdr-assets and vmdr-vulnerabilities"),
-        "{e}"
-    );
-    assert!(sim.journal().is_empty(), "refused before any request");
+    let rows: Vec<&StreamRow> = StreamKind::names()
+        .iter()
+        .map(|name| name.parse::<StreamKind>().unwrap().row())
+        .collect();
+    let supported: Vec<&str> = rows
+        .iter()
+        .filter(|r| r.builtin.is_some_and(|s| s.changed_since_param().is_some()))
+        .map(|r| r.name)
+        .collect();
+    assert!(supported.contains(&"pc-posture"), "{supported:?}");
+    for row in rows {
+        let Some(stream) = row.builtin else { continue };
+        let filter = stream.changed_since_param();
+        assert_eq!(
+            row.settings.contains(&"changed_since"),
+            filter.is_some(),
+            "{}: the registry row lists changed_since exactly when the stream has a filter",
+            row.name
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let s = settings(sim.base_url().as_str(), row.kind);
+        let options = StateOptions {
+            state: dir.path().join("sync.state"),
+            out: Some(dir.path().join("out.ndjson")),
+            incremental: true,
+            ..StateOptions::default()
+        };
+        let prepared = StatefulRun::prepare(&s, &options, Some(DEMO_PASSWORD.into()));
+        let mut since = s.clone();
+        since.sync.changed_since = Some("2024-06-12".into());
+        match filter {
+            Some(_) => {
+                let Ok(Prepared::Run(run)) = prepared else {
+                    panic!("{}: --incremental was refused", row.name);
+                };
+                assert!(
+                    run.notes()
+                        .iter()
+                        .any(|n| n.contains("this run is a full one")),
+                    "{}: {:?}",
+                    row.name,
+                    run.notes()
+                );
+            }
+            None => {
+                let Err(e) = prepared else {
+                    panic!("{}: --incremental was accepted", row.name);
+                };
+                assert_eq!(e.exit_class(), ExitClass::Config);
+                let text = e.to_string();
+                assert!(
+                    text.contains(&format!("{} stream has no changed-since filter", row.name))
+                        && supported.iter().all(|name| text.contains(name)),
+                    "{text}"
+                );
+                let text = run_as(since, DEMO_PASSWORD).await.error().to_string();
+                assert!(
+                    text.contains("changed_since")
+                        && supported.iter().all(|name| text.contains(name)),
+                    "{text}"
+                );
+            }
+        }
+    }
+    assert!(sim.journal().is_empty(), "nothing was fetched");
 }
 
 #[tokio::test]
@@ -329,5 +367,275 @@ async fn an_interrupted_incremental_run_resumes_with_its_own_changed_since() {
             (102, 38174, "New".into()),
             (103, 38175, "New".into()),
         ]
+    );
+}
+
+/// Policy 101 (controls 1071, 1072) over three hosts, at 2024-06-10; posture IDs are numbered
+/// host-major from 700000001 (the lowest policy ID comes first). On 2024-06-15 an evaluation
+/// finds 900001's control 1071 Failed (it was Passed: 700000001), re-evaluates 900002's control
+/// 1072 and finds it Failed again (700000004), and host 900003 is evaluated for the first time
+/// (700000005, 700000006). 900001's 1072 and 900002's 1071 (700000002, 700000003) are not
+/// evaluated again. The demo's evaluations lead up to its `evaluated_at`, 2024-06-01.
+const POSTURES: &str = r#"
+clock = "2024-06-10T00:00:00Z"
+
+[[pc.policies]]
+id = 101
+title = "Incremental Baseline"
+status = "active"
+controls = [1071, 1072]
+hosts = [900001, 900002, 900003]
+
+[[pc.hosts]]
+id = 900003
+appears_at = "2024-06-15T00:00:00Z"
+
+[[pc.postures]]
+policy = 101
+host = 900001
+control = 1071
+status = "Passed"
+[[pc.postures.changes]]
+at = "2024-06-15T00:00:00Z"
+status = "Failed"
+
+[[pc.postures]]
+policy = 101
+host = 900002
+control = 1072
+status = "Failed"
+[[pc.postures.changes]]
+at = "2024-06-15T00:00:00Z"
+"#;
+
+const POSTURE_INFO: &str = "/posture/postureInfo";
+
+fn posture_settings(sim: &RunningSimulator) -> Settings {
+    let mut s = settings(sim.base_url().as_str(), StreamKind::PcPosture);
+    s.pc.policy_ids = Some(qualys_harness::config::PolicyIdList::Text("101".into()));
+    s
+}
+
+/// `(posture_id, host_id, status, lastEvaluatedDate)` of each record.
+fn postures(records: &[Value]) -> Vec<(u64, u64, String, String)> {
+    records
+        .iter()
+        .map(|r| {
+            (
+                r["posture_id"].as_u64().unwrap(),
+                r["host_id"].as_u64().unwrap(),
+                r["status"].as_str().unwrap().to_string(),
+                r["last_evaluated_date"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect()
+}
+
+fn hosts_of(records: &[Value]) -> Vec<(u64, u64)> {
+    postures(records).into_iter().map(|p| (p.0, p.1)).collect()
+}
+
+fn posture_ids(records: &[Value]) -> Vec<u64> {
+    postures(records).into_iter().map(|p| p.0).collect()
+}
+
+/// The `lastEvaluationDate` of every posture request, and whether the policy list and
+/// `hostids` went out unfiltered.
+fn posture_filters(sim: &RunningSimulator) -> Vec<Option<String>> {
+    for path in ["/posture/policy/list", "/posture/hostids"] {
+        for call in sim.journal().entries_for(path) {
+            assert_eq!(
+                call.param("lastEvaluationDate"),
+                None,
+                "{path} is unfiltered"
+            );
+            assert_eq!(call.param("lastScanDate"), None, "{path} is unfiltered");
+        }
+    }
+    sim.journal()
+        .entries_for(POSTURE_INFO)
+        .iter()
+        .map(|c| c.param("lastEvaluationDate").map(str::to_string))
+        .collect()
+}
+
+#[tokio::test]
+async fn an_incremental_posture_run_returns_exactly_the_postures_evaluated_since() {
+    let sim = spawn_tenant(POSTURES).await;
+    let dir = tempfile::tempdir().unwrap();
+    let settings = posture_settings(&sim);
+
+    let full = incremental(&sim, &settings, dir.path()).await;
+    assert_eq!(
+        hosts_of(&full),
+        [
+            (700000001, 900001),
+            (700000002, 900001),
+            (700000003, 900002),
+            (700000004, 900002)
+        ],
+        "the state at the clock: 900003 is not evaluated yet"
+    );
+    assert_eq!(
+        (full[0]["status"].as_str(), full[3]["status"].as_str()),
+        (Some("Passed"), Some("Failed"))
+    );
+    assert!(
+        postures(&full)
+            .iter()
+            .all(|p| p.3.as_str() <= "2024-06-01T00:00:00Z"),
+        "evaluated before the base's evaluated_at: {full:?}"
+    );
+    assert_eq!(posture_filters(&sim), [None], "the first run is full");
+
+    sim.set_clock(at("2024-06-16T00:00:00Z"));
+    sim.journal().reset();
+    let changes = incremental(&sim, &settings, dir.path()).await;
+    let evaluated = "2024-06-15T00:00:00Z";
+    assert_eq!(
+        hosts_of(&changes),
+        [
+            (700000001, 900001),
+            (700000004, 900002),
+            (700000005, 900003),
+            (700000006, 900003)
+        ],
+        "the posture that failed, the one re-evaluated with the same status (its dates moved), \
+         and the new host's; not the two evaluated before the last run"
+    );
+    assert!(
+        postures(&changes).iter().all(|p| p.3 == evaluated),
+        "{changes:?}"
+    );
+    assert_eq!(
+        (changes[0]["status"].as_str(), changes[1]["status"].as_str()),
+        (Some("Failed"), Some("Failed"))
+    );
+    let flipped = &changes[0];
+    assert_eq!(flipped["first_fail_date"], evaluated);
+    assert_eq!(flipped["posture_modified_date"], evaluated);
+    assert_eq!(flipped["last_pass_date"], Value::Null);
+    let again = &changes[1];
+    assert_eq!(again["last_fail_date"], evaluated);
+    assert_ne!(
+        again["posture_modified_date"], evaluated,
+        "the same status: the posture itself was not modified"
+    );
+    assert_eq!(
+        posture_filters(&sim),
+        [Some("2024-06-09T23:50:00Z".to_string())],
+        "the last run's start minus the 10-minute overlap, on the posture request"
+    );
+    let state = RunState::load(&dir.path().join("sync.state"))
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        state.run.changed_since.as_deref(),
+        Some("2024-06-09T23:50:00Z")
+    );
+}
+
+#[tokio::test]
+async fn since_asks_one_posture_run_for_the_postures_evaluated_since() {
+    let sim = spawn_tenant(POSTURES).await;
+    sim.set_clock(at("2024-06-16T00:00:00Z"));
+    let mut s = posture_settings(&sim);
+    s.pc.host_batch_size = Some(2);
+    s.sync.changed_since = Some("2024-06-12".into());
+    let run = run_as(s, DEMO_PASSWORD).await;
+    assert_eq!(
+        posture_ids(&run.records),
+        [700000001, 700000004, 700000005, 700000006]
+    );
+    assert_eq!(
+        posture_filters(&sim),
+        [
+            Some("2024-06-12T00:00:00Z".to_string()),
+            Some("2024-06-12T00:00:00Z".to_string())
+        ],
+        "every posture request of the run carries the filter (two batches)"
+    );
+}
+
+#[tokio::test]
+async fn an_interrupted_incremental_posture_run_resumes_with_its_own_changed_since() {
+    let sim = spawn_tenant(POSTURES).await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut settings = posture_settings(&sim);
+    settings.pc.host_batch_size = Some(1);
+    incremental(&sim, &settings, dir.path()).await;
+    sim.set_clock(at("2024-06-16T00:00:00Z"));
+    sim.journal().reset();
+    let state = dir.path().join("sync.state");
+    let options = StateOptions {
+        state: state.clone(),
+        out: Some(dir.path().join("changes.ndjson")),
+        incremental: true,
+        now: QualysDateTime::from_unix(sim.now().0),
+        ..StateOptions::default()
+    };
+    // The first host's posture request answers, then the endpoint breaks for good.
+    let r = admin(&sim, reqwest::Method::POST, "/__sim/faults")
+        .header("Content-Type", "application/json")
+        .body(r#"{"faults":[{"kind":"server_error","status":503,"route":"pcrs_posture_info","calls":"2.."}]}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200, "{}", r.text().await.unwrap());
+    let Prepared::Run(run) =
+        StatefulRun::prepare(&settings, &options, Some(DEMO_PASSWORD.into())).unwrap()
+    else {
+        panic!("a run");
+    };
+    run.run().await.unwrap_err();
+    let interrupted = RunState::load(&state).unwrap().unwrap();
+    assert_eq!(interrupted.run.records, 1, "host 900001's changed posture");
+    admin(&sim, reqwest::Method::DELETE, "/__sim/faults")
+        .send()
+        .await
+        .unwrap();
+    sim.journal().reset();
+    let resume = StateOptions {
+        state: state.clone(),
+        resume: true,
+        ..StateOptions::default()
+    };
+    let Prepared::Run(run) =
+        StatefulRun::prepare(&Settings::default(), &resume, Some(DEMO_PASSWORD.into())).unwrap()
+    else {
+        panic!("a run");
+    };
+    run.run().await.unwrap();
+    let resumed: Vec<String> = sim
+        .journal()
+        .entries_for(POSTURE_INFO)
+        .iter()
+        .map(|c| c.body.clone().unwrap_or_default())
+        .collect();
+    assert_eq!(
+        resumed.len(),
+        2,
+        "hosts 900002 and 900003, not 900001 again"
+    );
+    assert!(
+        resumed[0].contains("900002") && resumed[1].contains("900003"),
+        "{resumed:?}"
+    );
+    assert_eq!(
+        posture_filters(&sim),
+        [
+            Some("2024-06-09T23:50:00Z".to_string()),
+            Some("2024-06-09T23:50:00Z".to_string())
+        ],
+        "the resumed run asks with the interrupted run's changed_since"
+    );
+    let text = std::fs::read_to_string(dir.path().join("changes.ndjson")).unwrap();
+    let records: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(
+        posture_ids(&records),
+        [700000001, 700000004, 700000005, 700000006]
     );
 }

@@ -10,6 +10,12 @@
 //! - one posture per (policy, host, control); posture IDs count from 700000001 in policy-ID
 //!   order, host-major, as `tenant/pc.rs` documents;
 //! - one posture request per batch of `host_batch_size` hosts of a policy that has hosts.
+//! - at the tenant's clock, a host (`[[pc.hosts]]`) or posture (`[[pc.postures]]`) whose
+//!   `appears_at` is later does not exist yet; with `changed_since`, a posture comes back when
+//!   its last evaluation (its latest appearance or change up to the clock) is at or after the
+//!   moment, and a posture without either was last evaluated before `[pc] evaluated_at`, so a
+//!   scenario whose `changed_since` is not after `evaluated_at` cannot be decided here and is
+//!   skipped.
 //!
 //! Set `QHARNESS_PRINT_REFERENCE=1` to print the reference values when writing a scenario.
 
@@ -19,7 +25,7 @@ use std::path::Path;
 use qualys_harness::StreamKind;
 use qualys_harness::config::PolicySelection;
 use qualys_harness::scenario::catalogue;
-use qualys_harness::sim::Tenant;
+use qualys_harness::sim::{Tenant, Timestamp};
 
 /// What a run should produce.
 struct Reference {
@@ -28,7 +34,44 @@ struct Reference {
     keys: BTreeSet<String>,
 }
 
-fn reference(tenant: &Tenant, selection: &PolicySelection, batch: usize) -> Reference {
+/// The moment of the last evaluation of (policy, host, control) at `now` that the tenant's
+/// history says (`None`: no history visible, so before `evaluated_at`); `Err` before the
+/// posture exists.
+fn last_evaluation(
+    tenant: &Tenant,
+    (policy, host, control): (u64, u64, u64),
+    now: Timestamp,
+) -> Result<Option<Timestamp>, ()> {
+    let pc = &tenant.pc;
+    let history = pc.postures.get(&(policy, host, control));
+    let appears = history
+        .and_then(|h| h.appears_at)
+        .or_else(|| pc.host_appears_at.get(&host).copied());
+    if appears.is_some_and(|a| a > now) {
+        return Err(());
+    }
+    let changes = history
+        .into_iter()
+        .flat_map(|h| h.changes.iter().map(|c| c.at));
+    Ok(appears
+        .into_iter()
+        .chain(changes)
+        .filter(|t| *t <= now)
+        .max())
+}
+
+/// `None` when the scenario's `changed_since` cannot be decided from the tenant (see the
+/// module documentation).
+fn reference(
+    tenant: &Tenant,
+    selection: &PolicySelection,
+    batch: usize,
+    changed_since: Option<Timestamp>,
+) -> Option<Reference> {
+    if changed_since.is_some_and(|t| t <= tenant.pc.evaluated_at) {
+        return None;
+    }
+    let now = tenant.clock.unwrap_or_else(Timestamp::now);
     let pc = &tenant.pc;
     // Posture IDs: numbered across every policy of the tenant, in ID order.
     let mut ids: Vec<u64> = pc.policies.iter().map(|p| p.id).collect();
@@ -63,16 +106,27 @@ fn reference(tenant: &Tenant, selection: &PolicySelection, batch: usize) -> Refe
         if p.missing_at_hostids || p.hosts.is_empty() {
             continue;
         }
-        r.pages += p.hosts.len().div_ceil(batch) as u64;
-        for h in 0..p.hosts.len() {
-            for c in 0..p.controls.len() {
+        let visible = p
+            .hosts
+            .iter()
+            .filter(|h| pc.host_appears_at.get(h).is_none_or(|a| *a <= now))
+            .count();
+        r.pages += visible.div_ceil(batch) as u64;
+        for (h, host) in p.hosts.iter().enumerate() {
+            for (c, control) in p.controls.iter().enumerate() {
+                let Ok(last) = last_evaluation(tenant, (id, *host, *control), now) else {
+                    continue;
+                };
+                if changed_since.is_some_and(|t| last.is_none_or(|last| last < t)) {
+                    continue;
+                }
                 r.records += 1;
                 r.keys
                     .insert((first_id[&id] + (h * p.controls.len() + c) as u64).to_string());
             }
         }
     }
-    r
+    Some(r)
 }
 
 #[test]
@@ -109,7 +163,15 @@ fn pinned_policy_compliance_counts_match_a_reference_over_the_tenant() {
         let (config, _) = settings
             .validate(Some("demo".into()))
             .unwrap_or_else(|e| panic!("{}: settings invalid: {e}", s.id()));
-        let r = reference(&tenant, &config.pc.policies, config.pc.host_batch_size);
+        let since = config.sync.changed_since.map(|t| Timestamp(t.unix()));
+        let Some(r) = reference(
+            &tenant,
+            &config.pc.policies,
+            config.pc.host_batch_size,
+            since,
+        ) else {
+            continue;
+        };
         if print {
             println!("{} records={} pages={}", s.id(), r.records, r.pages);
         }

@@ -216,3 +216,147 @@ async fn a_synthetic_policy_answers_hosts_times_controls_postures() {
         records.iter().map(|r| r["id"].as_u64().unwrap()).collect();
     assert_eq!(ids.len(), 10_000, "posture IDs are unique");
 }
+
+/// Policy 101 over hosts 900001 and 900002 at 2024-06-10; on 2024-06-15 an evaluation finds
+/// 900001's control 1071 Failed (it was Passed) and 900002 is evaluated for the first time.
+const CHANGING: &str = r#"
+clock = "2024-06-10T00:00:00Z"
+
+[[pc.policies]]
+id = 101
+title = "Changing Policy"
+status = "active"
+controls = [1071, 1072]
+hosts = [900001, 900002]
+
+[[pc.hosts]]
+id = 900002
+appears_at = "2024-06-15T00:00:00Z"
+
+[[pc.postures]]
+policy = 101
+host = 900001
+control = 1071
+status = "Passed"
+[[pc.postures.changes]]
+at = "2024-06-15T00:00:00Z"
+status = "Failed"
+"#;
+
+#[tokio::test]
+async fn the_clock_and_last_evaluation_date_decide_which_postures_the_gateway_answers() {
+    let sim = spawn_tenant(CHANGING).await;
+    let (_, token) = login(&sim, USER).await;
+    let body = json!([{"policyId": "101", "hostIds": ["900001", "900002"]}]);
+    let answer = |query: &'static str| {
+        let (sim, token, body) = (&sim, &token, &body);
+        async move {
+            let r = posture(sim, token, query, body).await;
+            match r.status().as_u16() {
+                204 => Vec::new(),
+                200 => {
+                    let v: Value = serde_json::from_slice(&bytes(r).await).unwrap();
+                    v.as_array()
+                        .unwrap()
+                        .iter()
+                        .map(|p| {
+                            format!(
+                                "{}/{}: {} {}",
+                                p["hostId"], p["controlId"], p["status"], p["lastEvaluatedDate"]
+                            )
+                        })
+                        .collect()
+                }
+                other => panic!("{query}: {other} {}", text(r).await),
+            }
+        }
+    };
+    let listed = |v: Value| -> Vec<String> {
+        v[0]["hostIds"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|h| h.as_str().unwrap().to_string())
+            .collect()
+    };
+    let policy_evaluated = || async {
+        let list: Value =
+            serde_json::from_slice(&bytes(get_with(&sim, &token, LIST, "").await).await).unwrap();
+        let p = list["policyList"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["id"] == "101")
+            .cloned()
+            .unwrap();
+        p["lastEvaluatedDate"].as_str().unwrap().to_string()
+    };
+    let host_ids = || async {
+        let r = get_with(&sim, &token, HOST_IDS, "policyId=101").await;
+        listed(serde_json::from_slice(&bytes(r).await).unwrap())
+    };
+
+    // At 2024-06-10: 900002 is not evaluated yet, nothing was evaluated after 2024-06-12.
+    assert_eq!(host_ids().await, ["900001"]);
+    assert_eq!(policy_evaluated().await, "2024-06-01T00:00:00Z");
+    let full = answer("compressionRequired=0").await;
+    assert_eq!(full.len(), 2, "{full:?}");
+    assert!(full[0].starts_with("900001/1071: \"Passed\""), "{full:?}");
+    assert!(
+        answer("compressionRequired=0&lastEvaluationDate=2024-06-12")
+            .await
+            .is_empty(),
+        "204: no posture was evaluated since"
+    );
+
+    let moved = admin(&sim, reqwest::Method::POST, "/__sim/clock")
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .body("now=2024-06-16")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(moved.status(), 200);
+    assert_eq!(host_ids().await, ["900001", "900002"]);
+    assert_eq!(policy_evaluated().await, "2024-06-15T00:00:00Z");
+    assert_eq!(answer("compressionRequired=0").await.len(), 4);
+    let since = |at: &str| format!("{at}\"");
+    let changed = answer("compressionRequired=0&lastEvaluationDate=2024-06-15T00:00:00Z").await;
+    assert_eq!(changed.len(), 3, "{changed:?}");
+    assert!(
+        changed[0].starts_with("900001/1071: \"Failed\"")
+            && changed
+                .iter()
+                .all(|c| c.ends_with(&since("2024-06-15T00:00:00Z"))),
+        "the failed posture and the new host's two, evaluated at the moment (kept: at or after): {changed:?}"
+    );
+    assert_eq!(
+        answer("compressionRequired=0&lastEvaluationDate=2024-06-15").await,
+        changed,
+        "a date is midnight UTC"
+    );
+    assert!(
+        answer("lastEvaluationDate=2024-06-15T00:00:01Z")
+            .await
+            .is_empty()
+    );
+
+    for bad in ["15/06/2024", "2024-06-15T00:00:00+02:00", "yesterday"] {
+        let query: String = url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("lastEvaluationDate", bad)
+            .finish();
+        let r = posture(&sim, &token, &query, &body).await;
+        assert_eq!(r.status(), 400, "{bad}");
+        let v: Value = serde_json::from_slice(&bytes(r).await).unwrap();
+        assert_eq!(v[0]["response"]["code"], 1905, "{bad}");
+        let text = v[0]["response"]["text"].as_str().unwrap();
+        assert!(
+            text.starts_with(&format!(
+                "parameter lastEvaluationDate has invalid value: {bad}"
+            )) && text.contains("YYYY-MM-DD[THH:MM:SSZ]"),
+            "{text}"
+        );
+    }
+    let r = posture(&sim, &token, "statusChangedSince=2024-06-15", &body).await;
+    assert_eq!(r.status(), 400);
+    assert!(text(r).await.contains("does not model it"));
+}

@@ -3,9 +3,14 @@
 //! | endpoint | answer | refusals of its own |
 //! |---|---|---|
 //! | `POST /auth` | 201, `text/plain`: the JWT | (the engine refuses bad logins and account states first) |
-//! | `GET posture/policy/list` | `{"subscriptionId":..,"policyList":[..]}` | `lastEvaluationDate` is not modelled: 400 code 1905 |
-//! | `GET posture/hostids?policyId=a,b` | `[{"policyId","subscriptionId","hostIds"}]`, a per-policy `"error"` for an unknown policy | non-numeric ID: 400 code 1905 naming `policy_ids` (documented); more than 10 IDs: 400 code 1905 |
-//! | `POST posture/postureInfo` | the posture array, gzip'd unless `compressionRequired=0`; 204 when it would be empty | `evidenceRequired`/`compressionRequired` other than 0 or 1: 404 `{"message":"Invalid input Parameter."}` (documented) |
+//! | `GET posture/policy/list` | `{"subscriptionId":..,"policyList":[..]}`, each policy's `lastEvaluatedDate` its latest evaluation at the clock | `lastEvaluationDate` is not modelled: 400 code 1905 |
+//! | `GET posture/hostids?policyId=a,b` | `[{"policyId","subscriptionId","hostIds"}]` (hosts evaluated by the clock), a per-policy `"error"` for an unknown policy | non-numeric ID: 400 code 1905 naming `policy_ids` (documented); more than 10 IDs: 400 code 1905 |
+//! | `POST posture/postureInfo` | the posture array at the clock, gzip'd unless `compressionRequired=0`; with `lastEvaluationDate` only the postures last evaluated at or after it; 204 when it would be empty | `evidenceRequired`/`compressionRequired` other than 0 or 1: 404 `{"message":"Invalid input Parameter."}` (documented); a `lastEvaluationDate` not in `YYYY-MM-DD[THH:MM:SSZ]` form: 400 code 1905 naming it; the other documented filters: 400 code 1905, not modelled |
+//!
+//! `lastEvaluationDate` on `postureInfo` is read as "postures whose `lastEvaluatedDate` is at or
+//! after the moment", in the form the policy list documents for its parameter of the same name
+//! (`YYYY-MM-DD[THH:MM:SSZ]`, UTC). Qualys documents neither the comparison nor the format for
+//! `postureInfo`; the choice is recorded in fixtures/README.md.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -13,12 +18,13 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use super::postures::{PolicyRef, PostureAnswer, Segment};
+use super::postures::{AnswerView, PolicyRef, PostureAnswer, Segment};
 use crate::sim::engine::accounts::JwtSessions;
 use crate::sim::engine::handler::{Call, Handler, Rejection};
 use crate::sim::server::response::{SimResponse, content_type};
 use crate::sim::tenant::Tenant;
 use crate::sim::tenant::pc::PolicyStatus;
+use crate::sim::vmdr::params::parse_date;
 
 /// Policy IDs one `hostids` request may carry (documented).
 const MAX_POLICIES_PER_REQUEST: usize = 10;
@@ -95,7 +101,7 @@ impl Handler for PolicyListHandler {
                     "createdDate": crate::sim::timestamp::Timestamp(pc.evaluated_at.0 - 400 * 86_400).to_string(),
                     "modifiedBy": p.created_by.as_deref().unwrap_or("quays_ab1"),
                     "modifiedDate": crate::sim::timestamp::Timestamp(pc.evaluated_at.0 - 30 * 86_400).to_string(),
-                    "lastEvaluatedDate": pc.evaluated_at.to_string(),
+                    "lastEvaluatedDate": pc.policy_evaluated_at(p, call.now).to_string(),
                     "status": match p.status { PolicyStatus::Active => "active", PolicyStatus::Inactive => "inactive" },
                     "locked": 0,
                 })
@@ -176,9 +182,12 @@ impl Handler for HostIdsHandler {
                     });
                 }
                 let hosts: Vec<String> = match found {
-                    Some(PolicyRef::Listed(i)) => {
-                        pc.policies[i].hosts.iter().map(u64::to_string).collect()
-                    }
+                    Some(PolicyRef::Listed(i)) => pc.policies[i]
+                        .hosts
+                        .iter()
+                        .filter(|h| pc.host_visible(**h, call.now))
+                        .map(u64::to_string)
+                        .collect(),
                     Some(PolicyRef::Synthetic) => {
                         let s = pc.synthetic.expect("found means present");
                         (0..s.hosts).map(|i| s.host_id(i).to_string()).collect()
@@ -235,9 +244,12 @@ impl Handler for PostureInfoHandler {
         }
         check_params(
             call,
-            &["evidenceRequired", "compressionRequired"],
             &[
+                "evidenceRequired",
+                "compressionRequired",
                 "lastEvaluationDate",
+            ],
+            &[
                 "lastScanDate",
                 "lastScanDateFrom",
                 "lastScanDateTo",
@@ -252,6 +264,13 @@ impl Handler for PostureInfoHandler {
             flag(call, "compressionRequired", true),
         ) else {
             return Ok(invalid_input_parameter());
+        };
+        let evaluated_since = param(call, "lastEvaluationDate")
+            .map(|v| parse_date(v).map_err(|r| Rejection::invalid("lastEvaluationDate", v, r)))
+            .transpose()?;
+        let view = AnswerView {
+            now: call.now,
+            evaluated_since,
         };
         let body: Value = serde_json::from_slice(&call.request.body).map_err(|e| {
             Rejection::invalid(
@@ -299,6 +318,7 @@ impl Handler for PostureInfoHandler {
                         p.hosts.iter().enumerate().map(|(i, h)| (*h, i)).collect();
                     requested
                         .iter()
+                        .filter(|h| tenant.pc.host_visible(**h, call.now))
                         .filter_map(|h| position.get(h).map(|&pos| (*h, pos)))
                         .collect()
                 }
@@ -314,10 +334,10 @@ impl Handler for PostureInfoHandler {
             };
             segments.push(Segment { policy, hosts });
         }
-        if PostureAnswer::count(tenant, &segments) == 0 {
+        if PostureAnswer::is_empty(tenant, &segments, &view) {
             return Ok(SimResponse::new(204, content_type::JSON, ""));
         }
-        let answer = PostureAnswer::new(Arc::clone(tenant), segments, evidence);
+        let answer = PostureAnswer::new(Arc::clone(tenant), segments, evidence, view);
         Ok(if gzip {
             SimResponse::streamed_gzip(200, content_type::JSON, answer)
         } else {

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use flate2::Compression;
 use flate2::write::GzEncoder;
 
-use super::postures::{PolicyRef, render};
+use super::postures::{AnswerView, PolicyRef, render};
 use crate::error::{Error, Result};
 use crate::sim::synthetic::{SynthOptions, SynthSummary};
 use crate::sim::tenant::Tenant;
@@ -55,14 +55,15 @@ pub fn write_answer(opts: &SynthOptions, w: impl Write) -> Result<SynthSummary> 
             if sum.records > 0 {
                 buf.push(b',');
             }
+            // The synthetic policy has no history, so every posture is written.
             render(
                 &mut buf,
                 &tenant,
                 PolicyRef::Synthetic,
-                host_id,
-                host as usize,
+                (host_id, host as usize),
                 c as usize,
                 true,
+                &AnswerView::ALL,
             );
             sum.records += 1;
         }

@@ -36,6 +36,41 @@
 //! A posture is one (policy, host, control); its status follows [`status`], a fixed function
 //! of the host and control IDs (about 60 % Passed, 30 % Failed, 10 % Error), so references can
 //! recompute it. Policies, controls and technologies merge over the base by ID.
+//!
+//! # Changes over time: one tenant, several runs
+//!
+//! As in the VMDR section ([`super::vmdr`], whose names this follows), a tenant can say what
+//! happens after a moment, so that an incremental run (`lastEvaluationDate` on `postureInfo`)
+//! gets exactly the postures evaluated since while a full run sees the state at the tenant's
+//! clock (`clock = ...`, [`crate::sim::RunningSimulator::set_clock`], `POST /__sim/clock`).
+//! Nothing is visible before its time:
+//!
+//! ```toml
+//! [[pc.hosts]]                         # first evaluated then: absent from hostids and postureInfo before
+//! id = 900003
+//! appears_at = "2024-06-15T00:00:00Z"
+//!
+//! [[pc.postures]]                      # one (policy, host, control) with a history of its own
+//! policy = 101
+//! host = 900001
+//! control = 1071
+//! status = "Passed"                    # before any change; default: the fixed function
+//! # appears_at = "..."                 # this posture alone first evaluated then
+//! [[pc.postures.changes]]              # an evaluation at `at`
+//! at = "2024-06-15T00:00:00Z"
+//! status = "Failed"                    # absent: the evaluation found the same status
+//! ```
+//!
+//! Without a history, a posture was last evaluated a few days before `evaluated_at` (the dates
+//! the answer has always had). A posture that appears at `A` was first evaluated at `A`. Each
+//! change is an evaluation at `at`, applied once the clock reaches it, in order:
+//! `lastEvaluatedDate` becomes `at`; the same status moves the last date of its streak
+//! (`lastPassDate` or `lastFailDate`); a new status sets `postureModifiedDate` and starts a streak
+//! (`firstPassDate` = `lastPassDate` = `at` for Passed, the fail pair for Failed, the other pair
+//! null; Error has no dates), the shape the answer gives a posture without a history. This is
+//! the simulator's reading: Qualys does not document how these dates move (fixtures/README.md).
+//! A listed policy's `lastEvaluatedDate` in the policy list is its latest visible evaluation.
+//! The synthetic policy has no history.
 
 use std::collections::BTreeMap;
 
@@ -64,6 +99,48 @@ pub struct PcSpec {
     pub policies: Vec<Policy>,
     #[serde(default)]
     pub synthetic: Option<PcSynthetic>,
+    /// Hosts first evaluated after a moment (see the module documentation).
+    #[serde(default)]
+    pub hosts: Vec<PcHost>,
+    /// Postures with a history of their own (see the module documentation).
+    #[serde(default)]
+    pub postures: Vec<PostureSpec>,
+}
+
+/// A host whose first compliance evaluation comes at `appears_at`: before it, no policy's
+/// `hostids` lists it and it has no postures.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PcHost {
+    pub id: u64,
+    pub appears_at: Timestamp,
+}
+
+/// One posture's history: its status before any change, when it appears, its evaluations.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PostureSpec {
+    pub policy: u64,
+    pub host: u64,
+    pub control: u64,
+    /// The status before any change; [`status`] of the host and control when absent.
+    #[serde(default)]
+    pub status: Option<PostureStatus>,
+    /// First evaluated at this moment: absent from every answer before it.
+    #[serde(default)]
+    pub appears_at: Option<Timestamp>,
+    /// Later evaluations, in time order.
+    #[serde(default)]
+    pub changes: Vec<PostureChange>,
+}
+
+/// An evaluation at `at`: the status it found (the same as before when absent).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PostureChange {
+    pub at: Timestamp,
+    #[serde(default)]
+    pub status: Option<PostureStatus>,
 }
 
 /// A technology (an OS or application a control applies to).
@@ -179,7 +256,7 @@ impl PcSynthetic {
 }
 
 /// A posture's status.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum PostureStatus {
     Passed,
     Failed,
@@ -221,6 +298,10 @@ pub struct PcData {
     /// The first posture ID of each policy (same order as `policies`).
     pub first_posture_ids: Vec<u64>,
     pub synthetic: Option<PcSynthetic>,
+    /// When hosts are first evaluated, by host ID (`[[pc.hosts]]`).
+    pub host_appears_at: BTreeMap<u64, Timestamp>,
+    /// Posture histories by (policy, host, control) (`[[pc.postures]]`).
+    pub postures: BTreeMap<(u64, u64, u64), PostureSpec>,
 }
 
 impl Default for PcData {
@@ -239,6 +320,8 @@ impl Default for PcData {
             policies: Vec::new(),
             first_posture_ids: Vec::new(),
             synthetic: None,
+            host_appears_at: BTreeMap::new(),
+            postures: BTreeMap::new(),
         }
     }
 }
@@ -255,6 +338,8 @@ impl PcData {
             controls,
             policies,
             synthetic,
+            hosts,
+            postures,
         } = spec;
         if let Some(v) = subscription_id {
             self.subscription_id = v;
@@ -282,6 +367,12 @@ impl PcData {
         }
         if synthetic.is_some() {
             self.synthetic = synthetic;
+        }
+        for h in hosts {
+            self.host_appears_at.insert(h.id, h.appears_at);
+        }
+        for p in postures {
+            self.postures.insert((p.policy, p.host, p.control), p);
         }
         self.resolve()
     }
@@ -316,7 +407,112 @@ impl PcData {
             self.first_posture_ids.push(next);
             next += (p.hosts.len() * p.controls.len()) as u64;
         }
+        self.check_histories()
+    }
+
+    /// Every host and posture with a history belongs to a listed policy, and its changes come in
+    /// time order, after the base evaluation and not before it appears.
+    fn check_histories(&self) -> Result<(), String> {
+        for (host, at) in &self.host_appears_at {
+            if !self.policies.iter().any(|p| p.hosts.contains(host)) {
+                return Err(format!(
+                    "[[pc.hosts]] {host} appears at {at}, but no [[pc.policies]] lists it in its hosts; add it to a policy's hosts"
+                ));
+            }
+        }
+        for p in self.postures.values() {
+            let name = format!(
+                "[[pc.postures]] policy {} host {} control {}",
+                p.policy, p.host, p.control
+            );
+            let Some(policy) = self.policies.iter().find(|q| q.id == p.policy) else {
+                return Err(format!(
+                    "{name}: [[pc.policies]] has no policy {} (the synthetic policy has no histories)",
+                    p.policy
+                ));
+            };
+            if !policy.hosts.contains(&p.host) {
+                return Err(format!(
+                    "{name}: policy {} does not list host {} in its hosts",
+                    p.policy, p.host
+                ));
+            }
+            if !policy.controls.contains(&p.control) {
+                return Err(format!(
+                    "{name}: policy {} does not list control {} in its controls",
+                    p.policy, p.control
+                ));
+            }
+            if let (Some(own), Some(host)) = (p.appears_at, self.host_appears_at.get(&p.host))
+                && own < *host
+            {
+                return Err(format!(
+                    "{name}: it appears at {own}, before its host appears at {host} ([[pc.hosts]])"
+                ));
+            }
+            if let Some(w) = p.changes.windows(2).find(|w| w[1].at < w[0].at) {
+                return Err(format!(
+                    "{name}: changes must be in time order; {} comes after {}",
+                    w[1].at, w[0].at
+                ));
+            }
+            let Some(first) = p.changes.first() else {
+                continue;
+            };
+            if first.at < self.evaluated_at {
+                return Err(format!(
+                    "{name}: a change at {} comes before [pc] evaluated_at {}, the last evaluation of the postures' base state; changes follow it",
+                    first.at, self.evaluated_at
+                ));
+            }
+            if let Some(a) = self.appears_at(p.policy, p.host, p.control)
+                && first.at < a
+            {
+                return Err(format!(
+                    "{name}: a change at {} comes before the posture appears at {a}",
+                    first.at
+                ));
+            }
+        }
         Ok(())
+    }
+
+    /// When the posture (policy, host, control) is first evaluated: its own `appears_at`, else
+    /// its host's; `None` when it always existed.
+    pub fn appears_at(&self, policy: u64, host: u64, control: u64) -> Option<Timestamp> {
+        if self.postures.is_empty() && self.host_appears_at.is_empty() {
+            return None;
+        }
+        self.postures
+            .get(&(policy, host, control))
+            .and_then(|p| p.appears_at)
+            .or_else(|| self.host_appears_at.get(&host).copied())
+    }
+
+    /// Whether `host` has been evaluated at `now` (it is listed by `hostids` from then on).
+    pub fn host_visible(&self, host: u64, now: Timestamp) -> bool {
+        self.host_appears_at.get(&host).is_none_or(|a| *a <= now)
+    }
+
+    /// The latest evaluation of a listed policy visible at `now`: `evaluated_at`, or a later
+    /// appearance or change of one of its postures.
+    pub fn policy_evaluated_at(&self, policy: &Policy, now: Timestamp) -> Timestamp {
+        let hosts = policy
+            .hosts
+            .iter()
+            .filter_map(|h| self.host_appears_at.get(h).copied());
+        let postures = self
+            .postures
+            .range((policy.id, 0, 0)..=(policy.id, u64::MAX, u64::MAX))
+            .flat_map(|(_, p)| {
+                p.appears_at
+                    .into_iter()
+                    .chain(p.changes.iter().map(|c| c.at))
+            });
+        hosts
+            .chain(postures)
+            .filter(|t| *t <= now)
+            .fold(self.evaluated_at, Timestamp::max)
     }
 
     /// The posture ID of (policy at `policy_pos`, its host at `host_pos`, its control at
@@ -500,6 +696,86 @@ mod tests {
         data.merge(spec(vec![10])).unwrap();
         assert_eq!(data.policies[0].id, 1, "sorted by ID");
         assert_eq!(data.posture_id(0, 2, 0) + 1, data.posture_id(1, 0, 0));
+    }
+
+    /// The demo tenant with `toml` merged over it, or the problem.
+    fn with(toml: &str) -> Result<crate::sim::tenant::Tenant, String> {
+        let spec = crate::sim::tenant::TenantSpec::from_toml(toml, std::path::Path::new("t.toml"))
+            .map_err(|e| e.to_string())?;
+        crate::sim::tenant::Tenant::from_spec(spec)
+    }
+
+    const POLICY: &str = "[[pc.policies]]\nid = 101\ntitle = \"p\"\nstatus = \"active\"\ncontrols = [1071, 1072]\nhosts = [900001, 900002]\n";
+
+    #[test]
+    fn histories_must_name_a_listed_policy_host_and_control_and_run_forward_in_time() {
+        let posture = |extra: &str| {
+            format!("{POLICY}[[pc.postures]]\npolicy = 101\nhost = 900001\ncontrol = 1071\n{extra}")
+        };
+        let change = |at: &str| format!("[[pc.postures.changes]]\nat = \"{at}\"\n");
+        let cases = [
+            (
+                format!(
+                    "{POLICY}[[pc.hosts]]\nid = 900009\nappears_at = \"2024-06-15T00:00:00Z\"\n"
+                ),
+                "[[pc.hosts]] 900009 appears at 2024-06-15T00:00:00Z, but no [[pc.policies]] lists it",
+            ),
+            (
+                posture("").replace("policy = 101\nhost", "policy = 4799\nhost"),
+                "policy 4799 host 900001 control 1071: [[pc.policies]] has no policy 4799",
+            ),
+            (
+                posture("").replace("host = 900001", "host = 900009"),
+                "policy 101 does not list host 900009",
+            ),
+            (
+                posture("").replace("control = 1071", "control = 1080"),
+                "policy 101 does not list control 1080",
+            ),
+            (
+                posture(&(change("2024-06-16T00:00:00Z") + &change("2024-06-15T00:00:00Z"))),
+                "changes must be in time order; 2024-06-15T00:00:00Z comes after 2024-06-16T00:00:00Z",
+            ),
+            (
+                posture(&change("2024-05-01T00:00:00Z")),
+                "a change at 2024-05-01T00:00:00Z comes before [pc] evaluated_at 2024-06-01T00:00:00Z",
+            ),
+            (
+                posture(&format!(
+                    "appears_at = \"2024-06-20T00:00:00Z\"\n{}",
+                    change("2024-06-15T00:00:00Z")
+                )),
+                "a change at 2024-06-15T00:00:00Z comes before the posture appears at 2024-06-20T00:00:00Z",
+            ),
+            (posture("status = \"Broken\"\n"), "unknown variant `Broken`"),
+        ];
+        for (toml, expected) in cases {
+            let e = with(&toml)
+                .err()
+                .unwrap_or_else(|| panic!("accepted:\n{toml}"));
+            assert!(e.contains(expected), "{e}\n--- for:\n{toml}");
+        }
+        let fine = with(&posture(&change("2024-06-15T00:00:00Z"))).unwrap();
+        assert_eq!(fine.pc.postures.len(), 1);
+    }
+
+    #[test]
+    fn a_policy_is_evaluated_when_its_latest_visible_history_says() {
+        let t = with(&format!(
+            "{POLICY}[[pc.hosts]]\nid = 900002\nappears_at = \"2024-06-12T00:00:00Z\"\n\
+             [[pc.postures]]\npolicy = 101\nhost = 900001\ncontrol = 1071\n\
+             [[pc.postures.changes]]\nat = \"2024-06-15T00:00:00Z\"\n"
+        ))
+        .unwrap();
+        let policy = t.pc.policies.iter().find(|p| p.id == 101).unwrap();
+        let at = |s: &str| Timestamp::parse(s).unwrap();
+        let evaluated = |now: &str| t.pc.policy_evaluated_at(policy, at(now)).to_string();
+        assert_eq!(evaluated("2024-06-10T00:00:00Z"), "2024-06-01T00:00:00Z");
+        assert_eq!(evaluated("2024-06-13T00:00:00Z"), "2024-06-12T00:00:00Z");
+        assert_eq!(evaluated("2024-06-16T00:00:00Z"), "2024-06-15T00:00:00Z");
+        assert!(!t.pc.host_visible(900002, at("2024-06-11T23:59:59Z")));
+        assert!(t.pc.host_visible(900002, at("2024-06-12T00:00:00Z")));
+        assert!(t.pc.host_visible(900001, at("2000-01-01T00:00:00Z")));
     }
 
     #[test]
