@@ -387,9 +387,18 @@ fn check_incremental(settings: &Settings) -> Result<()> {
         ),
         format!(
             "run it without --incremental (each run is a full pull; --state still makes it resumable); incremental runs work for {}",
-            streams.join(" and ")
+            listing(&streams)
         ),
     ))
+}
+
+/// Names as a sentence lists them: `a`, `a and b`, `a, b and c`.
+fn listing(names: &[&str]) -> String {
+    match names {
+        [] => String::new(),
+        [one] => (*one).to_string(),
+        [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
+    }
 }
 
 /// The warning for an incremental run whose status filter leaves Fixed out.

@@ -156,7 +156,7 @@ pub static STREAMS: &[StreamRow] = &[
         name: "was-assets",
         family: Family::Qps,
         permission: Permission::ManageWebApplications,
-        settings: &["page_size"],
+        settings: &["page_size", "changed_since"],
         // One config file can serve both WAS streams.
         tolerates: &["finding_types"],
         record_key: &["webapp_id"],
@@ -168,7 +168,7 @@ pub static STREAMS: &[StreamRow] = &[
         name: "was-findings",
         family: Family::Qps,
         permission: Permission::ManageWebApplications,
-        settings: &["finding_types", "page_size"],
+        settings: &["finding_types", "page_size", "changed_since"],
         tolerates: &[],
         record_key: &["finding_id"],
         throughput: Some(Baseline::RawXmlRecordLoop { record: "Finding" }),
