@@ -33,7 +33,7 @@ use crate::sink::Sink;
 /// the web application is next edited. It is the only date of a web application that means
 /// "changed"; `lastScan.date` would miss every edit, and a new web application is seen either
 /// way (its `updatedDate` is its creation). Run a full pull now and then if the last-scan fields
-/// matter (README, "Incremental sync").
+/// matter (README, "Resume and incremental sync").
 const CHANGED_SINCE: &str = "updatedDate";
 
 /// The WAS Assets stream (its row is in [`super::registry`]).

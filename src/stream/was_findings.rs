@@ -36,8 +36,8 @@ use crate::sink::Sink;
 /// would miss the fixed ones (a fixed finding is no longer detected) and `fixedDate` all the
 /// others; `firstDetectedDate` only sees new ones. What a scan does not touch is not seen: a
 /// finding ignored or un-ignored by hand between scans keeps its `lastTestedDate`, so such
-/// edits reach an incremental copy with the next scan of the web application (README,
-/// "Incremental sync"). Elastic's Qualys WAS integration pulls the same way.
+/// edits reach an incremental copy with the next scan of the web application (README, "Resume
+/// and incremental sync"). Elastic's Qualys WAS integration pulls the same way.
 const CHANGED_SINCE: &str = "lastTestedDate";
 
 /// The WAS Vulnerabilities stream (its row is in [`super::registry`]).
