@@ -46,8 +46,9 @@
 //! - **tenant/** is the modelled subscription: `accounts.rs` (users, states, permissions,
 //!   asset-group scopes, the subscription's limits; every family reads it), one data section per
 //!   module (`vmdr.rs`: tags, asset groups, hosts, detections and what later scans change in
-//!   them, KnowledgeBase, a synthetic population) and the embedded demo tenant. The tenant's
-//!   clock (`POST /__sim/clock`) says which of those changes have happened.
+//!   them, KnowledgeBase, a synthetic population; `was.rs`: web applications and findings, and
+//!   their edits and re-tests) and the embedded demo tenant. The tenant's clock
+//!   (`POST /__sim/clock`) says which of those changes have happened.
 //! - **pc/** is the gateway's Policy Compliance endpoints: `/auth` (JWT sessions with a
 //!   lifetime, and a `jwt_expired` fault), the policy list, host IDs and the posture answer,
 //!   streamed and gzip'd as it is sent (`handlers.rs`, `postures.rs`, `synthetic.rs`), from the
