@@ -366,7 +366,11 @@ fn check_applies(stream: &StreamRow, keys_set: &[&'static str]) -> Result<()> {
         ),
         names => Error::config(
             *key,
-            format!("only applies to the {} stream", names.join(" and ")),
+            format!(
+                "only applies to the {} stream{}",
+                crate::stream::registry::listing(names),
+                if names.len() > 1 { "s" } else { "" }
+            ),
             format!(
                 "remove {key} or select --stream {}",
                 names.join(" or --stream ")

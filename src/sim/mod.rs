@@ -47,7 +47,8 @@
 //!   asset-group scopes, the subscription's limits; every family reads it), one data section per
 //!   module (`vmdr.rs`: tags, asset groups, hosts, detections and what later scans change in
 //!   them, KnowledgeBase, a synthetic population; `pc.rs`: policies, controls, hosts and what
-//!   later evaluations change in postures) and the embedded demo tenant. The tenant's clock
+//!   later evaluations change in postures; `was.rs`: web applications and findings, and their
+//!   edits and re-tests) and the embedded demo tenant. The tenant's clock
 //!   (`POST /__sim/clock`) says which of those changes have happened.
 //! - **pc/** is the gateway's Policy Compliance endpoints: `/auth` (JWT sessions with a
 //!   lifetime, and a `jwt_expired` fault), the policy list, host IDs and the posture answer,

@@ -46,6 +46,7 @@ use crate::config::{QualysDateTime, Settings};
 use crate::connector::BuiltinRun;
 use crate::error::{Error, Result};
 use crate::qualys::filter::VulnStatus;
+use crate::stream::registry::listing;
 use crate::stream::{PagePosition, ResumePoint, RunSummary};
 
 /// How far before the last successful run's start an incremental run asks from: clock skew
@@ -387,7 +388,7 @@ fn check_incremental(settings: &Settings) -> Result<()> {
         ),
         format!(
             "run it without --incremental (each run is a full pull; --state still makes it resumable); incremental runs work for {}",
-            streams.join(" and ")
+            listing(&streams)
         ),
     ))
 }

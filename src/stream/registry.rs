@@ -157,7 +157,7 @@ pub static STREAMS: &[StreamRow] = &[
         name: "was-assets",
         family: Family::Qps,
         permission: Permission::ManageWebApplications,
-        settings: &["page_size"],
+        settings: &["page_size", "changed_since"],
         // One config file can serve both WAS streams.
         tolerates: &["finding_types"],
         record_key: &["webapp_id"],
@@ -169,7 +169,7 @@ pub static STREAMS: &[StreamRow] = &[
         name: "was-findings",
         family: Family::Qps,
         permission: Permission::ManageWebApplications,
-        settings: &["finding_types", "page_size"],
+        settings: &["finding_types", "page_size", "changed_since"],
         tolerates: &[],
         record_key: &["finding_id"],
         throughput: Some(Baseline::RawXmlRecordLoop { record: "Finding" }),
@@ -218,6 +218,15 @@ pub fn implemented_names() -> Vec<&'static str> {
         .filter(|r| r.builtin.is_some())
         .map(|r| r.name)
         .collect()
+}
+
+/// Names as a sentence lists them: `a`, `a and b`, `a, b and c`.
+pub(crate) fn listing(names: &[&str]) -> String {
+    match names {
+        [] => String::new(),
+        [one] => (*one).to_string(),
+        [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
+    }
 }
 
 impl StreamRow {

@@ -639,3 +639,410 @@ async fn an_interrupted_incremental_posture_run_resumes_with_its_own_changed_sin
         [700000001, 700000004, 700000005, 700000006]
     );
 }
+
+// --- WAS: lastTestedDate GREATER for findings, updatedDate GREATER for web applications -------
+
+const WAS_FINDING_SEARCH: &str = "/qps/rest/3.0/search/was/finding";
+const WAS_WEBAPP_SEARCH: &str = "/qps/rest/3.0/search/was/webapp";
+
+/// Four web applications and six findings at 2024-06-10. On 2024-06-15 web application 7 is
+/// renamed (an edit) and a scan of it re-tests finding 70 (NEW, found again: ACTIVE), finds 71
+/// fixed and finds 74 for the first time; a scan of 8 re-tests 72 (still ACTIVE) without any edit
+/// of 8; web application 9 is added with its finding 75. Web application 10 and findings 73
+/// (information gathered) and 76 (sensitive content) do not change.
+const WAS_CHANGING: &str = r#"
+clock = "2024-06-10T00:00:00Z"
+replace = ["web_apps", "findings"]
+
+[[was.webapps]]
+id = 7
+name = "Shop"
+url = "https://shop.example.com/"
+created = "2024-01-01T00:00:00Z"
+[[was.webapps.changes]]
+at = "2024-06-15T00:00:00Z"
+name = "Shop & Checkout"
+
+[[was.webapps]]
+id = 8
+name = "Portal"
+url = "https://portal.example.com/"
+created = "2024-01-01T00:00:00Z"
+updated = "2024-03-01T00:00:00Z"
+
+[[was.webapps]]
+id = 9
+name = "Careers"
+url = "https://careers.example.com/"
+appears_at = "2024-06-15T00:00:00Z"
+
+[[was.webapps]]
+id = 10
+name = "Docs"
+url = "https://docs.example.com/"
+created = "2024-02-01T00:00:00Z"
+
+[[was.findings]]
+id = 70
+webapp = 7
+qid = 150001
+name = "Reflected Cross-Site Scripting (XSS) Vulnerabilities"
+type = "VULNERABILITY"
+severity = 5
+status = "NEW"
+times_detected = 1
+first_detected = "2024-05-01T00:00:00Z"
+[[was.findings.changes]]
+at = "2024-06-15T00:00:00Z"
+
+[[was.findings]]
+id = 71
+webapp = 7
+qid = 150003
+name = "SQL Injection"
+type = "VULNERABILITY"
+severity = 5
+status = "ACTIVE"
+times_detected = 3
+first_detected = "2024-04-01T00:00:00Z"
+last_detected = "2024-05-20T00:00:00Z"
+[[was.findings.changes]]
+at = "2024-06-15T00:00:00Z"
+status = "FIXED"
+
+[[was.findings]]
+id = 72
+webapp = 8
+qid = 150263
+name = "Insecure Transport"
+type = "VULNERABILITY"
+severity = 3
+status = "ACTIVE"
+times_detected = 2
+first_detected = "2024-04-01T00:00:00Z"
+last_detected = "2024-05-20T00:00:00Z"
+[[was.findings.changes]]
+at = "2024-06-15T00:00:00Z"
+
+[[was.findings]]
+id = 73
+webapp = 8
+qid = 6
+name = "DNS Host Name"
+type = "INFORMATION_GATHERED"
+severity = 1
+first_detected = "2024-04-01T00:00:00Z"
+last_tested = "2024-05-20T00:00:00Z"
+
+[[was.findings]]
+id = 74
+webapp = 7
+qid = 150206
+name = "Content-Security-Policy Not Implemented"
+type = "VULNERABILITY"
+severity = 2
+status = "NEW"
+appears_at = "2024-06-15T00:00:00Z"
+
+[[was.findings]]
+id = 75
+webapp = 9
+qid = 150001
+name = "Reflected Cross-Site Scripting (XSS) Vulnerabilities"
+type = "VULNERABILITY"
+severity = 5
+status = "NEW"
+
+[[was.findings]]
+id = 76
+webapp = 8
+qid = 150022
+name = "Credit Card Number Disclosed"
+type = "SENSITIVE_CONTENT"
+severity = 3
+status = "ACTIVE"
+first_detected = "2024-04-01T00:00:00Z"
+last_tested = "2024-05-20T00:00:00Z"
+"#;
+
+fn finding_keys(records: &[Value]) -> Vec<(u64, String)> {
+    records
+        .iter()
+        .map(|r| {
+            (
+                r["finding_id"].as_u64().unwrap(),
+                r["status"].as_str().unwrap_or("-").to_string(),
+            )
+        })
+        .collect()
+}
+
+fn webapp_keys(records: &[Value]) -> Vec<(u64, String)> {
+    records
+        .iter()
+        .map(|r| {
+            (
+                r["webapp_id"].as_u64().unwrap(),
+                r["name"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+/// The `ServiceRequest` bodies of the requests to `path` journaled after the first `skip`.
+fn bodies_after(sim: &RunningSimulator, path: &str, skip: usize) -> Vec<String> {
+    sim.journal()
+        .entries_for(path)
+        .into_iter()
+        .skip(skip)
+        .map(|e| e.body.expect("a search request carries its ServiceRequest"))
+        .collect()
+}
+
+/// `field GREATER value` as the connector writes it into a `ServiceRequest`.
+fn greater(field: &str, value: &str) -> String {
+    format!("<Criteria field=\"{field}\" operator=\"GREATER\">{value}</Criteria>")
+}
+
+/// Every body carries `criterion`; every one after the first pages by `id GREATER`.
+fn assert_every_page_asks(bodies: &[String], criterion: &str) {
+    assert!(bodies.len() >= 2, "several pages: {bodies:#?}");
+    for (n, body) in bodies.iter().enumerate() {
+        assert!(body.contains(criterion), "page {}: {body}", n + 1);
+        assert_eq!(
+            body.contains("<Criteria field=\"id\" operator=\"GREATER\">"),
+            n > 0,
+            "page {}: {body}",
+            n + 1
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_incremental_was_findings_run_asks_for_last_tested_since_on_every_page_and_gets_exactly_the_retested()
+ {
+    let sim = spawn_tenant(WAS_CHANGING).await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut settings = settings(sim.base_url().as_str(), StreamKind::WasFindings);
+    settings.was.page_size = Some(2);
+
+    let full = incremental(&sim, &settings, dir.path()).await;
+    assert_eq!(
+        finding_keys(&full),
+        [
+            (70, "NEW".into()),
+            (71, "ACTIVE".into()),
+            (72, "ACTIVE".into()),
+            (73, "-".into()),
+            (76, "ACTIVE".into()),
+        ],
+        "the state at 2024-06-10: nothing of 2024-06-15 yet"
+    );
+    let full_requests = sim.journal().entries_for(WAS_FINDING_SEARCH).len();
+    assert!(
+        bodies_after(&sim, WAS_FINDING_SEARCH, 0)
+            .iter()
+            .all(|b| !b.contains("lastTestedDate")),
+        "the first incremental run is a full one"
+    );
+
+    sim.set_clock(at("2024-06-16T00:00:00Z"));
+    let changes = incremental(&sim, &settings, dir.path()).await;
+    assert_eq!(
+        finding_keys(&changes),
+        [
+            (70, "ACTIVE".into()),
+            (71, "FIXED".into()),
+            (72, "ACTIVE".into()),
+            (74, "NEW".into()),
+            (75, "NEW".into()),
+        ],
+        "re-tested (found again, found fixed), new on a known web app, new with a new web app; \
+         73 and 76 were not tested again"
+    );
+    let fixed = &changes[1];
+    assert_eq!(fixed["fixed_date"], "2024-06-15T00:00:00Z");
+    assert_eq!(fixed["last_tested"], "2024-06-15T00:00:00Z");
+    assert_eq!(
+        fixed["last_detected"], "2024-05-20T00:00:00Z",
+        "found fixed is tested, not detected"
+    );
+    assert_eq!(changes[2]["times_detected"], 3, "72 was detected once more");
+    assert_every_page_asks(
+        &bodies_after(&sim, WAS_FINDING_SEARCH, full_requests),
+        &greater("lastTestedDate", "2024-06-09T23:50:00Z"),
+    );
+    let state = RunState::load(&dir.path().join("sync.state"))
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        state.run.changed_since.as_deref(),
+        Some("2024-06-09T23:50:00Z"),
+        "the last run's start minus the 10-minute overlap"
+    );
+}
+
+#[tokio::test]
+async fn an_incremental_was_assets_run_asks_for_updated_since_on_every_page_and_gets_the_edited_and_added()
+ {
+    let sim = spawn_tenant(WAS_CHANGING).await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut settings = settings(sim.base_url().as_str(), StreamKind::WasAssets);
+    settings.was.page_size = Some(1);
+
+    let full = incremental(&sim, &settings, dir.path()).await;
+    assert_eq!(
+        webapp_keys(&full),
+        [
+            (7, "Shop".into()),
+            (8, "Portal".into()),
+            (10, "Docs".into()),
+        ]
+    );
+    let full_requests = sim.journal().entries_for(WAS_WEBAPP_SEARCH).len();
+
+    // The admin API's clock (what a test outside this process moves) reaches the WAS data too.
+    let moved = admin(&sim, reqwest::Method::POST, "/__sim/clock")
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .body("now=2024-06-16T00:00:00Z")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        moved.status().as_u16(),
+        200,
+        "{}",
+        moved.text().await.unwrap()
+    );
+    let changes = incremental(&sim, &settings, dir.path()).await;
+    assert_eq!(
+        webapp_keys(&changes),
+        [(7, "Shop & Checkout".into()), (9, "Careers".into())],
+        "the edited web app and the added one; 8 was only scanned (a scan does not move \
+         updatedDate) and 10 did not change"
+    );
+    assert_eq!(changes[0]["updated_date"], "2024-06-15T00:00:00Z");
+    assert_eq!(changes[1]["created_date"], "2024-06-15T00:00:00Z");
+    assert_every_page_asks(
+        &bodies_after(&sim, WAS_WEBAPP_SEARCH, full_requests),
+        &greater("updatedDate", "2024-06-09T23:50:00Z"),
+    );
+}
+
+#[tokio::test]
+async fn since_asks_one_was_run_for_changes_without_a_state_file() {
+    let sim = spawn_tenant(WAS_CHANGING).await;
+    sim.set_clock(at("2024-06-16T00:00:00Z"));
+    let mut s = settings(sim.base_url().as_str(), StreamKind::WasFindings);
+    s.sync.changed_since = Some("2024-06-12".into());
+    let findings = run_as(s, DEMO_PASSWORD).await;
+    findings.summary();
+    assert_eq!(
+        finding_keys(&findings.records)
+            .into_iter()
+            .map(|(id, _)| id)
+            .collect::<Vec<_>>(),
+        [70, 71, 72, 74, 75]
+    );
+    let bodies = bodies_after(&sim, WAS_FINDING_SEARCH, 0);
+    assert_eq!(bodies.len(), 1);
+    assert!(
+        bodies[0].contains(&greater("lastTestedDate", "2024-06-12T00:00:00Z")),
+        "{}",
+        bodies[0]
+    );
+
+    let mut s = settings(sim.base_url().as_str(), StreamKind::WasAssets);
+    s.sync.changed_since = Some("2024-06-12T02:00:00+02:00".into());
+    let webapps = run_as(s, DEMO_PASSWORD).await;
+    webapps.summary();
+    assert_eq!(
+        webapp_keys(&webapps.records),
+        [(7, "Shop & Checkout".into()), (9, "Careers".into())]
+    );
+    let bodies = bodies_after(&sim, WAS_WEBAPP_SEARCH, 0);
+    assert!(
+        bodies[0].contains(&greater("updatedDate", "2024-06-12T00:00:00Z")),
+        "the moment in UTC: {}",
+        bodies[0]
+    );
+}
+
+#[tokio::test]
+async fn an_interrupted_incremental_was_run_resumes_with_its_own_changed_since() {
+    let sim = spawn_tenant(WAS_CHANGING).await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut settings = settings(sim.base_url().as_str(), StreamKind::WasFindings);
+    settings.was.page_size = Some(1);
+    incremental(&sim, &settings, dir.path()).await;
+    sim.set_clock(at("2024-06-16T00:00:00Z"));
+    let before = sim.journal().entries_for(WAS_FINDING_SEARCH).len();
+    let state = dir.path().join("sync.state");
+    let options = StateOptions {
+        state: state.clone(),
+        out: Some(dir.path().join("changes.ndjson")),
+        incremental: true,
+        now: QualysDateTime::from_unix(sim.now().0),
+        ..StateOptions::default()
+    };
+    // Two pages of the incremental run answer, then the search breaks for good.
+    let r = admin(&sim, reqwest::Method::POST, "/__sim/faults")
+        .header("Content-Type", "application/json")
+        .body(r#"{"faults":[{"kind":"server_error","status":503,"route":"was_finding_search","calls":"3.."}]}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200, "{}", r.text().await.unwrap());
+    let Prepared::Run(run) =
+        StatefulRun::prepare(&settings, &options, Some(DEMO_PASSWORD.into())).unwrap()
+    else {
+        panic!("a run");
+    };
+    run.run().await.unwrap_err();
+    let interrupted = sim.journal().entries_for(WAS_FINDING_SEARCH).len();
+    admin(&sim, reqwest::Method::DELETE, "/__sim/faults")
+        .send()
+        .await
+        .unwrap();
+    // A day later: the resumed run must still ask from the interrupted run's moment, not from
+    // a new one.
+    sim.set_clock(at("2024-06-17T00:00:00Z"));
+    let resume = StateOptions {
+        state: state.clone(),
+        resume: true,
+        ..StateOptions::default()
+    };
+    let Prepared::Run(run) =
+        StatefulRun::prepare(&Settings::default(), &resume, Some(DEMO_PASSWORD.into())).unwrap()
+    else {
+        panic!("a run");
+    };
+    run.run().await.unwrap();
+    let bodies = bodies_after(&sim, WAS_FINDING_SEARCH, before);
+    let criterion = greater("lastTestedDate", "2024-06-09T23:50:00Z");
+    assert!(
+        bodies.iter().all(|b| b.contains(&criterion)),
+        "every request, interrupted and resumed: {bodies:#?}"
+    );
+    let resumed = &bodies_after(&sim, WAS_FINDING_SEARCH, interrupted)[0];
+    assert!(
+        resumed.contains(&greater("id", "71")),
+        "the resumed run went on after the two committed pages (70, 71): {resumed}"
+    );
+    let text = std::fs::read_to_string(dir.path().join("changes.ndjson")).unwrap();
+    let records: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(
+        finding_keys(&records),
+        [
+            (70, "ACTIVE".into()),
+            (71, "FIXED".into()),
+            (72, "ACTIVE".into()),
+            (74, "NEW".into()),
+            (75, "NEW".into()),
+        ],
+        "no loss, no duplicate"
+    );
+}

@@ -146,7 +146,7 @@ async fn every_web_app_criteria_field_filters_as_documented() {
     let sim = spawn_demo().await;
     let t = Tenant::demo();
     let w0 = &t.was.webapps[3];
-    let mid = t.was.webapps[20].created;
+    let mid = t.was.webapps[20].created();
     let scan_mid = Timestamp(1_717_200_000 - 20 * 86_400);
     let pci = t.was.tag_id("PCI & Card");
     let cases: Vec<CriteriaCase> = vec![
@@ -193,11 +193,11 @@ async fn every_web_app_criteria_field_filters_as_documented() {
         ),
         (
             vec![("createdDate", "GREATER", date(mid))],
-            webapp_ids(&t, |w| w.created > mid),
+            webapp_ids(&t, |w| w.created() > mid),
         ),
         (
             vec![("updatedDate", "LESSER", date(mid))],
-            webapp_ids(&t, |w| w.updated.unwrap_or(w.created) < mid),
+            webapp_ids(&t, |w| w.updated() < mid),
         ),
         (
             vec![("isScheduled", "EQUALS", "true".into())],

@@ -147,7 +147,7 @@ pub struct TenantSpec {
     #[serde(default)]
     pub require_requested_with: Option<bool>,
     /// The tenant's clock: the moment answers are given at (changes after it are not visible
-    /// yet); the real time when absent. See `vmdr` and `pc` on changes over time.
+    /// yet); the real time when absent. See `vmdr`, `pc` and `was` on changes over time.
     #[serde(default)]
     pub clock: Option<Timestamp>,
     // The VMDR section (see `vmdr`), at the top level of the file.

@@ -15,8 +15,9 @@
 //! tags = ["Production", "PCI & Card"]      # asset tag names; IDs come from the VMDR tags
 //! is_scheduled = true
 //! last_scan = { id = 5132004, status = "FINISHED", launched = "2024-05-20T02:00:00Z" }
-//! created = "2023-11-02T10:00:00Z"
+//! created = "2023-11-02T10:00:00Z"        # default: appears_at (one of them is needed)
 //! updated = "2024-05-20T03:10:00Z"         # default: created
+//! appears_at = ...                         # and changes = [...]: see "Changes over time"
 //! risk_score = 612                         # optional (TruRisk)
 //! text = "escaped"                         # name and URL as escaped text instead of CDATA
 //!
@@ -29,12 +30,74 @@
 //! severity = 5
 //! status = "NEW"                           # NEW, ACTIVE, REOPENED, PROTECTED, FIXED; never on IG
 //! url = "https://shop.example.com/search?q=x&page=2"   # vulnerabilities and sensitive content
-//! first_detected = "2024-04-02T02:10:00Z"  # last_detected and last_tested default to it
+//! first_detected = "2024-04-02T02:10:00Z"  # last_detected and last_tested default to it;
+//!                                          # default: appears_at (one of them is needed)
 //! group = "XSS"
 //! cwe = [79]
 //! owasp = [7]                              # OWASP Top 10 (2017) codes
 //! wasc = [8]
 //! ```
+//!
+//! # Changes over time
+//!
+//! As in the VMDR section (`tenant/vmdr.rs`), a web application or a finding can say what
+//! changes after a moment, so that an incremental run (`updatedDate GREATER`, `lastTestedDate
+//! GREATER`) gets exactly the changes while a full run sees the state at the tenant's `clock`
+//! (moved by `POST /__sim/clock` or [`crate::sim::RunningSimulator::set_clock`]). Nothing is
+//! visible before its time:
+//!
+//! ```toml
+//! clock = "2024-06-10T00:00:00Z"
+//!
+//! [[was.webapps]]
+//! id = 7
+//! name = "Shop"
+//! url = "https://shop.example.com/"
+//! created = "2024-01-01T00:00:00Z"
+//! [[was.webapps.changes]]                 # edited at `at`: updatedDate = at
+//! at = "2024-06-15T00:00:00Z"
+//! name = "Shop & Checkout"                # optional: the new name
+//!
+//! [[was.webapps]]
+//! id = 8
+//! name = "Careers"
+//! url = "https://careers.example.com/"
+//! appears_at = "2024-06-15T00:00:00Z"     # added then: absent before; created and updated are it
+//!
+//! [[was.findings]]
+//! id = 70
+//! webapp = 7
+//! # ... first_detected, last_tested, status ...
+//! [[was.findings.changes]]                # a scan at `at` tested it and found it fixed
+//! at = "2024-06-15T00:00:00Z"
+//! status = "FIXED"
+//!
+//! [[was.findings]]
+//! id = 71
+//! webapp = 7
+//! appears_at = "2024-06-15T00:00:00Z"     # found by that scan: its dates default to appears_at
+//! # ...
+//! ```
+//!
+//! A finding's change is what a scan at `at` did, applied once the clock reaches `at`, in
+//! order: the scan tested it (`lastTestedDate` = `at`); a `status` of `FIXED` sets `fixedDate`
+//! = `at`; any other status (`NEW`, `ACTIVE`, `REOPENED`, `PROTECTED`) means it was detected
+//! (`lastDetectedDate` = `at`, `timesDetected` + 1) and takes that status; without a `status`
+//! the scan detected it again unless it is fixed, and a `NEW` finding becomes `ACTIVE`. An
+//! information-gathered finding has no status: its changes are detections without one. A
+//! `fixedDate` stays when a fixed finding is found again (`REOPENED`). A web application's
+//! change is an edit at `at`: `updatedDate` = `at`, and `name` when given. Scans do not move a
+//! web application's `updatedDate` (the simulator's reading of Qualys's "last update of the web
+//! application"; fixtures/README.md), nor its `lastScan`, which stays as written.
+//!
+//! A finding without `appears_at` of its own appears with its web application. Appearing
+//! records carry no date before or after the moment they appear: a web application's `created`
+//! and `updated` are its `appears_at` (write them only equal to it); a finding's
+//! `first_detected` defaults to its `appears_at`, and its `last_tested` (derived or written)
+//! must be that moment, the scan that found it. Changes must be in time order, not before the
+//! record appears, and not before the dates written on it; a finding must not appear before
+//! its web application. [`WasData::at`] gives the section as it stands at a moment, and every
+//! WAS handler answers from it.
 //!
 //! Merging: web applications and findings replace by `id`; `replace = ["web_apps"]` or
 //! `["findings"]` start a section empty. Every finding must name a web application of the
@@ -48,7 +111,8 @@
 //! the web applications tagged with one of those groups, and their findings; a user without
 //! sees them all. (The simulator's reading of the scope rules; see fixtures/README.md.)
 
-use std::collections::{BTreeMap, HashSet};
+use std::borrow::Cow;
+use std::collections::{BTreeMap, HashMap};
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -118,7 +182,9 @@ pub struct SimWebApp {
     pub is_scheduled: bool,
     #[serde(default)]
     pub last_scan: Option<SimScan>,
-    pub created: Timestamp,
+    /// `createdDate`; `appears_at` when absent (see [`SimWebApp::created`]).
+    #[serde(default)]
+    pub created: Option<Timestamp>,
     #[serde(default)]
     pub updated: Option<Timestamp>,
     #[serde(default)]
@@ -126,6 +192,66 @@ pub struct SimWebApp {
     /// How the name and URL are written.
     #[serde(default)]
     pub text: TextStyle,
+    /// Added at this moment: absent from every answer before it (see the module documentation
+    /// on changes over time).
+    #[serde(default)]
+    pub appears_at: Option<Timestamp>,
+    /// Later edits, in time order.
+    #[serde(default)]
+    pub changes: Vec<WebAppChange>,
+}
+
+/// An edit of a web application at `at`: `updatedDate` becomes `at`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebAppChange {
+    pub at: Timestamp,
+    /// The new name.
+    #[serde(default)]
+    pub name: Option<String>,
+}
+
+/// What a scan at `at` found for a finding (see the module documentation).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FindingChange {
+    pub at: Timestamp,
+    /// The status the scan gave it; without one, detected again unless fixed.
+    #[serde(default)]
+    pub status: Option<FindingStatus>,
+}
+
+impl SimWebApp {
+    /// `createdDate`: the written one, else `appears_at` (checked to be one of them when the
+    /// tenant is resolved).
+    pub fn created(&self) -> Timestamp {
+        self.created.or(self.appears_at).unwrap_or(Timestamp(0))
+    }
+
+    /// `updatedDate` (the creation when not set).
+    pub fn updated(&self) -> Timestamp {
+        self.updated.unwrap_or_else(|| self.created())
+    }
+
+    /// The web application at `now`: `None` before it appears, else with every edit up to
+    /// `now` applied.
+    pub fn at(&self, now: Timestamp) -> Option<SimWebApp> {
+        if self.appears_at.is_some_and(|a| a > now) {
+            return None;
+        }
+        let mut w = self.clone();
+        for c in self.changes.iter().take_while(|c| c.at <= now) {
+            w.updated = Some(c.at);
+            if let Some(name) = &c.name {
+                w.name = name.clone();
+            }
+        }
+        Some(w)
+    }
+
+    fn has_history(&self) -> bool {
+        self.appears_at.is_some() || !self.changes.is_empty()
+    }
 }
 
 fn scope_all() -> String {
@@ -162,7 +288,9 @@ pub struct SimFinding {
     pub url: Option<String>,
     #[serde(default)]
     pub status: Option<FindingStatus>,
-    pub first_detected: Timestamp,
+    /// `appears_at` (its own, else its web application's) when absent.
+    #[serde(default)]
+    pub first_detected: Option<Timestamp>,
     #[serde(default)]
     pub last_detected: Option<Timestamp>,
     #[serde(default)]
@@ -194,12 +322,68 @@ pub struct SimFinding {
     /// What the verbose `resultList` shows as the payload; derived when absent.
     #[serde(default)]
     pub payload: Option<String>,
+    /// Found first by a scan at this moment: absent from every answer before it (see the
+    /// module documentation on changes over time). Its web application's when absent.
+    #[serde(default)]
+    pub appears_at: Option<Timestamp>,
+    /// What later scans found, in time order.
+    #[serde(default)]
+    pub changes: Vec<FindingChange>,
 }
 
 impl SimFinding {
+    /// `firstDetectedDate` (filled from `appears_at` when the tenant is resolved).
+    pub fn first_detected(&self) -> Timestamp {
+        self.first_detected
+            .or(self.appears_at)
+            .unwrap_or(Timestamp(0))
+    }
+
     /// `lastDetectedDate` (the first detection when not set).
     pub fn last_detected(&self) -> Timestamp {
-        self.last_detected.unwrap_or(self.first_detected)
+        self.last_detected.unwrap_or_else(|| self.first_detected())
+    }
+
+    /// The finding at `now`: `None` before it appears (its own `appears_at`, else its web
+    /// application's, `webapp_appears`), else with every scan up to `now` applied.
+    pub fn at(&self, webapp_appears: Option<Timestamp>, now: Timestamp) -> Option<SimFinding> {
+        if self.appears_at.or(webapp_appears).is_some_and(|a| a > now) {
+            return None;
+        }
+        let mut f = self.clone();
+        for c in self.changes.iter().take_while(|c| c.at <= now) {
+            f.apply(c);
+        }
+        Some(f)
+    }
+
+    /// What a scan at `c.at` found (see the module documentation).
+    fn apply(&mut self, c: &FindingChange) {
+        let detected = match c.status {
+            Some(FindingStatus::Fixed) => {
+                self.status = Some(FindingStatus::Fixed);
+                self.fixed = Some(c.at);
+                false
+            }
+            Some(status) => {
+                self.status = Some(status);
+                true
+            }
+            None if self.status == Some(FindingStatus::Fixed) => false,
+            None => {
+                if self.status == Some(FindingStatus::New) {
+                    self.status = Some(FindingStatus::Active);
+                }
+                true
+            }
+        };
+        if detected {
+            self.last_detected = Some(c.at);
+            if self.kind.is_detection() {
+                self.times_detected = Some(self.times_detected.unwrap_or(1) + 1);
+            }
+        }
+        self.last_tested = Some(c.at);
     }
 
     /// `lastTestedDate` (the last detection when not set).
@@ -276,7 +460,8 @@ impl WasData {
     /// the name is there, else new ones above every tag ID in use.
     pub fn resolve(&mut self, vmdr: &VmdrData) -> std::result::Result<(), String> {
         const SCOPES: [&str; 4] = ["ALL", "LIMIT", "SUBDOMAIN", "DOMAINS"];
-        let ids: HashSet<u64> = self.webapps.iter().map(|w| w.id).collect();
+        let appears: HashMap<u64, Option<Timestamp>> =
+            self.webapps.iter().map(|w| (w.id, w.appears_at)).collect();
         let mut next_tag = vmdr
             .tags
             .values()
@@ -295,7 +480,8 @@ impl WasData {
                     SCOPES.join(", ")
                 ));
             }
-            if w.updated.is_some_and(|u| u < w.created) {
+            check_webapp_history(w)?;
+            if w.updated.is_some_and(|u| u < w.created()) {
                 return Err(format!(
                     "web application {}: updated comes before created",
                     w.id
@@ -314,14 +500,24 @@ impl WasData {
                 }
             }
         }
-        for f in &self.findings {
-            let at = |what: &str| format!("WAS finding {} (QID {}): {what}", f.id, f.qid);
-            if !ids.contains(&f.webapp) {
+        for f in &mut self.findings {
+            let (id, qid) = (f.id, f.qid);
+            let at = |what: &str| format!("WAS finding {id} (QID {qid}): {what}");
+            let Some(&webapp_appears) = appears.get(&f.webapp) else {
                 return Err(at(&format!(
                     "web application {} is not in the tenant; add it under [[was.webapps]]",
                     f.webapp
                 )));
+            };
+            if f.first_detected.is_none() {
+                f.first_detected = f.appears_at.or(webapp_appears);
             }
+            if f.first_detected.is_none() {
+                return Err(at(
+                    "needs first_detected (or appears_at, which first_detected defaults to)",
+                ));
+            }
+            check_finding_history(f, webapp_appears).map_err(|e| at(&e))?;
             if !(1..=5).contains(&f.severity) {
                 return Err(at("severity is not 1-5"));
             }
@@ -342,7 +538,7 @@ impl WasData {
                     "a vulnerability or sensitive-content finding needs a status",
                 ));
             }
-            if f.last_detected() < f.first_detected || f.last_tested() < f.last_detected() {
+            if f.last_detected() < f.first_detected() || f.last_tested() < f.last_detected() {
                 return Err(at(
                     "dates must not go backwards (first_detected <= last_detected <= last_tested)",
                 ));
@@ -352,6 +548,29 @@ impl WasData {
             }
         }
         Ok(())
+    }
+
+    /// The section as it stands at `now`: what appeared by then, with every change up to it
+    /// applied. Borrowed as it is when nothing in it changes over time.
+    pub fn at(&self, now: Timestamp) -> Cow<'_, WasData> {
+        let changing = self.webapps.iter().any(SimWebApp::has_history)
+            || self
+                .findings
+                .iter()
+                .any(|f| f.appears_at.is_some() || !f.changes.is_empty());
+        if !changing {
+            return Cow::Borrowed(self);
+        }
+        let findings = self
+            .findings
+            .iter()
+            .filter_map(|f| f.at(self.webapp(f.webapp)?.appears_at, now))
+            .collect();
+        Cow::Owned(WasData {
+            webapps: self.webapps.iter().filter_map(|w| w.at(now)).collect(),
+            findings,
+            tag_ids: self.tag_ids.clone(),
+        })
     }
 
     /// The web application with this id.
@@ -374,6 +593,112 @@ impl WasData {
     pub fn tag_id(&self, name: &str) -> u64 {
         self.tag_ids.get(name).copied().unwrap_or_default()
     }
+}
+
+/// Checks a web application's `appears_at` and `changes` (see the module documentation).
+fn check_webapp_history(w: &SimWebApp) -> std::result::Result<(), String> {
+    let at = |what: String| format!("web application {}: {what}", w.id);
+    match w.appears_at {
+        None if w.created.is_none() => {
+            return Err(at(
+                "needs created (or appears_at, which created defaults to)".into(),
+            ));
+        }
+        None => {}
+        Some(a) => {
+            for (name, t) in [("created", w.created), ("updated", w.updated)] {
+                if let Some(t) = t.filter(|t| *t != a) {
+                    return Err(at(format!(
+                        "{name} {t} is not its appears_at {a}: a web application added at a \
+                         moment was created then, and edited only later; leave {name} out (it \
+                         is appears_at) and write later edits as [[was.webapps.changes]]"
+                    )));
+                }
+            }
+        }
+    }
+    if let Some(p) = w.changes.windows(2).find(|p| p[1].at < p[0].at) {
+        return Err(at(format!(
+            "changes must be in time order; {} comes after {}",
+            p[1].at, p[0].at
+        )));
+    }
+    if let Some(c) = w.changes.first().filter(|c| c.at < w.updated()) {
+        return Err(at(format!(
+            "the change at {} comes before the web application's {} ({}); changes are later \
+             edits",
+            c.at,
+            if w.appears_at.is_some() {
+                "appears_at"
+            } else {
+                "updated date (or created)"
+            },
+            w.updated()
+        )));
+    }
+    Ok(())
+}
+
+/// Checks a finding's `appears_at` and `changes` (see the module documentation); the message
+/// is prefixed with the finding by the caller.
+fn check_finding_history(
+    f: &SimFinding,
+    webapp_appears: Option<Timestamp>,
+) -> std::result::Result<(), String> {
+    if let (Some(own), Some(app)) = (f.appears_at, webapp_appears)
+        && own < app
+    {
+        return Err(format!(
+            "appears_at {own} comes before its web application {} appears ({app})",
+            f.webapp
+        ));
+    }
+    let appears = f.appears_at.or(webapp_appears);
+    if let Some(a) = appears {
+        if f.last_tested() != a {
+            return Err(format!(
+                "it appears at {a}, found by a scan then, so its last_tested must be {a}, not {}; \
+                 leave last_detected and last_tested out (they default to first_detected, which \
+                 defaults to appears_at) and write later scans as [[was.findings.changes]]",
+                f.last_tested()
+            ));
+        }
+        if let Some(x) = f.fixed.filter(|x| *x > a) {
+            return Err(format!(
+                "fixed {x} comes after the moment it appears ({a}); write a later fix as a \
+                 change with status = \"FIXED\""
+            ));
+        }
+    }
+    if let Some(p) = f.changes.windows(2).find(|p| p[1].at < p[0].at) {
+        return Err(format!(
+            "changes must be in time order; {} comes after {}",
+            p[1].at, p[0].at
+        ));
+    }
+    if let Some(c) = f.changes.first() {
+        if let Some(a) = appears.filter(|a| c.at < *a) {
+            return Err(format!(
+                "the change at {} comes before the finding appears ({a})",
+                c.at
+            ));
+        }
+        if c.at < f.last_tested() {
+            return Err(format!(
+                "the change at {} comes before its last_tested ({}); changes are later scans",
+                c.at,
+                f.last_tested()
+            ));
+        }
+    }
+    if !f.kind.is_detection() && f.changes.iter().any(|c| c.status.is_some()) {
+        return Err(
+            "an INFORMATION_GATHERED finding has no status, so its changes have none either \
+             (each is a scan that found it again); remove status"
+                .into(),
+        );
+    }
+    Ok(())
 }
 
 // --- The demo tenant's section ---------------------------------------------------------------
@@ -785,7 +1110,7 @@ pub fn demo(vmdr: &VmdrData) -> WasData {
             tags,
             is_scheduled: i % 2 == 0,
             last_scan,
-            created,
+            created: Some(created),
             updated: Some(updated),
             risk_score: (i % 6 != 5).then(|| rng.random_range(0..=1000)),
             text: if i % 5 == 4 {
@@ -793,6 +1118,8 @@ pub fn demo(vmdr: &VmdrData) -> WasData {
             } else {
                 TextStyle::Cdata
             },
+            appears_at: None,
+            changes: Vec::new(),
         };
         let count = 30 + (i * 7) % 21;
         for n in 0..count {
@@ -825,7 +1152,7 @@ fn demo_finding(rng: &mut ChaCha8Rng, app: &SimWebApp, id: u64, n: usize) -> Sim
         .collect();
     let &(qid, kind, severity, group, name, cwe, owasp, wasc, takes_param) =
         pool[rng.random_range(0..pool.len())];
-    let first = app.created.0 + rng.random_range(1..200) * DAY;
+    let first = app.created().0 + rng.random_range(1..200) * DAY;
     let first = Timestamp(first.min(NOW - 30 * DAY));
     let last_detected = Timestamp(first.0 + rng.random_range(0..20) * DAY);
     let last_tested = Timestamp(last_detected.0 + rng.random_range(0..10) * DAY);
@@ -856,7 +1183,7 @@ fn demo_finding(rng: &mut ChaCha8Rng, app: &SimWebApp, id: u64, n: usize) -> Sim
         severity,
         url: detection.then(|| format!("{base}/{}", PATHS[rng.random_range(0..PATHS.len())])),
         status,
-        first_detected: first,
+        first_detected: Some(first),
         last_detected: Some(last_detected),
         last_tested: Some(last_tested),
         times_detected: detection.then(|| rng.random_range(1..25)),
@@ -876,6 +1203,8 @@ fn demo_finding(rng: &mut ChaCha8Rng, app: &SimWebApp, id: u64, n: usize) -> Sim
             b - f64::from(rng.random_range(0..5u8)) / 10.0
         }),
         payload: None,
+        appears_at: None,
+        changes: Vec::new(),
     }
 }
 
@@ -986,6 +1315,234 @@ mod tests {
         let merged = t.was.webapps.iter().find(|w| w.id == first.id).unwrap();
         assert_eq!(merged.name, "Renamed");
         assert_ne!(first.name, "Renamed");
+    }
+
+    /// A tenant of the WAS table `was` alone (no demo web applications or findings).
+    fn history(was: &str) -> std::result::Result<Tenant, String> {
+        use crate::sim::tenant::TenantSpec;
+        let text = format!("replace = [\"web_apps\", \"findings\"]\n{was}");
+        let spec = TenantSpec::from_toml(&text, std::path::Path::new("t.toml"))
+            .map_err(|e| e.to_string())?;
+        Tenant::from_spec(spec).map_err(|e| e.to_string())
+    }
+
+    const APP: &str = r#"
+        [[was.webapps]]
+        id = 7
+        name = "Shop"
+        url = "https://shop.example.com/"
+        created = "2024-01-01T00:00:00Z"
+        "#;
+
+    fn ts(text: &str) -> Timestamp {
+        Timestamp::parse(text).unwrap()
+    }
+
+    #[test]
+    fn a_finding_change_is_a_scan_that_tests_it_and_nothing_shows_before_its_time() {
+        let t = history(&format!(
+            r#"{APP}
+            [[was.webapps.changes]]
+            at = "2024-06-15T00:00:00Z"
+            name = "Shop & Checkout"
+            [[was.webapps]]
+            id = 8
+            name = "Careers"
+            url = "https://careers.example.com/"
+            appears_at = "2024-06-15T00:00:00Z"
+            [[was.findings]]
+            id = 70
+            webapp = 7
+            qid = 150001
+            name = "XSS"
+            type = "VULNERABILITY"
+            severity = 5
+            status = "NEW"
+            times_detected = 1
+            first_detected = "2024-05-01T00:00:00Z"
+            [[was.findings.changes]]
+            at = "2024-06-15T00:00:00Z"
+            [[was.findings.changes]]
+            at = "2024-06-20T00:00:00Z"
+            status = "FIXED"
+            [[was.findings]]
+            id = 71
+            webapp = 8
+            qid = 6
+            name = "DNS Host Name"
+            type = "INFORMATION_GATHERED"
+            severity = 1
+            [[was.findings.changes]]
+            at = "2024-06-16T00:00:00Z"
+            "#
+        ))
+        .unwrap();
+        let was = &t.was;
+        let before = was.at(ts("2024-06-10T00:00:00Z"));
+        assert_eq!(before.webapps.len(), 1, "web app 8 is added on 2024-06-15");
+        assert_eq!(before.webapps[0].name, "Shop");
+        assert_eq!(before.webapps[0].updated(), ts("2024-01-01T00:00:00Z"));
+        assert_eq!(before.findings.len(), 1, "finding 71 comes with web app 8");
+        let f = &before.findings[0];
+        assert_eq!(
+            (f.status, f.last_tested(), f.times_detected),
+            (
+                Some(FindingStatus::New),
+                ts("2024-05-01T00:00:00Z"),
+                Some(1)
+            )
+        );
+
+        let retested = was.at(ts("2024-06-16T00:00:00Z"));
+        let app = retested.webapp(7).unwrap();
+        assert_eq!(
+            (app.name.as_str(), app.updated()),
+            ("Shop & Checkout", ts("2024-06-15T00:00:00Z"))
+        );
+        let new = retested.webapp(8).unwrap();
+        assert_eq!(
+            (new.created(), new.updated()),
+            (ts("2024-06-15T00:00:00Z"), ts("2024-06-15T00:00:00Z"))
+        );
+        let f = &retested.findings[0];
+        assert_eq!(
+            (
+                f.status,
+                f.last_detected(),
+                f.last_tested(),
+                f.times_detected,
+                f.fixed
+            ),
+            (
+                Some(FindingStatus::Active),
+                ts("2024-06-15T00:00:00Z"),
+                ts("2024-06-15T00:00:00Z"),
+                Some(2),
+                None
+            ),
+            "found again: NEW becomes ACTIVE"
+        );
+        let ig = &retested.findings[1];
+        assert_eq!(
+            (ig.first_detected(), ig.last_tested(), ig.times_detected),
+            (ts("2024-06-15T00:00:00Z"), ts("2024-06-16T00:00:00Z"), None),
+            "an information-gathered finding is dated from its web app and has no count"
+        );
+
+        let fixed = was.at(ts("2024-06-21T00:00:00Z"));
+        let f = &fixed.findings[0];
+        assert_eq!(
+            (
+                f.status,
+                f.last_detected(),
+                f.last_tested(),
+                f.fixed,
+                f.times_detected
+            ),
+            (
+                Some(FindingStatus::Fixed),
+                ts("2024-06-15T00:00:00Z"),
+                ts("2024-06-20T00:00:00Z"),
+                Some(ts("2024-06-20T00:00:00Z")),
+                Some(2)
+            ),
+            "found fixed: tested, not detected"
+        );
+        assert!(
+            matches!(
+                Tenant::demo().was.at(ts("2024-06-21T00:00:00Z")),
+                Cow::Borrowed(_)
+            ),
+            "a section without history is served as it is"
+        );
+    }
+
+    #[test]
+    fn a_history_that_cannot_have_happened_is_refused_with_what_to_change() {
+        let finding = |extra: &str| {
+            format!(
+                r#"{APP}
+                [[was.findings]]
+                id = 70
+                webapp = 7
+                qid = 150001
+                name = "XSS"
+                type = "VULNERABILITY"
+                severity = 5
+                status = "NEW"
+                {extra}"#
+            )
+        };
+        let cases = [
+            (
+                finding(
+                    "first_detected = \"2024-05-01T00:00:00Z\"\n\
+                     [[was.findings.changes]]\nat = \"2024-06-20T00:00:00Z\"\n\
+                     [[was.findings.changes]]\nat = \"2024-06-15T00:00:00Z\"",
+                ),
+                "changes must be in time order; 2024-06-15T00:00:00Z comes after 2024-06-20T00:00:00Z",
+            ),
+            (
+                finding(
+                    "appears_at = \"2024-06-15T00:00:00Z\"\n\
+                     [[was.findings.changes]]\nat = \"2024-06-10T00:00:00Z\"",
+                ),
+                "the change at 2024-06-10T00:00:00Z comes before the finding appears",
+            ),
+            (
+                finding(
+                    "first_detected = \"2024-05-01T00:00:00Z\"\n\
+                     last_tested = \"2024-06-01T00:00:00Z\"\n\
+                     [[was.findings.changes]]\nat = \"2024-05-20T00:00:00Z\"",
+                ),
+                "comes before its last_tested (2024-06-01T00:00:00Z)",
+            ),
+            (
+                finding(
+                    "first_detected = \"2024-05-01T00:00:00Z\"\nappears_at = \"2024-06-15T00:00:00Z\"",
+                ),
+                "so its last_tested must be 2024-06-15T00:00:00Z",
+            ),
+            (finding(""), "needs first_detected (or appears_at"),
+            (
+                format!("{APP}\n[[was.webapps.changes]]\nat = \"2023-12-01T00:00:00Z\"\n"),
+                "web application 7: the change at 2023-12-01T00:00:00Z comes before",
+            ),
+            (
+                "[[was.webapps]]\nid = 9\nname = \"N\"\nurl = \"https://n.example.com/\"\n\
+                 appears_at = \"2024-06-15T00:00:00Z\"\ncreated = \"2024-01-01T00:00:00Z\"\n"
+                    .to_string(),
+                "created 2024-01-01T00:00:00Z is not its appears_at",
+            ),
+            (
+                "[[was.webapps]]\nid = 9\nname = \"N\"\nurl = \"https://n.example.com/\"\n"
+                    .to_string(),
+                "web application 9: needs created (or appears_at",
+            ),
+            (
+                "[[was.webapps]]\nid = 9\nname = \"N\"\nurl = \"https://n.example.com/\"\n\
+                 appears_at = \"2024-06-15T00:00:00Z\"\n\
+                 [[was.findings]]\nid = 90\nwebapp = 9\nqid = 6\nname = \"DNS\"\n\
+                 type = \"INFORMATION_GATHERED\"\nseverity = 1\n\
+                 appears_at = \"2024-06-01T00:00:00Z\"\n"
+                    .to_string(),
+                "appears_at 2024-06-01T00:00:00Z comes before its web application 9 appears",
+            ),
+            (
+                "[[was.webapps]]\nid = 9\nname = \"N\"\nurl = \"https://n.example.com/\"\n\
+                 created = \"2024-01-01T00:00:00Z\"\n\
+                 [[was.findings]]\nid = 90\nwebapp = 9\nqid = 6\nname = \"DNS\"\n\
+                 type = \"INFORMATION_GATHERED\"\nseverity = 1\n\
+                 first_detected = \"2024-02-01T00:00:00Z\"\n\
+                 [[was.findings.changes]]\nat = \"2024-06-01T00:00:00Z\"\nstatus = \"FIXED\"\n"
+                    .to_string(),
+                "its changes have none either",
+            ),
+        ];
+        for (tenant, expected) in cases {
+            let e = history(&tenant).expect_err(&tenant);
+            assert!(e.contains(expected), "{expected:?} not in:\n{e}");
+        }
     }
 
     #[test]

@@ -3,6 +3,8 @@
 //!
 //! A search reads its `ServiceRequest` ([`super::service_request`]), checks its criteria
 //! ([`super::criteria`]), keeps the records in the caller's scope that meet them, sorted by id,
+//! from the tenant's WAS section as it stands at the tenant's clock ([`WasData::at`]: records
+//! that appear later are absent, changes up to the clock applied, dates derived from them),
 //! and answers one page: from `startFromId` and `startFromOffset` on, `limitResults` records.
 //! `count` is the number of records in this answer; `hasMoreRecords` says whether more match,
 //! and `lastId` (the id of the page's last record) comes only when they do. A search that
@@ -11,6 +13,8 @@
 //!
 //! The `cursor_stuck` fault makes a search repeat the `id GREATER` value it was asked for as
 //! its `lastId` (0 on a first page), so a client that follows `lastId` would never advance.
+
+use std::borrow::Cow;
 
 use crate::qualys::endpoint::{self, Endpoint};
 use crate::sim::dialect::qps::{schema_location, service_response};
@@ -97,9 +101,14 @@ fn last_id(call: &Call<'_>, filter: &Filter, last_on_page: u64) -> u64 {
     }
 }
 
+/// The tenant's WAS section as it stands at the call's moment (the tenant's clock): what
+/// appeared by then, with the changes up to then applied.
+fn was_now<'t>(call: &Call<'t>) -> Cow<'t, WasData> {
+    call.tenant.was.at(call.now)
+}
+
 /// The web applications in the caller's scope that meet the criteria, by id.
-fn webapps<'t>(call: &Call<'t>, filter: &Filter) -> Vec<&'t SimWebApp> {
-    let was = &call.tenant.was;
+fn webapps<'w>(call: &Call<'_>, was: &'w WasData, filter: &Filter) -> Vec<&'w SimWebApp> {
     was.webapps
         .iter()
         .filter(|w| WasData::sees(call.user, w) && filter.keeps_webapp(w, was))
@@ -108,8 +117,7 @@ fn webapps<'t>(call: &Call<'t>, filter: &Filter) -> Vec<&'t SimWebApp> {
 
 /// The findings of web applications in the caller's scope that meet the criteria, by id, with
 /// their web applications.
-fn findings<'t>(call: &Call<'t>, filter: &Filter) -> Vec<&'t SimFinding> {
-    let was = &call.tenant.was;
+fn findings<'w>(call: &Call<'_>, was: &'w WasData, filter: &Filter) -> Vec<&'w SimFinding> {
     was.findings
         .iter()
         .filter(|f| {
@@ -125,12 +133,12 @@ impl Handler for WebAppSearchHandler {
         let body = service_request(call)?;
         let filter = Filter::compile(Object::WebApp, &body.criteria)?;
         let schema = schema_location(Some(&endpoint::WAS_WEBAPP_SEARCH));
-        let all = webapps(call, &filter);
+        let was = &*was_now(call);
+        let all = webapps(call, was, &filter);
         let (records, more) = page(&all, |w| w.id, &body);
         let Some(last) = records.last() else {
             return Ok(ok(render::count_only(&call.request.origin, &schema, 0)));
         };
-        let was = &call.tenant.was;
         let mut out = Vec::with_capacity(records.len() * 2048);
         render::open_page(
             &mut out,
@@ -152,12 +160,12 @@ impl Handler for FindingSearchHandler {
         let body = service_request(call)?;
         let filter = Filter::compile(Object::Finding, &body.criteria)?;
         let schema = schema_location(Some(&endpoint::WAS_FINDING_SEARCH));
-        let all = findings(call, &filter);
+        let was = &*was_now(call);
+        let all = findings(call, was, &filter);
         let (records, more) = page(&all, |f| f.id, &body);
         let Some(last) = records.last() else {
             return Ok(ok(render::count_only(&call.request.origin, &schema, 0)));
         };
-        let was = &call.tenant.was;
         let mut out = Vec::with_capacity(records.len() * 4096);
         render::open_page(
             &mut out,
@@ -188,7 +196,7 @@ impl Handler for WebAppCountHandler {
         let body = service_request(call)?;
         let filter = Filter::compile(Object::WebApp, &body.criteria)?;
         let schema = schema_location(Some(&endpoint::WAS_WEBAPP_COUNT));
-        let n = webapps(call, &filter).len() as u64;
+        let n = webapps(call, &was_now(call), &filter).len() as u64;
         Ok(ok(render::count_only(&call.request.origin, &schema, n)))
     }
 }
@@ -198,7 +206,7 @@ impl Handler for FindingCountHandler {
         let body = service_request(call)?;
         let filter = Filter::compile(Object::Finding, &body.criteria)?;
         let schema = schema_location(Some(&endpoint::WAS_FINDING_COUNT));
-        let n = findings(call, &filter).len() as u64;
+        let n = findings(call, &was_now(call), &filter).len() as u64;
         Ok(ok(render::count_only(&call.request.origin, &schema, n)))
     }
 }
@@ -229,7 +237,7 @@ impl Handler for WebAppGetHandler {
     fn respond(&self, call: &Call<'_>) -> Result<SimResponse, Rejection> {
         let endpoint = &endpoint::WAS_WEBAPP_GET;
         let id = call.id.unwrap_or_default();
-        let was = &call.tenant.was;
+        let was = &*was_now(call);
         let Some(w) = was.webapp(id).filter(|w| WasData::sees(call.user, w)) else {
             return Ok(not_found(call, endpoint, Object::WebApp, id));
         };
@@ -249,7 +257,7 @@ impl Handler for FindingGetHandler {
     fn respond(&self, call: &Call<'_>) -> Result<SimResponse, Rejection> {
         let endpoint = &endpoint::WAS_FINDING_GET;
         let id = call.id.unwrap_or_default();
-        let was = &call.tenant.was;
+        let was = &*was_now(call);
         let found = was
             .findings
             .binary_search_by_key(&id, |f| f.id)

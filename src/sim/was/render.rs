@@ -121,8 +121,8 @@ pub fn webapp(out: &mut Vec<u8>, w: &SimWebApp, was: &WasData, verbose: bool) {
         open(out, d, "tags");
         leaf_u64(out, d + 1, "count", w.tags.len() as u64);
         close(out, d, "tags");
-        leaf_time(out, d, "createdDate", w.created);
-        leaf_time(out, d, "updatedDate", w.updated.unwrap_or(w.created));
+        leaf_time(out, d, "createdDate", w.created());
+        leaf_time(out, d, "updatedDate", w.updated());
         close(out, RECORD, "WebApp");
         return;
     }
@@ -191,9 +191,9 @@ pub fn webapp(out: &mut Vec<u8>, w: &SimWebApp, was: &WasData, verbose: bool) {
         close(out, d, "lastScan");
     }
     person(out, "createdBy");
-    leaf_time(out, d, "createdDate", w.created);
+    leaf_time(out, d, "createdDate", w.created());
     person(out, "updatedBy");
-    leaf_time(out, d, "updatedDate", w.updated.unwrap_or(w.created));
+    leaf_time(out, d, "updatedDate", w.updated());
     empty_list(out, d, "crawlingScripts");
     close(out, RECORD, "WebApp");
 }
@@ -387,7 +387,7 @@ pub fn finding(
             leaf_raw(out, d, "status", FindingStatus::wire(s).as_bytes());
         }
     }
-    leaf_time(out, d, "firstDetectedDate", f.first_detected);
+    leaf_time(out, d, "firstDetectedDate", f.first_detected());
     leaf_time(out, d, "lastDetectedDate", f.last_detected());
     leaf_time(out, d, "lastTestedDate", f.last_tested());
     if detection {

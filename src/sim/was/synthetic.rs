@@ -69,10 +69,12 @@ fn webapp(i: u64) -> SimWebApp {
         },
         is_scheduled: i % 2 == 1,
         last_scan: None,
-        created: Timestamp(NOW - 400 * DAY),
+        created: Some(Timestamp(NOW - 400 * DAY)),
         updated: None,
         risk_score: Some((i * 37 % 1000) as u32),
         text: TextStyle::Cdata,
+        appears_at: None,
+        changes: Vec::new(),
     }
 }
 
@@ -98,7 +100,7 @@ fn finding(seed: u64, n: u64, app: &SimWebApp) -> (SimFinding, usize) {
         severity,
         url: detection.then(|| format!("https://app.example.com/search?q=<x>&page={n}")),
         status,
-        first_detected: first,
+        first_detected: Some(first),
         last_detected: Some(last),
         last_tested: Some(Timestamp(last.0 + DAY)),
         times_detected: detection.then(|| rng.random_range(1..40)),
@@ -112,6 +114,8 @@ fn finding(seed: u64, n: u64, app: &SimWebApp) -> (SimFinding, usize) {
         detection_score: detection.then(|| u32::from(severity) * 19),
         cvss3_base: (kind == FindingType::Vulnerability).then_some(6.1),
         payload: None,
+        appears_at: None,
+        changes: Vec::new(),
     };
     (f, rng.random_range(1024..16 * 1024))
 }
