@@ -3,6 +3,10 @@
 //! 3 credential/account/permission problem, 4 transient failure after retries, 1 anything else,
 //! 130/143 `fetch` stopped by SIGINT/SIGTERM (its partial output removed).
 
+// The doc comments of the argument structs are the `--help` text clap prints, where a bare URL
+// and `<out>` read as they should; rustdoc's markup lints do not apply to them.
+#![allow(rustdoc::bare_urls, rustdoc::invalid_html_tags)]
+
 use std::io::IsTerminal;
 use std::net::SocketAddr;
 use std::path::PathBuf;

@@ -6,9 +6,9 @@
 //! narrow asset-group scope, a rate limit used up by another tool. A diagnosis runs these checks
 //! in order, stopping a branch at its first failure:
 //!
-//! 1. **Settings** ([`settings`]): URL shapes and platforms against the platform table and the
+//! 1. **Settings** (`settings.rs`): URL shapes and platforms against the platform table and the
 //!    username; the gateway URL derived when not given.
-//! 2. **Network** ([`network`]): DNS, TCP connect and the TLS handshake, each timed.
+//! 2. **Network** (`network.rs`): DNS, TCP connect and the TLS handshake, each timed.
 //! 3. **Account**: one cheap authenticated call on the API server (`/msp/about.php`).
 //! 4. **Limits** ([`limits`]): what the rate-limit headers say, against an estimate of the calls
 //!    a full pull needs.
@@ -20,7 +20,7 @@
 //! The API server branch (account, VMDR and WAS probes) and the gateway branch (Policy
 //! Compliance) are separate: a gateway URL mistake fails PC and leaves VMDR alone.
 //!
-//! **Request budget.** Every HTTP request goes through one counter ([`exchange`]): 1 for the
+//! **Request budget.** Every HTTP request goes through one counter (`exchange.rs`): 1 for the
 //! account check, 1 per selected FO or QPS stream probe (shared when two streams share a probe)
 //! and 2 for Policy Compliance (the gateway login and the policy list). With every stream
 //! selected that is at most 7 requests; nothing is retried and no data beyond the one-record

@@ -2,7 +2,7 @@
 //! `qharness synth`, the throughput scenarios and the benches.
 //!
 //! Each stream's writer lives in its simulator module (`vmdr`, `pc`, `was`) and has a row in
-//! the simulator's registry ([`crate::sim::registry::SYNTH_WRITERS`]); [`write_page`] finds it
+//! the simulator's registry (`SYNTH_WRITERS` in `sim/registry.rs`); [`write_page`] finds it
 //! by the stream's [`StreamKind`]. A stream without a row has no synthetic answer, and asking
 //! for one is a configuration error naming the streams that have.
 
@@ -63,7 +63,7 @@ pub struct SynthSummary {
     pub bytes: u64,
 }
 
-/// One stream's synthetic writer: a row of [`SYNTH_WRITERS`].
+/// One stream's synthetic writer: a row of `SYNTH_WRITERS` (`sim/registry.rs`).
 pub struct SynthWriter {
     pub stream: StreamKind,
     /// Writes one answer for the options (whose `stream` is this row's).

@@ -27,7 +27,7 @@ pub struct RunState {
     /// The run's settings as a config file would hold them, without `changed_since` (that is
     /// the run's own, see [`RunProgress::changed_since`]).
     pub settings: BTreeMap<String, Value>,
-    /// [`digest`] of `settings`: a quick check that they were not edited.
+    /// `digest_settings` of `settings`: a quick check that they were not edited.
     pub settings_digest: String,
     /// Whether later runs ask only for changes (`--incremental`).
     pub incremental: bool,

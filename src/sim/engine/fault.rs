@@ -68,7 +68,7 @@ pub enum Fault {
     Disconnect,
     /// End the body early but cleanly (the HTTP message is complete, the XML document is not):
     /// after `after_bytes`, or, when absent, just before the root's end (`</RESPONSE>`,
-    /// `</ServiceResponse>`: see [`ContentMarks`]) so the root never closes.
+    /// `</ServiceResponse>`: see `ContentMarks`) so the root never closes.
     /// On the gateway's JSON answers the default place is inside the second record (before its
     /// `"status":` key), so an array is cut mid-record; a gzip'd answer is cut there and then
     /// compressed, so the gzip stream itself ends cleanly. `after_bytes` counts the bytes on

@@ -90,7 +90,7 @@ pub struct JournalEntry {
     /// entries, so it is what `GET /__sim/journal?since=N` is about.
     pub seq: u64,
     pub method: String,
-    /// Path without the query string (cut at [`TEXT_CAP`] bytes).
+    /// Path without the query string (cut at `TEXT_CAP` bytes).
     pub path: String,
     /// Query and form parameters merged, in arrival order; password-like ones removed; values
     /// cut at [`PARAM_VALUE_CAP`] bytes, at most [`PARAMS_CAP`] bytes in all.
@@ -379,7 +379,7 @@ impl Journal {
     }
 
     /// The entries as NDJSON, one object per line, in memory. Over HTTP the journal is
-    /// streamed instead ([`JournalStream`]).
+    /// streamed instead (`JournalStream`).
     pub fn to_ndjson(&self) -> String {
         let mut out = Vec::new();
         let mut all = self.stream(0, EndpointScope::Any);

@@ -151,7 +151,7 @@ pub struct WasUser {
 #[serde(deny_unknown_fields)]
 pub struct SimScan {
     pub id: u64,
-    /// Default: "Web Application Vulnerability Scan - <web app> - <date>", as recorded.
+    /// Default: `"Web Application Vulnerability Scan - <web app> - <date>"`, as recorded.
     #[serde(default)]
     pub name: Option<String>,
     pub status: ScanStatus,

@@ -614,7 +614,7 @@ fn results_text(rng: &mut ChaCha8Rng) -> ResultsText {
 
 impl SynthOptions {
     /// The population these options generate, limited to `hosts` hosts: served by a tenant, it
-    /// answers with the same hosts and detections [`write_detections`] writes.
+    /// answers with the same hosts and detections `write_detections` writes.
     pub fn population(&self, hosts: u64) -> SyntheticSpec {
         let mut spec = SyntheticSpec::new(hosts);
         spec.seed = self.seed;
