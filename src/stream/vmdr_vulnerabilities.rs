@@ -105,9 +105,10 @@ impl Stream for VmdrVulnerabilities {
     }
 }
 
-/// One detection record before the KnowledgeBase join. Field order is the output order.
+/// The host's part of a detection record: the fields every detection of the host repeats.
+/// Field order is the output order: these come first.
 #[derive(Serialize)]
-struct DetectionRecord<'a> {
+struct HostPart<'a> {
     host_id: u64,
     asset_id: Option<Num<'a>>,
     ip: Option<&'a str>,
@@ -118,6 +119,11 @@ struct DetectionRecord<'a> {
     os: Option<&'a str>,
     tracking_method: Option<&'a str>,
     tags: &'a [String],
+}
+
+/// The detection's own part of its record, after the host's. Field order is the output order.
+#[derive(Serialize)]
+struct DetectionPart<'a> {
     unique_vuln_id: Option<Num<'a>>,
     qid: u64,
     #[serde(rename = "type")]
@@ -160,48 +166,81 @@ pub fn triage(d: &ParsedDetection) -> DetectionTriage {
     }
 }
 
-/// Serialises a detection's record without its KnowledgeBase fields and without the closing
-/// brace (the join appends them), into `out`.
-pub fn write_open_record(out: &mut Vec<u8>, host: &ParsedHost, d: &ParsedDetection) -> Result<()> {
-    let record = DetectionRecord {
-        host_id: host.id(),
-        asset_id: num(host.get(H::AssetId)),
-        ip: host.get(H::Ip),
-        ipv6: host.get(H::Ipv6),
-        dns: host.get(H::Dns).or(host.get(H::Hostname)),
-        fqdn: host.get(H::Fqdn),
-        netbios: host.get(H::Netbios),
-        os: host.get(H::Os),
-        tracking_method: host.get(H::TrackingMethod),
-        tags: host.tags(),
-        unique_vuln_id: num(d.get(D::UniqueVulnId)),
-        qid: d.qid(),
-        kind: d.get(D::Type).unwrap_or_default(),
-        severity: num(d.get(D::Severity)),
-        status: d.get(D::Status),
-        port: num(d.get(D::Port)),
-        protocol: d.get(D::Protocol),
-        ssl: flag(d.get(D::Ssl)),
-        first_found: d.get(D::FirstFoundDatetime),
-        last_found: d.get(D::LastFoundDatetime),
-        times_found: num(d.get(D::TimesFound)),
-        last_test: d.get(D::LastTestDatetime),
-        last_update: d.get(D::LastUpdateDatetime),
-        last_fixed: d.get(D::LastFixedDatetime),
-        last_processed: d.get(D::LastProcessedDatetime),
-        is_ignored: flag(d.get(D::IsIgnored)),
-        is_disabled: flag(d.get(D::IsDisabled)),
-        affect_running_kernel: flag(d.get(D::AffectRunningKernel)),
-        results: d.get(D::Results),
-    };
-    serde_json::to_writer(&mut *out, &record).map_err(|e| Error::Unexpected {
+/// Writes detection records without their KnowledgeBase fields and without the closing brace
+/// (the join appends them). The host's fields are the same in every detection of the host, so
+/// they are serialised once per host ([`DetectionWriter::start_host`]) and copied: a host has
+/// about fifty detections, and escaping its names and tags again for each one cost about a
+/// tenth of the NDJSON throughput.
+#[derive(Debug, Default)]
+pub struct DetectionWriter {
+    /// `{"host_id":...,"tags":[...],` of the current host.
+    host_prefix: Vec<u8>,
+}
+
+impl DetectionWriter {
+    /// Serialises `host`'s part of the records that follow.
+    pub fn start_host(&mut self, host: &ParsedHost) -> Result<()> {
+        self.host_prefix.clear();
+        let part = HostPart {
+            host_id: host.id(),
+            asset_id: num(host.get(H::AssetId)),
+            ip: host.get(H::Ip),
+            ipv6: host.get(H::Ipv6),
+            dns: host.get(H::Dns).or(host.get(H::Hostname)),
+            fqdn: host.get(H::Fqdn),
+            netbios: host.get(H::Netbios),
+            os: host.get(H::Os),
+            tracking_method: host.get(H::TrackingMethod),
+            tags: host.tags(),
+        };
+        serde_json::to_writer(&mut self.host_prefix, &part).map_err(serialise_error)?;
+        // `{...}` becomes `{...,`: the detection's fields continue the object.
+        self.host_prefix.pop();
+        self.host_prefix.push(b',');
+        Ok(())
+    }
+
+    /// Appends the record of `d` (a detection of the host last started), open: without its
+    /// closing brace.
+    pub fn write_open_record(&self, out: &mut Vec<u8>, d: &ParsedDetection) -> Result<()> {
+        out.extend_from_slice(&self.host_prefix);
+        let at = out.len();
+        let part = DetectionPart {
+            unique_vuln_id: num(d.get(D::UniqueVulnId)),
+            qid: d.qid(),
+            kind: d.get(D::Type).unwrap_or_default(),
+            severity: num(d.get(D::Severity)),
+            status: d.get(D::Status),
+            port: num(d.get(D::Port)),
+            protocol: d.get(D::Protocol),
+            ssl: flag(d.get(D::Ssl)),
+            first_found: d.get(D::FirstFoundDatetime),
+            last_found: d.get(D::LastFoundDatetime),
+            times_found: num(d.get(D::TimesFound)),
+            last_test: d.get(D::LastTestDatetime),
+            last_update: d.get(D::LastUpdateDatetime),
+            last_fixed: d.get(D::LastFixedDatetime),
+            last_processed: d.get(D::LastProcessedDatetime),
+            is_ignored: flag(d.get(D::IsIgnored)),
+            is_disabled: flag(d.get(D::IsDisabled)),
+            affect_running_kernel: flag(d.get(D::AffectRunningKernel)),
+            results: d.get(D::Results),
+        };
+        serde_json::to_writer(&mut *out, &part).map_err(serialise_error)?;
+        // The part's own braces go: its opening one (the host's prefix opened the object) and
+        // its closing one (the KnowledgeBase join closes the object).
+        out.remove(at);
+        out.pop();
+        Ok(())
+    }
+}
+
+fn serialise_error(e: serde_json::Error) -> Error {
+    Error::Unexpected {
         origin: "record".into(),
         offset: 0,
         problem: format!("could not serialise a record: {e}"),
-    })?;
-    // Drop the closing brace; the KnowledgeBase join closes the object.
-    out.pop();
-    Ok(())
+    }
 }
 
 /// A CVSS score as a JSON number when it parses, else its text.
@@ -361,9 +400,11 @@ fn spool_page<R: BufRead>(mut page: HostListReader<R>) -> Result<ParsedHostPage<
     let mut json = Vec::with_capacity(8 * 1024);
     let mut hosts = 0;
     let mut last_host_id = None;
+    let mut writer = DetectionWriter::default();
     while let Some((host, detections)) = page.next_host()? {
         hosts += 1;
         last_host_id = Some(host.id());
+        writer.start_host(host)?;
         for d in detections {
             extra.detections += 1;
             match triage(d) {
@@ -378,7 +419,7 @@ fn spool_page<R: BufRead>(mut page: HostListReader<R>) -> Result<ParsedHostPage<
                 }
             }
             json.clear();
-            write_open_record(&mut json, host, d)?;
+            writer.write_open_record(&mut json, d)?;
             spool.push(d.qid(), &json)?;
             extra.qids.insert(d.qid());
         }
@@ -467,8 +508,12 @@ fn parse_saved<R: BufRead>(
     let mut json = Vec::with_capacity(8 * 1024);
     // No KnowledgeBase here: every QID gets the null tail.
     let no_kb = KnowledgeBaseJoin::new(false);
+    let mut writer = DetectionWriter::default();
     while let Some((host, detections)) = page.next_host()? {
         summary.hosts += 1;
+        if mode == ParseMode::Records {
+            writer.start_host(host)?;
+        }
         for d in detections {
             summary.detections += 1;
             match triage(d) {
@@ -485,7 +530,7 @@ fn parse_saved<R: BufRead>(
             summary.records += 1;
             if mode == ParseMode::Records {
                 json.clear();
-                write_open_record(&mut json, host, d)?;
+                writer.write_open_record(&mut json, d)?;
                 json.extend_from_slice(no_kb.suffix(d.qid()));
                 sink.record(&json)?;
             }
