@@ -138,6 +138,7 @@ impl QualysClient {
         };
         let status = response.status().as_u16();
         exchange.status = Some(status);
+        self.server_date.observe(response.headers());
         if let Some(c) = capture.as_mut() {
             c.response(status, response.headers());
         }

@@ -22,6 +22,8 @@
 //! permanent [`Error::Certificate`], not a network hiccup to retry.
 //!
 //! Where the next page starts is not the client's business: see [`crate::stream::cursor`].
+//! The `Date` of the run's first answer, whatever its status, is kept ([`server_date`]): the
+//! server's clock, which an incremental run's start is taken from ([`crate::state`]).
 
 pub mod auth;
 pub mod body_reader;
@@ -30,6 +32,7 @@ pub mod deadline;
 pub mod error_reader;
 pub mod request;
 pub mod retry;
+pub mod server_date;
 pub mod service_request;
 
 use std::io;
@@ -48,6 +51,7 @@ use self::capture::{BodyEnd, Capture, CapturedExchange, CapturedRequest};
 use self::deadline::{Limits, Watch};
 use self::error_reader::ResponseFacts;
 use self::retry::RateState;
+use self::server_date::ServerDate;
 use crate::config::{CommonConfig, RetryPolicy};
 use crate::error::{AccountProblem, Error, Exchange, Result, server_wait};
 use crate::qualys::endpoint::{Endpoint, Family};
@@ -89,6 +93,8 @@ pub struct QualysClient {
     ca_cert: Option<std::path::PathBuf>,
     rate: Mutex<RateState>,
     live: Arc<LiveCounters>,
+    /// The `Date` of the run's first answer ([`server_date`]).
+    server_date: Arc<ServerDate>,
     /// Told about every attempt when the run is recorded (`fetch --record`).
     capture: Option<Arc<dyn Capture>>,
 }
@@ -146,6 +152,7 @@ impl QualysClient {
             ca_cert: config.ca_cert.as_ref().map(|c| c.path.clone()),
             rate: Mutex::new(RateState::default()),
             live: Arc::new(LiveCounters::default()),
+            server_date: Arc::new(ServerDate::default()),
             capture: None,
         })
     }
@@ -178,6 +185,17 @@ impl QualysClient {
     /// Live counters for progress displays.
     pub fn live(&self) -> Arc<LiveCounters> {
         self.live.clone()
+    }
+
+    /// The server's time at the first answer of the run (its `Date` header), if it sent one.
+    pub fn first_server_date(&self) -> Option<crate::config::QualysDateTime> {
+        self.server_date.first()
+    }
+
+    /// The first answer's `Date`, as it becomes known, for whoever outlives a borrow of the
+    /// client (the state of a `fetch --state` run).
+    pub fn server_date(&self) -> Arc<ServerDate> {
+        self.server_date.clone()
     }
 
     /// The configured platform origin.
@@ -311,6 +329,7 @@ impl QualysClient {
         };
         let status = response.status().as_u16();
         exchange.status = Some(status);
+        self.server_date.observe(response.headers());
         if let Some(c) = capture.as_mut() {
             c.response(status, response.headers());
         }

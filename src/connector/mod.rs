@@ -155,6 +155,12 @@ impl BuiltinRun {
         self.client.live()
     }
 
+    /// The server's time at the run's first answer, as it becomes known
+    /// ([`crate::client::server_date`]).
+    pub(crate) fn server_date(&self) -> Arc<crate::client::server_date::ServerDate> {
+        self.client.server_date()
+    }
+
     /// Runs the stream to completion.
     pub async fn run(self, sink: &mut dyn Sink) -> Result<RunSummary> {
         let mut summary = self.stream.run(&self.client, &self.config, sink).await?;

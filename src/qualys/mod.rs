@@ -8,6 +8,7 @@
 //! - [`platform`]: the 13 shared platforms and the rules that read URLs and usernames against
 //!   them.
 //! - [`filter`]: the filter vocabulary (statuses, tags, `arf_kernel_filter`) with its wire forms.
+//! - [`http_date`]: the HTTP `Date` header's form: the server's clock on every answer.
 //! - [`was`]: WAS finding types and statuses, scan statuses, the `ServiceRequest` page limits.
 //!
 //! Each fact comes from `shared/reference/api/` (Qualys documentation and real recorded traffic).
@@ -17,6 +18,7 @@
 pub mod endpoint;
 pub mod filter;
 pub mod fo;
+pub mod http_date;
 pub mod pcrs;
 pub mod permission;
 pub mod platform;

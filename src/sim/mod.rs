@@ -49,7 +49,8 @@
 //!   them, KnowledgeBase, a synthetic population; `pc.rs`: policies, controls, hosts and what
 //!   later evaluations change in postures; `was.rs`: web applications and findings, and their
 //!   edits and re-tests) and the embedded demo tenant. The tenant's clock
-//!   (`POST /__sim/clock`) says which of those changes have happened.
+//!   (`POST /__sim/clock`) says which of those changes have happened, and is every answer's
+//!   `Date`.
 //! - **pc/** is the gateway's Policy Compliance endpoints: `/auth` (JWT sessions with a
 //!   lifetime, and a `jwt_expired` fault), the policy list, host IDs and the posture answer,
 //!   streamed and gzip'd as it is sent (`handlers.rs`, `postures.rs`, `synthetic.rs`), from the

@@ -45,8 +45,13 @@ pub struct RunState {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RunProgress {
-    /// When the run started (`YYYY-MM-DDTHH:MM:SSZ`).
+    /// When the run started (`YYYY-MM-DDTHH:MM:SSZ`), by this machine's clock.
     pub started_at: String,
+    /// When the run started by the server's clock: the `Date` of its first answer, saved with
+    /// the first completed page so that a resumed run keeps it. `None` until then, or when the
+    /// server sent no usable `Date`. Absent from states written before it existed.
+    #[serde(default)]
+    pub server_started_at: Option<String>,
     /// The `changed_since` the run asks with (`None`: a full run).
     pub changed_since: Option<String>,
     /// Where the next page starts; `None` once no page is left (the run completed, or only the
@@ -66,9 +71,34 @@ pub struct RunProgress {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CompletedRun {
+    /// The start the next incremental run asks from (minus the overlap), by [`Self::clock`].
     pub started_at: String,
+    /// Whose clock `started_at` is: the server's when its first answer carried a `Date`.
+    #[serde(default)]
+    pub clock: StartClock,
     pub completed_at: String,
     pub records: u64,
+}
+
+/// Whose clock a run's start was read from.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StartClock {
+    /// The server's: the `Date` header of the run's first answer.
+    Server,
+    /// This machine's: the server sent no usable `Date` (and states written before the server's
+    /// clock was read, which all used this one).
+    #[default]
+    Local,
+}
+
+impl std::fmt::Display for StartClock {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            StartClock::Server => "the server's clock",
+            StartClock::Local => "this machine's clock",
+        })
+    }
 }
 
 impl RunState {
@@ -267,6 +297,7 @@ mod tests {
             partial_output: dir.path().join("out.ndjson.partial"),
             run: RunProgress {
                 started_at: "2024-06-10T00:00:00Z".into(),
+                server_started_at: Some("2024-06-09T21:00:00Z".into()),
                 changed_since: None,
                 next: Some(PagePosition::IdMin { id_min: 7 }),
                 pages: 1,
@@ -284,5 +315,46 @@ mod tests {
         std::fs::write(&path, text.replace("quays_ab1", "quays_zz9")).unwrap();
         let e = RunState::load(&path).unwrap_err();
         assert!(e.to_string().contains("was edited"), "{e}");
+    }
+
+    #[test]
+    fn a_state_written_before_the_servers_clock_was_read_loads_with_this_machines_clock() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.state");
+        let settings = settings_table(&Settings::new(
+            StreamKind::VmdrAssets,
+            "http://127.0.0.1:1",
+            "quays_ab1",
+        ));
+        let old = serde_json::json!({
+            "format": 1,
+            "stream": "vmdr-assets",
+            "settings_digest": digest_settings(&settings),
+            "settings": settings,
+            "incremental": true,
+            "output": "/tmp/out.ndjson",
+            "partial_output": "/tmp/out.ndjson.partial",
+            "run": {
+                "started_at": "2024-06-10T00:00:00Z",
+                "changed_since": null,
+                "next": null,
+                "pages": 1,
+                "records": 3,
+                "output_bytes": 90,
+                "output_digest": Digest::default().to_string(),
+                "completed_at": "2024-06-10T00:01:00Z"
+            },
+            "last_success": {
+                "started_at": "2024-06-10T00:00:00Z",
+                "completed_at": "2024-06-10T00:01:00Z",
+                "records": 3
+            }
+        });
+        std::fs::write(&path, old.to_string()).unwrap();
+        let state = RunState::load(&path).unwrap().unwrap();
+        assert_eq!(state.run.server_started_at, None);
+        assert_eq!(state.last_success.unwrap().clock, StartClock::Local);
+        let text = serde_json::to_string(&StartClock::Server).unwrap();
+        assert_eq!(text, "\"server\"", "the state file's spelling");
     }
 }

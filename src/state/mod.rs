@@ -31,6 +31,12 @@
 //! - `--incremental`: the first run is full; each later run sets `changed_since` to the start of
 //!   the last successful run minus [`INCREMENTAL_OVERLAP`], and the stream turns it into its
 //!   API's filter ([`crate::Stream::changed_since_param`]).
+//! - The start is taken from the server's clock: the `Date` header of the run's first answer
+//!   (`client::server_date`), saved in the state with the first page so that a resumed
+//!   run keeps it. Qualys compares `changed_since` with its own clock, and a machine whose clock
+//!   runs ahead of Qualys's by more than the overlap would otherwise ask from a moment in
+//!   Qualys's future. Without a usable `Date` the start is this machine's; the state says which
+//!   ([`StartClock`]), and a difference of more than [`CLOCK_SKEW_WARNING_SECS`] draws a warning.
 
 mod file;
 mod partial;
@@ -38,7 +44,7 @@ mod partial;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-pub use file::{CompletedRun, Digest, FORMAT, RunProgress, RunState};
+pub use file::{CompletedRun, Digest, FORMAT, RunProgress, RunState, StartClock};
 pub use partial::{PartialOutput, partial_path};
 
 use crate::client::LiveCounters;
@@ -58,6 +64,10 @@ pub const INCREMENTAL_OVERLAP_SECS: i64 = 10 * 60;
 pub const INCREMENTAL_OVERLAP: std::time::Duration =
     std::time::Duration::from_secs(INCREMENTAL_OVERLAP_SECS as u64);
 
+/// How far this machine's clock may be from the server's before a completed run warns: half the
+/// overlap, so a skew is named well before it could matter to a tool that reads no `Date`.
+pub const CLOCK_SKEW_WARNING_SECS: i64 = INCREMENTAL_OVERLAP_SECS / 2;
+
 /// What `fetch --state` was asked to do.
 #[derive(Debug, Clone, Default)]
 pub struct StateOptions {
@@ -69,8 +79,9 @@ pub struct StateOptions {
     pub resume: bool,
     /// `--incremental`: later runs ask only for changes.
     pub incremental: bool,
-    /// The moment this run starts, by the clock of the server's dates; this machine's clock when
-    /// `None` (tests against a simulator with a clock of its own set it).
+    /// The moment this run starts by this machine's clock; the real time when `None` (tests set
+    /// it to play a machine whose clock is off). The start the next incremental run asks from is
+    /// the server's time at the first answer when the server sends a `Date`.
     pub now: Option<QualysDateTime>,
 }
 
@@ -112,7 +123,7 @@ impl StatefulRun {
                     "start a run with --state FILE --out FILE first; --resume continues it",
                 ));
             };
-            return Self::resume(given, options, state, password_env);
+            return Self::resume(given, options, state, password_env, now);
         }
         if let Some(state) = &existing
             && state.run.completed_at.is_none()
@@ -165,8 +176,9 @@ impl StatefulRun {
             let since = started.minus_secs(INCREMENTAL_OVERLAP_SECS);
             settings.sync.changed_since = Some(since.to_string());
             notes.push(format!(
-                "incremental: asking for changes since {since} (the last successful run started at {}, minus {} minutes of overlap)",
+                "incremental: asking for changes since {since} (the last successful run started at {} by {}, minus {} minutes of overlap)",
                 last.started_at,
+                last.clock,
                 INCREMENTAL_OVERLAP_SECS / 60
             ));
         } else if options.incremental {
@@ -198,6 +210,7 @@ impl StatefulRun {
             output,
             run: RunProgress {
                 started_at: now.to_string(),
+                server_started_at: None,
                 changed_since: settings.sync.changed_since.clone(),
                 next: Some(PagePosition::Start),
                 pages: 0,
@@ -208,7 +221,8 @@ impl StatefulRun {
             },
             last_success: previous.and_then(|p| p.last_success),
         };
-        let output = PartialOutput::create(state_path, state)?;
+        let mut output = PartialOutput::create(state_path, state)?;
+        output.follow_server_date(run.server_date(), now);
         Ok(Prepared::Run(Box::new(StatefulRun {
             run,
             output,
@@ -222,6 +236,7 @@ impl StatefulRun {
         options: &StateOptions,
         state: RunState,
         password_env: Option<String>,
+        now: QualysDateTime,
     ) -> Result<Prepared> {
         let state_path = &options.state;
         if state.run.completed_at.is_some() {
@@ -284,7 +299,8 @@ impl StatefulRun {
             pages_done: state.run.pages,
         };
         let done = state.run.next.is_none();
-        let (output, note) = PartialOutput::reopen(state_path, state)?;
+        let (mut output, note) = PartialOutput::reopen(state_path, state)?;
+        output.follow_server_date(run.server_date(), now);
         notes.extend(note);
         if done {
             notes.push("every page was done; only the output was left to move into place".into());
@@ -324,7 +340,7 @@ impl StatefulRun {
     /// state complete. On failure the partial output and the state stay for `--resume`.
     pub async fn run(mut self) -> Result<RunSummary> {
         use crate::sink::Sink;
-        let summary = match &self.from {
+        let mut summary = match &self.from {
             Some(from) => self.run.run_from(from, &mut self.output).await?,
             None => RunSummary {
                 stream: Some(self.run.config().stream),
@@ -334,6 +350,7 @@ impl StatefulRun {
             },
         };
         self.output.finish()?;
+        summary.warnings.extend(clock_skew(self.output.state()));
         Ok(summary)
     }
 }
@@ -391,6 +408,42 @@ fn check_incremental(settings: &Settings) -> Result<()> {
             listing(&streams)
         ),
     ))
+}
+
+/// The warning for a completed run whose start by this machine's clock is more than
+/// [`CLOCK_SKEW_WARNING_SECS`] from its start by the server's.
+fn clock_skew(state: &RunState) -> Option<String> {
+    let run = &state.run;
+    let local = QualysDateTime::parse(&run.started_at)?;
+    let server = QualysDateTime::parse(run.server_started_at.as_deref()?)?;
+    let skew = local.unix().checked_sub(server.unix())?;
+    if skew.checked_abs()? <= CLOCK_SKEW_WARNING_SECS {
+        return None;
+    }
+    let (way, by) = if skew > 0 {
+        ("ahead of", skew)
+    } else {
+        ("behind", -skew)
+    };
+    let incremental = if state.incremental {
+        "the next incremental run asks from the server's time, so no change is lost; "
+    } else {
+        ""
+    };
+    Some(format!(
+        "this machine's clock is {} {way} the server's (this run started at {local} here, {server} by the server's Date header): the run's start was taken from the server's clock; {incremental}set this machine's clock right (NTP) for the other tools that read it",
+        describe_secs(by)
+    ))
+}
+
+/// `3h 0m 5s`, `12m 0s`, `40s`.
+fn describe_secs(secs: i64) -> String {
+    let (h, m, s) = (secs / 3600, secs / 60 % 60, secs % 60);
+    match (h, m) {
+        (0, 0) => format!("{s}s"),
+        (0, _) => format!("{m}m {s}s"),
+        _ => format!("{h}h {m}m {s}s"),
+    }
 }
 
 /// The warning for an incremental run whose status filter leaves Fixed out.

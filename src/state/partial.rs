@@ -6,12 +6,18 @@
 //! synced, then the state records the new length, digest and next page. A crash between the two
 //! leaves records in the partial file beyond the recorded length; a resume cuts them off (they
 //! are fetched again) after checking that the recorded part is what the state says.
+//!
+//! The run's start by the server's clock (the `Date` of the client's first answer) is saved with
+//! the first page, so that a resumed run keeps the interrupted run's, and is what the completed
+//! run leaves for the next incremental one (this machine's start when the server sent none).
 
 use std::fs::{File, OpenOptions};
 use std::io::{BufReader, BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
-use super::file::{CompletedRun, Digest, RunState};
+use super::file::{CompletedRun, Digest, RunState, StartClock};
+use crate::client::server_date::ServerDate;
 use crate::config::QualysDateTime;
 use crate::error::{Error, Result};
 use crate::sink::Sink;
@@ -25,6 +31,14 @@ pub struct PartialOutput {
     digest: Digest,
     bytes: u64,
     count: u64,
+    server: Option<ServerClock>,
+}
+
+/// Where the server's time comes from, and this process's start by this machine's clock (the
+/// moment the first answer's `Date` is measured against).
+struct ServerClock {
+    date: Arc<ServerDate>,
+    local_start: QualysDateTime,
 }
 
 /// `<out>.partial`, beside the output.
@@ -47,6 +61,7 @@ impl PartialOutput {
             digest: Digest::default(),
             bytes: 0,
             count: state.run.records,
+            server: None,
             state,
         })
     }
@@ -133,10 +148,41 @@ impl PartialOutput {
                 digest,
                 bytes: recorded,
                 count: state.run.records,
+                server: None,
                 state,
             },
             note,
         ))
+    }
+
+    /// Takes the run's start by the server's clock from `date` once it is known. `local_start`
+    /// is when this process started the run (or its resumption) by this machine's clock.
+    pub fn follow_server_date(&mut self, date: Arc<ServerDate>, local_start: QualysDateTime) {
+        self.server = Some(ServerClock { date, local_start });
+    }
+
+    /// Fills `server_started_at` the first time the server's time is known. A new run's is the
+    /// first answer's `Date`. A resumed run whose interrupted part saved none (it stopped before
+    /// its first page) takes the interrupted run's start by this machine's clock, moved by the
+    /// difference between the two clocks measured now: its own first answer came later than the
+    /// start, and a later start would skip the changes in between.
+    fn note_server_start(&mut self) {
+        if self.state.run.server_started_at.is_some() {
+            return;
+        }
+        let Some(clock) = &self.server else { return };
+        let Some(first) = clock.date.first() else {
+            return;
+        };
+        let Some(started) = QualysDateTime::parse(&self.state.run.started_at) else {
+            return;
+        };
+        let server_start = first
+            .unix()
+            .checked_sub(clock.local_start.unix())
+            .and_then(|skew| started.unix().checked_add(skew))
+            .and_then(QualysDateTime::from_unix);
+        self.state.run.server_started_at = server_start.map(|t| t.to_string());
     }
 
     /// The state as last saved (or about to be).
@@ -186,6 +232,7 @@ impl Sink for PartialOutput {
     /// The page's records are durable before the state says the page is done.
     fn page_done(&mut self, done: &PageDone) -> Result<()> {
         self.sync()?;
+        self.note_server_start();
         let run = &mut self.state.run;
         run.next = done.next.clone();
         run.pages = done.pages;
@@ -202,14 +249,20 @@ impl Sink for PartialOutput {
         let (from, to) = (&self.state.partial_output, &self.state.output);
         std::fs::rename(from, to).map_err(|e| Error::io("moving the finished output to", to, e))?;
         let completed_at = QualysDateTime::now().to_string();
+        self.note_server_start();
         let run = &mut self.state.run;
         run.next = None;
         run.records = self.count;
         run.output_bytes = self.bytes;
         run.output_digest = self.digest.to_string();
         run.completed_at = Some(completed_at.clone());
+        let (started_at, clock) = match &run.server_started_at {
+            Some(server) => (server.clone(), StartClock::Server),
+            None => (run.started_at.clone(), StartClock::Local),
+        };
         self.state.last_success = Some(CompletedRun {
-            started_at: run.started_at.clone(),
+            started_at,
+            clock,
             completed_at,
             records: self.count,
         });

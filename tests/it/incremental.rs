@@ -9,7 +9,7 @@ use std::path::Path;
 use qualys_harness::config::QualysDateTime;
 use qualys_harness::sim::RunningSimulator;
 use qualys_harness::sim::Timestamp;
-use qualys_harness::state::{Prepared, RunState, StateOptions, StatefulRun};
+use qualys_harness::state::{Prepared, RunState, StartClock, StateOptions, StatefulRun};
 use qualys_harness::{ExitClass, Settings, StreamKind, StreamRow};
 use serde_json::Value;
 
@@ -1018,6 +1018,16 @@ async fn an_interrupted_incremental_was_run_resumes_with_its_own_changed_since()
         panic!("a run");
     };
     run.run().await.unwrap();
+    let last = RunState::load(&state)
+        .unwrap()
+        .unwrap()
+        .last_success
+        .unwrap();
+    assert_eq!(
+        (last.started_at.as_str(), last.clock),
+        ("2024-06-16T00:00:00Z", StartClock::Server),
+        "the interrupted run's start by the server's clock, saved with its first page; not the resumed run's first answer (2024-06-17) nor this machine's clock"
+    );
     let bodies = bodies_after(&sim, WAS_FINDING_SEARCH, before);
     let criterion = greater("lastTestedDate", "2024-06-09T23:50:00Z");
     assert!(
@@ -1044,5 +1054,257 @@ async fn an_interrupted_incremental_was_run_resumes_with_its_own_changed_since()
             (75, "NEW".into()),
         ],
         "no loss, no duplicate"
+    );
+}
+
+/// `fetch --incremental --state` with this machine's clock at `now`, whatever the simulator's
+/// says; the records and the summary.
+async fn incremental_at(
+    settings: &Settings,
+    dir: &Path,
+    now: &str,
+) -> (Vec<Value>, qualys_harness::RunSummary) {
+    let out = dir.join("changes.ndjson");
+    let options = StateOptions {
+        state: dir.join("sync.state"),
+        out: Some(out.clone()),
+        incremental: true,
+        now: QualysDateTime::parse(now),
+        ..StateOptions::default()
+    };
+    let Prepared::Run(run) =
+        StatefulRun::prepare(settings, &options, Some(DEMO_PASSWORD.into())).unwrap()
+    else {
+        panic!("an incremental run is never a no-op");
+    };
+    let summary = run.run().await.expect("the incremental run completes");
+    let records = std::fs::read_to_string(&out)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    (records, summary)
+}
+
+fn skew_warnings(summary: &qualys_harness::RunSummary) -> Vec<&String> {
+    summary
+        .warnings
+        .iter()
+        .filter(|w| w.contains("this machine's clock is"))
+        .collect()
+}
+
+#[tokio::test]
+async fn a_machine_three_hours_ahead_of_qualys_asks_from_the_servers_start_and_loses_nothing() {
+    let sim = spawn_tenant(CHANGING).await;
+    let dir = tempfile::tempdir().unwrap();
+    let settings = settings(sim.base_url().as_str(), StreamKind::VmdrVulnerabilities);
+    // The full run: an hour before the scan of 2024-06-15T00:00 by Qualys's clock, while this
+    // machine already says 02:00 on the 15th. By this machine's clock the next run would ask
+    // from 01:50, after the scan, and never see what it changed.
+    sim.set_clock(at("2024-06-14T23:00:00Z"));
+    let (full, summary) = incremental_at(&settings, dir.path(), "2024-06-15T02:00:00Z").await;
+    assert_eq!(full.len(), 4);
+    let warnings = skew_warnings(&summary);
+    assert_eq!(warnings.len(), 1, "one warning: {:?}", summary.warnings);
+    assert!(
+        warnings[0].contains("3h 0m 0s ahead of the server's")
+            && warnings[0].contains("2024-06-14T23:00:00Z"),
+        "{}",
+        warnings[0]
+    );
+    let state = RunState::load(&dir.path().join("sync.state"))
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        state.run.started_at, "2024-06-15T02:00:00Z",
+        "kept for display"
+    );
+    assert_eq!(
+        state.run.server_started_at.as_deref(),
+        Some("2024-06-14T23:00:00Z")
+    );
+    let last = state.last_success.unwrap();
+    assert_eq!(
+        (last.started_at.as_str(), last.clock),
+        ("2024-06-14T23:00:00Z", StartClock::Server)
+    );
+
+    sim.set_clock(at("2024-06-16T00:00:00Z"));
+    let (changes, _) = incremental_at(&settings, dir.path(), "2024-06-16T03:00:00Z").await;
+    assert_eq!(
+        last_param(&sim, HLD, "detection_updated_since").as_deref(),
+        Some("2024-06-14T22:50:00Z"),
+        "the server's start minus the overlap, not 2024-06-15T01:50:00Z"
+    );
+    assert_eq!(
+        detection_keys(&changes),
+        [
+            (101, 38170, "Fixed".into()),
+            (102, 38174, "New".into()),
+            (103, 38175, "New".into()),
+        ],
+        "the scan between the two runs is not lost"
+    );
+}
+
+#[tokio::test]
+async fn clocks_that_agree_draw_no_skew_warning() {
+    let sim = spawn_tenant(CHANGING).await;
+    let dir = tempfile::tempdir().unwrap();
+    let settings = settings(sim.base_url().as_str(), StreamKind::VmdrAssets);
+    // Four minutes apart: within the tolerance (half the overlap).
+    let (_, summary) = incremental_at(&settings, dir.path(), "2024-06-10T00:04:00Z").await;
+    assert!(skew_warnings(&summary).is_empty(), "{:?}", summary.warnings);
+    let last = RunState::load(&dir.path().join("sync.state"))
+        .unwrap()
+        .unwrap()
+        .last_success
+        .unwrap();
+    assert_eq!(
+        (last.started_at.as_str(), last.clock),
+        ("2024-06-10T00:00:00Z", StartClock::Server)
+    );
+}
+
+/// A Host List server whose answers carry `date` as their `Date` header, or none at all: hyper
+/// with its own date header turned off, which the simulator and wiremock always send.
+async fn host_list_server(date: Option<&'static str>) -> String {
+    use http_body_util::Full;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let body = bytes::Bytes::from(fixture("vmdr/host_list_page2.xml"));
+    tokio::spawn(async move {
+        while let Ok((io, _)) = listener.accept().await {
+            let body = body.clone();
+            tokio::spawn(async move {
+                let service = hyper::service::service_fn(move |_| {
+                    let mut answer = hyper::Response::builder().header("Content-Type", "text/xml");
+                    if let Some(date) = date {
+                        answer = answer.header("Date", date);
+                    }
+                    let answer = answer.body(Full::new(body.clone()));
+                    async move { answer }
+                });
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .auto_date_header(false)
+                    .serve_connection(hyper_util::rt::TokioIo::new(io), service)
+                    .await;
+            });
+        }
+    });
+    format!("http://{addr}")
+}
+
+#[tokio::test]
+async fn a_server_without_a_usable_date_leaves_the_start_on_this_machines_clock() {
+    for date in [None, Some("the day after tomorrow")] {
+        let base = host_list_server(date).await;
+        let answer = client()
+            .get(format!("{base}/api/2.0/fo/asset/host/"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            answer.headers().get("date").map(|d| d.to_str().unwrap()),
+            date,
+            "the server sends what the test says"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let settings = settings(&base, StreamKind::VmdrAssets);
+        let (records, summary) =
+            incremental_at(&settings, dir.path(), "2024-06-15T02:00:00Z").await;
+        assert!(!records.is_empty());
+        assert!(skew_warnings(&summary).is_empty(), "{:?}", summary.warnings);
+        let state = RunState::load(&dir.path().join("sync.state"))
+            .unwrap()
+            .unwrap();
+        assert_eq!(state.run.server_started_at, None, "{date:?}");
+        let last = state.last_success.unwrap();
+        assert_eq!(
+            (last.started_at.as_str(), last.clock),
+            ("2024-06-15T02:00:00Z", StartClock::Local),
+            "{date:?}"
+        );
+        let options = StateOptions {
+            state: dir.path().join("sync.state"),
+            out: Some(dir.path().join("changes.ndjson")),
+            incremental: true,
+            ..StateOptions::default()
+        };
+        let Prepared::Run(next) =
+            StatefulRun::prepare(&settings, &options, Some(DEMO_PASSWORD.into())).unwrap()
+        else {
+            panic!("a run");
+        };
+        assert!(
+            next.notes().iter().any(|n| n.contains(
+                "since 2024-06-15T01:50:00Z (the last successful run started at 2024-06-15T02:00:00Z by this machine's clock"
+            )),
+            "{:?}",
+            next.notes()
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_run_interrupted_before_its_first_page_is_resumed_from_its_start_by_the_servers_clock() {
+    let sim = spawn_tenant(CHANGING).await;
+    let dir = tempfile::tempdir().unwrap();
+    let settings = settings(sim.base_url().as_str(), StreamKind::VmdrVulnerabilities);
+    let state = dir.path().join("sync.state");
+    // Every detection call fails: no page is committed, so the state has no server time yet.
+    sim.set_clock(at("2024-06-14T23:00:00Z"));
+    let r = admin(&sim, reqwest::Method::POST, "/__sim/faults")
+        .header("Content-Type", "application/json")
+        .body(r#"{"faults":[{"kind":"server_error","status":503,"route":"detection","calls":"1.."}]}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200, "{}", r.text().await.unwrap());
+    let options = StateOptions {
+        state: state.clone(),
+        out: Some(dir.path().join("changes.ndjson")),
+        incremental: true,
+        now: QualysDateTime::parse("2024-06-15T02:00:00Z"),
+        ..StateOptions::default()
+    };
+    let Prepared::Run(run) =
+        StatefulRun::prepare(&settings, &options, Some(DEMO_PASSWORD.into())).unwrap()
+    else {
+        panic!("a run");
+    };
+    run.run().await.unwrap_err();
+    let saved = RunState::load(&state).unwrap().unwrap();
+    assert_eq!((saved.run.pages, saved.run.server_started_at), (0, None));
+    admin(&sim, reqwest::Method::DELETE, "/__sim/faults")
+        .send()
+        .await
+        .unwrap();
+    // Resumed an hour later by both clocks, still three hours apart: the resumed run's first
+    // answer is an hour after the start, so the start is the interrupted run's, moved by the
+    // difference the resumed run measures.
+    sim.set_clock(at("2024-06-15T00:00:00Z"));
+    let resume = StateOptions {
+        state: state.clone(),
+        resume: true,
+        now: QualysDateTime::parse("2024-06-15T03:00:00Z"),
+        ..StateOptions::default()
+    };
+    let Prepared::Run(run) =
+        StatefulRun::prepare(&Settings::default(), &resume, Some(DEMO_PASSWORD.into())).unwrap()
+    else {
+        panic!("a run");
+    };
+    let summary = run.run().await.unwrap();
+    assert_eq!(skew_warnings(&summary).len(), 1, "{:?}", summary.warnings);
+    let last = RunState::load(&state)
+        .unwrap()
+        .unwrap()
+        .last_success
+        .unwrap();
+    assert_eq!(
+        (last.started_at.as_str(), last.clock),
+        ("2024-06-14T23:00:00Z", StartClock::Server)
     );
 }

@@ -392,3 +392,96 @@ async fn slow_header_connections_are_capped_and_closed_while_a_normal_request_ge
     }
     sim.shutdown().await;
 }
+
+/// The `Date` headers of an answer.
+fn dates(answer: &reqwest::Response) -> Vec<String> {
+    answer
+        .headers()
+        .get_all("date")
+        .iter()
+        .map(|d| d.to_str().unwrap().to_string())
+        .collect()
+}
+
+#[tokio::test]
+async fn every_answer_carries_one_date_from_the_tenants_clock() {
+    let sim = spawn_tenant(r#"clock = "2024-06-10T00:00:00Z""#).await;
+    let hosts = "/api/2.0/fo/asset/host/";
+    let answers = [
+        ("FO", post(&sim, hosts, &[("action", "list")]).await),
+        (
+            "an FO refusal",
+            post_as(&sim, hosts, USER, "wrong", &[("action", "list")]).await,
+        ),
+        (
+            "QPS",
+            client()
+                .post(sim.url("/qps/rest/3.0/search/was/webapp"))
+                .basic_auth(USER, Some(DEMO_PASSWORD))
+                .header("Content-Type", "text/xml")
+                .body("<ServiceRequest/>")
+                .send()
+                .await
+                .unwrap(),
+        ),
+        (
+            "the gateway's login",
+            client()
+                .post(sim.url("/auth"))
+                .header("Content-Type", "application/x-www-form-urlencoded")
+                .body(encode_form(&[
+                    ("username", USER),
+                    ("password", DEMO_PASSWORD),
+                    ("token", "true"),
+                ]))
+                .send()
+                .await
+                .unwrap(),
+        ),
+        ("an unknown path", get(&sim, "/no/such/path", &[]).await),
+        (
+            "the admin API",
+            admin(&sim, reqwest::Method::GET, "/__sim/health")
+                .send()
+                .await
+                .unwrap(),
+        ),
+    ];
+    for (what, answer) in &answers {
+        assert_eq!(
+            dates(answer),
+            ["Mon, 10 Jun 2024 00:00:00 GMT"],
+            "{what} ({})",
+            answer.status()
+        );
+    }
+    assert_eq!(answers[1].1.status().as_u16(), 401, "the refusal is one");
+
+    let moved = admin(&sim, reqwest::Method::POST, "/__sim/clock")
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .body("now=2024-06-16T12:30:05Z")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(moved.status().as_u16(), 200);
+    assert_eq!(dates(&moved), ["Sun, 16 Jun 2024 12:30:05 GMT"]);
+    let after = post(&sim, hosts, &[("action", "list")]).await;
+    assert_eq!(dates(&after), ["Sun, 16 Jun 2024 12:30:05 GMT"]);
+}
+
+#[tokio::test]
+async fn without_a_tenant_clock_the_date_is_the_real_time() {
+    let sim = spawn_demo().await;
+    let before = std::time::SystemTime::now();
+    let answer = post(&sim, "/api/2.0/fo/asset/host/", &[("action", "list")]).await;
+    let after = std::time::SystemTime::now();
+    let sent = dates(&answer);
+    assert_eq!(sent.len(), 1, "exactly one Date: {sent:?}");
+    let at = httpdate::parse_http_date(&sent[0]).unwrap();
+    let second = std::time::Duration::from_secs(1);
+    assert!(
+        before - second <= at && at <= after,
+        "{} is not between the request and the answer",
+        sent[0]
+    );
+}

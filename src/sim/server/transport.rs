@@ -6,7 +6,7 @@
 //! and handed over through a small bounded channel, so a slow client slows the renderer instead
 //! of filling memory. Delivery faults happen here: the delay before the head, dribbling, clean
 //! truncation, and the connection reset of `disconnect_after` (the socket is closed with
-//! `SO_LINGER` 0, so the client sees a TCP RST).
+//! `SO_LINGER` 0, so the client sees a TCP RST). Every answer's `Date` is the tenant's clock.
 //!
 //! The accept loop defends the process: at most [`ConnectionLimits::max_connections`] at once
 //! (the rest wait in the listen backlog), a deadline for each request head and TLS handshake so
@@ -252,9 +252,17 @@ async fn serve_connection<I>(
     let service = hyper::service::service_fn(move |req| {
         let engine = Arc::clone(&engine);
         let reset = Arc::clone(&reset);
-        async move { Ok::<_, Infallible>(handle(req, engine, reset, scheme, local, surface).await) }
+        async move {
+            let mut response =
+                handle(req, Arc::clone(&engine), reset, scheme, local, surface).await;
+            dated(&mut response, engine.now().0);
+            Ok::<_, Infallible>(response)
+        }
     });
+    // The Date of every answer is the tenant's clock (`dated`), never hyper's own: one Date goes
+    // out, and it is the time the tenant's changes are judged by.
     let conn = hyper::server::conn::http1::Builder::new()
+        .auto_date_header(false)
         .timer(TokioTimer::new())
         .header_read_timeout(limits.header_read_timeout)
         .serve_connection(TokioIo::new(io), service);
@@ -336,6 +344,19 @@ async fn handle(
             format!("qharness simulator: invalid response head: {e}\n"),
         )
     })
+}
+
+/// Sets the answer's `Date` to `unix_secs` (the tenant's clock, or the real time without one),
+/// as Qualys's servers send their own time. A recorded `Date` (a replayed fixture) is replaced.
+/// A clock outside the years an HTTP date can hold sends none.
+fn dated(response: &mut Response<SimBody>, unix_secs: i64) {
+    let headers = response.headers_mut();
+    headers.remove(http::header::DATE);
+    if let Some(value) = crate::qualys::http_date::format(unix_secs)
+        .and_then(|d| http::HeaderValue::from_str(&d).ok())
+    {
+        headers.insert(http::header::DATE, value);
+    }
 }
 
 fn body_too_large() -> String {
