@@ -101,11 +101,73 @@ async fn incremental(sim: &RunningSimulator, settings: &Settings, dir: &Path) ->
         panic!("an incremental run is never a no-op");
     };
     run.run().await.expect("the incremental run completes");
-    std::fs::read_to_string(&out)
+    records_in(&out)
+}
+
+/// The records of an NDJSON output file.
+fn records_in(path: &Path) -> Vec<Value> {
+    std::fs::read_to_string(path)
         .unwrap()
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect()
+}
+
+/// Starts the next `--incremental` run (into `dir`'s `sync.state` and `changes.ndjson`, at the
+/// simulator's moment) with `route` answering 503 from its `first_failing` call on (counted
+/// from when the rule is added, through the admin API), and checks that it fails; the rule is
+/// gone afterwards. Returns the state file.
+async fn interrupt_incremental(
+    sim: &RunningSimulator,
+    settings: &Settings,
+    dir: &Path,
+    route: &str,
+    first_failing: u32,
+) -> std::path::PathBuf {
+    let state = dir.join("sync.state");
+    let options = StateOptions {
+        state: state.clone(),
+        out: Some(dir.join("changes.ndjson")),
+        incremental: true,
+        now: QualysDateTime::from_unix(sim.now().0),
+        ..StateOptions::default()
+    };
+    let rule = format!(
+        r#"{{"faults":[{{"kind":"server_error","status":503,"route":"{route}","calls":"{first_failing}.."}}]}}"#
+    );
+    let r = admin(sim, reqwest::Method::POST, "/__sim/faults")
+        .header("Content-Type", "application/json")
+        .body(rule)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200, "{}", r.text().await.unwrap());
+    let Prepared::Run(run) =
+        StatefulRun::prepare(settings, &options, Some(DEMO_PASSWORD.into())).unwrap()
+    else {
+        panic!("a run");
+    };
+    run.run().await.unwrap_err();
+    admin(sim, reqwest::Method::DELETE, "/__sim/faults")
+        .send()
+        .await
+        .unwrap();
+    state
+}
+
+/// `fetch --resume --state STATE`, which must complete.
+async fn resume(state: &Path) {
+    let options = StateOptions {
+        state: state.to_path_buf(),
+        resume: true,
+        ..StateOptions::default()
+    };
+    let Prepared::Run(run) =
+        StatefulRun::prepare(&Settings::default(), &options, Some(DEMO_PASSWORD.into())).unwrap()
+    else {
+        panic!("a run");
+    };
+    run.run().await.unwrap();
 }
 
 /// The value of `param` on the last request to `path`.
@@ -307,44 +369,9 @@ async fn an_interrupted_incremental_run_resumes_with_its_own_changed_since() {
     settings.vmdr.truncation_limit = Some(1);
     incremental(&sim, &settings, dir.path()).await;
     sim.set_clock(at("2024-06-16T00:00:00Z"));
-    let state = dir.path().join("sync.state");
-    let options = StateOptions {
-        state: state.clone(),
-        out: Some(dir.path().join("changes.ndjson")),
-        incremental: true,
-        now: QualysDateTime::from_unix(sim.now().0),
-        ..StateOptions::default()
-    };
-    // Page 1 of the incremental run answers, then the endpoint breaks for good (a rule added
-    // through the admin API counts the calls after it was added).
-    let r = admin(&sim, reqwest::Method::POST, "/__sim/faults")
-        .header("Content-Type", "application/json")
-        .body(r#"{"faults":[{"kind":"server_error","status":503,"route":"detection","calls":"2.."}]}"#)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status().as_u16(), 200, "{}", r.text().await.unwrap());
-    let Prepared::Run(run) =
-        StatefulRun::prepare(&settings, &options, Some(DEMO_PASSWORD.into())).unwrap()
-    else {
-        panic!("a run");
-    };
-    run.run().await.unwrap_err();
-    admin(&sim, reqwest::Method::DELETE, "/__sim/faults")
-        .send()
-        .await
-        .unwrap();
-    let resume = StateOptions {
-        state: state.clone(),
-        resume: true,
-        ..StateOptions::default()
-    };
-    let Prepared::Run(run) =
-        StatefulRun::prepare(&Settings::default(), &resume, Some(DEMO_PASSWORD.into())).unwrap()
-    else {
-        panic!("a run");
-    };
-    run.run().await.unwrap();
+    // Page 1 of the incremental run answers, then the endpoint breaks for good.
+    let state = interrupt_incremental(&sim, &settings, dir.path(), "detection", 2).await;
+    resume(&state).await;
     let calls = sim.journal().entries_for(HLD);
     let last = calls.last().unwrap();
     assert_eq!(
@@ -355,11 +382,7 @@ async fn an_interrupted_incremental_run_resumes_with_its_own_changed_since() {
         last.param("id_min").is_some(),
         "the resumed run went on from page 2"
     );
-    let text = std::fs::read_to_string(dir.path().join("changes.ndjson")).unwrap();
-    let records: Vec<Value> = text
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let records = records_in(&dir.path().join("changes.ndjson"));
     assert_eq!(
         detection_keys(&records),
         [
@@ -566,46 +589,12 @@ async fn an_interrupted_incremental_posture_run_resumes_with_its_own_changed_sin
     incremental(&sim, &settings, dir.path()).await;
     sim.set_clock(at("2024-06-16T00:00:00Z"));
     sim.journal().reset();
-    let state = dir.path().join("sync.state");
-    let options = StateOptions {
-        state: state.clone(),
-        out: Some(dir.path().join("changes.ndjson")),
-        incremental: true,
-        now: QualysDateTime::from_unix(sim.now().0),
-        ..StateOptions::default()
-    };
     // The first host's posture request answers, then the endpoint breaks for good.
-    let r = admin(&sim, reqwest::Method::POST, "/__sim/faults")
-        .header("Content-Type", "application/json")
-        .body(r#"{"faults":[{"kind":"server_error","status":503,"route":"pcrs_posture_info","calls":"2.."}]}"#)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status().as_u16(), 200, "{}", r.text().await.unwrap());
-    let Prepared::Run(run) =
-        StatefulRun::prepare(&settings, &options, Some(DEMO_PASSWORD.into())).unwrap()
-    else {
-        panic!("a run");
-    };
-    run.run().await.unwrap_err();
+    let state = interrupt_incremental(&sim, &settings, dir.path(), "pcrs_posture_info", 2).await;
     let interrupted = RunState::load(&state).unwrap().unwrap();
     assert_eq!(interrupted.run.records, 1, "host 900001's changed posture");
-    admin(&sim, reqwest::Method::DELETE, "/__sim/faults")
-        .send()
-        .await
-        .unwrap();
     sim.journal().reset();
-    let resume = StateOptions {
-        state: state.clone(),
-        resume: true,
-        ..StateOptions::default()
-    };
-    let Prepared::Run(run) =
-        StatefulRun::prepare(&Settings::default(), &resume, Some(DEMO_PASSWORD.into())).unwrap()
-    else {
-        panic!("a run");
-    };
-    run.run().await.unwrap();
+    resume(&state).await;
     let resumed: Vec<String> = sim
         .journal()
         .entries_for(POSTURE_INFO)
@@ -629,11 +618,7 @@ async fn an_interrupted_incremental_posture_run_resumes_with_its_own_changed_sin
         ],
         "the resumed run asks with the interrupted run's changed_since"
     );
-    let text = std::fs::read_to_string(dir.path().join("changes.ndjson")).unwrap();
-    let records: Vec<Value> = text
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let records = records_in(&dir.path().join("changes.ndjson"));
     assert_eq!(
         posture_ids(&records),
         [700000001, 700000004, 700000005, 700000006]
@@ -977,47 +962,13 @@ async fn an_interrupted_incremental_was_run_resumes_with_its_own_changed_since()
     incremental(&sim, &settings, dir.path()).await;
     sim.set_clock(at("2024-06-16T00:00:00Z"));
     let before = sim.journal().entries_for(WAS_FINDING_SEARCH).len();
-    let state = dir.path().join("sync.state");
-    let options = StateOptions {
-        state: state.clone(),
-        out: Some(dir.path().join("changes.ndjson")),
-        incremental: true,
-        now: QualysDateTime::from_unix(sim.now().0),
-        ..StateOptions::default()
-    };
     // Two pages of the incremental run answer, then the search breaks for good.
-    let r = admin(&sim, reqwest::Method::POST, "/__sim/faults")
-        .header("Content-Type", "application/json")
-        .body(r#"{"faults":[{"kind":"server_error","status":503,"route":"was_finding_search","calls":"3.."}]}"#)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status().as_u16(), 200, "{}", r.text().await.unwrap());
-    let Prepared::Run(run) =
-        StatefulRun::prepare(&settings, &options, Some(DEMO_PASSWORD.into())).unwrap()
-    else {
-        panic!("a run");
-    };
-    run.run().await.unwrap_err();
+    let state = interrupt_incremental(&sim, &settings, dir.path(), "was_finding_search", 3).await;
     let interrupted = sim.journal().entries_for(WAS_FINDING_SEARCH).len();
-    admin(&sim, reqwest::Method::DELETE, "/__sim/faults")
-        .send()
-        .await
-        .unwrap();
     // A day later: the resumed run must still ask from the interrupted run's moment, not from
     // a new one.
     sim.set_clock(at("2024-06-17T00:00:00Z"));
-    let resume = StateOptions {
-        state: state.clone(),
-        resume: true,
-        ..StateOptions::default()
-    };
-    let Prepared::Run(run) =
-        StatefulRun::prepare(&Settings::default(), &resume, Some(DEMO_PASSWORD.into())).unwrap()
-    else {
-        panic!("a run");
-    };
-    run.run().await.unwrap();
+    resume(&state).await;
     let last = RunState::load(&state)
         .unwrap()
         .unwrap()
@@ -1039,11 +990,7 @@ async fn an_interrupted_incremental_was_run_resumes_with_its_own_changed_since()
         resumed.contains(&greater("id", "71")),
         "the resumed run went on after the two committed pages (70, 71): {resumed}"
     );
-    let text = std::fs::read_to_string(dir.path().join("changes.ndjson")).unwrap();
-    let records: Vec<Value> = text
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let records = records_in(&dir.path().join("changes.ndjson"));
     assert_eq!(
         finding_keys(&records),
         [
