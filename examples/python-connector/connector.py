@@ -1,16 +1,12 @@
 #!/usr/bin/env python3
 """An external Qualys VMDR connector in Python 3, standard library only.
 
-The example to copy when you judge your own connector with the conformance suite:
-
-    qharness conform --connector "python3 examples/python-connector/connector.py"
-
-It reads the contract from its environment (QUALYS_PLATFORM_URL, QUALYS_USERNAME,
-QUALYS_PASSWORD, QHARNESS_STREAM, QHARNESS_SETTINGS, QHARNESS_CA_CERT, QHARNESS_OUTPUT; see
-the README), pages Host List Detection or Host List by id_min, joins the KnowledgeBase, and
-writes the README's record schema as NDJSON, published only when the run succeeded. Exit
-codes are qharness's: 0 success, 2 configuration, 3 account or permission (never retried),
-4 transient failure after bounded retries, 1 anything else.
+The example to copy for `qharness conform --connector "python3 connector.py"`. It reads the
+contract from its environment (README, "Validating any connector"), pages Host List Detection
+or Host List by id_min, joins the KnowledgeBase, and writes NDJSON, published only when the run
+succeeds. Exit codes are qharness's: 0 success, 2 configuration, 3 account or permission (never
+retried), 4 transient failure after bounded retries, 1 anything else. It reads top to bottom:
+settings, HTTP, refusals, parsing, records, the run.
 
 Test only, deliberately broken variants that the conformance suite must catch:
   --break ignore-pagination   stop after the first page
@@ -21,45 +17,16 @@ import urllib.error, urllib.parse, urllib.request
 import xml.etree.ElementTree as ET
 from xml.parsers import expat
 
-PATHS = {"vmdr-vulnerabilities": "/api/2.0/fo/asset/host/vm/detection/",
-         "vmdr-assets": "/api/2.0/fo/asset/host/"}
-ROOTS = {"vmdr-vulnerabilities": "HOST_LIST_VM_DETECTION_OUTPUT", "vmdr-assets": "HOST_LIST_OUTPUT"}
+VULNS, ASSETS = "vmdr-vulnerabilities", "vmdr-assets"
+PATHS = {VULNS: "/api/2.0/fo/asset/host/vm/detection/", ASSETS: "/api/2.0/fo/asset/host/"}
+ROOTS = {VULNS: "HOST_LIST_VM_DETECTION_OUTPUT", ASSETS: "HOST_LIST_OUTPUT"}
 KB_PATH = "/api/2.0/fo/knowledge_base/vuln/"
-STATUSES = {"new": "New", "active": "Active", "re-opened": "Re-Opened", "reopened": "Re-Opened",
-            "fixed": "Fixed"}
-VULN_ONLY = ("arf_kernel_filter", "include_ignored", "include_disabled", "status")
-KNOWN = {*VULN_ONLY, "tag_include", "tag_exclude", "tag_include_selector",
-         "tag_exclude_selector", "truncation_limit", "kb_batch_size", "knowledge_base",
-         "max_attempts", "max_wait_secs", "backoff_initial_ms", "read_timeout_secs",
-         "stream", "platform_url", "username", "password_file", "ca_cert"}  # the last: via env
-BAD_LOGIN = ("Qualys gives this same answer for three causes; check each: 1. the username and "
-             "password: log in to the Qualys console with them; 2. the user has API access "
-             "(Users > edit the user > User Role > API); 3. the platform URL is the API server "
-             "of the platform the account lives on")
-ACCOUNT = {  # Qualys CODE -> (what happened, what to do); exit 3, never retried
-    2000: ("Qualys rejected the login (Bad Login/Password)", BAD_LOGIN),
-    2001: ("the Qualys account has expired", "ask your Qualys account manager to renew it"),
-    2002: ("the Qualys account is inactive", "ask a Qualys Manager to activate the user"),
-    2003: ("the Qualys user has not completed registration (account not activated)",
-           "complete the user activation process: log in to the Qualys console with the new "
-           "user's credentials, change the initial password and accept the terms"),
-    2011: ("the account requires SecureID, which blocks API access",
-           "use an API user without SecureID"),
-    2012: ("the subscription is not licensed for this API or module",
-           "ask your Qualys account manager to enable the module"),
-}
-NO_PERMISSION = ("the Qualys user lacks the \"Manage VM module\" permission",  # HTTP 403
-                 "ask a Qualys Manager to give the user that permission, together with API access")
-CUT = {expat.errors.codes[m] for m in (  # expat's ways of saying "the input stopped early"
-    expat.errors.XML_ERROR_NO_ELEMENTS, expat.errors.XML_ERROR_UNCLOSED_TOKEN,
-    expat.errors.XML_ERROR_UNCLOSED_CDATA_SECTION, expat.errors.XML_ERROR_PARTIAL_CHAR)}
-BREAKS = set()
+BREAKS = set()  # the --break variants in force
 
 
 class Failure(Exception):
-    """What went wrong and what to do, its exit code, and whether a retry may help: retry is
-    None (never), "backoff", or the seconds Qualys asked to wait."""
-
+    """What went wrong and what to do, the exit code, Qualys's CODE, and whether a retry may
+    help: retry is None (never), "backoff", or the seconds Qualys asked to wait."""
     def __init__(self, exit_code, message, retry=None, code=None):
         super().__init__(message)
         self.exit_code, self.retry, self.code = exit_code, retry, code
@@ -75,75 +42,73 @@ def whole(value):
     return int(value) if re.fullmatch(r"[0-9]+", value) else None
 
 
-# --- settings: checked before any request ----------------------------------------------------
+# --- settings: all checked before the first request ------------------------------------------
+
+# The configuration-file keys it reads: key -> (type, default, lowest, highest). Unknown keys
+# ending in _secs or _ms are timing only and ignored; any other would change the records: exit 2.
+SETTINGS = {"tag_include": (str, ""), "tag_exclude": (str, ""),
+            "tag_include_selector": (str, "any"), "tag_exclude_selector": (str, "any"),
+            "status": (object, "New,Active,Re-Opened,Fixed"),  # "New,Active" or a list
+            "arf_kernel_filter": (int, None, 0, 3), "truncation_limit": (int, 1000, 0, None),
+            "include_ignored": (bool, False), "include_disabled": (bool, False),
+            "kb_batch_size": (int, 300, 1, 1000), "knowledge_base": (bool, True),
+            "max_attempts": (int, 5, 1, None), "max_wait_secs": (int, 300, 0, None),
+            "backoff_initial_ms": (int, 1000, 0, None),
+            "read_timeout_secs": (int, 300, 1, None)}  # urllib's one timeout: connecting too
+FROM_ENVIRONMENT = ("stream", "platform_url", "username", "password_file", "ca_cert")
+VULN_ONLY = ("arf_kernel_filter", "include_ignored", "include_disabled", "status")
+STATUSES = {"new": "New", "active": "Active", "re-opened": "Re-Opened", "reopened": "Re-Opened",
+            "fixed": "Fixed"}
+
 
 def read_settings(stream, path):
     raw = {}
-    if path:
-        try:
+    try:
+        if path:
             with open(path, encoding="utf-8") as f:
                 raw = json.load(f)
-        except (OSError, ValueError) as e:
-            raise config_error("QHARNESS_SETTINGS", f"cannot read {path}: {e}", "fix the file")
-    # Timing settings it lacks are harmless; anything else would change the records.
-    unknown = sorted(k for k in raw if k not in KNOWN and not re.search(r"_(secs|ms)$", k))
+    except (OSError, ValueError) as e:
+        raise config_error("QHARNESS_SETTINGS", f"cannot read {path}: {e}", "fix the file")
+    unknown = sorted(k for k in raw if k not in SETTINGS and k not in FROM_ENVIRONMENT
+                     and not re.search(r"_(secs|ms)$", k))
     if unknown:
         raise config_error(", ".join(unknown), "not implemented by this example, and ignoring "
                            "it would change the records", "remove it or use qharness fetch")
-    for key in VULN_ONLY:
-        if key in raw and stream != "vmdr-vulnerabilities":
+    s = {key: spec[1] for key, spec in SETTINGS.items()}
+    for key in (k for k in SETTINGS if k in raw):
+        (kind, _, *limits), value = SETTINGS[key], raw[key]
+        if key in VULN_ONLY and stream != VULNS:
             raise config_error(key, "only applies to the vmdr-vulnerabilities stream",
                                f"remove {key} or use the vmdr-vulnerabilities stream")
-
-    def get(key, kind, default, low=0, high=None):
-        value = raw.get(key, default)
-        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        if not isinstance(value, kind) or kind is int and isinstance(value, bool):
             raise config_error(key, f"{value!r} is not a {kind.__name__}", "fix its type")
-        if kind is int and not low <= value <= (high if high is not None else value):
-            raise config_error(key, f"{value} is out of range", f"use {low} to {high or 'more'}")
-        return value
-
-    def tags(key):
-        value = get(key, str, "").strip()
-        names = [t.strip() for t in value.split(",")] if value else []
-        if "" in names:
-            raise config_error(key, f"{value!r} is not a valid tag list",
+        if limits and not limits[0] <= value <= (limits[1] or value):
+            raise config_error(key, f"{value} is out of range",
+                               f"use {limits[0]} to {limits[1] or 'more'}")
+        s[key] = value
+    for tags, selector in (("tag_include", "tag_include_selector"),
+                           ("tag_exclude", "tag_exclude_selector")):
+        names, s[selector] = s[tags].strip(), s[selector].strip().lower()
+        s[tags] = [name.strip() for name in names.split(",")] if names else []
+        if "" in s[tags]:
+            raise config_error(tags, f"{names!r} is not a valid tag list",
                                "separate non-empty tag names with commas")
-        return names
-
-    def selector(key):
-        value = get(key, str, "any").strip().lower()
-        if value not in ("any", "all"):
-            raise config_error(key, f"{value!r} is not a valid tag selector; valid values are "
-                               "any, all", "use any or all")
-        return value
-
-    s = {"include": tags("tag_include"), "exclude": tags("tag_exclude"),
-         "include_selector": selector("tag_include_selector"),
-         "exclude_selector": selector("tag_exclude_selector")}
+        if s[selector] not in ("any", "all"):
+            raise config_error(selector, f"{s[selector]!r} is not a valid tag selector; valid "
+                               "values are any, all", "use any or all")
     for have, lacks in (("include", "exclude"), ("exclude", "include")):
-        if s[have] and not s[lacks]:
+        if s[f"tag_{have}"] and not s[f"tag_{lacks}"]:
             raise config_error(f"tag_{lacks}", f"tag_{have} is set but tag_{lacks} is missing; "
-                               "the connector documentation says the asset tag set to include "
-                               "and the asset tag set to exclude each require the other",
-                               f"set tag_{lacks} too, or remove tag_{have}")
-    status = raw.get("status", "New,Active,Re-Opened,Fixed")  # "New,Active" or a list
-    wanted = set()
-    for item in (",".join(map(str, status)) if isinstance(status, list) else str(status)).split(","):
+                               "the asset tag sets to include and to exclude each require the "
+                               "other", f"set tag_{lacks} too, or remove tag_{have}")
+    status = s["status"]
+    items = (",".join(map(str, status)) if isinstance(status, list) else str(status)).split(",")
+    for item in items:
         if item.strip().lower() not in STATUSES:
             raise config_error("status", f"{item!r} is not a valid vulnerability status; valid "
                                "values are New, Active, Re-Opened, Fixed", "use a subset of them")
-        wanted.add(STATUSES[item.strip().lower()])
+    wanted = {STATUSES[item.strip().lower()] for item in items}
     s["status"] = ",".join(v for v in ("New", "Active", "Re-Opened", "Fixed") if v in wanted)
-    s.update(arf=get("arf_kernel_filter", int, 0, 0, 3) if "arf_kernel_filter" in raw else None,
-             truncation_limit=get("truncation_limit", int, 1000),
-             include_ignored=get("include_ignored", bool, False),
-             include_disabled=get("include_disabled", bool, False),
-             kb_batch_size=get("kb_batch_size", int, 300, 1, 1000),
-             knowledge_base=get("knowledge_base", bool, True),
-             max_attempts=get("max_attempts", int, 5, 1), max_wait=get("max_wait_secs", int, 300),
-             backoff=get("backoff_initial_ms", int, 1000) / 1000,
-             timeout=get("read_timeout_secs", int, 300, 1))  # urllib: one timeout for all
     return s
 
 
@@ -175,7 +140,7 @@ class RefuseRedirects(urllib.request.HTTPRedirectHandler):
 
 class Qualys:
     def __init__(self, base, username, password, settings, ca_cert):
-        self.base, self.settings = base, settings
+        self.base, self.s = base, settings
         token = base64.b64encode(f"{username}:{password}".encode()).decode()
         self.headers = {"Authorization": "Basic " + token, "X-Requested-With": "qharness-python",
                         "Content-Type": "application/x-www-form-urlencoded",
@@ -193,12 +158,12 @@ class Qualys:
         self.waited, self.blocked_until, self.requests, self.retries = 0.0, 0.0, 0, 0
 
     def fetch(self, path, params, parse, where):
-        """POSTs until `parse(body, where)` returns or the run's retry budget is spent; a
-        retried page is parsed again from scratch."""
-        started, failures = time.monotonic(), 0
+        """POSTs until `parse(body, where)` returns or the retry budget (max_attempts for this
+        request, max_wait_secs for the run) is spent; a retried page is parsed from scratch."""
+        started, failures, budget = time.monotonic(), 0, self.s["max_wait_secs"]
         while True:
             wait = self.blocked_until - time.monotonic()  # the last answer said: window spent
-            if wait > 0 and self.waited + wait <= self.settings["max_wait"]:
+            if wait > 0 and self.waited + wait <= budget:
                 self.waited += wait
                 time.sleep(wait)
             self.blocked_until = 0.0
@@ -209,51 +174,46 @@ class Qualys:
                     raise
                 failures += 1
                 delay = f.retry if f.retry != "backoff" else min(
-                    self.settings["backoff"] * 2 ** (failures - 1), 30)
-                attempts, budget = self.settings["max_attempts"], self.settings["max_wait"]
-                if failures >= attempts or self.waited + delay > budget:
+                    self.s["backoff_initial_ms"] / 1000 * 2 ** (failures - 1), 30)
+                if failures >= self.s["max_attempts"] or self.waited + delay > budget:
                     advice = ("the subscription's API rate limit is used up; run again after "
                               "the window passes, or raise max_wait_secs" if f.code == 1965 else
                               "run again later; if it persists, check the network path and any "
                               "proxy, or contact Qualys support with the time of the failure")
                     raise Failure(4, f"still failing after {failures} attempt{'s' * (failures > 1)}"
                                   f" over {time.monotonic() - started:.0f}s: {f}\n  what to do: "
-                                  f"{advice} (limits: max_attempts = {attempts}, max_wait_secs = "
-                                  f"{budget})", code=f.code)
+                                  f"{advice} (limits: max_attempts = {self.s['max_attempts']}, "
+                                  f"max_wait_secs = {budget})", code=f.code)
                 self.waited += delay
                 self.retries += 1
                 print(f"warning: {f}; retrying in {delay:g}s", file=sys.stderr)
                 time.sleep(delay)
 
     def attempt(self, path, params, parse, where):
-        request = urllib.request.Request(self.base + path, method="POST", headers=self.headers,
-                                         data=urllib.parse.urlencode(params).encode())
+        request = urllib.request.Request(self.base + path, urllib.parse.urlencode(params).encode(),
+                                         self.headers, method="POST")
         self.requests += 1
         try:
-            response = self.opener.open(request, timeout=self.settings["timeout"])
-        except urllib.error.HTTPError as e:
+            with self.opener.open(request, timeout=self.s["read_timeout_secs"]) as response:
+                self.note_rate_headers(response.headers)
+                if "html" in (response.headers.get("Content-Type") or "").lower():
+                    raise refusal(response.status, response.headers, response.read(1 << 20), where)
+                return parse(Body(response), where)
+        except urllib.error.HTTPError as e:  # 3xx (redirects are refused), 4xx, 5xx
             self.note_rate_headers(e.headers)
             try:
                 body = e.read(1 << 20)
             except (OSError, http.client.HTTPException):
                 body = b""
-            raise classify(e.code, e.headers, body, where) from None
+            raise refusal(e.code, e.headers, body, where) from None
         except (urllib.error.URLError, OSError, http.client.HTTPException) as e:
             reason = getattr(e, "reason", e)
             if isinstance(reason, ssl.SSLCertVerificationError):
                 raise Failure(1, f"{where}: the server's TLS certificate is not trusted "
                               f"({reason.verify_message})\n  what to do: set QHARNESS_CA_CERT to "
                               "the PEM of the CA that signed it") from None
-            raise Failure(4, f"{where}: sending the request failed: {reason}", "backoff") from None
-        with response:
-            self.note_rate_headers(response.headers)
-            if "html" in (response.headers.get("Content-Type") or "").lower():
-                raise classify(response.status, response.headers, response.read(1 << 20), where)
-            try:
-                return parse(Body(response), where)
-            except (OSError, http.client.HTTPException) as e:
-                raise Failure(4, f"{where}: the connection failed while the body was being "
-                              f"read: {e!r}", "backoff") from None
+            raise Failure(4, f"{where}: the connection failed ({type(reason).__name__}: {reason})",
+                          "backoff") from None
 
     def note_rate_headers(self, headers):
         to_wait = whole(headers.get("X-RateLimit-ToWait-Sec"))
@@ -261,11 +221,32 @@ class Qualys:
             self.blocked_until = time.monotonic() + to_wait
 
 
-def classify(status, headers, body, where):
-    """An answer that is not the expected document, as a Failure: an HTML page, else Qualys's
-    CODE in a SIMPLE_RETURN or GENERIC_RETURN, else the HTTP status."""
-    if "html" in (headers.get("Content-Type") or "").lower() or \
-            body[:512].lstrip().lower().startswith((b"<!doctype html", b"<html")):
+# --- refusals: what an answer that is not the document means ---------------------------------
+
+BAD_LOGIN = ("Qualys gives this same answer for three causes; check each: 1. the username and "
+             "password: log in to the Qualys console with them; 2. the user has API access "
+             "(Users > edit the user > User Role > API); 3. the platform URL is the API server "
+             "of the platform the account lives on")
+ACCOUNT = {  # Qualys CODE -> (what happened, what to do); exit 3, never retried
+    2000: ("Qualys rejected the login (Bad Login/Password)", BAD_LOGIN),
+    2001: ("the Qualys account has expired", "ask your Qualys account manager to renew it"),
+    2002: ("the Qualys account is inactive", "ask a Qualys Manager to activate the user"),
+    2003: ("the Qualys user has not completed registration (account not activated)",
+           "complete the user activation process: log in to the Qualys console with the new "
+           "user's credentials, change the initial password and accept the terms"),
+    2011: ("the account requires SecureID, which blocks API access",
+           "use an API user without SecureID"),
+    2012: ("the subscription is not licensed for this API or module",
+           "ask your Qualys account manager to enable the module")}
+NO_PERMISSION = ("the Qualys user lacks the \"Manage VM module\" permission",  # HTTP 403
+                 "ask a Qualys Manager to give the user that permission, together with API access")
+
+
+def refusal(status, headers, body, where, root=None):
+    """The Failure an answer carries: an HTML page, else Qualys's CODE in a SIMPLE_RETURN or
+    GENERIC_RETURN envelope (`root`, else parsed from `body`), else the HTTP status."""
+    if root is None and ("html" in (headers.get("Content-Type") or "").lower() or
+                         body[:512].lstrip().lower().startswith((b"<!doctype html", b"<html"))):
         title = re.search(rb"<title>(.*?)</title>", body, re.I | re.S)
         said = (f"{where}, HTTP {status}: expected Qualys XML, got an HTML page \""
                 f"{title.group(1).decode('utf-8', 'replace').strip() if title else ''}\"")
@@ -278,24 +259,15 @@ def classify(status, headers, body, where):
             return Failure(4, f"{said} (a proxy or the Qualys front end failed)", "backoff")
         return Failure(1, f"{said}\n  what to do: check the platform URL and any proxy")
     try:
-        root = ET.fromstring(Body.clean(body)[0])
+        root = ET.fromstring(FORBIDDEN.sub("\ufffd".encode(), body)) if root is None else root
     except ET.ParseError:
-        root = None
+        pass
+    code, message, items, generic = None, "no Qualys message in the body", {}, False
     if root is not None and root.tag in ("SIMPLE_RETURN", "GENERIC_RETURN"):
-        return refusal(root, status, headers, where)
-    return qualys_failure(status, headers, None, "no Qualys message in the body", {}, where)
-
-
-def refusal(root, status, headers, where):
-    """The Failure a SIMPLE_RETURN or GENERIC_RETURN envelope carries."""
-    message = (root.findtext("RESPONSE/TEXT") or root.findtext("RETURN") or "").strip()
-    items = {(i.findtext("KEY") or "").strip().upper(): i.findtext("VALUE")
-             for i in root.iterfind("RESPONSE/ITEM_LIST/ITEM")}
-    return qualys_failure(status, headers, whole(root.findtext("RESPONSE/CODE")), message, items,
-                          where, generic=root.tag == "GENERIC_RETURN")
-
-
-def qualys_failure(status, headers, code, message, items, where, generic=False):
+        code, generic = whole(root.findtext("RESPONSE/CODE")), root.tag == "GENERIC_RETURN"
+        message = (root.findtext("RESPONSE/TEXT") or root.findtext("RETURN") or "").strip()
+        items = {(i.findtext("KEY") or "").strip().upper(): i.findtext("VALUE")
+                 for i in root.iterfind("RESPONSE/ITEM_LIST/ITEM")}
     if code is None and (generic or status >= 500):
         code = 999  # Qualys's internal-error code, as the built-in reports it
     said = f"{where}, HTTP {status}: Qualys said: " + (f"CODE {code}: " if code else "") + message
@@ -320,21 +292,20 @@ def qualys_failure(status, headers, code, message, items, where, generic=False):
 
 # --- parsing: one host in memory at a time ---------------------------------------------------
 
-class Body:
-    """The response as iterparse reads it, with the characters XML 1.0 forbids replaced by
-    U+FFFD and counted, as the built-in does: a stray control character costs one character,
-    not the page."""
-    FORBIDDEN = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+FORBIDDEN = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f]")  # characters XML 1.0 forbids
+CUT = {expat.errors.codes[m] for m in (  # expat's ways of saying "the input stopped early"
+    expat.errors.XML_ERROR_NO_ELEMENTS, expat.errors.XML_ERROR_UNCLOSED_TOKEN,
+    expat.errors.XML_ERROR_UNCLOSED_CDATA_SECTION, expat.errors.XML_ERROR_PARTIAL_CHAR)}
 
+
+class Body:
+    """The response as iterparse reads it, forbidden characters replaced by U+FFFD and counted,
+    as the built-in does: a stray control character costs one character, not the page."""
     def __init__(self, raw):
         self.raw, self.replaced = raw, 0
 
-    @classmethod
-    def clean(cls, data):
-        return cls.FORBIDDEN.subn("\ufffd".encode(), data)
-
     def read(self, size=-1):
-        data, replaced = self.clean(self.raw.read(size))
+        data, replaced = FORBIDDEN.subn("\ufffd".encode(), self.raw.read(size))
         self.replaced += replaced
         return data
 
@@ -354,7 +325,7 @@ def elements(body, root_tag, path, where, document):
                 stack.append(elem)
                 continue
             stack.pop()
-            if stack and stack[0].tag == root_tag and [e.tag for e in stack[1:]] + [elem.tag] == want:
+            if stack and stack[0].tag == root_tag and [e.tag for e in stack[1:] + [elem]] == want:
                 yield elem
                 stack[-1].remove(elem)
     except ET.ParseError as e:
@@ -366,103 +337,92 @@ def elements(body, root_tag, path, where, document):
     if "root" not in document:
         raise Failure(1, f"{where}: the response body holds no XML element")
     if document["root"].tag != root_tag:
-        raise refusal(document["root"], 200, {}, where)
+        raise refusal(200, {}, b"", where, document["root"])
 
 
-def text(elem, path):
-    """A field as the built-in reads it: trimmed, None when absent or empty."""
-    value = elem.findtext(path)
-    return (value.strip(" \t\n\r") or None) if value else None
+# --- records: the built-in connector's fields, in its order ----------------------------------
+
+# (key, XML path, kind); a path "A|B" takes the first present. Kinds: text (trimmed, null when
+# empty), int (a number when it parses, else the text), flag (1 and 0 as true and false), tags
+# (the tag names), raw (as sent, not trimmed).
+HOST = [("host_id", "ID", "int"), ("asset_id", "ASSET_ID", "int"), ("ip", "IP"), ("ipv6", "IPV6"),
+        ("dns", "DNS|DNS_DATA/HOSTNAME|HOSTNAME"), ("fqdn", "DNS_DATA/FQDN|FQDN"),
+        ("netbios", "NETBIOS"), ("os", "OS"), ("tracking_method", "TRACKING_METHOD")]
+TAGS = [("tags", "TAGS/TAG", "tags")]
+DETECTION = [
+    ("unique_vuln_id", "UNIQUE_VULN_ID", "int"), ("qid", "QID", "int"), ("type", "TYPE"),
+    ("severity", "SEVERITY", "int"), ("status", "STATUS"), ("port", "PORT", "int"),
+    ("protocol", "PROTOCOL"), ("ssl", "SSL", "flag"), ("first_found", "FIRST_FOUND_DATETIME"),
+    ("last_found", "LAST_FOUND_DATETIME"), ("times_found", "TIMES_FOUND", "int"),
+    ("last_test", "LAST_TEST_DATETIME"), ("last_update", "LAST_UPDATE_DATETIME"),
+    ("last_fixed", "LAST_FIXED_DATETIME"), ("last_processed", "LAST_PROCESSED_DATETIME"),
+    ("is_ignored", "IS_IGNORED", "flag"), ("is_disabled", "IS_DISABLED", "flag"),
+    ("affect_running_kernel", "AFFECT_RUNNING_KERNEL", "flag"), ("results", "RESULTS", "raw")]
+ASSET = HOST + [
+    ("serial_number", "SERIAL_NUMBER"), ("network_id", "NETWORK_ID", "int"),
+    ("qg_host_id", "QG_HOSTID"), ("cloud_provider", "CLOUD_PROVIDER"),
+    ("ec2_instance_id", "EC2_INSTANCE_ID"), ("owner", "OWNER")] + TAGS + [
+    ("last_vuln_scan", "LAST_VULN_SCAN_DATETIME|LAST_SCAN_DATETIME"),
+    ("last_vm_scanned_date", "LAST_VM_SCANNED_DATE"),
+    ("last_vm_scanned_duration", "LAST_VM_SCANNED_DURATION", "int"),
+    ("last_vm_auth_scanned_date", "LAST_VM_AUTH_SCANNED_DATE"),
+    ("last_vm_auth_scanned_duration", "LAST_VM_AUTH_SCANNED_DURATION", "int"),
+    ("last_compliance_scan", "LAST_COMPLIANCE_SCAN_DATETIME"),
+    ("last_scap_scan", "LAST_SCAP_SCAN_DATETIME")]
+KB_NULL = {"title": None, "cves": [], "cvss_base": None, "cvss3_base": None, "category": None,
+           "patchable": None}  # the KnowledgeBase fields of a QID it does not know
 
 
-def number(value):
-    """An integer when it parses, else the text as Qualys sent it."""
-    return int(value) if value and re.fullmatch(r"\+?[0-9]+", value) and int(value) < 2 ** 64 \
-        else value
+def field(elem, path, kind="text"):
+    if kind == "tags":
+        return [tag.findtext("NAME") or "" for tag in elem.iterfind(path)]
+    if kind == "raw":
+        return elem.findtext(path) or None
+    values = ((elem.findtext(one) or "").strip(" \t\n\r") for one in path.split("|"))
+    value = next(filter(None, values), None)
+    if kind == "int" and value and re.fullmatch(r"\+?[0-9]+", value) and int(value) < 2 ** 64:
+        return int(value)
+    return {"1": True, "0": False}.get(value, value) if kind == "flag" else value
 
 
-def flag(value):
-    return {"1": True, "0": False}.get(value, value)
+def fields(elem, table):
+    return {key: field(elem, *spec) for key, *spec in table}
 
 
-def score(vuln, path):
-    """The last non-empty CVSS score at `path`, a number when it parses."""
-    values = [v for v in ((e.text or "").strip() for e in vuln.iterfind(path)) if v]
-    value = values[-1] if values else None
-    return float(value) if value and re.fullmatch(
-        r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?", value) else value
-
-
-def host_id(elem, path, where):
-    value = number(text(elem, path))
+def ident(elem, path, where):
+    """A host ID or QID, which must be a number: the paging and the join depend on it."""
+    value = field(elem, path, "int")
     if not isinstance(value, int):
         raise Failure(1, f"{where}: {path} is not a number: {value!r}")
     return value
 
 
-def host_fields(host, where):
-    """The fields both streams start with, in the built-in connector's order."""
-    return {"host_id": host_id(host, "ID", where), "asset_id": number(text(host, "ASSET_ID")),
-            "ip": text(host, "IP"), "ipv6": text(host, "IPV6"),
-            "dns": text(host, "DNS") or text(host, "DNS_DATA/HOSTNAME") or text(host, "HOSTNAME"),
-            "fqdn": text(host, "DNS_DATA/FQDN") or text(host, "FQDN"),
-            "netbios": text(host, "NETBIOS"), "os": text(host, "OS"),
-            "tracking_method": text(host, "TRACKING_METHOD")}
-
-
-def tags(host):
-    return [tag.findtext("NAME") or "" for tag in host.iterfind("TAGS/TAG")]
-
-
-def detection_records(host, where):
-    """A record per Confirmed or Potential detection, without its KnowledgeBase fields."""
-    base = dict(host_fields(host, where), tags=tags(host))
-    for d in host.iterfind("DETECTION_LIST/DETECTION"):
-        qid, kind = host_id(d, "QID", where), text(d, "TYPE")
-        if kind in ("Confirmed", "Potential"):  # information gathered is not part of it
-            yield dict(base, unique_vuln_id=number(text(d, "UNIQUE_VULN_ID")), qid=qid, type=kind,
-                       severity=number(text(d, "SEVERITY")), status=text(d, "STATUS"),
-                       port=number(text(d, "PORT")), protocol=text(d, "PROTOCOL"),
-                       ssl=flag(text(d, "SSL")), first_found=text(d, "FIRST_FOUND_DATETIME"),
-                       last_found=text(d, "LAST_FOUND_DATETIME"),
-                       times_found=number(text(d, "TIMES_FOUND")),
-                       last_test=text(d, "LAST_TEST_DATETIME"),
-                       last_update=text(d, "LAST_UPDATE_DATETIME"),
-                       last_fixed=text(d, "LAST_FIXED_DATETIME"),
-                       last_processed=text(d, "LAST_PROCESSED_DATETIME"),
-                       is_ignored=flag(text(d, "IS_IGNORED")),
-                       is_disabled=flag(text(d, "IS_DISABLED")),
-                       affect_running_kernel=flag(text(d, "AFFECT_RUNNING_KERNEL")),
-                       results=d.findtext("RESULTS") or None)  # as sent, not trimmed
-
-
-def asset_record(host, where):
-    return dict(host_fields(host, where), serial_number=text(host, "SERIAL_NUMBER"),
-                network_id=number(text(host, "NETWORK_ID")), qg_host_id=text(host, "QG_HOSTID"),
-                cloud_provider=text(host, "CLOUD_PROVIDER"),
-                ec2_instance_id=text(host, "EC2_INSTANCE_ID"), owner=text(host, "OWNER"),
-                tags=tags(host),
-                last_vuln_scan=(text(host, "LAST_VULN_SCAN_DATETIME")
-                                or text(host, "LAST_SCAN_DATETIME")),
-                last_vm_scanned_date=text(host, "LAST_VM_SCANNED_DATE"),
-                last_vm_scanned_duration=number(text(host, "LAST_VM_SCANNED_DURATION")),
-                last_vm_auth_scanned_date=text(host, "LAST_VM_AUTH_SCANNED_DATE"),
-                last_vm_auth_scanned_duration=number(text(host, "LAST_VM_AUTH_SCANNED_DURATION")),
-                last_compliance_scan=text(host, "LAST_COMPLIANCE_SCAN_DATETIME"),
-                last_scap_scan=text(host, "LAST_SCAP_SCAN_DATETIME"))
+def records(stream, host, where):
+    """The host's records: the host itself, or one per Confirmed or Potential detection
+    (information gathered is not part of the stream), still without KnowledgeBase fields."""
+    if stream == ASSETS:
+        return [fields(host, ASSET)]
+    base, found = fields(host, HOST + TAGS), []
+    for detection in host.iterfind("DETECTION_LIST/DETECTION"):
+        ident(detection, "QID", where)
+        if field(detection, "TYPE") in ("Confirmed", "Potential"):
+            found.append(dict(base, **fields(detection, DETECTION)))
+    return found
 
 
 def kb_fields(vuln):
-    """The KnowledgeBase fields of a record; all null for a QID the KnowledgeBase lacks."""
-    if vuln is None:
-        return {"title": None, "cves": [], "cvss_base": None, "cvss3_base": None,
-                "category": None, "patchable": None}
+    """The KnowledgeBase fields that close a detection record; trimmed as the built-in does."""
+    def score(path):  # the last non-empty CVSS score, a number when it parses
+        values = [(e.text or "").strip() for e in vuln.iterfind(path)]
+        value = next(filter(None, reversed(values)), None)
+        number = value and re.fullmatch(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?", value)
+        return float(value) if number else value
     category = vuln.findtext("CATEGORY")
     return {"title": (vuln.findtext("TITLE") or "").strip() or None,
             "cves": [(c.text or "").strip() for c in vuln.iterfind("CVE_LIST/CVE/ID")],
-            "cvss_base": score(vuln, "CVSS/BASE"), "cvss3_base": score(vuln, "CVSS_V3/BASE"),
+            "cvss_base": score("CVSS/BASE"), "cvss3_base": score("CVSS_V3/BASE"),
             "category": category.strip() if category is not None else None,
-            "patchable": {"1": True, "0": False}.get(text(vuln, "PATCHABLE"))}
+            "patchable": {"1": True, "0": False}.get(field(vuln, "PATCHABLE"))}
 
 
 def to_json(value):
@@ -471,127 +431,92 @@ def to_json(value):
 
 # --- the run: pages, KnowledgeBase join, output ----------------------------------------------
 
-def read_page(stream, body, where):
+def first_request(stream, s):
+    """The first page's form parameters, in the built-in's order; later pages add id_min."""
+    if stream == ASSETS:
+        params = [("action", "list"), ("details", "All"), ("show_tags", "1"),
+                  ("show_asset_id", "1"), ("truncation_limit", str(s["truncation_limit"]))]
+    else:  # no show_igs: information gathered is not part of the stream
+        params = [("action", "list"), ("show_tags", "1"), ("show_asset_id", "1"),
+                  ("status", s["status"]), ("truncation_limit", str(s["truncation_limit"]))]
+        params += [(k, "1") for k in ("include_ignored", "include_disabled") if s[k]]
+        if s["arf_kernel_filter"] is not None:
+            params.append(("arf_kernel_filter", str(s["arf_kernel_filter"])))
+    if s["tag_include"]:  # the settings check makes include and exclude come together
+        params += [("use_tags", "1"), ("tag_set_by", "name")]
+        for side in ("include", "exclude"):
+            params += [(f"tag_{side}_selector", s[f"tag_{side}_selector"]),
+                       (f"tag_set_{side}", ",".join(s[f"tag_{side}"]))]
+    return params
+
+
+def read_page(stream, body, where, id_min):
     """One page parsed completely into a spool (memory, then disk) before any record reaches
-    the output, so a page that fails half-way is retried without duplicates."""
+    the output, so a page that fails half-way is retried without duplicates. Its "id_min" is
+    the next page's, from the WARNING's URL (never requested itself), or None on the last."""
     page = {"spool": tempfile.SpooledTemporaryFile(8 << 20, "w+", encoding="utf-8"),
-            "qids": set(), "hosts": 0, "last_id": None, "next_url": None}
-    document = {}
+            "qids": set(), "hosts": 0, "id_min": None}
+    document, last_id = {}, -1
     for host in elements(body, ROOTS[stream], "RESPONSE/HOST_LIST/HOST", where, document):
         page["hosts"] += 1
-        page["last_id"] = host_id(host, "ID", where)
-        records = detection_records(host, where) if stream == "vmdr-vulnerabilities" \
-            else [asset_record(host, where)]
-        for record in records:
+        last_id = ident(host, "ID", where)
+        for record in records(stream, host, where):
             page["spool"].write(to_json(record) + "\n")
             page["qids"].add(record.get("qid"))
-    warning = document["root"].find("RESPONSE/WARNING")  # more pages follow
-    if warning is not None and "ignore-pagination" not in BREAKS:
-        page["next_url"] = (warning.findtext("URL") or "").strip()
     page["replaced"] = body.replaced
+    warning = document["root"].find("RESPONSE/WARNING")  # more pages follow
+    if warning is None or "ignore-pagination" in BREAKS:
+        return page
+    url = (warning.findtext("URL") or "").strip()
+    page["id_min"] = next_id = whole(urllib.parse.parse_qs(urllib.parse.urlsplit(url).query)
+                                     .get("id_min", [""])[0])
+    if next_id is None:
+        raise Failure(1, f"{where}: truncation WARNING without a usable next-page URL ({url!r}); "
+                      "the remaining records cannot be fetched")
+    floor = max(last_id, -1 if id_min is None else id_min)
+    if next_id <= floor:
+        raise Failure(1, f"{where}: pagination cursor does not advance (id_min {next_id} after "
+                      f"{floor}); stopping instead of looping\n  what to do: report this with "
+                      "the request journal; the server is returning the same page again")
     return page
 
 
-def next_id_min(page, id_min, where):
-    """The id_min of the WARNING's URL (the URL itself is never requested); None when the
-    page was the last. A cursor that does not move forward fails instead of looping."""
-    if page["next_url"] is None:
-        return None
-    query = urllib.parse.parse_qs(urllib.parse.urlsplit(page["next_url"]).query)
-    next_id = whole(query.get("id_min", [""])[0])
-    if next_id is None:
-        raise Failure(1, f"{where}: truncation WARNING without a usable next-page URL "
-                      f"({page['next_url']!r}); the remaining records cannot be fetched")
-    floor = max(v for v in (id_min, page["last_id"], -1) if v is not None)
-    if next_id <= floor:
-        raise Failure(1, f"{where}: pagination cursor does not advance (id_min {next_id} after "
-                      f"{floor}); stopping instead of looping\n  what to do: report this with the "
-                      "request journal; the server is returning the same page again")
-    return next_id
-
-
-def first_request(stream, s):
-    """The first page's form parameters, as the built-in sends them; later pages add id_min."""
-    if stream == "vmdr-assets":
-        params = [("action", "list"), ("details", "All"), ("show_tags", "1"),
-                  ("show_asset_id", "1")]
-    else:  # no show_igs: information gathered is not part of the stream
-        params = [("action", "list"), ("show_tags", "1"), ("show_asset_id", "1"),
-                  ("status", s["status"])]
-    params.append(("truncation_limit", str(s["truncation_limit"])))
-    if stream == "vmdr-vulnerabilities":
-        params += [(k, "1") for k in ("include_ignored", "include_disabled") if s[k]]
-        params += [("arf_kernel_filter", str(s["arf"]))] if s["arf"] is not None else []
-    if s["include"]:  # the settings check makes include and exclude come together
-        params += [("use_tags", "1"), ("tag_set_by", "name"),
-                   ("tag_include_selector", s["include_selector"]),
-                   ("tag_set_include", ",".join(s["include"])),
-                   ("tag_exclude_selector", s["exclude_selector"]),
-                   ("tag_set_exclude", ",".join(s["exclude"]))]
-    return params
+def read_kb(body, where):
+    vulns = elements(body, "KNOWLEDGE_BASE_VULN_LIST_OUTPUT", "RESPONSE/VULN_LIST/VULN", where, {})
+    return {ident(vuln, "QID", where): kb_fields(vuln) for vuln in vulns}
 
 
 def run(stream, s, qualys, out):
     kb = {}  # QID -> KnowledgeBase fields, each QID asked once per run
-    params, id_min, pages, hosts, replaced, kb_requests = first_request(stream, s), None, 0, 0, 0, 0
-    while True:
+    params, id_min, join = first_request(stream, s), None, stream == VULNS and s["knowledge_base"]
+    pages = hosts = replaced = kb_requests = written = 0
+    while pages == 0 or id_min is not None:
         where = f"{PATHS[stream]} (page {pages + 1})"
-        page = qualys.fetch(PATHS[stream], params + ([("id_min", str(id_min))] if id_min is not None else []),
-                            lambda body, w: read_page(stream, body, w), where)
-        id_min = next_id_min(page, id_min, where)
-        if stream == "vmdr-vulnerabilities" and s["knowledge_base"]:
-            missing = sorted(q for q in page["qids"] if q not in kb)
-            for i in range(0, len(missing), s["kb_batch_size"]):
-                batch = missing[i:i + s["kb_batch_size"]]
-                found = qualys.fetch(KB_PATH, [("action", "list"), ("details", "Basic"),
-                                               ("ids", ",".join(map(str, batch)))],
-                                     lambda body, w: {host_id(v, "QID", w): kb_fields(v) for v in
-                                                      elements(body, "KNOWLEDGE_BASE_VULN_LIST_OUTPUT",
-                                                               "RESPONSE/VULN_LIST/VULN", w, {})},
-                                     KB_PATH)
-                kb_requests += 1
-                kb.update({q: found.get(q, kb_fields(None)) for q in batch})
+        cursor = [] if id_min is None else [("id_min", str(id_min))]
+        page = qualys.fetch(PATHS[stream], params + cursor,
+                            lambda body, w: read_page(stream, body, w, id_min), where)
+        missing = sorted(q for q in page["qids"] if q not in kb) if join else []
+        for i in range(0, len(missing), s["kb_batch_size"]):  # new QIDs, in sorted batches
+            batch = missing[i:i + s["kb_batch_size"]]
+            found = qualys.fetch(KB_PATH, [("action", "list"), ("details", "Basic"),
+                                           ("ids", ",".join(map(str, batch)))], read_kb, KB_PATH)
+            kb.update({q: found.get(q, KB_NULL) for q in batch})
+            kb_requests += 1
         page["spool"].seek(0)
         for line in page["spool"]:
-            if stream == "vmdr-vulnerabilities":  # the KnowledgeBase fields close the record
+            if stream == VULNS:  # the KnowledgeBase fields close the record
                 record = json.loads(line)
-                line = to_json(dict(record, **kb.get(record["qid"], kb_fields(None)))) + "\n"
+                line = to_json(dict(record, **kb.get(record["qid"], KB_NULL))) + "\n"
             out.write(line)
-            out.count += 1
+            written += 1
         pages, hosts, replaced = pages + 1, hosts + page["hosts"], replaced + page["replaced"]
-        if id_min is None:
-            break
-    print(f"{out.count} records from {pages} page(s), {hosts} host(s); {qualys.requests} "
+        id_min = page["id_min"]
+    print(f"{written} records from {pages} page(s), {hosts} host(s); {qualys.requests} "
           f"request(s), {qualys.retries} retries; KnowledgeBase: {kb_requests} request(s)",
           file=sys.stderr)
     if replaced:
         print(f"warning: {replaced} character(s) XML forbids were replaced by U+FFFD",
               file=sys.stderr)
-
-
-class Output:
-    """NDJSON written beside the target and renamed into place only by publish(): a failed
-    run never leaves a file that looks complete. Stdout without a target."""
-
-    def __init__(self, target):
-        self.target, self.count = target, 0
-        self.partial = os.path.join(os.path.dirname(os.path.abspath(target)),
-                                    f".pyconn-partial-{os.getpid()}") if target else None
-        self.file = open(self.partial, "w", encoding="utf-8", newline="\n") if target \
-            else sys.stdout
-        self.write = self.file.write
-
-    def publish(self):
-        self.file.flush()
-        if self.partial:
-            self.file.close()
-            os.replace(self.partial, self.target)
-            self.partial = None
-
-    def discard(self):
-        if self.partial:
-            self.file.close()
-            os.unlink(self.partial)
 
 
 def main(argv):
@@ -600,7 +525,7 @@ def main(argv):
                         choices=["ignore-pagination", "retry-2003"],
                         help="test only: a deliberately broken variant (see the docstring)")
     BREAKS.update(parser.parse_args(argv).breaks)
-    env, out = os.environ.get, None
+    env, partial = os.environ.get, None
     try:
         stream = env("QHARNESS_STREAM", "")
         if stream not in PATHS:
@@ -613,9 +538,17 @@ def main(argv):
         settings = read_settings(stream, env("QHARNESS_SETTINGS"))
         qualys = Qualys(base, env("QUALYS_USERNAME").strip(), env("QUALYS_PASSWORD"), settings,
                         env("QHARNESS_CA_CERT"))
-        out = Output(env("QHARNESS_OUTPUT"))
-        run(stream, settings, qualys, out)
-        out.publish()
+        # Written beside the target and renamed into place only when the run succeeded: a
+        # failed run never leaves a file that looks complete. Stdout without a target.
+        target = env("QHARNESS_OUTPUT")
+        if target:
+            partial = os.path.join(os.path.dirname(os.path.abspath(target)),
+                                   f".pyconn-partial-{os.getpid()}")
+        with open(partial or sys.stdout.fileno(), "w", encoding="utf-8", newline="\n",
+                  closefd=partial is not None) as out:
+            run(stream, settings, qualys, out)
+        if partial:
+            os.replace(partial, target)
         return 0
     except Failure as failure:
         print(f"error: {failure}", file=sys.stderr)
@@ -624,8 +557,8 @@ def main(argv):
         print(f"error: {e}\n  what to do: check the path and its permissions", file=sys.stderr)
         return 1
     finally:
-        if out is not None:
-            out.discard()
+        if partial and os.path.exists(partial):
+            os.unlink(partial)
 
 
 if __name__ == "__main__":
