@@ -440,6 +440,15 @@ pub enum Error {
         source: Option<serde_json::Error>,
     },
 
+    /// A gzip'd body (a PCRS posture answer) whose compression is damaged: nothing after the
+    /// damage can be inflated. Where the damage lies in the JSON text is not known (the
+    /// inflater drops what it decoded in the call that failed, so the place depends on how the
+    /// bytes arrived), so no offset is given.
+    #[error(
+        "{origin}: the gzip'd body is corrupt ({problem}): it cannot be inflated past the damage\n  what to do: ask again (a proxy may have changed the bytes); for a saved file, save the answer again as it came, without converting it"
+    )]
+    CorruptGzip { origin: String, problem: String },
+
     /// The body is not UTF-8, which every Qualys XML document is.
     #[error(
         "{origin}: the document is not valid UTF-8 at byte {offset}; Qualys sends UTF-8, so the bytes were changed on the way (re-encoded, e.g. saved as Latin-1 or UTF-16, or damaged)"

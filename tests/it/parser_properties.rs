@@ -231,3 +231,32 @@ fn every_fixture_parses_and_counts_the_same() {
         }
     }
 }
+
+/// Found by the `pc_posture` fuzz target: a gzip'd posture answer whose deflate stream breaks
+/// off inside a record. Counting, parsing and parsing in chunks must fail the same way.
+#[test]
+fn a_corrupt_deflate_stream_fails_the_same_counted_parsed_or_chunked() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures/pc/damaged/corrupt_deflate.json.gz");
+    let doc = std::fs::read(&path).unwrap();
+    let kind = SavedKind::Stream(StreamKind::PcPosture);
+    let full = full_parse(kind, SavedResponse::Memory(&doc));
+    assert!(
+        matches!(&full, Outcome::Failed(m) if m.contains("gzip'd body is corrupt")),
+        "{full:?}"
+    );
+    assert_eq!(count(kind, &doc), full, "count");
+    // The fuzz target's step; where the inflater noticed the damage depended on it, and the
+    // message named that place until it stopped naming one.
+    let step = usize::from(doc[0] % 61) + 1;
+    let chunked = full_parse(
+        kind,
+        SavedResponse::Other(Box::new(Chunked {
+            data: &doc,
+            sizes: vec![step],
+            next: 0,
+            pos: 0,
+        })),
+    );
+    assert_eq!(chunked, full, "chunks of {step}");
+}

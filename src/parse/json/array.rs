@@ -244,6 +244,17 @@ pub fn io_error(origin: &str, offset: u64, e: io::Error) -> Error {
             offset,
         };
     }
+    // The inflater's verdicts on damaged compression (flate2: "corrupt deflate stream", a
+    // checksum that does not match, a bad header). Transport errors have other kinds.
+    if matches!(
+        e.kind(),
+        io::ErrorKind::InvalidInput | io::ErrorKind::InvalidData
+    ) {
+        return Error::CorruptGzip {
+            origin: origin.to_string(),
+            problem: e.to_string(),
+        };
+    }
     Error::Json {
         origin: origin.to_string(),
         offset,
