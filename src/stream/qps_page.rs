@@ -200,13 +200,3 @@ pub fn parse_saved<R: BufRead>(
     summary.truncated = page.head().has_more_records == Some(true);
     Ok(summary)
 }
-
-/// The error of a record that cannot be serialised (never expected: records are strings and
-/// numbers).
-pub fn serialise_error(e: serde_json::Error) -> Error {
-    Error::Unexpected {
-        origin: "record".into(),
-        offset: 0,
-        problem: format!("could not serialise a record: {e}"),
-    }
-}

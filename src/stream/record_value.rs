@@ -3,6 +3,8 @@
 
 use serde::Serialize;
 
+use crate::error::Error;
+
 /// A number as Qualys sent it: a JSON number when it parses, else the raw text (never lost).
 #[derive(Debug, Serialize)]
 #[serde(untagged)]
@@ -54,4 +56,14 @@ pub enum Real<'a> {
 #[inline]
 pub fn real(s: Option<&str>) -> Option<Real<'_>> {
     s.map(|s| s.parse().map(Real::F).unwrap_or(Real::Raw(s)))
+}
+
+/// The error of a record that cannot be serialised (never expected: records are strings and
+/// numbers).
+pub fn serialise_error(e: serde_json::Error) -> Error {
+    Error::Unexpected {
+        origin: "record".into(),
+        offset: 0,
+        problem: format!("could not serialise a record: {e}"),
+    }
 }

@@ -14,14 +14,14 @@ use serde::Serialize;
 use super::cursor::{IdMinCursor, Truncation};
 use super::host_list_page::{self, HostPage, ParsedHostPage};
 use super::page_loop::{self, Parsed};
-use super::record_value::{Num, num};
+use super::record_value::{Num, num, serialise_error};
 use super::saved_response::{ParseMode, ParseSummary, SavedResponse, with_reader};
 use super::{PageDone, ResumePoint, RunSummary, Stream, StreamKind, cannot_resume};
 use crate::client::body_reader::BodyReader;
 use crate::client::error_reader::ResponseFacts;
 use crate::client::{QualysClient, Request};
 use crate::config::ConnectorConfig;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::parse::xml::{Capture, HostField as H, HostListKind, HostListReader, ParsedHost};
 use crate::qualys::endpoint;
 use crate::sink::{PageSpool, Sink};
@@ -138,11 +138,7 @@ pub fn write_record(out: &mut Vec<u8>, host: &ParsedHost) -> Result<()> {
         last_compliance_scan: host.get(H::LastComplianceScanDatetime),
         last_scap_scan: host.get(H::LastScapScanDatetime),
     };
-    serde_json::to_writer(&mut *out, &record).map_err(|e| Error::Unexpected {
-        origin: "record".into(),
-        offset: 0,
-        problem: format!("could not serialise a record: {e}"),
-    })
+    serde_json::to_writer(&mut *out, &record).map_err(serialise_error)
 }
 
 /// Per-page extras of this stream: whether the page listed host IDs only (`ID_SET`).

@@ -22,14 +22,14 @@ use serde::Serialize;
 use super::cursor::{IdMinCursor, Truncation};
 use super::host_list_page::{self, HostPage, ParsedHostPage};
 use super::page_loop::{self, Parsed};
-use super::record_value::{Flag, Num, flag, num};
+use super::record_value::{Flag, Num, flag, num, serialise_error};
 use super::saved_response::{ParseMode, ParseSummary, SavedResponse, with_reader};
 use super::{PageDone, ResumePoint, RunSummary, Stream, StreamKind, cannot_resume};
 use crate::client::body_reader::BodyReader;
 use crate::client::error_reader::{ResponseFacts, fo};
 use crate::client::{QualysClient, Request};
 use crate::config::ConnectorConfig;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::parse::xml::document::{self, Root};
 use crate::parse::xml::knowledge_base::{self, KbFacts, KbReader};
 use crate::parse::xml::{
@@ -232,14 +232,6 @@ impl DetectionWriter {
         out.remove(at);
         out.pop();
         Ok(())
-    }
-}
-
-fn serialise_error(e: serde_json::Error) -> Error {
-    Error::Unexpected {
-        origin: "record".into(),
-        offset: 0,
-        problem: format!("could not serialise a record: {e}"),
     }
 }
 
@@ -593,11 +585,7 @@ pub fn parse_saved_knowledge_base<R: BufRead>(
                 published: e.published.as_deref(),
             };
             json.clear();
-            serde_json::to_writer(&mut json, &record).map_err(|e| Error::Unexpected {
-                origin: "record".into(),
-                offset: 0,
-                problem: format!("could not serialise a record: {e}"),
-            })?;
+            serde_json::to_writer(&mut json, &record).map_err(serialise_error)?;
             sink.record(&json)?;
         }
     }

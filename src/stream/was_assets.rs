@@ -13,8 +13,8 @@ use std::io::BufRead;
 use futures_util::future::LocalBoxFuture;
 use serde::Serialize;
 
-use super::qps_page::{self, QpsStream, serialise_error};
-use super::record_value::{Flag, Num, num, truth};
+use super::qps_page::{self, QpsStream};
+use super::record_value::{Flag, Num, num, serialise_error, truth};
 use super::saved_response::{ParseMode, ParseSummary, SavedResponse, with_reader};
 use super::{ResumePoint, RunSummary, Stream, StreamKind};
 use crate::client::{Body, Operator, QualysClient, Request, ServiceRequest};
